@@ -1,0 +1,82 @@
+/**
+ * The narrow interfaces through which the actor runtime reaches the outside world.
+ * The embedded defaults implement them in memory; Kafka, MongoDB and ONNX adapters
+ * implement the same ones.
+ *
+ * @module
+ */
+
+import type { Alert, DeadLetter } from "../events/types.ts";
+
+/** Where passivated actors' state goes, and comes back from. */
+export interface SnapshotStore {
+  /** The saved state of actor `id`, if any (may answer asynchronously). */
+  load(id: string): unknown | Promise<unknown>;
+  /** Saves the state of actor `id` (immutable: the store may keep the reference). */
+  save(id: string, state: unknown): void;
+  /** Forgets actor `id`. */
+  delete(id: string): void;
+}
+
+/** Where raised alerts go. */
+export interface AlertSink {
+  publish(alert: Alert): void;
+}
+
+/** Where rejected events and failed messages go. */
+export interface DeadLetterSink {
+  deadLetter(letter: DeadLetter): void;
+}
+
+/** Where `persist` effects go. */
+export interface PersistSink {
+  persist(collection: string, doc: Record<string, unknown>): void;
+}
+
+/** Model scoring. */
+export interface Inference {
+  infer(model: string, features: Float32Array): Promise<Float32Array>;
+}
+
+/** What the runtime reports; the metrics adapter implements it, tests may count. */
+export interface RuntimeTelemetry {
+  activated(type: string): void;
+  passivated(type: string): void;
+  restarted(type: string): void;
+  deadLettered(reason: DeadLetterReason): void;
+  alertRaised(alert: Alert, latency_ms: number): void;
+  gauge(name: string, delta: number): void;
+}
+
+/** Why something was dead-lettered, as a bounded metric label. */
+export type DeadLetterReason =
+  | "invalid"
+  | "late"
+  | "oversized"
+  | "failed"
+  | "quarantined"
+  | "stopped";
+
+/** A telemetry that records nothing. */
+export const noTelemetry: RuntimeTelemetry = {
+  activated() {},
+  passivated() {},
+  restarted() {},
+  deadLettered() {},
+  alertRaised() {},
+  gauge() {},
+};
+
+/** Snapshots kept in a Map (the embedded default). */
+export class MemorySnapshots implements SnapshotStore {
+  readonly map = new Map<string, unknown>();
+  load(id: string): unknown {
+    return this.map.get(id);
+  }
+  save(id: string, state: unknown): void {
+    this.map.set(id, state);
+  }
+  delete(id: string): void {
+    this.map.delete(id);
+  }
+}

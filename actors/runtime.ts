@@ -1,0 +1,555 @@
+/**
+ * The actor runtime: it places entity actors on partitions, gives each a bounded
+ * mailbox, runs one message at a time per actor (also while a turn awaits a model),
+ * interprets the effects behaviours return, supervises failures, fires event-time
+ * timers from the partition watermark, and passivates idle or least recently used
+ * actors to a snapshot store.
+ *
+ * Supervision tree: root → one partition supervisor per partition → entity actors.
+ *
+ * @module
+ */
+
+import type { AlertLimits, RuntimeLimits, SupervisionLimits } from "../config/defaults.ts";
+import type { Alert, DeadLetter } from "../events/types.ts";
+import { PartitionSupervisor } from "../supervisors/partition.ts";
+import { RootSupervisor } from "../supervisors/root.ts";
+import type { Strategy } from "../supervisors/strategy.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { hash64 } from "./hash.ts";
+import { partitionOf } from "./murmur2.ts";
+import {
+  type AlertSink,
+  type DeadLetterReason,
+  type DeadLetterSink,
+  type Inference,
+  MemorySnapshots,
+  noTelemetry,
+  type PersistSink,
+  type RuntimeTelemetry,
+  type SnapshotStore,
+} from "./ports.ts";
+import type { Ticket } from "./ticket.ts";
+import { TimerQueue } from "./timers.ts";
+import type { ActorContext, Address, AlertDraft, Behaviour, Effect, Step } from "./types.ts";
+import { Cell, type Envelope } from "./cell.ts";
+
+/** How a runtime is put together. Only `behaviours` and the limits are required. */
+export interface RuntimeOptions {
+  // deno-lint-ignore no-explicit-any
+  behaviours: readonly Behaviour<any, any>[];
+  runtime: RuntimeLimits;
+  supervision: SupervisionLimits;
+  alerts: AlertLimits;
+  clock?: Clock;
+  /** Random source for backoff jitter (seed it in tests). */
+  random?: () => number;
+  snapshots?: SnapshotStore;
+  alertSink?: AlertSink;
+  deadLetters?: DeadLetterSink;
+  persist?: PersistSink;
+  inference?: Inference;
+  telemetry?: RuntimeTelemetry;
+  /** The strategy for actors of a type (default: backoff from `supervision`). */
+  strategyOf?: (type: string) => Strategy;
+  /** Whether a rule's alerts are `enforce` or `shadow` (default: enforce). */
+  modeOf?: (rule: string) => "enforce" | "shadow";
+  /** Called when the root supervisor gives up. */
+  onFatal?: (reason: string) => void;
+}
+
+interface PartitionState {
+  watermark: number;
+  timers: TimerQueue;
+  supervisor: PartitionSupervisor;
+}
+
+/** Counts and depths, for metrics and the API. */
+export interface RuntimeStats {
+  resident: Record<string, number>;
+  mailbox_depth: number;
+  max_mailbox_depth: number;
+  busy: number;
+  inflight: number;
+  timers: number;
+  quarantined: number;
+  partition_restarts: number;
+}
+
+/** The actor runtime of one process. */
+export class ActorRuntime {
+  readonly partitions: number;
+  // deno-lint-ignore no-explicit-any
+  #behaviours = new Map<string, Behaviour<any, any>>();
+  /** Resident actors, least recently used first. */
+  #cells = new Map<string, Cell>();
+  #resident = new Map<string, number>();
+  #parts: PartitionState[];
+  #root: RootSupervisor;
+  #o: RuntimeOptions;
+  #clock: Clock;
+  #random: () => number;
+  #snapshots: SnapshotStore;
+  #telemetry: RuntimeTelemetry;
+  #inflight = 0;
+  #idleWaiters: (() => void)[] = [];
+  #ctx: { self: Address; watermark_ms: number } = { self: { type: "", key: "" }, watermark_ms: 0 };
+  #defaultStrategy: Strategy;
+
+  constructor(options: RuntimeOptions) {
+    this.#o = options;
+    this.partitions = options.runtime.partitions;
+    for (const b of options.behaviours) this.#behaviours.set(b.type, b);
+    this.#clock = options.clock ?? systemClock;
+    this.#random = options.random ?? Math.random;
+    this.#snapshots = options.snapshots ?? new MemorySnapshots();
+    this.#telemetry = options.telemetry ?? noTelemetry;
+    const s = options.supervision;
+    this.#defaultStrategy = {
+      kind: "backoff",
+      max_retries: s.max_message_retries,
+      max_restarts: s.max_restarts_per_key,
+      within_ms: s.restart_window_ms,
+      min_ms: s.backoff_min_ms,
+      max_ms: s.backoff_max_ms,
+      jitter: s.backoff_jitter,
+    };
+    this.#root = new RootSupervisor({
+      max_partition_restarts: s.max_partition_restarts,
+      window_ms: s.root_window_ms,
+    });
+    this.#parts = Array.from({ length: this.partitions }, (_, p) => ({
+      watermark: -Infinity,
+      timers: new TimerQueue(),
+      supervisor: new PartitionSupervisor(p, {
+        max_failures: s.max_failures_per_partition,
+        window_ms: s.partition_window_ms,
+        quarantine_ms: s.quarantine_ms,
+      }),
+    }));
+  }
+
+  /** The partition an actor key lives on (Kafka's murmur2 placement). */
+  partitionFor(key: string): number {
+    return partitionOf(key, this.partitions);
+  }
+
+  /** The event-time watermark of a partition. */
+  watermark(partition: number): number {
+    return this.#parts[partition]!.watermark;
+  }
+
+  /**
+   * Delivers `message` to the actor at `to`, activating it if needed. Returns `null`
+   * when the message was accepted, or a promise that resolves once a full mailbox
+   * has taken it: the caller must wait for it before delivering more (backpressure).
+   */
+  deliver(to: Address, message: unknown, ticket: Ticket | null = null): Promise<void> | null {
+    const id = to.type + ":" + to.key;
+    let cell = this.#cells.get(id);
+    if (cell) {
+      this.#cells.delete(id);
+      this.#cells.set(id, cell);
+    } else {
+      const partition = this.partitionFor(to.key);
+      if (this.#parts[partition]!.supervisor.isQuarantined(id, this.#clock.now())) {
+        this.#reject(
+          id,
+          message,
+          "quarantined",
+          `Actor ${id} is quarantined after repeated failures`,
+        );
+        return null;
+      }
+      cell = this.#activate(to, id, partition);
+    }
+    ticket?.add();
+    this.#inflight++;
+    const env: Envelope = { message, ticket, attempt: 0 };
+    if (!cell.busy && cell.queued === 0) {
+      this.#turn(cell, env);
+      return null;
+    }
+    if (cell.queued < this.#o.runtime.mailbox_capacity) {
+      cell.enqueue(env);
+      return null;
+    }
+    return cell.wait(env);
+  }
+
+  /**
+   * Moves a partition's event-time watermark to `event_ms − allowed lateness` (never
+   * backwards) and fires the timers that fall due.
+   */
+  advanceWatermark(partition: number, event_ms: number): void {
+    const p = this.#parts[partition]!;
+    const wm = event_ms - this.#o.runtime.allowed_lateness_ms;
+    if (wm <= p.watermark) return;
+    p.watermark = wm;
+    if (p.timers.size === 0) return;
+    for (const t of p.timers.popDue(wm)) this.#fire(t.type, t.key, t.message);
+  }
+
+  /** Moves every partition's watermark as if an event at `event_ms` had been seen (idle partitions). */
+  advanceAllWatermarks(event_ms: number): void {
+    for (let p = 0; p < this.partitions; p++) this.advanceWatermark(p, event_ms);
+  }
+
+  /** Resolves when no message is queued or being handled. */
+  whenIdle(): Promise<void> {
+    if (this.#inflight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** Passivates actors idle for longer than the idle timeout (oldest first). */
+  sweep(): number {
+    const cutoff = this.#clock.now() - this.#o.runtime.idle_timeout_ms;
+    let n = 0;
+    for (const cell of this.#cells.values()) {
+      if (cell.lastActive > cutoff) break;
+      if (this.#passivate(cell)) n++;
+    }
+    return n;
+  }
+
+  /** Passivates every idle actor (at shutdown, or to hand partitions over). */
+  passivateAll(partition?: number): number {
+    let n = 0;
+    for (const cell of [...this.#cells.values()]) {
+      if (partition !== undefined && cell.partition !== partition) continue;
+      if (this.#passivate(cell)) n++;
+    }
+    return n;
+  }
+
+  /** The state of one actor, resident or passivated, as its behaviour shows it. */
+  async stateOf(type: string, key: string): Promise<unknown> {
+    const b = this.#behaviours.get(type);
+    if (!b) return undefined;
+    const cell = this.#cells.get(type + ":" + key);
+    const state = cell ? cell.state : await this.#snapshots.load(type + ":" + key);
+    if (state === undefined) return undefined;
+    return b.view ? b.view(state) : state;
+  }
+
+  /** Whether an actor is resident now. */
+  isResident(type: string, key: string): boolean {
+    return this.#cells.has(type + ":" + key);
+  }
+
+  /** Actor types this runtime knows. */
+  get types(): string[] {
+    return [...this.#behaviours.keys()];
+  }
+
+  /** Counts for metrics and the API. */
+  stats(): RuntimeStats {
+    let depth = 0, max = 0, busy = 0;
+    for (const c of this.#cells.values()) {
+      const q = c.queued;
+      depth += q;
+      if (q > max) max = q;
+      if (c.busy) busy++;
+    }
+    const now = this.#clock.now();
+    let timers = 0, quarantined = 0;
+    for (const p of this.#parts) {
+      timers += p.timers.size;
+      quarantined += p.supervisor.quarantined(now).length;
+    }
+    return {
+      resident: Object.fromEntries(
+        [...this.#behaviours.keys()].map((t) => [t, this.#resident.get(t) ?? 0]),
+      ),
+      mailbox_depth: depth,
+      max_mailbox_depth: max,
+      busy,
+      inflight: this.#inflight,
+      timers,
+      quarantined,
+      partition_restarts: this.#root.restarts,
+    };
+  }
+
+  // ---- internals -------------------------------------------------------------------
+
+  #activate(to: Address, id: string, partition: number): Cell {
+    const b = this.#behaviours.get(to.type);
+    if (!b) throw new Error(`Cannot deliver to "${id}": no actor type "${to.type}" is registered`);
+    const cell = new Cell(to.type, to.key, id, partition, b, this.#clock.now());
+    this.#cells.set(id, cell);
+    this.#resident.set(to.type, (this.#resident.get(to.type) ?? 0) + 1);
+    this.#telemetry.activated(to.type);
+    const saved = this.#snapshots.load(id);
+    if (saved instanceof Promise) {
+      cell.busy = true;
+      saved.then((s) => {
+        cell.state = s ?? b.initial(to.key);
+        cell.busy = false;
+        this.#drain(cell);
+      }, (err) => {
+        this.#telemetry.restarted(to.type);
+        cell.state = b.initial(to.key);
+        cell.busy = false;
+        this.#reportSnapshotError(id, err);
+        this.#drain(cell);
+      });
+    } else {
+      cell.state = saved ?? b.initial(to.key);
+    }
+    if (this.#cells.size > this.#o.runtime.max_resident_actors) this.#evictOne(cell);
+    return cell;
+  }
+
+  #reportSnapshotError(id: string, err: unknown): void {
+    this.#reject(id, null, "failed", `Cannot load the snapshot of ${id}; starting fresh: ${err}`);
+  }
+
+  /** Passivates the least recently used idle actor other than `keep`. */
+  #evictOne(keep: Cell): void {
+    let tries = 0;
+    for (const cell of this.#cells.values()) {
+      if (cell !== keep && this.#passivate(cell)) return;
+      if (++tries > 64) return;
+    }
+  }
+
+  #passivate(cell: Cell): boolean {
+    if (cell.busy || cell.queued > 0) return false;
+    this.#snapshots.save(cell.id, cell.state);
+    this.#cells.delete(cell.id);
+    this.#resident.set(cell.type, (this.#resident.get(cell.type) ?? 1) - 1);
+    this.#telemetry.passivated(cell.type);
+    return true;
+  }
+
+  #fire(type: string, key: string, message: unknown): void {
+    const id = type + ":" + key;
+    const cell = this.#cells.get(id) ?? this.#activate({ type, key }, id, this.partitionFor(key));
+    this.#inflight++;
+    const env: Envelope = { message, ticket: null, attempt: 0 };
+    if (!cell.busy && cell.queued === 0) this.#turn(cell, env);
+    else cell.enqueue(env); // timers may exceed the mailbox bound by at most one per timer name
+  }
+
+  #turn(cell: Cell, env: Envelope): void {
+    cell.lastActive = this.#clock.now();
+    const ctx = this.#ctx;
+    ctx.self = cell;
+    ctx.watermark_ms = this.#parts[cell.partition]!.watermark;
+    let step: Step<unknown>;
+    try {
+      step = cell.behaviour.receive(cell.state, env.message, ctx as ActorContext);
+    } catch (err) {
+      this.#fail(cell, env, err);
+      return;
+    }
+    const effects = step.effects;
+    for (let i = 0; i < effects.length; i++) {
+      if (effects[i]!.kind === "infer") {
+        this.#awaitInference(cell, env, step);
+        return;
+      }
+    }
+    this.#commit(cell, env, step, null);
+  }
+
+  #awaitInference(cell: Cell, env: Envelope, step: Step<unknown>): void {
+    cell.busy = true;
+    const infers = step.effects.filter((e) => e.kind === "infer");
+    const model = this.#o.inference;
+    const scored = model
+      ? Promise.all(infers.map((e) => model.infer(e.model, e.features)))
+      : Promise.reject(new Error("Cannot score: no model service is configured"));
+    scored.then((results) => {
+      cell.busy = false;
+      const replies = infers.map((e, i) => e.reply(results[i]!));
+      this.#commit(cell, env, step, replies);
+    }).catch((err) => {
+      cell.busy = false;
+      this.#fail(cell, env, err);
+    }).finally(() => this.#drain(cell));
+  }
+
+  #commit(cell: Cell, env: Envelope, step: Step<unknown>, replies: unknown[] | null): void {
+    cell.state = step.state;
+    env.attempt = 0;
+    let blocked: Promise<void>[] | null = null;
+    for (const effect of step.effects) {
+      const waiting = this.#effect(cell, effect, env.ticket);
+      if (waiting) (blocked ??= []).push(waiting);
+    }
+    if (replies) {
+      for (let i = replies.length - 1; i >= 0; i--) {
+        env.ticket?.add();
+        this.#inflight++;
+        cell.pushFront({ message: replies[i], ticket: env.ticket, attempt: 0 });
+      }
+    }
+    if (!blocked) {
+      this.#done(env);
+      return;
+    }
+    cell.busy = true;
+    Promise.all(blocked).then(() => {
+      cell.busy = false;
+      this.#done(env);
+      this.#drain(cell);
+    });
+  }
+
+  #effect(cell: Cell, effect: Effect, ticket: Ticket | null): Promise<void> | null {
+    switch (effect.kind) {
+      case "alert":
+        this.#raise(effect.alert);
+        return null;
+      case "timer":
+        this.#parts[cell.partition]!.timers.set(
+          cell.type,
+          cell.key,
+          effect.name,
+          effect.at_ms,
+          effect.message,
+        );
+        return null;
+      case "send":
+        return this.deliver(effect.to, effect.message, ticket);
+      case "persist":
+        this.#o.persist?.persist(effect.collection, effect.doc);
+        return null;
+      case "gauge":
+        this.#telemetry.gauge(effect.name, effect.delta);
+        return null;
+      case "infer":
+        return null;
+    }
+  }
+
+  #raise(d: AlertDraft): void {
+    const now = this.#clock.now();
+    const alert: Alert = {
+      alert_id: hash64(`${d.rule}|${d.entity.type}|${d.entity.key}|${d.dedup}`),
+      rule: d.rule,
+      severity: d.severity,
+      entity: d.entity,
+      timestamp: new Date(d.ts).toISOString(),
+      detected_at: new Date(now).toISOString(),
+      evidence: d.evidence,
+      event_ids: d.event_ids.slice(-this.#o.alerts.max_event_ids),
+      mode: this.#o.modeOf?.(d.rule) ?? "enforce",
+    };
+    if (d.score !== undefined) alert.score = d.score;
+    if (d.model !== undefined) alert.model = d.model;
+    this.#telemetry.alertRaised(alert, now - d.ts);
+    this.#o.alertSink?.publish(alert);
+  }
+
+  #fail(cell: Cell, env: Envelope, err: unknown): void {
+    env.attempt++;
+    const now = this.#clock.now();
+    const sup = this.#parts[cell.partition]!.supervisor;
+    const strategy = this.#o.strategyOf?.(cell.type) ?? this.#defaultStrategy;
+    const { directive, escalate } = sup.onFailure(
+      strategy,
+      env.attempt,
+      cell.restarts,
+      now,
+      this.#random,
+    );
+    cell.noteRestart(now, this.#o.supervision.max_restarts_per_key + 1);
+    this.#telemetry.restarted(cell.type);
+    const why = err instanceof Error ? err.message : String(err);
+    switch (directive.action) {
+      case "retry":
+        if (directive.delay_ms === 0) this.#turn(cell, env);
+        else {
+          cell.busy = true;
+          this.#clock.setTimeout(() => {
+            cell.busy = false;
+            this.#turn(cell, env);
+            this.#drain(cell);
+          }, directive.delay_ms);
+        }
+        break;
+      case "skip":
+      case "resume":
+        this.#deadLetter(
+          cell,
+          env,
+          "failed",
+          `Actor ${cell.id} failed ${env.attempt} times: ${why}`,
+        );
+        break;
+      case "stop":
+        this.#snapshots.delete(cell.id);
+        cell.state = cell.behaviour.initial(cell.key);
+        this.#deadLetter(cell, env, "stopped", `Actor ${cell.id} was stopped after: ${why}`);
+        break;
+      case "quarantine": {
+        sup.quarantine(cell.id, now);
+        const reason = `Actor ${cell.id} is quarantined after repeated failures: ${why}`;
+        this.#deadLetter(cell, env, "quarantined", reason);
+        for (const queued of cell.takeAll()) this.#deadLetter(cell, queued, "quarantined", reason);
+        this.#passivate(cell);
+        break;
+      }
+    }
+    if (escalate) this.#escalate(cell.partition);
+  }
+
+  #escalate(partition: number): void {
+    const d = this.#root.onEscalation(partition, this.#clock.now());
+    if (d.action === "stop_system") {
+      this.#o.onFatal?.(d.reason);
+      return;
+    }
+    this.passivateAll(partition);
+    this.#parts[partition]!.supervisor.reset();
+  }
+
+  #deadLetter(cell: Cell, env: Envelope, reason: DeadLetterReason, text: string): void {
+    this.#reject(cell.id, env.message, reason, text);
+    this.#done(env);
+  }
+
+  #reject(id: string, message: unknown, reason: DeadLetterReason, text: string): void {
+    this.#telemetry.deadLettered(reason);
+    const raw = safeJson(message);
+    const letter: DeadLetter = {
+      source: `actor:${id}`,
+      reason: text,
+      raw,
+      raw_bytes: raw.length,
+      at: new Date(this.#clock.now()).toISOString(),
+    };
+    this.#o.deadLetters?.deadLetter(letter);
+  }
+
+  #done(env: Envelope): void {
+    env.ticket?.done();
+    if (--this.#inflight === 0 && this.#idleWaiters.length > 0) {
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  #drain(cell: Cell): void {
+    while (!cell.busy) {
+      const env = cell.next();
+      if (!env) return;
+      this.#turn(cell, env);
+    }
+  }
+}
+
+function safeJson(message: unknown): string {
+  try {
+    // An event message is dead-lettered as the event arrived, unknown fields included.
+    const event = (message as { event?: { raw?: unknown } } | null)?.event;
+    const text = JSON.stringify(event?.raw ?? message) ?? "";
+    return text.length > 65_536 ? text.slice(0, 65_536) : text;
+  } catch {
+    return String(message);
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * What an actor is: a behaviour, a pure function from state and message to the next
+ * state and a list of effects, which the runtime interprets.
+ *
+ * A behaviour never touches I/O, clocks or other actors directly; it describes what it
+ * wants done as data ({@linkcode Effect}). That makes a behaviour test a function call.
+ *
+ * @module
+ */
+
+import type { Entity, Severity } from "../events/types.ts";
+
+/** The address of an actor: its type (e.g. `user`) and its key (e.g. the user id). */
+export interface Address {
+  readonly type: string;
+  readonly key: string;
+}
+
+/** An alert as a behaviour asks for it; the runtime adds id, detection time and mode. */
+export interface AlertDraft {
+  rule: string;
+  severity: Severity;
+  entity: Entity;
+  /** Event time (ms) of the event that triggered it. */
+  ts: number;
+  evidence: Record<string, unknown>;
+  event_ids: string[];
+  /** What makes this alert unique for its rule and entity (e.g. the trigger event and episode). */
+  dedup: string;
+  score?: number;
+  model?: string;
+}
+
+/** Something a behaviour wants done. */
+export type Effect =
+  /** Deliver a message to another actor. */
+  | { kind: "send"; to: Address; message: unknown }
+  /** Deliver `message` to this actor once the partition's event-time watermark passes `at_ms`. A timer of the same name replaces the previous one. */
+  | { kind: "timer"; name: string; at_ms: number; message: unknown }
+  /** Raise an alert. */
+  | { kind: "alert"; alert: AlertDraft }
+  /** Write a document to a store collection. */
+  | { kind: "persist"; collection: string; doc: Record<string, unknown> }
+  /** Move a process-wide gauge (e.g. `active_sessions`) by `delta`. */
+  | { kind: "gauge"; name: string; delta: number }
+  /**
+   * Score `features` with a model. The turn (its state and its other effects) takes
+   * effect once the scores are in; the reply is then delivered to this actor before
+   * any other message. A failed inference is a failed turn.
+   */
+  | {
+    kind: "infer";
+    model: string;
+    features: Float32Array;
+    reply: (scores: Float32Array) => unknown;
+  };
+
+/** What a behaviour may read besides its state and message. */
+export interface ActorContext {
+  readonly self: Address;
+  /** The event-time watermark of this actor's partition (ms). */
+  readonly watermark_ms: number;
+}
+
+/** The result of one turn: the next state and what to do. */
+export interface Step<S> {
+  state: S;
+  effects: readonly Effect[];
+}
+
+/**
+ * An actor type.
+ *
+ * `receive` must not mutate `state`: it returns a new one. If it throws, the state it
+ * was given is still the last good state, and the supervisor decides what happens.
+ */
+export interface Behaviour<S, M = unknown> {
+  /** The actor type, the first half of its address. */
+  readonly type: string;
+  /** The state of an actor that has never been seen. */
+  initial(key: string): S;
+  /** One turn. */
+  receive(state: S, message: M, ctx: ActorContext): Step<S>;
+  /** A JSON view of the state, for the API (defaults to the state itself). */
+  view?(state: S): unknown;
+}
+
+/** The empty effect list, shared so a quiet turn allocates nothing. */
+export const NO_EFFECTS: readonly Effect[] = Object.freeze([]);
+
+/** A turn with a new state and no effects. */
+export function stay<S>(state: S): Step<S> {
+  return { state, effects: NO_EFFECTS };
+}

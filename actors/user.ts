@@ -1,0 +1,205 @@
+/**
+ * The per-user actor (key `user_id`): it holds the user's sessions and last login,
+ * counts logins and logouts, and runs the per-user auth rules.
+ *
+ * Sessions close on logout or after the idle timeout, measured in event time by a
+ * timer on the partition watermark, so a replay closes them at the same points.
+ *
+ * @module
+ */
+
+import type { AlertLimits, AuthRules } from "../config/defaults.ts";
+import type { AuthEvent, TransactionEvent } from "../events/types.ts";
+import { type FailureState, NO_FAILURES, onFailure, onSuccess } from "./rules/auth_failures.ts";
+import { type ActorContext, type Behaviour, type Effect, NO_EFFECTS, type Step } from "./types.ts";
+
+/** The actor type name. */
+export const USER = "user";
+
+/** Messages a user actor understands. */
+export type UserMessage =
+  | { kind: "event"; event: AuthEvent | TransactionEvent }
+  | { kind: "session_idle" };
+
+/** Where and how the user last logged in. */
+export interface LastLogin {
+  readonly ts: number;
+  readonly ip: string | null;
+  readonly country: string | null;
+  readonly city: string | null;
+  readonly device_id: string | null;
+}
+
+/** A user's state. Never mutated: each turn returns a new one. */
+export interface UserState {
+  readonly sessions: readonly string[];
+  readonly logins: number;
+  readonly logouts: number;
+  readonly transactions: number;
+  readonly last_login: LastLogin | null;
+  readonly last_activity_ms: number | null;
+  /** Due time of the pending idle-session timer, if one is set. */
+  readonly idle_timer_ms: number | null;
+  readonly auth: FailureState;
+}
+
+const NO_SESSIONS: readonly string[] = Object.freeze([]);
+
+const INITIAL: UserState = Object.freeze({
+  sessions: NO_SESSIONS,
+  logins: 0,
+  logouts: 0,
+  transactions: 0,
+  last_login: null,
+  last_activity_ms: null,
+  idle_timer_ms: null,
+  auth: NO_FAILURES,
+});
+
+/** The parameters a user actor reads on every turn (changed at run time by the API). */
+export interface UserParams {
+  auth: AuthRules;
+  alerts: AlertLimits;
+}
+
+/**
+ * The user behaviour, reading its parameters from `params` on every turn.
+ *
+ * @example
+ * ```ts
+ * import { userBehaviour } from "./user.ts";
+ * import { defaults } from "../config/defaults.ts";
+ * const user = userBehaviour(defaults);
+ * const s0 = user.initial("alice");
+ * ```
+ */
+export function userBehaviour(params: UserParams): Behaviour<UserState, UserMessage> {
+  return {
+    type: USER,
+    initial: () => INITIAL,
+    receive: (state, message, ctx) => receive(state, message, ctx, params),
+    view,
+  };
+}
+
+function receive(
+  s: UserState,
+  m: UserMessage,
+  ctx: ActorContext,
+  p: UserParams,
+): Step<UserState> {
+  if (m.kind === "session_idle") return closeIdle(s, ctx.watermark_ms, p);
+  const e = m.event;
+  if (e.kind === "transaction") {
+    return touch({ ...s, transactions: s.transactions + 1 }, e.ts, p, NO_EFFECTS);
+  }
+  switch (e.type) {
+    case "login_failure": {
+      const r = onFailure(s.auth, e, p);
+      return touch(
+        { ...s, auth: r.state },
+        e.ts,
+        p,
+        r.alert ? [{ kind: "alert", alert: r.alert }] : NO_EFFECTS,
+      );
+    }
+    case "login_success": {
+      const r = onSuccess(s.auth, e, p);
+      const effects: Effect[] = r.alert ? [{ kind: "alert", alert: r.alert }] : [];
+      return touch(openSession({ ...s, auth: r.state }, e, p, effects), e.ts, p, effects);
+    }
+    case "logout":
+      return closeSession(s, e);
+  }
+}
+
+function openSession(s: UserState, e: AuthEvent, p: UserParams, effects: Effect[]): UserState {
+  const id = e.session_id ?? e.event_id;
+  let sessions = s.sessions.includes(id) ? s.sessions : [...s.sessions, id];
+  if (sessions !== s.sessions) effects.push({ kind: "gauge", name: "active_sessions", delta: 1 });
+  if (sessions.length > p.auth.max_sessions_per_user) {
+    const over = sessions.length - p.auth.max_sessions_per_user;
+    sessions = sessions.slice(over);
+    effects.push({ kind: "gauge", name: "active_sessions", delta: -over });
+  }
+  return {
+    ...s,
+    sessions,
+    logins: s.logins + 1,
+    last_login: {
+      ts: e.ts,
+      ip: e.ip ?? null,
+      country: e.country ?? null,
+      city: e.city ?? null,
+      device_id: e.device_id ?? null,
+    },
+  };
+}
+
+function closeSession(s: UserState, e: AuthEvent): Step<UserState> {
+  const id = e.session_id;
+  const i = id === undefined ? (s.sessions.length > 0 ? 0 : -1) : s.sessions.indexOf(id);
+  const next = {
+    ...s,
+    logouts: s.logouts + 1,
+    last_activity_ms: maxTime(s.last_activity_ms, e.ts),
+  };
+  if (i < 0) return { state: next, effects: NO_EFFECTS };
+  const sessions = s.sessions.length === 1 ? NO_SESSIONS : s.sessions.filter((_, j) => j !== i);
+  return {
+    state: { ...next, sessions },
+    effects: [{ kind: "gauge", name: "active_sessions", delta: -1 }],
+  };
+}
+
+/** Records activity and makes sure an idle timer is pending while sessions are open. */
+function touch(
+  s: UserState,
+  ts: number,
+  p: UserParams,
+  effects: readonly Effect[],
+): Step<UserState> {
+  const last = maxTime(s.last_activity_ms, ts);
+  let next: UserState = last === s.last_activity_ms ? s : { ...s, last_activity_ms: last };
+  if (next.sessions.length === 0 || next.idle_timer_ms !== null) return { state: next, effects };
+  const at = last + p.auth.session_idle_timeout_ms;
+  next = { ...next, idle_timer_ms: at };
+  return { state: next, effects: [...effects, idleTimer(at)] };
+}
+
+function closeIdle(s: UserState, watermark: number, p: UserParams): Step<UserState> {
+  const due = (s.last_activity_ms ?? -Infinity) + p.auth.session_idle_timeout_ms;
+  if (s.sessions.length === 0) return { state: { ...s, idle_timer_ms: null }, effects: NO_EFFECTS };
+  if (due > watermark) {
+    return { state: { ...s, idle_timer_ms: due }, effects: [idleTimer(due)] };
+  }
+  return {
+    state: { ...s, sessions: NO_SESSIONS, idle_timer_ms: null },
+    effects: [{ kind: "gauge", name: "active_sessions", delta: -s.sessions.length }],
+  };
+}
+
+function idleTimer(at_ms: number): Effect {
+  return { kind: "timer", name: "session_idle", at_ms, message: { kind: "session_idle" } };
+}
+
+function maxTime(a: number | null, b: number): number {
+  return a === null || b > a ? b : a;
+}
+
+function view(s: UserState): unknown {
+  const iso = (ms: number | null) => ms === null ? null : new Date(ms).toISOString();
+  return {
+    open_sessions: s.sessions.length,
+    sessions: s.sessions,
+    logins: s.logins,
+    logouts: s.logouts,
+    transactions: s.transactions,
+    last_login: s.last_login && { ...s.last_login, ts: iso(s.last_login.ts) },
+    last_activity: iso(s.last_activity_ms),
+    recent_failures: s.auth.failures.ts.length,
+    failures_since_reset: s.auth.streak,
+    brute_force_step: s.auth.step,
+    alerts_raised: s.auth.alerts,
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * A small, immutable event-time window of recent occurrences (time, event id, tag),
+ * ordered by time, bounded in span and in count. Out-of-order arrivals are inserted
+ * in place, so windows give the same answer whatever the arrival order.
+ *
+ * @module
+ */
+
+/** Recent occurrences, oldest first. Never mutated: every change returns a new one. */
+export interface Recent {
+  readonly ts: readonly number[];
+  readonly ids: readonly string[];
+  readonly tags: readonly string[];
+}
+
+/** The empty window, shared. */
+export const EMPTY_RECENT: Recent = Object.freeze({
+  ts: Object.freeze([]),
+  ids: Object.freeze([]),
+  tags: Object.freeze([]),
+});
+
+/**
+ * Adds an occurrence at `t`, then keeps only those within `span_ms` of the newest and
+ * at most the `cap` newest.
+ *
+ * @example
+ * ```ts
+ * import { addRecent, EMPTY_RECENT } from "./window.ts";
+ * const w = addRecent(addRecent(EMPTY_RECENT, 10, "a", "", 100, 5), 5, "b", "", 100, 5);
+ * w.ts; // [5, 10]
+ * ```
+ */
+export function addRecent(
+  w: Recent,
+  t: number,
+  id: string,
+  tag: string,
+  span_ms: number,
+  cap: number,
+): Recent {
+  const ts = w.ts.slice();
+  const ids = w.ids.slice();
+  const tags = w.tags.slice();
+  let i = ts.length;
+  while (i > 0 && ts[i - 1]! > t) i--;
+  ts.splice(i, 0, t);
+  ids.splice(i, 0, id);
+  tags.splice(i, 0, tag);
+  const newest = ts[ts.length - 1]!;
+  let drop = 0;
+  while (drop < ts.length && (ts[drop]! <= newest - span_ms || ts.length - drop > cap)) drop++;
+  if (drop > 0) return { ts: ts.slice(drop), ids: ids.slice(drop), tags: tags.slice(drop) };
+  return { ts, ids, tags };
+}
+
+/** Occurrences with `from_ms < t <= to_ms`. */
+export function countIn(w: Recent, from_ms: number, to_ms: number): number {
+  let n = 0;
+  for (const t of w.ts) if (t > from_ms && t <= to_ms) n++;
+  return n;
+}
+
+/** The occurrences with `from_ms < t <= to_ms`, as a new window. */
+export function within(w: Recent, from_ms: number, to_ms: number): Recent {
+  const keep: number[] = [];
+  w.ts.forEach((t, i) => {
+    if (t > from_ms && t <= to_ms) keep.push(i);
+  });
+  return {
+    ts: keep.map((i) => w.ts[i]!),
+    ids: keep.map((i) => w.ids[i]!),
+    tags: keep.map((i) => w.tags[i]!),
+  };
+}
+
+/** Distinct tags of a window, in first-seen order. */
+export function distinctTags(w: Recent): string[] {
+  return [...new Set(w.tags.filter((t) => t !== ""))];
+}

@@ -1,0 +1,179 @@
+/**
+ * The HTTP API (Hono): health, readiness and metrics without a token; everything
+ * under `/api/v1` behind the bearer token. Errors are JSON with a message.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { ApiLimits } from "../config/defaults.ts";
+import type { RuntimeStats } from "../actors/runtime.ts";
+import type { Store } from "../io/store.ts";
+import { requireToken } from "./auth.ts";
+import { openapi } from "./openapi.ts";
+
+/** The outcome of an ingest request. */
+export interface IngestResult {
+  accepted: number;
+  rejected: number;
+  /** The first few rejections: item index and reason. */
+  errors: { index: number; reason: string }[];
+}
+
+/** What the API needs from the running system. */
+export interface ApiDeps {
+  token: string;
+  limits: ApiLimits;
+  store: Store;
+  ready(): Promise<{ ready: boolean; reasons: string[] }>;
+  metrics(): Promise<{ text: string; contentType: string }>;
+  /** Validates and takes in raw event texts (one JSON object each). */
+  ingest(items: string[]): Promise<IngestResult>;
+  actors: {
+    types: string[];
+    stats(): RuntimeStats;
+    stateOf(type: string, key: string): Promise<unknown>;
+    isResident(type: string, key: string): boolean;
+  };
+}
+
+/** A request that cannot be served as asked. */
+class BadRequest extends Error {}
+
+/** Builds the app. */
+export function createApp(deps: ApiDeps): Hono {
+  const app = new Hono();
+
+  app.get("/health", (c) => c.json({ status: "ok" }));
+  app.get("/ready", async (c) => {
+    const r = await deps.ready();
+    return c.json(r, r.ready ? 200 : 503);
+  });
+  app.get("/metrics", async (c) => {
+    const m = await deps.metrics();
+    return c.body(m.text, 200, { "Content-Type": m.contentType });
+  });
+  app.get("/openapi.json", (c) => c.json(openapi));
+
+  app.use("/api/v1/*", requireToken(deps.token));
+
+  app.post(
+    "/api/v1/events",
+    bodyLimit({
+      maxSize: deps.limits.max_body_bytes,
+      onError: (c) =>
+        c.json({ error: `Body is larger than ${deps.limits.max_body_bytes} bytes` }, 413),
+    }),
+    async (c) => {
+      const text = await c.req.text();
+      const items = splitBody(text, c.req.header("content-type") ?? "");
+      if (items.length > deps.limits.max_events_per_request) {
+        throw new BadRequest(
+          `Cannot ingest ${items.length} events in one request: the limit is ${deps.limits.max_events_per_request}`,
+        );
+      }
+      return c.json(await deps.ingest(items), 202);
+    },
+  );
+
+  app.get("/api/v1/alerts", async (c) => {
+    const q = c.req.query();
+    const limit = intParam(q.limit, 100, 1, deps.limits.max_alerts_page, "limit");
+    const query: Parameters<Store["findAlerts"]>[0] = { limit };
+    if (q.rule) query.rule = q.rule;
+    if (q.entity_type) query.entity_type = q.entity_type;
+    if (q.entity_key) query.entity_key = q.entity_key;
+    if (q.since) query.since_ms = timeParam(q.since);
+    const alerts = await deps.store.findAlerts(query);
+    return c.json({ count: alerts.length, alerts });
+  });
+
+  app.get("/api/v1/actors", (c) => {
+    const s = deps.actors.stats();
+    return c.json({
+      types: Object.fromEntries(
+        deps.actors.types.map((t) => [t, { resident: s.resident[t] ?? 0 }]),
+      ),
+      mailbox_depth: s.mailbox_depth,
+      max_mailbox_depth: s.max_mailbox_depth,
+      busy: s.busy,
+      timers: s.timers,
+      quarantined: s.quarantined,
+      partition_restarts: s.partition_restarts,
+    });
+  });
+
+  app.get("/api/v1/actors/:type/:key", async (c) => {
+    const { type, key } = c.req.param();
+    if (!deps.actors.types.includes(type)) {
+      return c.json(
+        { error: `No actor type "${type}"; known: ${deps.actors.types.join(", ")}` },
+        404,
+      );
+    }
+    const state = await deps.actors.stateOf(type, key);
+    if (state === undefined) return c.json({ error: `No actor ${type}:${key} has been seen` }, 404);
+    return c.json({ type, key, resident: deps.actors.isResident(type, key), state });
+  });
+
+  app.get("/api/v1/dead-letters", async (c) => {
+    const limit = intParam(c.req.query("limit"), 100, 1, deps.limits.max_alerts_page, "limit");
+    const letters = await deps.store.findDeadLetters(limit);
+    return c.json({ count: letters.length, dead_letters: letters });
+  });
+
+  app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}` }, 404));
+  app.onError((err, c) => {
+    if (err instanceof BadRequest) return c.json({ error: err.message }, 400);
+    return c.json({ error: `Internal error: ${err.message}` }, 500);
+  });
+  return app;
+}
+
+/** Splits a body into one JSON text per event: an object, an array, or NDJSON. */
+function splitBody(text: string, contentType: string): string[] {
+  const trimmed = text.trim();
+  if (trimmed === "") {
+    throw new BadRequest("Cannot ingest an empty body: send a JSON object, an array, or NDJSON");
+  }
+  if (!contentType.includes("ndjson")) {
+    try {
+      const value = JSON.parse(trimmed);
+      if (Array.isArray(value)) return value.map((v) => JSON.stringify(v));
+      return [trimmed];
+    } catch {
+      if (!trimmed.includes("\n")) {
+        throw new BadRequest("Cannot parse the body as JSON (send an object, an array, or NDJSON)");
+      }
+    }
+  }
+  return trimmed.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+}
+
+function intParam(
+  text: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+  name: string,
+): number {
+  if (text === undefined || text === "") return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new BadRequest(
+      `Query parameter "${name}" must be a whole number from ${min} to ${max}, got "${text}"`,
+    );
+  }
+  return n;
+}
+
+function timeParam(text: string): number {
+  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(ms)) {
+    throw new BadRequest(
+      `Query parameter "since" must be ISO-8601 or epoch milliseconds, got "${text}"`,
+    );
+  }
+  return ms;
+}

@@ -1,0 +1,90 @@
+/**
+ * The OpenAPI 3.1 description of the HTTP API, served at `/openapi.json`.
+ *
+ * @module
+ */
+
+const bearer = [{ bearer: [] }];
+const json = (description: string) => ({ description, content: { "application/json": {} } });
+const errors = {
+  "400": json("Invalid request (the message says what is wrong)"),
+  "401": json("Missing or wrong bearer token"),
+};
+
+/** The document. */
+export const openapi = {
+  openapi: "3.1.0",
+  info: {
+    title: "Vigil API",
+    version: "1.0.0",
+    description: "Control and query API of the Vigil detection engine. Everything under " +
+      "/api/v1 needs `Authorization: Bearer <ADMIN_TOKEN>`.",
+  },
+  components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+  paths: {
+    "/health": { get: { summary: "Process alive", responses: { "200": json("Alive") } } },
+    "/ready": {
+      get: {
+        summary: "Consuming and able to persist",
+        responses: { "200": json("Ready"), "503": json("Not ready, with reasons") },
+      },
+    },
+    "/metrics": {
+      get: { summary: "Prometheus metrics", responses: { "200": { description: "Text format" } } },
+    },
+    "/api/v1/events": {
+      post: {
+        summary: "Ingest events: one JSON object, an array, or NDJSON",
+        security: bearer,
+        requestBody: {
+          content: { "application/json": {}, "application/x-ndjson": {} },
+        },
+        responses: {
+          "202": json("Counts accepted and rejected; rejected ones are dead-lettered"),
+          ...errors,
+          "413": json("Body too large"),
+        },
+      },
+    },
+    "/api/v1/alerts": {
+      get: {
+        summary: "Alerts, newest first",
+        security: bearer,
+        parameters: ["rule", "entity_type", "entity_key", "since", "limit"].map((name) => ({
+          name,
+          in: "query",
+          required: false,
+          schema: { type: name === "limit" ? "integer" : "string" },
+        })),
+        responses: { "200": json("Alerts"), ...errors },
+      },
+    },
+    "/api/v1/actors": {
+      get: {
+        summary: "Actor counts by type",
+        security: bearer,
+        responses: { "200": json("Counts"), ...errors },
+      },
+    },
+    "/api/v1/actors/{type}/{key}": {
+      get: {
+        summary: "One actor's state",
+        security: bearer,
+        parameters: ["type", "key"].map((name) => ({
+          name,
+          in: "path",
+          required: true,
+          schema: { type: "string" },
+        })),
+        responses: { "200": json("State"), "404": json("No such actor"), ...errors },
+      },
+    },
+    "/api/v1/dead-letters": {
+      get: {
+        summary: "Dead letters, newest first",
+        security: bearer,
+        responses: { "200": json("Dead letters"), ...errors },
+      },
+    },
+  },
+};

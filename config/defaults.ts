@@ -1,0 +1,193 @@
+/**
+ * Every limit and detection parameter of Vigil, in one place.
+ *
+ * Each value carries its unit in its name. `config/load.ts` overrides these from the
+ * environment; the API changes detection parameters at run time. Nothing else in the
+ * code base holds a magic number for a limit.
+ *
+ * @module
+ */
+
+/** Limits of the actor runtime. */
+export interface RuntimeLimits {
+  /** Messages one actor may hold waiting; past this the source partition pauses. */
+  mailbox_capacity: number;
+  /** Actors held in memory at once; past this the least recently used is passivated. */
+  max_resident_actors: number;
+  /** An actor with no message for this long is passivated (its state snapshotted). */
+  idle_timeout_ms: number;
+  /** How often the idle sweep and the watermark tick run. */
+  sweep_interval_ms: number;
+  /** How far behind the highest event time an event may arrive and still count in windows. */
+  allowed_lateness_ms: number;
+  /** Events taken from one partition in one pass of the consumer loop. */
+  max_batch_events: number;
+  /** Number of partitions of every input topic (Kafka's and the embedded log's). */
+  partitions: number;
+  /** Records the embedded log keeps per partition (oldest dropped first). */
+  log_retention_records: number;
+  /**
+   * In live mode, a partition's watermark also follows the wall clock, this far behind,
+   * so timers (idle sessions) fire when traffic stops.
+   */
+  idle_watermark_delay_ms: number;
+  /** Events `deno task replay` holds in memory to sort by event time. */
+  max_replay_events: number;
+}
+
+/** Supervision defaults for entity actors and partition supervisors. */
+export interface SupervisionLimits {
+  /** Retries of a message that made its actor fail, before it is dead-lettered. */
+  max_message_retries: number;
+  /** Restarts of one key allowed within `restart_window_ms` before it is quarantined. */
+  max_restarts_per_key: number;
+  /** The window in which restarts of one key are counted. */
+  restart_window_ms: number;
+  /** Backoff before retrying a failed message: first delay. */
+  backoff_min_ms: number;
+  /** Backoff ceiling. */
+  backoff_max_ms: number;
+  /** Fraction of random jitter added to each backoff delay (0..1). */
+  backoff_jitter: number;
+  /** How long a quarantined key refuses messages (they are dead-lettered). */
+  quarantine_ms: number;
+  /** Failures in one partition within `partition_window_ms` before escalating to the root. */
+  max_failures_per_partition: number;
+  /** The window in which a partition's failures are counted. */
+  partition_window_ms: number;
+  /** Partition restarts within `root_window_ms` before the whole system stops. */
+  max_partition_restarts: number;
+  root_window_ms: number;
+}
+
+/** Parameters of the per-user auth detections (DETECTIONS.md). */
+export interface AuthRules {
+  /** `auth.brute_force`: failures in the window that fire the rule. */
+  brute_force_failures: number;
+  brute_force_window_ms: number;
+  /** Lock hint grows by this much per escalation step. */
+  brute_force_lock_step_ms: number;
+  brute_force_lock_max_ms: number;
+  /** Failure counter (and escalation) resets after this long without a failure. */
+  brute_force_reset_ms: number;
+  /** `auth.success_after_failures`: failures, then a success within the window. */
+  success_after_failures_min: number;
+  success_after_failures_window_ms: number;
+  /** A session with no activity for this long is closed. */
+  session_idle_timeout_ms: number;
+  /** Open sessions remembered per user (oldest closed first past this). */
+  max_sessions_per_user: number;
+}
+
+/** Alert hygiene. */
+export interface AlertLimits {
+  /** After an alert, the same rule and entity re-alerts only after this long. */
+  cooldown_ms: number;
+  /** Contributing event ids kept on one alert. */
+  max_event_ids: number;
+  /** Alerts kept by the in-memory store (oldest dropped first). */
+  memory_store_max_alerts: number;
+}
+
+/** The HTTP API. */
+export interface ApiLimits {
+  host: string;
+  port: number;
+  /** Largest request body accepted; larger gets 413. */
+  max_body_bytes: number;
+  /** Events in one ingest request. */
+  max_events_per_request: number;
+  /** Largest page of alerts returned. */
+  max_alerts_page: number;
+}
+
+/** The built-in simulator as run by `deno task start`. */
+export interface SimulatorDefaults {
+  events_per_second: number;
+  users: number;
+  seed: number;
+  /** Seconds between injected attacks. */
+  attack_interval_s: number;
+  /** Whether `deno task start` runs the simulator. */
+  enabled: boolean;
+}
+
+/** Everything configurable, with its defaults. */
+export interface Config {
+  runtime: RuntimeLimits;
+  supervision: SupervisionLimits;
+  auth: AuthRules;
+  alerts: AlertLimits;
+  api: ApiLimits;
+  simulator: SimulatorDefaults;
+  /** Largest raw event accepted, in bytes; larger ones are dead-lettered. */
+  max_event_bytes: number;
+  /** Dead letters kept by the in-memory store. */
+  memory_store_max_dead_letters: number;
+  /** Write every alert as a JSON line on stdout. */
+  alerts_stdout: boolean;
+}
+
+const MINUTE = 60_000;
+
+/** The defaults. Sources of each detection number are in DETECTIONS.md. */
+export const defaults: Readonly<Config> = Object.freeze({
+  runtime: {
+    mailbox_capacity: 1024,
+    max_resident_actors: 2_000_000,
+    idle_timeout_ms: 30 * MINUTE,
+    sweep_interval_ms: 1_000,
+    allowed_lateness_ms: 60_000,
+    max_batch_events: 2_000,
+    partitions: 12,
+    log_retention_records: 50_000,
+    idle_watermark_delay_ms: 5 * MINUTE,
+    max_replay_events: 20_000_000,
+  },
+  supervision: {
+    max_message_retries: 3,
+    max_restarts_per_key: 5,
+    restart_window_ms: MINUTE,
+    backoff_min_ms: 10,
+    backoff_max_ms: 1_000,
+    backoff_jitter: 0.2,
+    quarantine_ms: 10 * MINUTE,
+    max_failures_per_partition: 100,
+    partition_window_ms: MINUTE,
+    max_partition_restarts: 10,
+    root_window_ms: MINUTE,
+  },
+  auth: {
+    brute_force_failures: 5,
+    brute_force_window_ms: 5 * MINUTE,
+    brute_force_lock_step_ms: MINUTE,
+    brute_force_lock_max_ms: 15 * MINUTE,
+    brute_force_reset_ms: 12 * 60 * MINUTE,
+    success_after_failures_min: 5,
+    success_after_failures_window_ms: 5 * MINUTE,
+    session_idle_timeout_ms: 30 * MINUTE,
+    max_sessions_per_user: 8,
+  },
+  alerts: {
+    cooldown_ms: 15 * MINUTE,
+    max_event_ids: 20,
+    memory_store_max_alerts: 100_000,
+  },
+  api: {
+    host: "127.0.0.1",
+    port: 8080,
+    max_body_bytes: 1_048_576,
+    max_events_per_request: 10_000,
+    max_alerts_page: 1_000,
+  },
+  simulator: {
+    events_per_second: 200,
+    users: 50_000,
+    seed: 42,
+    attack_interval_s: 20,
+    enabled: true,
+  },
+  max_event_bytes: 1_048_576,
+  memory_store_max_dead_letters: 100_000,
+  alerts_stdout: false,
+});

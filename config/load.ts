@@ -1,0 +1,108 @@
+/**
+ * Reads the configuration: the defaults of `defaults.ts`, overridden from the
+ * environment. Every leaf `section.name` is set by `VIGIL_SECTION_NAME` (e.g.
+ * `VIGIL_AUTH_BRUTE_FORCE_FAILURES=10`); `HOST` and `PORT` set the API's address.
+ *
+ * @module
+ */
+
+import { type Config, defaults } from "./defaults.ts";
+
+/** A configuration value that cannot be used. */
+export class ConfigError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ConfigError";
+  }
+}
+
+/** Short names kept for the contract (CONTRACT.md §3). */
+const ALIASES: Record<string, string> = { HOST: "VIGIL_API_HOST", PORT: "VIGIL_API_PORT" };
+
+/** One configurable value. */
+export interface Setting {
+  variable: string;
+  path: string;
+  value: unknown;
+}
+
+/** Every setting with its environment variable and default, in order. */
+export function settings(config: Config = structuredClone(defaults) as Config): Setting[] {
+  const out: Setting[] = [];
+  for (const [section, value] of Object.entries(config)) {
+    if (typeof value === "object" && value !== null) {
+      for (const [name, v] of Object.entries(value)) {
+        out.push({
+          variable: `VIGIL_${section}_${name}`.toUpperCase(),
+          path: `${section}.${name}`,
+          value: v,
+        });
+      }
+    } else {
+      out.push({ variable: `VIGIL_${section}`.toUpperCase(), path: section, value });
+    }
+  }
+  return out;
+}
+
+/**
+ * The configuration for an environment.
+ *
+ * @example
+ * ```ts
+ * import { loadConfig } from "./load.ts";
+ * loadConfig({ PORT: "9000" }).api.port; // 9000
+ * ```
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const config = structuredClone(defaults) as Config;
+  const named = new Map<string, string>();
+  for (const [k, v] of Object.entries(env)) {
+    if (v !== undefined && v !== "") named.set(ALIASES[k] ?? k, v);
+  }
+  for (const s of settings(config)) {
+    const text = named.get(s.variable);
+    if (text === undefined) continue;
+    const [section, name] = s.path.split(".");
+    const value = parseValue(s.variable, text, s.value);
+    if (name === undefined) (config as unknown as Record<string, unknown>)[section!] = value;
+    else (config as unknown as Record<string, Record<string, unknown>>)[section!]![name] = value;
+  }
+  check(config);
+  return config;
+}
+
+function parseValue(variable: string, text: string, like: unknown): unknown {
+  if (typeof like === "number") {
+    const n = Number(text.replaceAll("_", ""));
+    if (!Number.isFinite(n)) {
+      throw new ConfigError(`Cannot read ${variable}: "${text}" is not a number`);
+    }
+    return n;
+  }
+  if (typeof like === "boolean") {
+    if (/^(1|true|yes|on)$/i.test(text)) return true;
+    if (/^(0|false|no|off)$/i.test(text)) return false;
+    throw new ConfigError(`Cannot read ${variable}: "${text}" is not true or false`);
+  }
+  return text;
+}
+
+function check(c: Config): void {
+  const positive: [string, number][] = [
+    ["VIGIL_RUNTIME_PARTITIONS", c.runtime.partitions],
+    ["VIGIL_RUNTIME_MAILBOX_CAPACITY", c.runtime.mailbox_capacity],
+    ["VIGIL_RUNTIME_MAX_RESIDENT_ACTORS", c.runtime.max_resident_actors],
+    ["VIGIL_RUNTIME_MAX_BATCH_EVENTS", c.runtime.max_batch_events],
+    ["VIGIL_AUTH_BRUTE_FORCE_FAILURES", c.auth.brute_force_failures],
+    ["VIGIL_API_MAX_BODY_BYTES", c.api.max_body_bytes],
+  ];
+  for (const [name, v] of positive) {
+    if (!(v >= 1) || !Number.isInteger(v)) {
+      throw new ConfigError(`Cannot use ${name}=${v}: it must be a whole number of at least 1`);
+    }
+  }
+  if (!(c.api.port >= 0 && c.api.port <= 65535)) {
+    throw new ConfigError(`Cannot use PORT=${c.api.port}: it must be 0..65535`);
+  }
+}

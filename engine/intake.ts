@@ -1,0 +1,143 @@
+/**
+ * The intake: raw input (log records, file lines) → validated events → the actor
+ * that owns each. Invalid, oversized and too-late events are dead-lettered with a
+ * reason; nothing is dropped silently. A batch's offsets may be committed once
+ * `handleBatch` resolves: every event is handled and every effect is durable.
+ *
+ * @module
+ */
+
+import type { ActorRuntime } from "../actors/runtime.ts";
+import type { RuntimeTelemetry } from "../actors/ports.ts";
+import { Ticket } from "../actors/ticket.ts";
+import { kindOfTopic, routeOf } from "../events/route.ts";
+import type { DeadLetter, EventKind, VigilEvent } from "../events/types.ts";
+import { parseEvent } from "../events/validate.ts";
+import type { Batch } from "../io/log.ts";
+import type { Outbox } from "./outbox.ts";
+
+/** Counts the intake reports, besides the runtime's. */
+export interface IntakeTelemetry extends RuntimeTelemetry {
+  ingested(kind: EventKind): void;
+  invalid(kind: EventKind | "unknown"): void;
+}
+
+/** One raw input. */
+export interface RawInput {
+  value: string;
+  /** Where it came from, for dead letters: `topic/partition/offset`, `file:line`, `http`. */
+  source: string;
+  kind?: EventKind | undefined;
+  fallback_ts?: number | undefined;
+}
+
+const MAX_DEAD_LETTER_CHARS = 65_536;
+
+/** Validates and routes events into a runtime. */
+export class Intake {
+  #runtime: ActorRuntime;
+  #outbox: Outbox;
+  #telemetry: IntakeTelemetry;
+  #maxEventBytes: number;
+  #now: () => number;
+
+  constructor(
+    runtime: ActorRuntime,
+    outbox: Outbox,
+    telemetry: IntakeTelemetry,
+    options: { max_event_bytes: number; now: () => number },
+  ) {
+    this.#runtime = runtime;
+    this.#outbox = outbox;
+    this.#telemetry = telemetry;
+    this.#maxEventBytes = options.max_event_bytes;
+    this.#now = options.now;
+  }
+
+  /** Handles one batch of log records; resolves when all is handled and durable. */
+  async handleBatch(batch: Batch): Promise<void> {
+    const ticket = new Ticket();
+    const kind = kindOfTopic(batch.topic);
+    for (const r of batch.records) {
+      const waiting = this.offer({
+        value: r.value,
+        source: `${r.topic}/${r.partition}/${r.offset}`,
+        kind,
+        fallback_ts: r.timestamp,
+      }, ticket);
+      if (waiting) await waiting;
+    }
+    await ticket.settled();
+    await this.#outbox.flush();
+  }
+
+  /** Validates one raw input and delivers it; a returned promise must be awaited (backpressure). */
+  offer(input: RawInput, ticket: Ticket | null): Promise<void> | null {
+    if (input.value.length > this.#maxEventBytes) {
+      this.reject(
+        input,
+        "oversized",
+        `Cannot accept event: ${input.value.length} bytes exceeds the limit of ${this.#maxEventBytes}`,
+        input.kind,
+      );
+      return null;
+    }
+    const parsed = parseEvent(input.value, { kind: input.kind, fallback_ts: input.fallback_ts });
+    if (!parsed.ok) {
+      this.reject(input, "invalid", parsed.reason, input.kind);
+      return null;
+    }
+    return this.accept(parsed.event, input.source, ticket);
+  }
+
+  /** Delivers a validated event to its actor. */
+  accept(event: VigilEvent, source: string, ticket: Ticket | null): Promise<void> | null {
+    this.#telemetry.ingested(event.kind);
+    const to = routeOf(event);
+    if (to === null) return null;
+    const rt = this.#runtime;
+    const p = rt.partitionFor(to.key);
+    const watermark = rt.watermark(p);
+    if (event.ts < watermark) {
+      const late = watermark - event.ts;
+      this.#deadLetter({
+        source,
+        reason:
+          `Cannot accept event ${event.event_id}: it is ${late} ms older than the watermark ` +
+          `of partition ${p} (past the allowed lateness)`,
+        raw: JSON.stringify(event.raw),
+        raw_bytes: 0,
+        at: new Date(this.#now()).toISOString(),
+      }, "late");
+      return null;
+    }
+    const waiting = rt.deliver(to, { kind: "event", event }, ticket);
+    rt.advanceWatermark(p, event.ts);
+    return waiting;
+  }
+
+  /** Dead-letters a raw input with a reason. */
+  reject(
+    input: RawInput,
+    why: "invalid" | "oversized",
+    reason: string,
+    kind: EventKind | undefined,
+  ): void {
+    this.#telemetry.invalid(kind ?? "unknown");
+    this.#deadLetter({
+      source: input.source,
+      reason,
+      raw: input.value.length > MAX_DEAD_LETTER_CHARS
+        ? input.value.slice(0, MAX_DEAD_LETTER_CHARS)
+        : input.value,
+      raw_bytes: input.value.length,
+      at: new Date(this.#now()).toISOString(),
+    }, why);
+  }
+
+  #deadLetter(letter: DeadLetter, why: "invalid" | "oversized" | "late"): void {
+    if (letter.raw_bytes === 0) letter.raw_bytes = letter.raw.length;
+    this.#telemetry.deadLettered(why);
+    this.#outbox.deadLetter(letter);
+  }
+}

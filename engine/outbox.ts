@@ -1,0 +1,91 @@
+/**
+ * The outbox: alerts and dead letters raised while a batch is handled wait here, and
+ * `flush()` makes them durable (store and log topics, and any listeners such as the
+ * JSON-lines writer) before the batch's offsets are committed.
+ *
+ * @module
+ */
+
+import type { AlertSink, DeadLetterSink } from "../actors/ports.ts";
+import type { Alert, DeadLetter } from "../events/types.ts";
+import type { Log } from "../io/log.ts";
+import type { Store } from "../io/store.ts";
+
+/** Topic names of what the outbox writes. */
+export const ALERTS_TOPIC = "alerts";
+export const DEAD_LETTER_TOPIC = "dead-letters";
+
+/** Something told of every alert once it is durable. */
+export type AlertListener = (alerts: readonly Alert[]) => void | Promise<void>;
+
+/** Buffers alerts and dead letters until the next flush. */
+export class Outbox implements AlertSink, DeadLetterSink {
+  #alerts: Alert[] = [];
+  #dead: DeadLetter[] = [];
+  #store: Store | null;
+  #log: Log | null;
+  #listeners: AlertListener[] = [];
+  #flushing: Promise<void> = Promise.resolve();
+  /** Alerts made durable so far. */
+  published = 0;
+
+  constructor(store: Store | null, log: Log | null) {
+    this.#store = store;
+    this.#log = log;
+  }
+
+  /** Adds a listener (e.g. the stdout writer). */
+  listen(listener: AlertListener): void {
+    this.#listeners.push(listener);
+  }
+
+  publish(alert: Alert): void {
+    this.#alerts.push(alert);
+  }
+
+  deadLetter(letter: DeadLetter): void {
+    this.#dead.push(letter);
+  }
+
+  /** Alerts and dead letters waiting. */
+  get pending(): number {
+    return this.#alerts.length + this.#dead.length;
+  }
+
+  /** Makes everything raised so far durable. Flushes run one after another. */
+  flush(): Promise<void> {
+    this.#flushing = this.#flushing.catch(() => {}).then(() => this.#flushNow());
+    return this.#flushing;
+  }
+
+  async #flushNow(): Promise<void> {
+    if (this.#alerts.length === 0 && this.#dead.length === 0) return;
+    const alerts = this.#alerts;
+    const dead = this.#dead;
+    this.#alerts = [];
+    this.#dead = [];
+    try {
+      if (dead.length > 0) {
+        await this.#store?.saveDeadLetters(dead);
+        await this.#log?.produce(
+          DEAD_LETTER_TOPIC,
+          dead.map((d) => ({ key: d.source, value: JSON.stringify(d) })),
+        );
+      }
+      if (alerts.length > 0) {
+        await this.#store?.saveAlerts(alerts);
+        await this.#log?.produce(
+          ALERTS_TOPIC,
+          alerts.map((a) => ({ key: a.entity.key, value: JSON.stringify(a) })),
+        );
+        for (const l of this.#listeners) await l(alerts);
+        this.published += alerts.length;
+      }
+    } catch (err) {
+      // Nothing is lost: put everything back in front for the next flush, and fail this one.
+      this.#alerts = alerts.concat(this.#alerts);
+      this.#dead = dead.concat(this.#dead);
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * The whole system in one process: log, store, actor runtime, intake, outbox,
+ * metrics, API and (optionally) the simulator, wired together, with a graceful stop.
+ *
+ * @module
+ */
+
+import { type Clock, systemClock } from "../actors/clock.ts";
+import { ActorRuntime } from "../actors/runtime.ts";
+import { userBehaviour } from "../actors/user.ts";
+import type { Config } from "../config/defaults.ts";
+import { INPUT_TOPICS, messageKey } from "../events/route.ts";
+import type { VigilEvent } from "../events/types.ts";
+import { parseEvent, TOPIC_OF_KIND } from "../events/validate.ts";
+import type { Consumer, Log, ProduceMessage } from "../io/log.ts";
+import { MemoryLog } from "../io/memory_log.ts";
+import { MemoryStore } from "../io/memory_store.ts";
+import { Metrics } from "../io/metrics.ts";
+import type { Store } from "../io/store.ts";
+import { Simulator } from "../sim/simulator.ts";
+import { createApp, type IngestResult } from "../api/app.ts";
+import { Intake } from "./intake.ts";
+import { ALERTS_TOPIC, DEAD_LETTER_TOPIC, Outbox } from "./outbox.ts";
+import { log } from "./logger.ts";
+import type { Hono } from "hono";
+
+/** How to build a system. */
+export interface SystemOptions {
+  config: Config;
+  token: string;
+  clock?: Clock;
+  log?: Log;
+  store?: Store;
+}
+
+const GROUP = "vigil";
+const SIM_TICK_MS = 100;
+const MAX_REPORTED_ERRORS = 20;
+
+/** A running Vigil. */
+export class VigilSystem {
+  readonly config: Config;
+  readonly runtime: ActorRuntime;
+  readonly log: Log;
+  readonly store: Store;
+  readonly outbox: Outbox;
+  readonly intake: Intake;
+  readonly metrics: Metrics;
+  readonly app: Hono;
+  #clock: Clock;
+  #consumer: Consumer | null = null;
+  #timers: ReturnType<typeof setInterval>[] = [];
+  #stopping = false;
+  #simulator: Simulator | null = null;
+
+  constructor(options: SystemOptions) {
+    const c = this.config = options.config;
+    this.#clock = options.clock ?? systemClock;
+    this.log = options.log ??
+      new MemoryLog({
+        retention_records: c.runtime.log_retention_records,
+        now: () => this.#clock.now(),
+      });
+    this.store = options.store ??
+      new MemoryStore({
+        max_alerts: c.alerts.memory_store_max_alerts,
+        max_dead_letters: c.memory_store_max_dead_letters,
+      });
+    this.outbox = new Outbox(this.store, this.log);
+    let runtime: ActorRuntime | null = null;
+    this.metrics = new Metrics({
+      stats: () => runtime!.stats(),
+      lag: () => this.#consumer?.lag() ?? {},
+    });
+    runtime = this.runtime = new ActorRuntime({
+      behaviours: [userBehaviour(c)],
+      runtime: c.runtime,
+      supervision: c.supervision,
+      alerts: c.alerts,
+      clock: this.#clock,
+      alertSink: this.outbox,
+      deadLetters: this.outbox,
+      telemetry: this.metrics,
+      onFatal: (reason) => {
+        log("error", "The root supervisor gave up; stopping", { reason });
+        this.stop().finally(() => Deno.exit(1));
+      },
+    });
+    this.intake = new Intake(this.runtime, this.outbox, this.metrics, {
+      max_event_bytes: c.max_event_bytes,
+      now: () => this.#clock.now(),
+    });
+    this.app = createApp({
+      token: options.token,
+      limits: c.api,
+      store: this.store,
+      ready: () => this.ready(),
+      metrics: async () => ({
+        text: await this.metrics.text(),
+        contentType: this.metrics.contentType,
+      }),
+      ingest: (items) => this.ingest(items),
+      actors: this.runtime,
+    });
+  }
+
+  /** Creates the topics, starts consuming, the periodic sweeps and the simulator. */
+  async start(
+    options: { simulate: boolean } = { simulate: this.config.simulator.enabled },
+  ): Promise<void> {
+    const c = this.config;
+    await this.log.ensureTopics(
+      [...INPUT_TOPICS, ALERTS_TOPIC, DEAD_LETTER_TOPIC],
+      c.runtime.partitions,
+    );
+    this.#consumer = this.log.consume({
+      group: GROUP,
+      topics: [...INPUT_TOPICS],
+      max_batch: c.runtime.max_batch_events,
+      handler: (batch) => this.intake.handleBatch(batch),
+    });
+    this.#every(c.runtime.sweep_interval_ms, () => {
+      this.runtime.sweep();
+      this.runtime.advanceAllWatermarks(this.#clock.now() - c.runtime.idle_watermark_delay_ms);
+    });
+    if (options.simulate) this.#startSimulator();
+  }
+
+  /** Ready: consuming, not stopping, and the store answers. */
+  async ready(): Promise<{ ready: boolean; reasons: string[] }> {
+    const reasons: string[] = [];
+    if (!this.#consumer) reasons.push("not consuming yet");
+    if (this.#stopping) reasons.push("stopping");
+    try {
+      await this.store.ping();
+    } catch (err) {
+      reasons.push(`store does not answer: ${(err as Error).message}`);
+    }
+    return { ready: reasons.length === 0, reasons };
+  }
+
+  /** Validates raw event texts; valid ones go to their topics, invalid ones are dead-lettered. */
+  async ingest(items: string[]): Promise<IngestResult> {
+    const result: IngestResult = { accepted: 0, rejected: 0, errors: [] };
+    const byTopic = new Map<string, ProduceMessage[]>();
+    items.forEach((text, index) => {
+      const parsed = text.length > this.config.max_event_bytes
+        ? {
+          ok: false as const,
+          reason:
+            `Cannot accept event: ${text.length} bytes exceeds the limit of ${this.config.max_event_bytes}`,
+        }
+        : parseEvent(text);
+      if (!parsed.ok) {
+        result.rejected++;
+        if (result.errors.length < MAX_REPORTED_ERRORS) {
+          result.errors.push({ index, reason: parsed.reason });
+        }
+        this.intake.reject(
+          { value: text, source: `http[${index}]` },
+          "invalid",
+          parsed.reason,
+          undefined,
+        );
+        return;
+      }
+      result.accepted++;
+      const topic = TOPIC_OF_KIND[parsed.event.kind];
+      let list = byTopic.get(topic);
+      if (!list) byTopic.set(topic, list = []);
+      list.push({ key: messageKey(parsed.event), value: withId(parsed.event, text) });
+    });
+    for (const [topic, messages] of byTopic) await this.log.produce(topic, messages);
+    await this.outbox.flush();
+    return result;
+  }
+
+  /** Stops intake, drains mailboxes, flushes, passivates. */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    await this.#consumer?.stop();
+    await this.runtime.whenIdle();
+    await this.outbox.flush();
+    this.runtime.passivateAll();
+    await this.log.close();
+    await this.store.close();
+  }
+
+  /** The simulator feeding this system, if any (its ground truth). */
+  get simulator(): Simulator | null {
+    return this.#simulator;
+  }
+
+  #startSimulator(): void {
+    const s = this.config.simulator;
+    const sim = this.#simulator = new Simulator({
+      seed: s.seed,
+      users: s.users,
+      start_ms: this.#clock.now(),
+      events_per_second: s.events_per_second,
+      attack_interval_s: s.attack_interval_s,
+    });
+    this.#every(SIM_TICK_MS, async () => {
+      const byTopic = new Map<string, ProduceMessage[]>();
+      for (const e of sim.until(this.#clock.now())) {
+        const topic = TOPIC_OF_KIND[e.kind as VigilEvent["kind"]];
+        let list = byTopic.get(topic);
+        if (!list) byTopic.set(topic, list = []);
+        list.push({ key: String(e.user_id), value: JSON.stringify(e) });
+      }
+      for (const [topic, messages] of byTopic) await this.log.produce(topic, messages);
+    });
+  }
+
+  #every(ms: number, fn: () => void | Promise<void>): void {
+    let running = false;
+    this.#timers.push(setInterval(async () => {
+      if (running || this.#stopping) return;
+      running = true;
+      try {
+        await fn();
+      } catch (err) {
+        log("error", "A periodic task failed", { error: String(err) });
+      } finally {
+        running = false;
+      }
+    }, ms));
+  }
+}
+
+/** The event's text, with its derived `event_id` written in so every later reader agrees. */
+function withId(event: VigilEvent, text: string): string {
+  if (event.raw.event_id !== undefined) return text;
+  return JSON.stringify({ ...event.raw, event_id: event.event_id });
+}

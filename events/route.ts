@@ -1,0 +1,49 @@
+/**
+ * Which actor an event goes to, and which message key it carries on its topic.
+ *
+ * @module
+ */
+
+import type { Address } from "../actors/types.ts";
+import { USER } from "../actors/user.ts";
+import type { EventKind, VigilEvent } from "./types.ts";
+import { TOPIC_OF_KIND } from "./validate.ts";
+
+/** The actor that handles an event, or null for kinds no actor handles yet. */
+export function routeOf(e: VigilEvent): Address | null {
+  switch (e.kind) {
+    case "auth":
+    case "transaction":
+      return { type: USER, key: e.user_id };
+    default:
+      return null;
+  }
+}
+
+/** The message-key field of each kind (CONTRACT.md §1). */
+export const KEY_FIELD: Readonly<Record<EventKind, string>> = Object.freeze({
+  auth: "user_id",
+  transaction: "user_id",
+  flow: "src_ip",
+  click: "page",
+  log: "service",
+  metric: "service",
+});
+
+/** The message key of an event on its topic. */
+export function messageKey(e: VigilEvent): string {
+  const v = e.raw[KEY_FIELD[e.kind]];
+  return typeof v === "string" ? v : String(v);
+}
+
+const KIND_OF_TOPIC = new Map<string, EventKind>(
+  (Object.entries(TOPIC_OF_KIND) as [EventKind, string][]).map(([k, t]) => [t, k]),
+);
+
+/** The kind a topic implies, if it is one of the input topics. */
+export function kindOfTopic(topic: string): EventKind | undefined {
+  return KIND_OF_TOPIC.get(topic);
+}
+
+/** Every input topic. */
+export const INPUT_TOPICS: readonly string[] = Object.freeze(Object.values(TOPIC_OF_KIND));

@@ -1,0 +1,253 @@
+/**
+ * Turns raw input (a Kafka value, a line of a file, an HTTP body item) into a
+ * validated event, or into a reason a person can read. Never throws.
+ *
+ * @module
+ */
+
+import { hash64 } from "../actors/hash.ts";
+import type { AuthEvent, EventKind, OtherEvent, TransactionEvent, VigilEvent } from "./types.ts";
+
+/** The outcome of validating one input. */
+export type Parsed = { ok: true; event: VigilEvent } | { ok: false; reason: string };
+
+/** The kinds, and the topic each is read from by default. */
+export const TOPIC_OF_KIND: Readonly<Record<EventKind, string>> = Object.freeze({
+  auth: "auth-events",
+  transaction: "transactions",
+  flow: "network-flows",
+  click: "clickstream",
+  log: "service-logs",
+  metric: "service-metrics",
+});
+
+const KINDS = new Set<string>(Object.keys(TOPIC_OF_KIND));
+const AUTH_TYPES = new Set(["login_success", "login_failure", "logout"]);
+const TX_TYPES = new Set(["transfer", "payment", "withdrawal", "deposit"]);
+const LEVELS = new Set(["DEBUG", "INFO", "WARN", "ERROR", "FATAL"]);
+
+/** Options for {@linkcode parseEvent}. */
+export interface ParseOptions {
+  /** The kind implied by the source (a Kafka topic); a `kind` field, if present, must agree. */
+  kind?: EventKind | undefined;
+  /** Event time to use when the event has no `timestamp` (e.g. the Kafka record's). */
+  fallback_ts?: number | undefined;
+}
+
+class Invalid extends Error {}
+
+/**
+ * Parses and validates one event from its JSON text.
+ *
+ * @example
+ * ```ts
+ * import { parseEvent } from "./validate.ts";
+ * parseEvent('{"kind":"auth","type":"logout","user_id":"u1","timestamp":0}');
+ * // { ok: true, event: { kind: "auth", type: "logout", user_id: "u1", ... } }
+ * ```
+ */
+export function parseEvent(text: string, options: ParseOptions = {}): Parsed {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, reason: `Cannot parse event: not valid JSON (${(err as Error).message})` };
+  }
+  return validateEvent(value, text, options);
+}
+
+/**
+ * Validates an already parsed value. `text` is its JSON text, used to derive a stable
+ * `event_id` when the event has none.
+ */
+export function validateEvent(value: unknown, text: string, options: ParseOptions = {}): Parsed {
+  try {
+    return { ok: true, event: toEvent(value, text, options) };
+  } catch (err) {
+    if (err instanceof Invalid) return { ok: false, reason: err.message };
+    throw err;
+  }
+}
+
+function toEvent(value: unknown, text: string, options: ParseOptions): VigilEvent {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new Invalid("Cannot accept event: it must be a JSON object");
+  }
+  const o = value as Record<string, unknown>;
+  const kind = eventKind(o, options.kind);
+  const ts = eventTime(o, options.fallback_ts);
+  const id = o.event_id;
+  let event_id: string;
+  if (id === undefined || id === null) event_id = "e-" + hash64(text);
+  else if (typeof id === "string" && id.length > 0) event_id = id;
+  else if (typeof id === "number") event_id = String(id);
+  else throw invalid("event_id", "must be a non-empty string", id);
+  switch (kind) {
+    case "auth":
+      return authEvent(o, event_id, ts);
+    case "transaction":
+      return transactionEvent(o, event_id, ts);
+    default:
+      checkOther(kind, o);
+      return { kind, event_id, ts, raw: o } satisfies OtherEvent;
+  }
+}
+
+function eventKind(o: Record<string, unknown>, implied: EventKind | undefined): EventKind {
+  const k = o.kind;
+  if (k === undefined) {
+    if (implied) return implied;
+    throw new Invalid('Cannot accept event: field "kind" is missing');
+  }
+  if (typeof k !== "string" || !KINDS.has(k)) {
+    throw invalid("kind", `must be one of ${[...KINDS].join(", ")}`, k);
+  }
+  if (implied && k !== implied) {
+    throw new Invalid(`Cannot accept event: kind "${k}" arrived on the ${implied} topic`);
+  }
+  return k as EventKind;
+}
+
+function eventTime(o: Record<string, unknown>, fallback: number | undefined): number {
+  const t = o.timestamp;
+  if (t === undefined || t === null) {
+    if (fallback !== undefined) return fallback;
+    throw new Invalid('Cannot accept event: field "timestamp" is missing');
+  }
+  const ms = typeof t === "number" ? t : typeof t === "string" ? Date.parse(t) : NaN;
+  if (!Number.isFinite(ms)) {
+    throw invalid("timestamp", "must be an ISO-8601 string or epoch milliseconds", t);
+  }
+  return ms;
+}
+
+function authEvent(o: Record<string, unknown>, event_id: string, ts: number): AuthEvent {
+  const type = o.type;
+  if (typeof type !== "string" || !AUTH_TYPES.has(type)) {
+    throw invalid("type", "must be login_success, login_failure or logout", type);
+  }
+  const user_id = id(o, "user_id");
+  const ip = type === "logout" ? optString(o, "ip") : str(o, "ip");
+  return {
+    kind: "auth",
+    event_id,
+    ts,
+    raw: o,
+    type: type as AuthEvent["type"],
+    user_id,
+    ip,
+    country: optString(o, "country"),
+    city: optString(o, "city"),
+    lat: optNumber(o, "lat"),
+    lon: optNumber(o, "lon"),
+    device_id: optString(o, "device_id"),
+    session_id: optString(o, "session_id"),
+  };
+}
+
+function transactionEvent(
+  o: Record<string, unknown>,
+  event_id: string,
+  ts: number,
+): TransactionEvent {
+  const type = o.type;
+  if (typeof type !== "string" || !TX_TYPES.has(type)) {
+    throw invalid("type", "must be transfer, payment, withdrawal or deposit", type);
+  }
+  const amount = o.amount;
+  if (typeof amount !== "number" || !(amount > 0) || !Number.isFinite(amount)) {
+    throw invalid("amount", "must be a number greater than 0", amount);
+  }
+  return {
+    kind: "transaction",
+    event_id,
+    ts,
+    raw: o,
+    user_id: id(o, "user_id"),
+    account_id: id(o, "account_id"),
+    type: type as TransactionEvent["type"],
+    amount,
+    currency: str(o, "currency"),
+    counterparty: optString(o, "counterparty"),
+  };
+}
+
+function checkOther(kind: EventKind, o: Record<string, unknown>): void {
+  switch (kind) {
+    case "flow": {
+      str(o, "src_ip");
+      str(o, "dst_ip");
+      const f = o.features;
+      if (typeof f !== "object" || f === null || Array.isArray(f)) {
+        throw invalid("features", "must be an object of numeric feature values", f);
+      }
+      for (const [name, v] of Object.entries(f)) {
+        if (typeof v !== "number") {
+          throw new Invalid(`Cannot accept event: feature "${name}" must be a number`);
+        }
+      }
+      return;
+    }
+    case "click":
+      id(o, "session_id");
+      str(o, "page");
+      optNumber(o, "latency_ms");
+      return;
+    case "log": {
+      id(o, "service");
+      const level = o.level;
+      if (typeof level !== "string" || !LEVELS.has(level)) {
+        throw invalid("level", "must be DEBUG, INFO, WARN, ERROR or FATAL", level);
+      }
+      str(o, "message");
+      return;
+    }
+    case "metric":
+      id(o, "service");
+      optNumber(o, "cpu");
+      optNumber(o, "latency_ms");
+      return;
+    default:
+      return;
+  }
+}
+
+/** An identifier: a non-empty string, or a number taken as its decimal string. */
+function id(o: Record<string, unknown>, name: string): string {
+  const v = o[name];
+  if (typeof v === "string" && v.length > 0) return v;
+  if (typeof v === "number" && Number.isFinite(v)) return String(v);
+  if (v === undefined || v === null) throw missing(name);
+  throw invalid(name, "must be a non-empty string", v);
+}
+
+function str(o: Record<string, unknown>, name: string): string {
+  const v = o[name];
+  if (typeof v === "string" && v.length > 0) return v;
+  if (v === undefined || v === null) throw missing(name);
+  throw invalid(name, "must be a non-empty string", v);
+}
+
+function optString(o: Record<string, unknown>, name: string): string | undefined {
+  const v = o[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === "string") return v;
+  throw invalid(name, "must be a string", v);
+}
+
+function optNumber(o: Record<string, unknown>, name: string): number | undefined {
+  const v = o[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === "number" && Number.isFinite(v)) return v;
+  throw invalid(name, "must be a number", v);
+}
+
+function missing(name: string): Invalid {
+  return new Invalid(`Cannot accept event: field "${name}" is missing`);
+}
+
+function invalid(name: string, rule: string, got: unknown): Invalid {
+  let shown = JSON.stringify(got) ?? String(got);
+  if (shown.length > 60) shown = shown.slice(0, 57) + "...";
+  return new Invalid(`Cannot accept event: field "${name}" ${rule}, got ${shown}`);
+}

@@ -1,0 +1,60 @@
+/**
+ * The log port: partitioned topics with keys and offsets, consumed in batches by a
+ * consumer group, with offsets committed only after a batch's handler has finished
+ * (and so after its effects are durable). The embedded log and the Kafka adapter
+ * implement it.
+ *
+ * @module
+ */
+
+/** One record of a topic partition. */
+export interface LogRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string | null;
+  value: string;
+  /** Append time (ms). */
+  timestamp: number;
+}
+
+/** Records of one topic partition, in offset order. */
+export interface Batch {
+  topic: string;
+  partition: number;
+  records: LogRecord[];
+}
+
+/** A record to append. */
+export interface ProduceMessage {
+  key: string | null;
+  value: string;
+}
+
+/** How to consume. */
+export interface ConsumeOptions {
+  group: string;
+  topics: string[];
+  /** Records handed to `handler` at once, at most. */
+  max_batch: number;
+  /** Handles one batch; the batch's offsets are committed once it resolves. */
+  handler: (batch: Batch) => Promise<void>;
+}
+
+/** A running consumer. */
+export interface Consumer {
+  /** Stops fetching, waits for the batches in hand to finish, commits them. */
+  stop(): Promise<void>;
+  /** Records not yet consumed, per `topic/partition`. */
+  lag(): Record<string, number>;
+}
+
+/** A partitioned log. */
+export interface Log {
+  /** Creates the topics if they do not exist. */
+  ensureTopics(topics: readonly string[], partitions: number): Promise<void>;
+  /** Appends messages, each to the partition of its key (murmur2), or round-robin without one. */
+  produce(topic: string, messages: readonly ProduceMessage[]): Promise<void>;
+  consume(options: ConsumeOptions): Consumer;
+  close(): Promise<void>;
+}

@@ -1,0 +1,138 @@
+/**
+ * The embedded log: topics, partitions, keys, offsets and committed positions in one
+ * process, placed by the same murmur2 partitioner as Kafka. Retention is by count:
+ * past `retention_records` per partition the oldest records are dropped.
+ *
+ * @module
+ */
+
+import { partitionOf } from "../actors/murmur2.ts";
+import type { Batch, ConsumeOptions, Consumer, Log, LogRecord, ProduceMessage } from "./log.ts";
+
+interface Partition {
+  /** Offset of `records[0]`. */
+  base: number;
+  records: LogRecord[];
+  wake: (() => void)[];
+}
+
+/** An in-process partitioned log. */
+export class MemoryLog implements Log {
+  #topics = new Map<string, Partition[]>();
+  #committed = new Map<string, number>();
+  #retention: number;
+  #roundRobin = 0;
+  #now: () => number;
+
+  constructor(options: { retention_records?: number; now?: () => number } = {}) {
+    this.#retention = options.retention_records ?? 1_000_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  ensureTopics(topics: readonly string[], partitions: number): Promise<void> {
+    for (const t of topics) {
+      if (!this.#topics.has(t)) {
+        this.#topics.set(
+          t,
+          Array.from({ length: partitions }, () => ({ base: 0, records: [], wake: [] })),
+        );
+      }
+    }
+    return Promise.resolve();
+  }
+
+  produce(topic: string, messages: readonly ProduceMessage[]): Promise<void> {
+    const parts = this.#topics.get(topic);
+    if (!parts) return Promise.reject(new Error(`Cannot produce to "${topic}": no such topic`));
+    const touched = new Set<Partition>();
+    for (const m of messages) {
+      const p = m.key === null
+        ? this.#roundRobin++ % parts.length
+        : partitionOf(m.key, parts.length);
+      const part = parts[p]!;
+      part.records.push({
+        topic,
+        partition: p,
+        offset: part.base + part.records.length,
+        key: m.key,
+        value: m.value,
+        timestamp: this.#now(),
+      });
+      if (part.records.length > this.#retention) {
+        const drop = part.records.length - this.#retention;
+        part.records.splice(0, drop);
+        part.base += drop;
+      }
+      touched.add(part);
+    }
+    for (const part of touched) for (const w of part.wake.splice(0)) w();
+    return Promise.resolve();
+  }
+
+  /** Every record of a topic partition still retained (for tests and the API). */
+  records(topic: string, partition: number): readonly LogRecord[] {
+    return this.#topics.get(topic)?.[partition]?.records ?? [];
+  }
+
+  /** Records of a topic across partitions. */
+  all(topic: string): LogRecord[] {
+    return (this.#topics.get(topic) ?? []).flatMap((p) => p.records);
+  }
+
+  /** The committed offset of a group on a topic partition (the next to read). */
+  committed(group: string, topic: string, partition: number): number {
+    return this.#committed.get(`${group}|${topic}|${partition}`) ?? 0;
+  }
+
+  consume(options: ConsumeOptions): Consumer {
+    let running = true;
+    const loops: Promise<void>[] = [];
+    const positions = new Map<string, number>();
+    for (const topic of options.topics) {
+      const parts = this.#topics.get(topic);
+      if (!parts) throw new Error(`Cannot consume "${topic}": no such topic`);
+      parts.forEach((part, p) => {
+        const key = `${options.group}|${topic}|${p}`;
+        positions.set(`${topic}/${p}`, this.#committed.get(key) ?? 0);
+        loops.push((async () => {
+          while (running) {
+            let pos = Math.max(positions.get(`${topic}/${p}`)!, part.base);
+            const start = pos - part.base;
+            if (start >= part.records.length) {
+              await new Promise<void>((resolve) => part.wake.push(resolve));
+              continue;
+            }
+            const records = part.records.slice(start, start + options.max_batch);
+            const batch: Batch = { topic, partition: p, records };
+            await options.handler(batch);
+            pos = records[records.length - 1]!.offset + 1;
+            positions.set(`${topic}/${p}`, pos);
+            this.#committed.set(key, pos);
+          }
+        })());
+      });
+    }
+    return {
+      stop: async () => {
+        running = false;
+        for (const parts of options.topics.map((t) => this.#topics.get(t)!)) {
+          for (const part of parts) for (const w of part.wake.splice(0)) w();
+        }
+        await Promise.all(loops);
+      },
+      lag: () => {
+        const out: Record<string, number> = {};
+        for (const [tp, pos] of positions) {
+          const [topic, p] = tp.split("/");
+          const part = this.#topics.get(topic!)![Number(p)]!;
+          out[tp] = part.base + part.records.length - pos;
+        }
+        return out;
+      },
+    };
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

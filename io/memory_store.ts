@@ -1,0 +1,70 @@
+/**
+ * The embedded store: alerts and dead letters in memory, bounded (oldest dropped
+ * first), with the same uniqueness on `alert_id` as the MongoDB collection.
+ *
+ * @module
+ */
+
+import type { Alert, DeadLetter } from "../events/types.ts";
+import type { AlertQuery, Store } from "./store.ts";
+
+/** An in-memory store. */
+export class MemoryStore implements Store {
+  #alerts = new Map<string, { alert: Alert; ts: number }>();
+  #dead: DeadLetter[] = [];
+  #maxAlerts: number;
+  #maxDead: number;
+
+  constructor(limits: { max_alerts: number; max_dead_letters: number }) {
+    this.#maxAlerts = limits.max_alerts;
+    this.#maxDead = limits.max_dead_letters;
+  }
+
+  saveAlerts(alerts: readonly Alert[]): Promise<void> {
+    for (const a of alerts) {
+      if (this.#alerts.has(a.alert_id)) continue;
+      this.#alerts.set(a.alert_id, { alert: a, ts: Date.parse(a.timestamp) });
+      if (this.#alerts.size > this.#maxAlerts) {
+        this.#alerts.delete(this.#alerts.keys().next().value!);
+      }
+    }
+    return Promise.resolve();
+  }
+
+  findAlerts(q: AlertQuery): Promise<Alert[]> {
+    const out: Alert[] = [];
+    const all = [...this.#alerts.values()];
+    for (let i = all.length - 1; i >= 0 && out.length < q.limit; i--) {
+      const { alert: a, ts } = all[i]!;
+      if (q.rule !== undefined && a.rule !== q.rule) continue;
+      if (q.entity_type !== undefined && a.entity.type !== q.entity_type) continue;
+      if (q.entity_key !== undefined && a.entity.key !== q.entity_key) continue;
+      if (q.since_ms !== undefined && ts < q.since_ms) continue;
+      out.push(a);
+    }
+    return Promise.resolve(out);
+  }
+
+  /** Alerts held. */
+  get alertCount(): number {
+    return this.#alerts.size;
+  }
+
+  saveDeadLetters(letters: readonly DeadLetter[]): Promise<void> {
+    this.#dead.push(...letters);
+    if (this.#dead.length > this.#maxDead) this.#dead.splice(0, this.#dead.length - this.#maxDead);
+    return Promise.resolve();
+  }
+
+  findDeadLetters(limit: number): Promise<DeadLetter[]> {
+    return Promise.resolve(this.#dead.slice(-limit).reverse());
+  }
+
+  ping(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * Prometheus metrics (npm:prom-client). Labels are bounded sets only: event kinds,
+ * actor types, rules, severities, modes, reasons. Never a user, IP, flow or page.
+ * `collectDefaultMetrics()` is not used: it breaks under Deno.
+ *
+ * @module
+ */
+
+import client from "prom-client";
+import type { RuntimeStats } from "../actors/runtime.ts";
+import type { IntakeTelemetry } from "../engine/intake.ts";
+import type { Alert, EventKind } from "../events/types.ts";
+import type { DeadLetterReason } from "../actors/ports.ts";
+
+/** Where the metrics read what is sampled at scrape time. */
+export interface MetricSources {
+  stats(): RuntimeStats;
+  lag(): Record<string, number>;
+}
+
+/** Latency buckets (seconds) from 1 ms to 2 min. */
+const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120];
+
+/** The metrics of one process. */
+export class Metrics implements IntakeTelemetry {
+  readonly registry = new client.Registry();
+  #ingested: client.Counter<"kind">;
+  #invalid: client.Counter<"kind">;
+  #dead: client.Counter<"reason">;
+  #activations: client.Counter<"type">;
+  #passivations: client.Counter<"type">;
+  #restarts: client.Counter<"type">;
+  #alerts: client.Counter<"rule" | "severity" | "mode">;
+  #latency: client.Histogram<"family">;
+  #sessions: client.Gauge;
+  #bound = new Map<string, client.Counter.Internal>();
+  #latencyBound = new Map<string, client.Histogram.Internal<"family">>();
+
+  constructor(sources: MetricSources) {
+    const registers = [this.registry];
+    this.#ingested = new client.Counter({
+      name: "vigil_events_ingested_total",
+      help: "Valid events taken in, by kind.",
+      labelNames: ["kind"],
+      registers,
+    });
+    this.#invalid = new client.Counter({
+      name: "vigil_events_invalid_total",
+      help: "Events rejected as invalid or oversized, by the kind their source implies.",
+      labelNames: ["kind"],
+      registers,
+    });
+    this.#dead = new client.Counter({
+      name: "vigil_dead_letters_total",
+      help: "Events and messages dead-lettered, by reason.",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.#activations = new client.Counter({
+      name: "vigil_actor_activations_total",
+      help: "Actors activated (created or restored from a snapshot), by type.",
+      labelNames: ["type"],
+      registers,
+    });
+    this.#passivations = new client.Counter({
+      name: "vigil_actor_passivations_total",
+      help: "Actors passivated to a snapshot (idle or least recently used), by type.",
+      labelNames: ["type"],
+      registers,
+    });
+    this.#restarts = new client.Counter({
+      name: "vigil_actor_restarts_total",
+      help: "Actor failures handled by a supervisor, by type.",
+      labelNames: ["type"],
+      registers,
+    });
+    this.#alerts = new client.Counter({
+      name: "vigil_alerts_total",
+      help: "Alerts raised, by rule, severity and mode.",
+      labelNames: ["rule", "severity", "mode"],
+      registers,
+    });
+    this.#latency = new client.Histogram({
+      name: "vigil_alert_latency_seconds",
+      help: "Event time of the triggering event to the alert being raised, by rule family.",
+      labelNames: ["family"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.#sessions = new client.Gauge({
+      name: "vigil_active_sessions",
+      help: "Open user sessions (closed by logout or idle timeout).",
+      registers,
+    });
+    new client.Gauge({
+      name: "vigil_actors_resident",
+      help: "Actors resident in memory, by type.",
+      labelNames: ["type"],
+      registers,
+      collect() {
+        for (const [type, n] of Object.entries(sources.stats().resident)) this.set({ type }, n);
+      },
+    });
+    new client.Gauge({
+      name: "vigil_mailbox_depth",
+      help: "Messages waiting in actor mailboxes (sum over actors).",
+      registers,
+      collect() {
+        this.set(sources.stats().mailbox_depth);
+      },
+    });
+    new client.Gauge({
+      name: "vigil_mailbox_depth_max",
+      help: "Deepest actor mailbox now.",
+      registers,
+      collect() {
+        this.set(sources.stats().max_mailbox_depth);
+      },
+    });
+    new client.Gauge({
+      name: "vigil_consumer_lag_messages",
+      help: "Records not yet consumed, by topic.",
+      labelNames: ["topic"],
+      registers,
+      collect() {
+        const byTopic = new Map<string, number>();
+        for (const [tp, n] of Object.entries(sources.lag())) {
+          const topic = tp.slice(0, tp.lastIndexOf("/"));
+          byTopic.set(topic, (byTopic.get(topic) ?? 0) + n);
+        }
+        for (const [topic, n] of byTopic) this.set({ topic }, n);
+      },
+    });
+    new client.Gauge({
+      name: "vigil_process_heap_bytes",
+      help: "V8 heap in use.",
+      registers,
+      collect() {
+        this.set(Deno.memoryUsage().heapUsed);
+      },
+    });
+    new client.Gauge({
+      name: "vigil_process_resident_memory_bytes",
+      help: "Resident set size of the process.",
+      registers,
+      collect() {
+        this.set(Deno.memoryUsage().rss);
+      },
+    });
+  }
+
+  ingested(kind: EventKind): void {
+    this.#child(this.#ingested, "in", kind).inc();
+  }
+
+  invalid(kind: EventKind | "unknown"): void {
+    this.#child(this.#invalid, "bad", kind).inc();
+  }
+
+  deadLettered(reason: DeadLetterReason): void {
+    this.#child(this.#dead, "dl", reason).inc();
+  }
+
+  activated(type: string): void {
+    this.#child(this.#activations, "act", type).inc();
+  }
+
+  passivated(type: string): void {
+    this.#child(this.#passivations, "pas", type).inc();
+  }
+
+  restarted(type: string): void {
+    this.#child(this.#restarts, "rst", type).inc();
+  }
+
+  alertRaised(alert: Alert, latency_ms: number): void {
+    this.#alerts.inc({ rule: alert.rule, severity: alert.severity, mode: alert.mode });
+    const family = alert.rule.slice(0, alert.rule.indexOf(".")) || alert.rule;
+    let h = this.#latencyBound.get(family);
+    if (!h) this.#latencyBound.set(family, h = this.#latency.labels({ family }));
+    h.observe(Math.max(0, latency_ms) / 1000);
+  }
+
+  gauge(name: string, delta: number): void {
+    if (name !== "active_sessions") return;
+    if (delta >= 0) this.#sessions.inc(delta);
+    else this.#sessions.dec(-delta);
+  }
+
+  /** The exposition text. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** The content type of the exposition text. */
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  // deno-lint-ignore no-explicit-any
+  #child(counter: client.Counter<any>, prefix: string, value: string): client.Counter.Internal {
+    const id = prefix + value;
+    let c = this.#bound.get(id);
+    if (!c) this.#bound.set(id, c = counter.labels(value));
+    return c;
+  }
+}

@@ -1,0 +1,214 @@
+/**
+ * Vigil's command line.
+ *
+ *   deno task start                       the whole system in one process
+ *   deno task replay --input F.jsonl      the actors over a recorded file
+ *   deno task simulate --output F.jsonl   simulated traffic with attacks
+ *   deno run main.ts config               every configuration variable and its default
+ *
+ * @module
+ */
+
+import { ConfigError, loadConfig, settings } from "./config/load.ts";
+import { Args, UsageError } from "./engine/args.ts";
+import { log } from "./engine/logger.ts";
+import { replayText } from "./engine/replay.ts";
+import { VigilSystem } from "./engine/system.ts";
+import { type Scenario, SCENARIOS, Simulator } from "./sim/simulator.ts";
+
+const HELP = `Vigil: real-time behaviour and intrusion detection.
+
+Commands:
+  start                         run everything in one process (embedded log and store, simulator, API)
+  replay --input FILE.jsonl [--output alerts.jsonl] [--dead-letters FILE.jsonl]
+  simulate [--output FILE.jsonl | --to http://127.0.0.1:8080 --token T] [--events N]
+           [--users N] [--seed N] [--rate EVENTS_PER_S] [--start ISO] [--attack-interval-s N]
+           [--scenarios brute_force,guess_then_success] [--truth truth.jsonl] [--realtime]
+  config                        list every configuration variable with its default
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  const args = new Args(rest);
+  switch (command) {
+    case "start":
+      args.checkAllUsed();
+      return await start();
+    case "replay":
+      return await replay(args);
+    case "simulate":
+      return await simulate(args);
+    case "config":
+      for (const s of settings()) console.log(`${s.variable}=${s.value}`);
+      return 0;
+    case undefined:
+    case "help":
+    case "--help":
+      console.log(HELP);
+      return 0;
+    default:
+      console.error(`Unknown command "${command}".\n\n${HELP}`);
+      return 2;
+  }
+}
+
+async function start(): Promise<number> {
+  const config = loadConfig(Deno.env.toObject());
+  for (const name of ["KAFKA_BROKERS", "MONGODB_URI"]) {
+    if (Deno.env.get(name)) {
+      throw new ConfigError(
+        `${name} is set, but this build runs only on the embedded log and store; unset it`,
+      );
+    }
+  }
+  let token = Deno.env.get("ADMIN_TOKEN") ?? "";
+  if (token === "") {
+    token = [...crypto.getRandomValues(new Uint8Array(24))].map((b) =>
+      b.toString(16).padStart(2, "0")
+    ).join("");
+    log("info", "ADMIN_TOKEN is not set; generated one for this run", { admin_token: token });
+  }
+  const system = new VigilSystem({ config, token });
+  if (config.alerts_stdout) {
+    system.outbox.listen((alerts) => {
+      for (const a of alerts) console.log(JSON.stringify(a));
+    });
+  }
+  await system.start();
+  const server = Deno.serve({
+    hostname: config.api.host,
+    port: config.api.port,
+    onListen: ({ hostname, port }) =>
+      log("info", "Vigil is running", {
+        api: `http://${hostname}:${port}`,
+        simulator: config.simulator.enabled,
+        partitions: config.runtime.partitions,
+      }),
+  }, system.app.fetch);
+  const done = Promise.withResolvers<number>();
+  const shutdown = async (signal: string) => {
+    log("info", "Stopping", { signal });
+    await system.stop();
+    await server.shutdown();
+    log("info", "Stopped cleanly", { alerts_published: system.outbox.published });
+    done.resolve(0);
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => void shutdown(signal));
+  }
+  return await done.promise;
+}
+
+async function replay(args: Args): Promise<number> {
+  const input = args.string("input");
+  const output = args.string("output");
+  const deadOut = args.string("dead-letters");
+  args.checkAllUsed();
+  if (!input) throw new UsageError("replay needs --input FILE.jsonl");
+  const config = loadConfig(Deno.env.toObject());
+  const r = await replayText(await Deno.readTextFile(input), config);
+  const lines = r.alerts.map((a) => JSON.stringify(a) + "\n").join("");
+  if (output) await Deno.writeTextFile(output, lines);
+  else await Deno.stdout.write(new TextEncoder().encode(lines));
+  if (deadOut) {
+    await Deno.writeTextFile(
+      deadOut,
+      r.dead_letters.map((d) => JSON.stringify(d) + "\n").join(""),
+    );
+  }
+  log("info", "Replay done", {
+    events: r.events,
+    invalid: r.invalid,
+    late: r.late,
+    alerts: r.alerts.length,
+    events_per_second: Math.round(r.events / (r.run_ms / 1000)),
+  });
+  return 0;
+}
+
+async function simulate(args: Args): Promise<number> {
+  const config = loadConfig(Deno.env.toObject());
+  const s = config.simulator;
+  const startText = args.string("start");
+  const start_ms = startText ? Date.parse(startText) : Date.UTC(2026, 0, 5, 8);
+  if (!Number.isFinite(start_ms)) {
+    throw new UsageError(`--start must be ISO-8601, got "${startText}"`);
+  }
+  const scenarios = (args.string("scenarios") ?? SCENARIOS.join(",")).split(",") as Scenario[];
+  for (const sc of scenarios) {
+    if (!SCENARIOS.includes(sc)) {
+      throw new UsageError(`Unknown scenario "${sc}"; known: ${SCENARIOS.join(", ")}`);
+    }
+  }
+  const rate = args.number("rate", s.events_per_second);
+  const count = args.number("events", 100_000);
+  const realtime = args.flag("realtime");
+  const sim = new Simulator({
+    seed: args.number("seed", s.seed),
+    users: args.number("users", s.users),
+    start_ms: realtime ? Date.now() : start_ms,
+    events_per_second: rate,
+    attack_interval_s: args.number("attack-interval-s", s.attack_interval_s),
+    scenarios,
+  });
+  const output = args.string("output");
+  const to = args.string("to");
+  const token = args.string("token") ?? Deno.env.get("ADMIN_TOKEN") ?? "";
+  const truthOut = args.string("truth");
+  args.checkAllUsed();
+  if (!output && !to) {
+    throw new UsageError("simulate needs --output FILE.jsonl or --to http://HOST:PORT");
+  }
+  const encoder = new TextEncoder();
+  const file = output
+    ? await Deno.open(output, { write: true, create: true, truncate: true })
+    : null;
+  let sent = 0;
+  let last_ms = -Infinity;
+  const chunk = realtime ? Math.max(1, Math.round(rate / 10)) : 5_000;
+  while (sent < count) {
+    const until = realtime ? Date.now() : Infinity;
+    const events = sim.take(Math.min(chunk, count - sent), until);
+    if (events.length > 0) {
+      const body = events.map((e) => JSON.stringify(e)).join("\n") + "\n";
+      if (file) await file.write(encoder.encode(body));
+      if (to) await post(to, token, body);
+      sent += events.length;
+      last_ms = Date.parse(events[events.length - 1]!.timestamp);
+    }
+    if (realtime) await new Promise((r) => setTimeout(r, 100));
+  }
+  file?.close();
+  if (truthOut) {
+    await Deno.writeTextFile(
+      truthOut,
+      sim.completedTruths(last_ms).map((t) => JSON.stringify(t) + "\n").join(""),
+    );
+  }
+  log("info", "Simulated", { events: sent, attacks: sim.truths.length });
+  return 0;
+}
+
+async function post(base: string, token: string, body: string): Promise<void> {
+  const res = await fetch(new URL("/api/v1/events", base), {
+    method: "POST",
+    headers: { "content-type": "application/x-ndjson", authorization: `Bearer ${token}` },
+    body,
+  });
+  const text = await res.text();
+  if (res.status !== 202) {
+    throw new Error(`POST ${base}/api/v1/events answered ${res.status}: ${text}`);
+  }
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      console.error(`${err.message}\n\n${HELP}`);
+      Deno.exit(2);
+    }
+    throw err;
+  }
+}

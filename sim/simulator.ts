@@ -1,0 +1,331 @@
+/**
+ * The event simulator: seeded, realistic auth and payment traffic (users with home
+ * cities, devices, IPs and daily rhythms, who now and then mistype a password) with
+ * attack scenarios injected at a steady interval, each with its ground truth.
+ *
+ * The same options give the same events, byte for byte.
+ *
+ * @module
+ */
+
+import { seededRandom } from "../actors/random.ts";
+import { ATTACK_AGENTS, ATTACKER_CITIES, type City, HOME_CITIES, USER_AGENTS } from "./geo.ts";
+
+/** Attack scenarios the simulator can inject. */
+export const SCENARIOS = ["brute_force", "guess_then_success"] as const;
+/** One attack scenario. */
+export type Scenario = (typeof SCENARIOS)[number];
+
+/** Rules each scenario must fire. */
+export const EXPECTED_RULES: Readonly<Record<Scenario, readonly string[]>> = {
+  brute_force: ["auth.brute_force"],
+  guess_then_success: ["auth.brute_force", "auth.success_after_failures"],
+};
+
+/** How to simulate. */
+export interface SimOptions {
+  seed: number;
+  users: number;
+  /** Event time of the first event (ms). */
+  start_ms: number;
+  /** Average events per second of event time. */
+  events_per_second: number;
+  /** Seconds of event time between attacks (0: none). */
+  attack_interval_s: number;
+  /** Scenarios to inject, in rotation (default: all). */
+  scenarios?: readonly Scenario[];
+}
+
+/** The ground truth of one injected attack. */
+export interface Truth {
+  scenario: Scenario;
+  rules: readonly string[];
+  entity: { type: "user"; key: string };
+  attacker_ip: string;
+  start: string;
+  end: string;
+  /** The event at which the attack becomes detectable (the last one of it). */
+  decisive_event_id: string;
+  event_ids: string[];
+}
+
+/** A simulated event: a JSON-ready object in the CONTRACT.md §1 format. */
+export type SimEvent = Record<string, unknown> & { kind: string; timestamp: string };
+
+interface User {
+  id: string;
+  home: City;
+  ip: string;
+  devices: string[];
+  agent: string;
+}
+
+interface Pending {
+  ts: number;
+  seq: number;
+  event: SimEvent;
+}
+
+/** Mean events of one benign session (login, ~1.2 payments, ~0.7 logout, rare mistypes). */
+const EVENTS_PER_SESSION = 3;
+
+/** A deterministic generator of traffic. */
+export class Simulator {
+  readonly truths: Truth[] = [];
+  #o: Required<SimOptions>;
+  #r: () => number;
+  #users: User[];
+  #heap: Pending[] = [];
+  #seq = 0;
+  #ids = 0;
+  #sessions = 0;
+  #nextSession: number;
+  #nextAttack: number;
+  #attacks = 0;
+
+  constructor(options: SimOptions) {
+    this.#o = { scenarios: SCENARIOS, ...options };
+    this.#r = seededRandom(options.seed);
+    this.#users = Array.from({ length: options.users }, (_, i) => this.#makeUser(i));
+    this.#nextSession = options.start_ms;
+    this.#nextAttack = options.attack_interval_s > 0 ? options.start_ms + 5_000 : Infinity;
+  }
+
+  /** Every event with event time before `until_ms` not yet returned, in time order. */
+  *until(until_ms: number): Generator<SimEvent> {
+    const sessionGap = 1000 * EVENTS_PER_SESSION / this.#o.events_per_second;
+    for (;;) {
+      const next = Math.min(this.#nextSession, this.#nextAttack, until_ms);
+      while (this.#heap.length > 0 && this.#heap[0]!.ts < next) yield this.#pop().event;
+      if (next >= until_ms) return;
+      if (this.#nextAttack <= this.#nextSession) {
+        this.#attack(this.#nextAttack);
+        this.#nextAttack += this.#o.attack_interval_s * 1000;
+      } else {
+        this.#session(this.#nextSession);
+        this.#nextSession += -Math.log(1 - this.#r()) * sessionGap;
+      }
+    }
+  }
+
+  /** The attacks whose every event has event time at or before `until_ms`. */
+  completedTruths(until_ms: number): Truth[] {
+    return this.truths.filter((t) => Date.parse(t.end) <= until_ms);
+  }
+
+  /** Up to `n` events (fewer only if `until` ends first), in time order. */
+  take(n: number, until_ms = Infinity): SimEvent[] {
+    const out: SimEvent[] = [];
+    if (n <= 0) return out;
+    for (const e of this.until(until_ms)) {
+      out.push(e);
+      if (out.length >= n) break;
+    }
+    return out;
+  }
+
+  #makeUser(i: number): User {
+    const home = this.#pick(HOME_CITIES);
+    const id = `u${String(i + 1).padStart(6, "0")}`;
+    return {
+      id,
+      home,
+      ip: this.#ip(home),
+      devices: Array.from({ length: 1 + Math.floor(this.#r() * 2) }, (_, k) => `d-${id}-${k}`),
+      agent: this.#pick(USER_AGENTS),
+    };
+  }
+
+  /** A benign session: maybe a mistype or two, a login, some payments, maybe a logout. */
+  #session(t: number): void {
+    const u = this.#activeUser(t);
+    const session = `s${this.#o.seed}-${++this.#sessions}`;
+    const device = this.#r() < 0.02 ? `d-${u.id}-new${this.#sessions}` : this.#pick(u.devices);
+    let at = t;
+    if (this.#r() < 0.04) {
+      const mistypes = 1 + Math.floor(this.#r() * 2);
+      for (let i = 0; i < mistypes; i++) {
+        this.#push(at, this.#auth("login_failure", u.id, u.ip, u.home, device, u.agent, null));
+        at += 3_000 + this.#r() * 12_000;
+      }
+    }
+    this.#push(at, this.#auth("login_success", u.id, u.ip, u.home, device, u.agent, session));
+    const payments = Math.floor(this.#r() * 2.5);
+    let pt = at;
+    for (let i = 0; i < payments; i++) {
+      pt += 20_000 + this.#r() * 240_000;
+      this.#push(pt, this.#payment(u, device));
+    }
+    if (this.#r() < 0.7) {
+      this.#push(pt + 60_000 + this.#r() * 1_200_000, {
+        ...this.#base("auth", 0),
+        type: "logout",
+        user_id: u.id,
+        session_id: session,
+      });
+    }
+  }
+
+  /** A user more likely awake at `t` in their home time zone. */
+  #activeUser(t: number): User {
+    let u = this.#pick(this.#users);
+    for (let tries = 0; tries < 4; tries++) {
+      const hour = (new Date(t).getUTCHours() + u.home.utc_offset + 24) % 24;
+      if (this.#r() < rhythm(hour)) break;
+      u = this.#pick(this.#users);
+    }
+    return u;
+  }
+
+  #attack(t: number): void {
+    const scenario = this.#o.scenarios[this.#attacks++ % this.#o.scenarios.length]!;
+    const victim = this.#pick(this.#users);
+    const from = this.#pick(ATTACKER_CITIES);
+    const ip = this.#ip(from);
+    const agent = this.#pick(ATTACK_AGENTS);
+    const device = `d-attacker-${this.#attacks}`;
+    const failures = scenario === "brute_force"
+      ? 8 + Math.floor(this.#r() * 8)
+      : 6 + Math.floor(this.#r() * 4);
+    const ids: string[] = [];
+    let at = t;
+    for (let i = 0; i < failures; i++) {
+      const e = this.#auth("login_failure", victim.id, ip, from, device, agent, null);
+      ids.push(e.event_id as string);
+      this.#push(at, e);
+      at += 1_000 + this.#r() * 7_000;
+    }
+    if (scenario === "guess_then_success") {
+      const e = this.#auth(
+        "login_success",
+        victim.id,
+        ip,
+        from,
+        device,
+        agent,
+        `sa-${this.#attacks}`,
+      );
+      ids.push(e.event_id as string);
+      this.#push(at, e);
+    } else {
+      at -= 2_000;
+    }
+    this.truths.push({
+      scenario,
+      rules: EXPECTED_RULES[scenario],
+      entity: { type: "user", key: victim.id },
+      attacker_ip: ip,
+      start: new Date(t).toISOString(),
+      end: new Date(Math.floor(at)).toISOString(),
+      decisive_event_id: ids[ids.length - 1]!,
+      event_ids: ids,
+    });
+  }
+
+  #auth(
+    type: string,
+    user: string,
+    ip: string,
+    place: City,
+    device: string,
+    agent: string,
+    session: string | null,
+  ): SimEvent {
+    const e: SimEvent = {
+      ...this.#base("auth", 0),
+      type,
+      user_id: user,
+      ip,
+      country: place.country,
+      city: place.city,
+      lat: place.lat,
+      lon: place.lon,
+      device_id: device,
+      user_agent: agent,
+    };
+    if (session !== null) e.session_id = session;
+    return e;
+  }
+
+  #payment(u: User, device: string): SimEvent {
+    const amount = Math.round(Math.exp(3 + this.#r() * 4) * 100) / 100;
+    return {
+      ...this.#base("transaction", 0),
+      user_id: u.id,
+      account_id: `a-${u.id}`,
+      type: this.#r() < 0.6 ? "payment" : "transfer",
+      amount,
+      currency: "NOK",
+      counterparty: `cp-${Math.floor(this.#r() * 500)}`,
+      ip: u.ip,
+      device_id: device,
+      channel: "web",
+    };
+  }
+
+  #base(kind: string, ts: number): SimEvent {
+    return {
+      kind,
+      event_id: `sim${this.#o.seed}-${++this.#ids}`,
+      timestamp: new Date(ts).toISOString(),
+    };
+  }
+
+  #push(ts: number, event: SimEvent): void {
+    const t = Math.floor(ts);
+    event.timestamp = new Date(t).toISOString();
+    const h = this.#heap;
+    h.push({ ts: t, seq: ++this.#seq, event });
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!earlier(h[i]!, h[p]!)) break;
+      [h[i], h[p]] = [h[p]!, h[i]!];
+      i = p;
+    }
+  }
+
+  #pop(): Pending {
+    const h = this.#heap;
+    const top = h[0]!;
+    const last = h.pop()!;
+    if (h.length > 0) {
+      h[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < h.length && earlier(h[l]!, h[m]!)) m = l;
+        if (r < h.length && earlier(h[r]!, h[m]!)) m = r;
+        if (m === i) break;
+        [h[i], h[m]] = [h[m]!, h[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+
+  #ip(c: City): string {
+    const r = this.#r;
+    return `${this.#pick(c.octets)}.${1 + Math.floor(r() * 254)}.${Math.floor(r() * 256)}.${
+      1 + Math.floor(r() * 254)
+    }`;
+  }
+
+  #pick<T>(xs: readonly T[]): T {
+    return xs[Math.floor(this.#r() * xs.length)]!;
+  }
+}
+
+/** Relative chance of being active at a local hour: low at night, peaks by day and evening. */
+export function rhythm(hour: number): number {
+  if (hour < 6) return 0.08;
+  if (hour < 9) return 0.5;
+  if (hour < 17) return 0.9;
+  if (hour < 22) return 1;
+  return 0.3;
+}
+
+function earlier(a: Pending, b: Pending): boolean {
+  return a.ts < b.ts || (a.ts === b.ts && a.seq < b.seq);
+}

@@ -1,0 +1,62 @@
+/**
+ * The test runner behind `deno task test` (and `deno task ok` with `--fast`).
+ *
+ * Pure tests (behaviours, supervisors, the simulation harness, the API in memory) run
+ * with no permission at all; integration tests run with the permissions they need.
+ * It prints one closing line `N passed, N failed` summed over every suite, and exits
+ * non-zero when anything failed.
+ *
+ * @module
+ */
+
+interface Suite {
+  name: string;
+  paths: string[];
+  permissions: string[];
+}
+
+const SUITES: Suite[] = [
+  { name: "pure", paths: ["tests/unit", "tests/sim", "tests/api"], permissions: [] },
+  { name: "integration", paths: ["tests/integration", "tests/e2e"], permissions: ["--allow-all"] },
+];
+
+const fast = Deno.args.includes("--fast");
+const deno = Deno.execPath();
+let passed = 0;
+let failed = 0;
+let broken = false;
+
+for (const suite of SUITES) {
+  if (fast && suite.name !== "pure") continue;
+  const cmd = new Deno.Command(deno, {
+    args: ["test", ...suite.permissions, ...suite.paths],
+    stdout: "piped",
+    stderr: "inherit",
+  });
+  const child = cmd.spawn();
+  const decoder = new TextDecoder();
+  let tail = "";
+  for await (const chunk of child.stdout) {
+    const text = decoder.decode(chunk, { stream: true });
+    await Deno.stdout.write(chunk);
+    tail = (tail + text).slice(-4096);
+  }
+  const status = await child.status;
+  const summary = /(?:ok|FAILED) \| (\d+) passed[^|]*\| (\d+) failed/.exec(stripAnsi(tail));
+  if (summary) {
+    passed += Number(summary[1]);
+    failed += Number(summary[2]);
+  } else {
+    console.error(`The ${suite.name} suite printed no summary (exit ${status.code})`);
+    broken = true;
+  }
+  if (!status.success && (!summary || Number(summary[2]) === 0)) broken = true;
+}
+
+console.log(`${passed} passed, ${failed} failed`);
+Deno.exit(failed > 0 || broken ? 1 : 0);
+
+function stripAnsi(s: string): string {
+  // deno-lint-ignore no-control-regex
+  return s.replace(/\x1b\[[0-9;]*m/g, "");
+}
