@@ -12,7 +12,7 @@
 import { ConfigError, loadConfig, settings } from "./config/load.ts";
 import { Args, UsageError } from "./engine/args.ts";
 import { log } from "./engine/logger.ts";
-import { replayText } from "./engine/replay.ts";
+import { linesOfFile, replay as replayLines } from "./engine/replay.ts";
 import { VigilSystem } from "./engine/system.ts";
 import { type Scenario, SCENARIOS, Simulator } from "./sim/simulator.ts";
 
@@ -106,7 +106,7 @@ async function replay(args: Args): Promise<number> {
   args.checkAllUsed();
   if (!input) throw new UsageError("replay needs --input FILE.jsonl");
   const config = loadConfig(Deno.env.toObject());
-  const r = await replayText(await Deno.readTextFile(input), config);
+  const r = await replayLines(linesOfFile(input), config);
   const lines = r.alerts.map((a) => JSON.stringify(a) + "\n").join("");
   if (output) await Deno.writeTextFile(output, lines);
   else await Deno.stdout.write(new TextEncoder().encode(lines));
@@ -121,7 +121,8 @@ async function replay(args: Args): Promise<number> {
     invalid: r.invalid,
     late: r.late,
     alerts: r.alerts.length,
-    events_per_second: Math.round(r.events / (r.run_ms / 1000)),
+    sorted_first: r.sorted,
+    events_per_second: Math.round(r.events / (r.ms / 1000)),
   });
   return 0;
 }

@@ -36,6 +36,8 @@ export class Cell implements Address {
   /** True while a turn awaits something (a model, a snapshot, a backoff, a full mailbox). */
   busy = false;
   lastActive: number;
+  /** When the runtime last moved it to the back of its residency ring. */
+  movedAt: number;
   #mailbox: Envelope[] | null = null;
   #waiters: Waiter[] | null = null;
   #restarts: number[] | null = null;
@@ -55,6 +57,7 @@ export class Cell implements Address {
     this.partition = partition;
     this.behaviour = behaviour;
     this.lastActive = now;
+    this.movedAt = now;
   }
 
   /** Messages waiting in the mailbox (not counting senders waiting for room). */

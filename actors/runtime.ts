@@ -54,6 +54,8 @@ export interface RuntimeOptions {
   strategyOf?: (type: string) => Strategy;
   /** Whether a rule's alerts are `enforce` or `shadow` (default: enforce). */
   modeOf?: (rule: string) => "enforce" | "shadow";
+  /** Told of each failed snapshot load (it is retried with backoff). */
+  onSnapshotError?: (id: string, err: unknown, attempt: number) => void;
   /** Called when the root supervisor gives up. */
   onFatal?: (reason: string) => void;
 }
@@ -63,6 +65,9 @@ interface PartitionState {
   timers: TimerQueue;
   supervisor: PartitionSupervisor;
 }
+
+/** Actors looked at, at most, to find one to evict. */
+const EVICTION_TRIES = 64;
 
 /** Counts and depths, for metrics and the API. */
 export interface RuntimeStats {
@@ -147,10 +152,7 @@ export class ActorRuntime {
   deliver(to: Address, message: unknown, ticket: Ticket | null = null): Promise<void> | null {
     const id = to.type + ":" + to.key;
     let cell = this.#cells.get(id);
-    if (cell) {
-      this.#cells.delete(id);
-      this.#cells.set(id, cell);
-    } else {
+    if (!cell) {
       const partition = this.partitionFor(to.key);
       if (this.#parts[partition]!.supervisor.isQuarantined(id, this.#clock.now())) {
         this.#reject(
@@ -201,13 +203,20 @@ export class ActorRuntime {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  /** Passivates actors idle for longer than the idle timeout (oldest first). */
+  /**
+   * Passivates actors idle for longer than the idle timeout. Looks at no more than
+   * `sweep_max_actors` actors from the front of the residency ring, moving the ones
+   * still active to the back, so a sweep's cost is bounded however many are resident.
+   */
   sweep(): number {
-    const cutoff = this.#clock.now() - this.#o.runtime.idle_timeout_ms;
-    let n = 0;
+    const now = this.#clock.now();
+    const cutoff = now - this.#o.runtime.idle_timeout_ms;
+    let n = 0, seen = 0;
+    const limit = Math.min(this.#cells.size, this.#o.runtime.sweep_max_actors);
     for (const cell of this.#cells.values()) {
-      if (cell.lastActive > cutoff) break;
-      if (this.#passivate(cell)) n++;
+      if (++seen > limit) break;
+      if (cell.lastActive <= cutoff && this.#passivate(cell)) n++;
+      else this.#moveToBack(cell, now);
     }
     return n;
   }
@@ -280,38 +289,72 @@ export class ActorRuntime {
     this.#cells.set(id, cell);
     this.#resident.set(to.type, (this.#resident.get(to.type) ?? 0) + 1);
     this.#telemetry.activated(to.type);
-    const saved = this.#snapshots.load(id);
-    if (saved instanceof Promise) {
-      cell.busy = true;
-      saved.then((s) => {
-        cell.state = s ?? b.initial(to.key);
-        cell.busy = false;
-        this.#drain(cell);
-      }, (err) => {
-        this.#telemetry.restarted(to.type);
-        cell.state = b.initial(to.key);
-        cell.busy = false;
-        this.#reportSnapshotError(id, err);
-        this.#drain(cell);
-      });
-    } else {
-      cell.state = saved ?? b.initial(to.key);
-    }
+    this.#restore(cell, 0);
     if (this.#cells.size > this.#o.runtime.max_resident_actors) this.#evictOne(cell);
     return cell;
   }
 
-  #reportSnapshotError(id: string, err: unknown): void {
-    this.#reject(id, null, "failed", `Cannot load the snapshot of ${id}; starting fresh: ${err}`);
+  /**
+   * Puts a cell's saved state (or its initial state) in place. A snapshot that cannot
+   * be loaded is retried with backoff while messages wait in the mailbox: starting
+   * fresh instead would silently lose the actor's history.
+   */
+  #restore(cell: Cell, attempt: number): void {
+    let saved: unknown;
+    try {
+      saved = this.#snapshots.load(cell.id);
+    } catch (err) {
+      saved = Promise.reject(err);
+    }
+    if (!(saved instanceof Promise)) {
+      cell.state = saved ?? cell.behaviour.initial(cell.key);
+      if (attempt > 0) {
+        cell.busy = false;
+        this.#drain(cell);
+      }
+      return;
+    }
+    cell.busy = true;
+    saved.then((s) => {
+      cell.state = s ?? cell.behaviour.initial(cell.key);
+      cell.busy = false;
+      this.#drain(cell);
+    }, (err) => {
+      this.#telemetry.restarted(cell.type);
+      const s = this.#o.supervision;
+      const delay = Math.min(s.backoff_max_ms, s.backoff_min_ms * 2 ** Math.min(attempt, 20));
+      this.#o.onSnapshotError?.(cell.id, err, attempt + 1);
+      this.#clock.setTimeout(() => this.#restore(cell, attempt + 1), delay);
+    });
   }
 
-  /** Passivates the least recently used idle actor other than `keep`. */
+  /**
+   * Passivates one actor, approximately the least recently used (the CLOCK algorithm:
+   * an actor active since it last came round gets a second chance at the back of the
+   * ring). Reordering only here and in the sweep keeps delivery free of Map churn.
+   */
   #evictOne(keep: Cell): void {
+    const now = this.#clock.now();
     let tries = 0;
+    let fallback: Cell | null = null;
     for (const cell of this.#cells.values()) {
-      if (cell !== keep && this.#passivate(cell)) return;
-      if (++tries > 64) return;
+      if (++tries > EVICTION_TRIES) break;
+      if (cell === keep || cell.busy || cell.queued > 0) continue;
+      if (cell.lastActive > cell.movedAt) {
+        fallback ??= cell;
+        this.#moveToBack(cell, now);
+        continue;
+      }
+      this.#passivate(cell);
+      return;
     }
+    if (fallback) this.#passivate(fallback);
+  }
+
+  #moveToBack(cell: Cell, now: number): void {
+    this.#cells.delete(cell.id);
+    this.#cells.set(cell.id, cell);
+    cell.movedAt = now;
   }
 
   #passivate(cell: Cell): boolean {

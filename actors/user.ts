@@ -95,44 +95,69 @@ function receive(
   }
   switch (e.type) {
     case "login_failure": {
+      // A failed login is not session activity: an attacker's attempts must not keep
+      // the victim's sessions open.
       const r = onFailure(s.auth, e, p);
-      return touch(
-        { ...s, auth: r.state },
-        e.ts,
-        p,
-        r.alert ? [{ kind: "alert", alert: r.alert }] : NO_EFFECTS,
-      );
+      return {
+        state: { ...s, auth: r.state },
+        effects: r.alert ? [{ kind: "alert", alert: r.alert }] : NO_EFFECTS,
+      };
     }
-    case "login_success": {
-      const r = onSuccess(s.auth, e, p);
-      const effects: Effect[] = r.alert ? [{ kind: "alert", alert: r.alert }] : [];
-      return touch(openSession({ ...s, auth: r.state }, e, p, effects), e.ts, p, effects);
-    }
+    case "login_success":
+      return login(s, e, p);
     case "logout":
       return closeSession(s, e);
   }
 }
 
-function openSession(s: UserState, e: AuthEvent, p: UserParams, effects: Effect[]): UserState {
+const OPENED: Effect = Object.freeze({ kind: "gauge", name: "active_sessions", delta: 1 });
+const CLOSED: Effect = Object.freeze({ kind: "gauge", name: "active_sessions", delta: -1 });
+const IDLE: UserMessage = Object.freeze({ kind: "session_idle" });
+
+/** A successful login: the failure rules, a session opened, the last login remembered. */
+function login(s: UserState, e: AuthEvent, p: UserParams): Step<UserState> {
+  const effects: Effect[] = [];
+  let auth = s.auth;
+  if (auth.failures.ts.length > 0 || auth.streak > 0) {
+    const r = onSuccess(auth, e, p);
+    auth = r.state;
+    if (r.alert) effects.push({ kind: "alert", alert: r.alert });
+  }
   const id = e.session_id ?? e.event_id;
-  let sessions = s.sessions.includes(id) ? s.sessions : [...s.sessions, id];
-  if (sessions !== s.sessions) effects.push({ kind: "gauge", name: "active_sessions", delta: 1 });
-  if (sessions.length > p.auth.max_sessions_per_user) {
+  let sessions = s.sessions;
+  if (!sessions.includes(id)) {
+    sessions = [...sessions, id];
+    effects.push(OPENED);
     const over = sessions.length - p.auth.max_sessions_per_user;
-    sessions = sessions.slice(over);
-    effects.push({ kind: "gauge", name: "active_sessions", delta: -over });
+    if (over > 0) {
+      sessions = sessions.slice(over);
+      effects.push(over === 1 ? CLOSED : { kind: "gauge", name: "active_sessions", delta: -over });
+    }
+  }
+  const last = maxTime(s.last_activity_ms, e.ts);
+  let idle_timer_ms = s.idle_timer_ms;
+  if (idle_timer_ms === null) {
+    idle_timer_ms = last + p.auth.session_idle_timeout_ms;
+    effects.push(idleTimer(idle_timer_ms));
   }
   return {
-    ...s,
-    sessions,
-    logins: s.logins + 1,
-    last_login: {
-      ts: e.ts,
-      ip: e.ip ?? null,
-      country: e.country ?? null,
-      city: e.city ?? null,
-      device_id: e.device_id ?? null,
+    state: {
+      sessions,
+      logins: s.logins + 1,
+      logouts: s.logouts,
+      transactions: s.transactions,
+      last_login: {
+        ts: e.ts,
+        ip: e.ip ?? null,
+        country: e.country ?? null,
+        city: e.city ?? null,
+        device_id: e.device_id ?? null,
+      },
+      last_activity_ms: last,
+      idle_timer_ms,
+      auth,
     },
+    effects,
   };
 }
 
@@ -146,10 +171,7 @@ function closeSession(s: UserState, e: AuthEvent): Step<UserState> {
   };
   if (i < 0) return { state: next, effects: NO_EFFECTS };
   const sessions = s.sessions.length === 1 ? NO_SESSIONS : s.sessions.filter((_, j) => j !== i);
-  return {
-    state: { ...next, sessions },
-    effects: [{ kind: "gauge", name: "active_sessions", delta: -1 }],
-  };
+  return { state: { ...next, sessions }, effects: [CLOSED] };
 }
 
 /** Records activity and makes sure an idle timer is pending while sessions are open. */
@@ -180,7 +202,7 @@ function closeIdle(s: UserState, watermark: number, p: UserParams): Step<UserSta
 }
 
 function idleTimer(at_ms: number): Effect {
-  return { kind: "timer", name: "session_idle", at_ms, message: { kind: "session_idle" } };
+  return { kind: "timer", name: "session_idle", at_ms, message: IDLE };
 }
 
 function maxTime(a: number | null, b: number): number {

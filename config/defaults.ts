@@ -18,6 +18,8 @@ export interface RuntimeLimits {
   idle_timeout_ms: number;
   /** How often the idle sweep and the watermark tick run. */
   sweep_interval_ms: number;
+  /** Actors one idle sweep looks at, at most (it goes round the resident set in turns). */
+  sweep_max_actors: number;
   /** How far behind the highest event time an event may arrive and still count in windows. */
   allowed_lateness_ms: number;
   /** Events taken from one partition in one pass of the consumer loop. */
@@ -73,6 +75,8 @@ export interface AuthRules {
   /** `auth.success_after_failures`: failures, then a success within the window. */
   success_after_failures_min: number;
   success_after_failures_window_ms: number;
+  /** Recent failures remembered per user (from all IPs), enough for every rule above. */
+  max_failures_tracked: number;
   /** A session with no activity for this long is closed. */
   session_idle_timeout_ms: number;
   /** Open sessions remembered per user (oldest closed first past this). */
@@ -137,6 +141,7 @@ export const defaults: Readonly<Config> = Object.freeze({
     max_resident_actors: 2_000_000,
     idle_timeout_ms: 30 * MINUTE,
     sweep_interval_ms: 1_000,
+    sweep_max_actors: 20_000,
     allowed_lateness_ms: 60_000,
     max_batch_events: 2_000,
     partitions: 12,
@@ -165,6 +170,7 @@ export const defaults: Readonly<Config> = Object.freeze({
     brute_force_reset_ms: 12 * 60 * MINUTE,
     success_after_failures_min: 5,
     success_after_failures_window_ms: 5 * MINUTE,
+    max_failures_tracked: 32,
     session_idle_timeout_ms: 30 * MINUTE,
     max_sessions_per_user: 8,
   },

@@ -74,7 +74,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 
 function parseValue(variable: string, text: string, like: unknown): unknown {
   if (typeof like === "number") {
-    const n = Number(text.replaceAll("_", ""));
+    const n = text.trim() === "" ? NaN : Number(text.trim().replaceAll("_", ""));
     if (!Number.isFinite(n)) {
       throw new ConfigError(`Cannot read ${variable}: "${text}" is not a number`);
     }
@@ -102,7 +102,7 @@ function check(c: Config): void {
       throw new ConfigError(`Cannot use ${name}=${v}: it must be a whole number of at least 1`);
     }
   }
-  if (!(c.api.port >= 0 && c.api.port <= 65535)) {
+  if (!(Number.isInteger(c.api.port) && c.api.port >= 0 && c.api.port <= 65535)) {
     throw new ConfigError(`Cannot use PORT=${c.api.port}: it must be 0..65535`);
   }
 }

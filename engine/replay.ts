@@ -3,19 +3,23 @@
  * as the machine allows. Time is virtual and follows the events, so the same file
  * gives a byte-identical alerts file every time.
  *
+ * A file already in event-time order (what the simulator and most exports write) is
+ * streamed: nothing is held but the actors. When an event turns up out of order, the
+ * run starts over, loading the file and sorting it stably by event time first.
+ *
  * @module
  */
 
 import { VirtualClock } from "../actors/clock.ts";
 import type { DeadLetterReason } from "../actors/ports.ts";
-import { MemoryStore } from "../io/memory_store.ts";
+import { seededRandom } from "../actors/random.ts";
 import { ActorRuntime } from "../actors/runtime.ts";
 import { Ticket } from "../actors/ticket.ts";
 import { userBehaviour } from "../actors/user.ts";
 import type { Config } from "../config/defaults.ts";
 import type { Alert, DeadLetter, VigilEvent } from "../events/types.ts";
 import { parseEvent } from "../events/validate.ts";
-import { seededRandom } from "../actors/random.ts";
+import { MemoryStore } from "../io/memory_store.ts";
 import { Intake, type IntakeTelemetry } from "./intake.ts";
 import { Outbox } from "./outbox.ts";
 
@@ -26,11 +30,13 @@ export interface ReplayResult {
   late: number;
   alerts: Alert[];
   dead_letters: DeadLetter[];
-  /** Time spent in the actors (after reading and parsing), ms. */
-  run_ms: number;
-  /** Time spent reading and parsing, ms. */
-  parse_ms: number;
+  /** Whether the input had to be sorted. */
+  sorted: boolean;
+  ms: number;
 }
+
+/** A source of lines that can be read more than once (a file, a string). */
+export type LineSource = () => AsyncIterable<string> | Iterable<string>;
 
 /** A replay's telemetry: plain counters. */
 class Counts implements IntakeTelemetry {
@@ -53,96 +59,180 @@ class Counts implements IntakeTelemetry {
   gauge(): void {}
 }
 
+class OutOfOrder extends Error {}
+
+/** One pass of the actors over events. */
+class Run {
+  readonly counts = new Counts();
+  readonly alerts: Alert[] = [];
+  readonly store: MemoryStore;
+  readonly outbox: Outbox;
+  readonly clock = new VirtualClock(0);
+  readonly intake: Intake;
+  readonly runtime: ActorRuntime;
+  #ticket = new Ticket();
+  #inBatch = 0;
+  #batch: number;
+  #last = -Infinity;
+
+  constructor(config: Config) {
+    this.#batch = config.runtime.max_batch_events;
+    this.store = new MemoryStore({
+      max_alerts: 1,
+      max_dead_letters: config.memory_store_max_dead_letters,
+    });
+    this.outbox = new Outbox(this.store, null);
+    this.outbox.listen((a) => {
+      for (const x of a) this.alerts.push(x);
+    });
+    this.runtime = new ActorRuntime({
+      behaviours: [userBehaviour(config)],
+      runtime: config.runtime,
+      supervision: config.supervision,
+      alerts: config.alerts,
+      clock: this.clock,
+      random: seededRandom(1),
+      alertSink: this.outbox,
+      deadLetters: this.outbox,
+      telemetry: this.counts,
+    });
+    this.intake = new Intake(this.runtime, this.outbox, this.counts, {
+      max_event_bytes: config.max_event_bytes,
+      now: () => this.clock.now(),
+    });
+  }
+
+  /** Parses one line; returns the event, or null if it was dead-lettered. */
+  parse(raw: string, line: number): VigilEvent | null {
+    const parsed = parseEvent(raw);
+    if (parsed.ok) return parsed.event;
+    this.intake.reject({ value: raw, source: `line ${line}` }, "invalid", parsed.reason, undefined);
+    return null;
+  }
+
+  /** Feeds one event (in event-time order). */
+  async feed(e: VigilEvent, line: number): Promise<void> {
+    if (e.ts < this.#last) throw new OutOfOrder();
+    this.#last = e.ts;
+    if (e.ts > this.clock.now()) this.clock.advanceTo(e.ts);
+    const waiting = this.intake.accept(e, `line ${line}`, this.#ticket);
+    if (waiting) await waiting;
+    if (++this.#inBatch >= this.#batch) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    await this.#ticket.settled();
+    await this.outbox.flush();
+    this.#ticket = new Ticket();
+    this.#inBatch = 0;
+  }
+
+  async finish(sorted: boolean, t0: number): Promise<ReplayResult> {
+    await this.flush();
+    await this.runtime.whenIdle();
+    await this.outbox.flush();
+    return {
+      events: this.counts.ingested_events,
+      invalid: this.counts.invalid_events,
+      late: this.counts.late_events,
+      alerts: this.alerts,
+      dead_letters: (await this.store.findDeadLetters(Infinity)).reverse(),
+      sorted,
+      ms: performance.now() - t0,
+    };
+  }
+}
+
 /**
- * Replays the events of `text` (one JSON object per line) through a fresh runtime.
+ * Replays the events of a line source through fresh actors.
  *
  * @example
  * ```ts
- * import { replayText } from "./replay.ts";
- * import { defaults } from "../config/defaults.ts";
- * const r = await replayText('{"kind":"auth","type":"logout","user_id":"u1","timestamp":0}\n', structuredClone(defaults));
+ * import { replay } from "./replay.ts";
+ * import { defaults, type Config } from "../config/defaults.ts";
+ * const r = await replay(() => ['{"kind":"auth","type":"logout","user_id":"u1","timestamp":0}'],
+ *   structuredClone(defaults) as Config);
  * r.events; // 1
  * ```
  */
-export async function replayText(text: string, config: Config): Promise<ReplayResult> {
+export async function replay(source: LineSource, config: Config): Promise<ReplayResult> {
   const t0 = performance.now();
-  const counts = new Counts();
-  const alerts: Alert[] = [];
-  const store = new MemoryStore({
-    max_alerts: 1,
-    max_dead_letters: config.memory_store_max_dead_letters,
-  });
-  const outbox = new Outbox(store, null);
-  outbox.listen((a) => {
-    alerts.push(...a);
-  });
-  const clock = new VirtualClock(0);
-  const runtime = new ActorRuntime({
-    behaviours: [userBehaviour(config)],
-    runtime: config.runtime,
-    supervision: config.supervision,
-    alerts: config.alerts,
-    clock,
-    random: seededRandom(1),
-    alertSink: outbox,
-    deadLetters: outbox,
-    telemetry: counts,
-  });
-  const intake = new Intake(runtime, outbox, counts, {
-    max_event_bytes: config.max_event_bytes,
-    now: () => clock.now(),
-  });
-  const events: { e: VigilEvent; line: number }[] = [];
-  let sorted = true;
+  try {
+    return await streamed(source, config, t0);
+  } catch (err) {
+    if (!(err instanceof OutOfOrder)) throw err;
+    return await sortedFirst(source, config, t0);
+  }
+}
+
+async function streamed(source: LineSource, config: Config, t0: number): Promise<ReplayResult> {
+  const run = new Run(config);
   let line = 0;
-  let start = 0;
-  while (start < text.length) {
-    let end = text.indexOf("\n", start);
-    if (end < 0) end = text.length;
+  for await (const raw of source()) {
     line++;
-    const raw = text.slice(start, end).trim();
-    start = end + 1;
-    if (raw === "") continue;
-    const parsed = parseEvent(raw);
-    if (!parsed.ok) {
-      intake.reject({ value: raw, source: `line ${line}` }, "invalid", parsed.reason, undefined);
-      continue;
-    }
+    if (raw.length === 0) continue;
+    const e = run.parse(raw, line);
+    if (e) await run.feed(e, line);
+  }
+  return run.finish(false, t0);
+}
+
+async function sortedFirst(source: LineSource, config: Config, t0: number): Promise<ReplayResult> {
+  const run = new Run(config);
+  const events: { e: VigilEvent; line: number }[] = [];
+  let line = 0;
+  for await (const raw of source()) {
+    line++;
+    if (raw.length === 0) continue;
+    const e = run.parse(raw, line);
+    if (!e) continue;
     if (events.length >= config.runtime.max_replay_events) {
       throw new Error(
-        `Cannot replay more than ${config.runtime.max_replay_events} events at once ` +
-          `(VIGIL_RUNTIME_MAX_REPLAY_EVENTS); split the file`,
+        `Cannot sort more than ${config.runtime.max_replay_events} events for replay ` +
+          `(VIGIL_RUNTIME_MAX_REPLAY_EVENTS); sort the file by timestamp or split it`,
       );
     }
-    const prev = events[events.length - 1];
-    if (prev && parsed.event.ts < prev.e.ts) sorted = false;
-    events.push({ e: parsed.event, line });
+    events.push({ e, line });
   }
-  if (!sorted) events.sort((a, b) => a.e.ts - b.e.ts || a.line - b.line);
-  const t1 = performance.now();
-  if (events.length > 0) clock.advanceTo(events[0]!.e.ts);
-  const batch = config.runtime.max_batch_events;
-  for (let i = 0; i < events.length; i += batch) {
-    const ticket = new Ticket();
-    const stop = Math.min(events.length, i + batch);
-    for (let j = i; j < stop; j++) {
-      const { e, line } = events[j]!;
-      if (e.ts > clock.now()) clock.advanceTo(e.ts);
-      const waiting = intake.accept(e, `line ${line}`, ticket);
-      if (waiting) await waiting;
+  events.sort((a, b) => a.e.ts - b.e.ts || a.line - b.line);
+  for (const { e, line } of events) await run.feed(e, line);
+  return run.finish(true, t0);
+}
+
+/** The lines of a string. */
+export function linesOf(text: string): LineSource {
+  return function* () {
+    let start = 0;
+    while (start < text.length) {
+      let end = text.indexOf("\n", start);
+      if (end < 0) end = text.length;
+      yield text.slice(start, end).trim();
+      start = end + 1;
     }
-    await ticket.settled();
-    await outbox.flush();
-  }
-  await runtime.whenIdle();
-  await outbox.flush();
-  return {
-    events: events.length,
-    invalid: counts.invalid_events,
-    late: counts.late_events,
-    alerts,
-    dead_letters: (await store.findDeadLetters(config.memory_store_max_dead_letters)).reverse(),
-    run_ms: performance.now() - t1,
-    parse_ms: t1 - t0,
+  };
+}
+
+/** The lines of a file, read in chunks (never the whole file at once). */
+export function linesOfFile(path: string, chunk_bytes = 1 << 20): LineSource {
+  return async function* () {
+    using file = await Deno.open(path, { read: true });
+    const decoder = new TextDecoder();
+    const buf = new Uint8Array(chunk_bytes);
+    let rest = "";
+    for (;;) {
+      const n = await file.read(buf);
+      if (n === null) break;
+      const text = rest + decoder.decode(buf.subarray(0, n), { stream: true });
+      let start = 0;
+      for (;;) {
+        const end = text.indexOf("\n", start);
+        if (end < 0) break;
+        yield text.slice(start, end).trim();
+        start = end + 1;
+      }
+      rest = text.slice(start);
+    }
+    rest += decoder.decode();
+    if (rest.trim() !== "") yield rest.trim();
   };
 }

@@ -114,11 +114,46 @@ function eventTime(o: Record<string, unknown>, fallback: number | undefined): nu
     if (fallback !== undefined) return fallback;
     throw new Invalid('Cannot accept event: field "timestamp" is missing');
   }
-  const ms = typeof t === "number" ? t : typeof t === "string" ? Date.parse(t) : NaN;
+  const ms = typeof t === "number" ? t : typeof t === "string" ? parseIso(t) : NaN;
   if (!Number.isFinite(ms)) {
     throw invalid("timestamp", "must be an ISO-8601 string or epoch milliseconds", t);
   }
   return ms;
+}
+
+const ISO =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
+
+/**
+ * Epoch ms of an ISO-8601 date or date-time; NaN for anything else (including dates
+ * that do not exist, such as February 30). Without an offset the time is read as UTC,
+ * never as the machine's local time, so every machine reads it the same.
+ */
+export function parseIso(text: string): number {
+  const m = ISO.exec(text);
+  if (!m) return NaN;
+  const [, y, mo, d, h = "0", mi = "0", sec = "0", frac = "", zone = "Z"] = m;
+  const ms = Number((frac + "000").slice(0, 3));
+  const utc = Date.UTC(
+    Number(y),
+    Number(mo) - 1,
+    Number(d),
+    Number(h),
+    Number(mi),
+    Number(sec),
+    ms,
+  );
+  const check = new Date(utc);
+  if (
+    check.getUTCFullYear() !== Number(y) || check.getUTCMonth() !== Number(mo) - 1 ||
+    check.getUTCDate() !== Number(d) || check.getUTCHours() !== Number(h) ||
+    check.getUTCMinutes() !== Number(mi) || check.getUTCSeconds() !== Number(sec)
+  ) return NaN;
+  if (zone.toUpperCase() === "Z") return utc;
+  const sign = zone[0] === "-" ? -1 : 1;
+  const digits = zone.slice(1).replace(":", "");
+  const offset = (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
+  return utc - sign * offset;
 }
 
 function authEvent(o: Record<string, unknown>, event_id: string, ts: number): AuthEvent {

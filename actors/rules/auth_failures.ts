@@ -63,7 +63,11 @@ export function onFailure(s: FailureState, e: AuthEvent, p: FailureParams): Rule
   const a = p.auth;
   const quiet = s.last_failure_ms !== null && e.ts - s.last_failure_ms > a.brute_force_reset_ms;
   const base = quiet ? { ...s, failures: EMPTY_RECENT, streak: 0, step: 0 } : s;
-  const cap = Math.max(a.brute_force_failures, a.success_after_failures_min);
+  const cap = Math.max(
+    a.brute_force_failures,
+    a.success_after_failures_min,
+    a.max_failures_tracked,
+  );
   const failures = addRecent(
     base.failures,
     e.ts,

@@ -1,0 +1,28 @@
+/**
+ * `deno task bench`: every benchmark, each figure printed beside its ceiling measured
+ * in the same run (these machines are noisy; ratios travel, absolutes do not).
+ *
+ * @module
+ */
+
+import { memoryBench } from "./memory_bench.ts";
+import { type Figure, replayBench } from "./replay_bench.ts";
+
+const figures: Figure[] = [];
+console.log("replay throughput …");
+figures.push(...await replayBench());
+console.log("memory per actor …");
+figures.push(...memoryBench());
+
+console.log("");
+for (const f of figures) {
+  const ratio = f.ceiling > 0 ? ` (${((f.value / f.ceiling) * 100).toFixed(0)} % of ceiling)` : "";
+  console.log(
+    `${f.met ? "MET " : "MISS"} ${f.name}: ${fmt(f.value)} ${f.unit}${ratio}; ` +
+      `ceiling ${f.ceiling_name}: ${fmt(f.ceiling)} ${f.unit}; target ${f.target}`,
+  );
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}

@@ -1,0 +1,846 @@
+/**
+ * The HTTP API (CONTRACT.md §4), in memory: a real `VigilSystem` (embedded log and
+ * store, actor runtime, intake) behind Hono's `app.request`, no socket. Runs with no
+ * permission at all.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import type { Config } from "../../config/defaults.ts";
+import { loadConfig } from "../../config/load.ts";
+import { VigilSystem } from "../../engine/system.ts";
+import { MemoryLog } from "../../io/memory_log.ts";
+
+const TOKEN = "test-token";
+const MINUTE = 60_000;
+const SEVERITIES = ["info", "low", "medium", "high", "critical"];
+
+/** A parsed response: status, headers, and the body as JSON (or text when it is not JSON). */
+interface Reply {
+  status: number;
+  headers: Headers;
+  text: string;
+  // deno-lint-ignore no-explicit-any
+  json: any;
+}
+
+interface CallOptions {
+  method?: string;
+  /** A body to send as is (string), or a value sent as JSON. */
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** The token to send; `null` sends no Authorization header. Defaults to the right one. */
+  token?: string | null;
+}
+
+/** One running system and a way to call its API. */
+interface Harness {
+  system: VigilSystem;
+  call(path: string, options?: CallOptions): Promise<Reply>;
+}
+
+/** Builds a real system (optionally with changed limits), starts it, and always stops it. */
+async function withSystem(
+  fn: (h: Harness) => Promise<void>,
+  tune?: (config: Config) => void,
+): Promise<void> {
+  const config = loadConfig({});
+  tune?.(config);
+  const system = new VigilSystem({ config, token: TOKEN });
+  await system.start({ simulate: false });
+  try {
+    await fn({ system, call: (path, options) => call(system, path, options) });
+  } finally {
+    await system.stop();
+  }
+}
+
+async function call(system: VigilSystem, path: string, options: CallOptions = {}): Promise<Reply> {
+  const headers: Record<string, string> = { ...options.headers };
+  const token = options.token === undefined ? TOKEN : options.token;
+  if (token !== null && headers.authorization === undefined) {
+    headers.authorization = `Bearer ${token}`;
+  }
+  const init: RequestInit = { method: options.method ?? "GET", headers };
+  if (options.body !== undefined) {
+    if (typeof options.body === "string") init.body = options.body;
+    else {
+      init.body = JSON.stringify(options.body);
+      headers["content-type"] ??= "application/json";
+    }
+  }
+  const res = await system.app.request(path, init);
+  const text = await res.text();
+  let json: unknown = undefined;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // Not JSON (e.g. the metrics text); `text` has it.
+  }
+  return { status: res.status, headers: res.headers, text, json };
+}
+
+/** Polls `probe` every 20 ms until it returns a value, for at most `timeout_ms`. */
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeout_ms = 5_000,
+): Promise<T> {
+  const deadline = Date.now() + timeout_ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) assert.fail(`Timed out after ${timeout_ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The sum of every sample of a metric in Prometheus text, optionally with one label value. */
+function metricSum(text: string, name: string, label?: string): number {
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("#")) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    if (label !== undefined && !(m[2] ?? "").includes(label)) continue;
+    sum += Number(m[3]);
+  }
+  return sum;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** An auth event. */
+function auth(
+  type: "login_failure" | "login_success" | "logout",
+  user_id: string,
+  ts: number,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return { kind: "auth", type, user_id, ip: "203.0.113.7", timestamp: iso(ts), ...extra };
+}
+
+/** `n` failed logins of a user, `step_ms` apart, from `start`, with ids `<user>-f<i>`. */
+function failures(user: string, start: number, n: number, step_ms = 20_000, ip = "203.0.113.7") {
+  return Array.from(
+    { length: n },
+    (_, i) =>
+      auth("login_failure", user, start + i * step_ms, { ip, event_id: `${user}-f${i + 1}` }),
+  );
+}
+
+/** Posts events and checks the 202 and that all were accepted. */
+async function ingestAll(h: Harness, events: Record<string, unknown>[]): Promise<void> {
+  const r = await h.call("/api/v1/events", { method: "POST", body: events });
+  assert.equal(r.status, 202, r.text);
+  assert.deepEqual(r.json, { accepted: events.length, rejected: 0, errors: [] });
+}
+
+/** The alerts of one rule for one user. */
+async function alertsFor(h: Harness, user: string, rule: string) {
+  const r = await h.call(`/api/v1/alerts?entity_key=${user}&rule=${rule}`);
+  assert.equal(r.status, 200, r.text);
+  return r.json.alerts as Record<string, unknown>[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Open endpoints
+
+Deno.test("GET /health answers 200 without a token", async () => {
+  await withSystem(async (h) => {
+    const r = await h.call("/health", { token: null });
+    assert.equal(r.status, 200);
+    assert.deepEqual(r.json, { status: "ok" });
+  });
+});
+
+Deno.test("GET /ready is 503 before start, 200 while running, 503 once stopping", async () => {
+  const config = loadConfig({});
+  const system = new VigilSystem({ config, token: TOKEN });
+  let stopped = false;
+  try {
+    const before = await call(system, "/ready", { token: null });
+    assert.equal(before.status, 503);
+    assert.equal(before.json.ready, false);
+    assert.ok(before.json.reasons.length > 0, "a 503 says why");
+
+    await system.start({ simulate: false });
+    const running = await call(system, "/ready", { token: null });
+    assert.equal(running.status, 200);
+    assert.deepEqual(running.json, { ready: true, reasons: [] });
+
+    await system.stop();
+    stopped = true;
+    const after = await call(system, "/ready", { token: null });
+    assert.equal(after.status, 503);
+    assert.ok(after.json.reasons.includes("stopping"), after.text);
+  } finally {
+    if (!stopped) await system.stop();
+  }
+});
+
+Deno.test("GET /metrics is Prometheus text without a token and counts ingested events", async () => {
+  await withSystem(async (h) => {
+    const r0 = await h.call("/metrics", { token: null });
+    assert.equal(r0.status, 200);
+    assert.match(r0.headers.get("content-type") ?? "", /^text\/plain/);
+    assert.match(r0.text, /# TYPE vigil_events_ingested_total counter/);
+    assert.equal(metricSum(r0.text, "vigil_events_ingested_total"), 0);
+
+    const t = Date.now() - 2 * MINUTE;
+    await ingestAll(h, [auth("login_success", "m1", t), auth("logout", "m1", t + 1000)]);
+    const text = await waitFor("two auth events to be consumed", async () => {
+      const r = await h.call("/metrics", { token: null });
+      return metricSum(r.text, "vigil_events_ingested_total", 'kind="auth"') === 2
+        ? r.text
+        : undefined;
+    });
+    assert.match(text, /vigil_events_ingested_total\{kind="auth"\} 2/);
+  });
+});
+
+Deno.test("GET /openapi.json describes the API without a token", async () => {
+  await withSystem(async (h) => {
+    const r = await h.call("/openapi.json", { token: null });
+    assert.equal(r.status, 200);
+    assert.match(r.json.openapi, /^3\./);
+    for (const path of ["/health", "/api/v1/events", "/api/v1/alerts", "/api/v1/dead-letters"]) {
+      assert.ok(r.json.paths[path], `the document describes ${path}`);
+    }
+  });
+});
+
+Deno.test("an unknown route is a 404 with a JSON error", async () => {
+  await withSystem(async (h) => {
+    const open = await h.call("/nope", { token: null });
+    assert.equal(open.status, 404);
+    assert.equal(typeof open.json.error, "string");
+    assert.match(open.json.error, /\/nope/);
+
+    const api = await h.call("/api/v1/nope");
+    assert.equal(api.status, 404);
+    assert.equal(typeof api.json.error, "string");
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The bearer token
+
+const PROTECTED: [string, string][] = [
+  ["POST", "/api/v1/events"],
+  ["GET", "/api/v1/alerts"],
+  ["GET", "/api/v1/alerts?rule=auth.brute_force&limit=5"],
+  ["GET", "/api/v1/actors"],
+  ["GET", "/api/v1/actors/user/alice"],
+  ["GET", "/api/v1/dead-letters"],
+  ["GET", "/api/v1/no-such-route"],
+];
+
+const BAD_AUTHORIZATIONS: [string, string | null][] = [
+  ["no header", null],
+  ["a wrong token", "Bearer wrong-token"],
+  ["a longer token", "Bearer test-token-and-more"],
+  ["a prefix of the token", "Bearer test-toke"],
+  ["an empty bearer", "Bearer "],
+  ["the token without a scheme", TOKEN],
+  ["another scheme", `Basic ${btoa(`admin:${TOKEN}`)}`],
+];
+
+Deno.test("every /api/v1 route is 401 with WWW-Authenticate without the right token", async (t) => {
+  await withSystem(async (h) => {
+    for (const [label, authorization] of BAD_AUTHORIZATIONS) {
+      await t.step(label, async () => {
+        for (const [method, path] of PROTECTED) {
+          const r = await h.call(path, {
+            method,
+            token: null,
+            headers: authorization === null ? {} : { authorization },
+            ...(method === "POST" ? { body: [auth("login_failure", "mallory", Date.now())] } : {}),
+          });
+          assert.equal(r.status, 401, `${method} ${path} with ${label}`);
+          assert.match(r.headers.get("www-authenticate") ?? "", /^Bearer\b/);
+          assert.equal(typeof r.json.error, "string");
+        }
+      });
+    }
+    // Nothing was done: no event reached the log, nothing was dead-lettered.
+    assert.ok(h.system.log instanceof MemoryLog);
+    assert.equal(h.system.log.all("auth-events").length, 0);
+    const dead = await h.call("/api/v1/dead-letters");
+    assert.equal(dead.json.count, 0);
+  });
+});
+
+Deno.test("the right token is accepted, whatever the case of the scheme", async () => {
+  await withSystem(async (h) => {
+    for (const authorization of [`Bearer ${TOKEN}`, `bearer ${TOKEN}`, `BEARER  ${TOKEN}`]) {
+      const r = await h.call("/api/v1/alerts", { token: null, headers: { authorization } });
+      assert.equal(r.status, 200, authorization);
+      assert.deepEqual(r.json, { count: 0, alerts: [] });
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Ingest
+
+Deno.test("POST /api/v1/events takes one object, an array, and NDJSON", async (t) => {
+  await withSystem(async (h) => {
+    const t0 = Date.now() - 3 * MINUTE;
+    await t.step("one object", async () => {
+      const r = await h.call("/api/v1/events", {
+        method: "POST",
+        body: auth("login_success", "obj", t0),
+      });
+      assert.equal(r.status, 202, r.text);
+      assert.deepEqual(r.json, { accepted: 1, rejected: 0, errors: [] });
+    });
+    await t.step("an array", async () => {
+      const r = await h.call("/api/v1/events", {
+        method: "POST",
+        body: [
+          auth("login_success", "arr", t0 + 1000),
+          {
+            kind: "transaction",
+            user_id: "arr",
+            account_id: "acc-1",
+            type: "payment",
+            amount: 12.5,
+            currency: "EUR",
+            timestamp: t0 + 2000,
+          },
+          auth("logout", "arr", t0 + 3000),
+        ],
+      });
+      assert.equal(r.status, 202, r.text);
+      assert.deepEqual(r.json, { accepted: 3, rejected: 0, errors: [] });
+    });
+    await t.step("NDJSON", async () => {
+      const lines = [
+        auth("login_success", "nd", t0 + 4000),
+        auth("login_failure", "nd", t0 + 5000),
+        { kind: "log", service: "api", level: "WARN", message: "slow", timestamp: t0 + 6000 },
+      ].map((e) => JSON.stringify(e));
+      const r = await h.call("/api/v1/events", {
+        method: "POST",
+        body: lines.join("\n") + "\n",
+        headers: { "content-type": "application/x-ndjson" },
+      });
+      assert.equal(r.status, 202, r.text);
+      assert.deepEqual(r.json, { accepted: 3, rejected: 0, errors: [] });
+    });
+    // All 7 reached the log and were consumed.
+    await waitFor("seven events to be consumed", async () => {
+      const m = await h.call("/metrics", { token: null });
+      return metricSum(m.text, "vigil_events_ingested_total") === 7 ? true : undefined;
+    });
+    const arr = await h.call("/api/v1/actors/user/arr");
+    assert.equal(arr.status, 200, arr.text);
+    assert.equal(arr.json.state.logins, 1);
+    assert.equal(arr.json.state.transactions, 1);
+    assert.equal(arr.json.state.logouts, 1);
+  });
+});
+
+Deno.test("invalid events are rejected with readable reasons and dead-lettered", async () => {
+  await withSystem(async (h) => {
+    const t0 = Date.now() - 2 * MINUTE;
+    const lines = [
+      JSON.stringify(auth("login_success", "ok-user", t0)),
+      '{"kind":"auth","type":"login_failure","user_id":"x",',
+      JSON.stringify({ kind: "auth", type: "login_failure", ip: "198.51.100.1", timestamp: t0 }),
+      JSON.stringify({
+        kind: "transaction",
+        user_id: "u1",
+        account_id: "a1",
+        type: "payment",
+        amount: "12.50",
+        currency: "EUR",
+        timestamp: t0,
+      }),
+      JSON.stringify({ kind: "telepathy", user_id: "u1", timestamp: t0 }),
+    ];
+    const r = await h.call("/api/v1/events", {
+      method: "POST",
+      body: lines.join("\n"),
+      headers: { "content-type": "application/x-ndjson" },
+    });
+    assert.equal(r.status, 202, r.text);
+    assert.equal(r.json.accepted, 1);
+    assert.equal(r.json.rejected, 4);
+    const reasons = new Map<number, string>(
+      r.json.errors.map((e: { index: number; reason: string }) => [e.index, e.reason]),
+    );
+    assert.deepEqual([...reasons.keys()].sort(), [1, 2, 3, 4]);
+    assert.match(reasons.get(1)!, /not valid JSON/);
+    assert.match(reasons.get(2)!, /"user_id" is missing/);
+    assert.match(reasons.get(3)!, /"amount" must be a number/);
+    assert.match(reasons.get(4)!, /"kind" must be one of/);
+    assert.match(reasons.get(4)!, /telepathy/);
+
+    const dead = await h.call("/api/v1/dead-letters");
+    assert.equal(dead.status, 200);
+    assert.equal(dead.json.count, 4);
+    // Newest first; each keeps its raw text, a source position and the same reason.
+    const letters = [...dead.json.dead_letters].reverse();
+    letters.forEach((d: Record<string, unknown>, i: number) => {
+      const index = i + 1;
+      assert.equal(d.raw, lines[index]);
+      assert.equal(d.reason, reasons.get(index));
+      assert.match(String(d.source), new RegExp(`http.*${index}`));
+      assert.equal(d.raw_bytes, lines[index]!.length);
+      assert.ok(Number.isFinite(Date.parse(String(d.at))), "at is a time");
+    });
+    const limited = await h.call("/api/v1/dead-letters?limit=2");
+    assert.equal(limited.json.count, 2);
+    assert.equal(limited.json.dead_letters[0].raw, lines[4]);
+
+    const metrics = await h.call("/metrics", { token: null });
+    assert.equal(metricSum(metrics.text, "vigil_events_invalid_total"), 4);
+    assert.equal(metricSum(metrics.text, "vigil_dead_letters_total", 'reason="invalid"'), 4);
+  });
+});
+
+Deno.test("array items that are not objects are rejected one by one", async () => {
+  await withSystem(async (h) => {
+    const r = await h.call("/api/v1/events", {
+      method: "POST",
+      body: [auth("logout", "u9", Date.now() - MINUTE), 42, "text", null, []],
+    });
+    assert.equal(r.status, 202, r.text);
+    assert.equal(r.json.accepted, 1);
+    assert.equal(r.json.rejected, 4);
+    for (const e of r.json.errors) assert.match(e.reason, /must be a JSON object/);
+    assert.equal((await h.call("/api/v1/dead-letters")).json.count, 4);
+  });
+});
+
+Deno.test("an oversized body is refused with 413 and a JSON error", async (t) => {
+  await withSystem(async (h) => {
+    const big = JSON.stringify(
+      Array.from({ length: 40 }, (_, i) => auth("login_failure", `big${i}`, Date.now())),
+    );
+    assert.ok(big.length > 2048);
+    await t.step("with a Content-Length", async () => {
+      const r = await h.call("/api/v1/events", {
+        method: "POST",
+        body: big,
+        headers: { "content-type": "application/json", "content-length": String(big.length) },
+      });
+      assert.equal(r.status, 413);
+      assert.match(r.json.error, /2048/);
+    });
+    await t.step("streamed, without a Content-Length", async () => {
+      const r = await h.call("/api/v1/events", {
+        method: "POST",
+        body: big,
+        headers: { "content-type": "application/json" },
+      });
+      assert.equal(r.status, 413);
+      assert.equal(typeof r.json.error, "string");
+    });
+    assert.ok(h.system.log instanceof MemoryLog);
+    assert.equal(h.system.log.all("auth-events").length, 0, "nothing was ingested");
+    // A body just under the limit is still taken.
+    const small = JSON.stringify(auth("logout", "small", Date.now() - MINUTE));
+    const ok = await h.call("/api/v1/events", { method: "POST", body: small });
+    assert.equal(ok.status, 202, ok.text);
+  }, (c) => {
+    c.api.max_body_bytes = 2048;
+  });
+});
+
+Deno.test("an empty or unparsable body is a 400 with a JSON error", async (t) => {
+  await withSystem(async (h) => {
+    const cases: [string, string, string][] = [
+      ["an empty body", "", "application/json"],
+      ["only white space", "  \n\t \n", "application/json"],
+      ["an empty NDJSON body", "\n\n", "application/x-ndjson"],
+      ["unparsable JSON", "{not json", "application/json"],
+      ["a truncated object", '{"kind":"auth","type":', "application/json"],
+    ];
+    for (const [label, body, type] of cases) {
+      await t.step(label, async () => {
+        const r = await h.call("/api/v1/events", {
+          method: "POST",
+          body,
+          headers: { "content-type": type },
+        });
+        assert.equal(r.status, 400, `${label}: ${r.text}`);
+        assert.equal(typeof r.json.error, "string");
+        assert.ok(r.json.error.length > 10, "the message says what is wrong");
+      });
+    }
+    await t.step("no body at all", async () => {
+      const r = await h.call("/api/v1/events", { method: "POST" });
+      assert.equal(r.status, 400, r.text);
+      assert.equal(typeof r.json.error, "string");
+    });
+    assert.equal((await h.call("/api/v1/dead-letters")).json.count, 0);
+  });
+});
+
+Deno.test("too many events in one request is a 400 and nothing is ingested", async (t) => {
+  await withSystem(async (h) => {
+    const events = Array.from(
+      { length: 4 },
+      (_, i) => auth("login_failure", "many", Date.now() - MINUTE + i),
+    );
+    await t.step("an array", async () => {
+      const r = await h.call("/api/v1/events", { method: "POST", body: events });
+      assert.equal(r.status, 400, r.text);
+      assert.match(r.json.error, /4 events/);
+      assert.match(r.json.error, /limit is 3/);
+    });
+    await t.step("NDJSON", async () => {
+      const r = await h.call("/api/v1/events", {
+        method: "POST",
+        body: events.map((e) => JSON.stringify(e)).join("\n"),
+        headers: { "content-type": "application/x-ndjson" },
+      });
+      assert.equal(r.status, 400, r.text);
+      assert.equal(typeof r.json.error, "string");
+    });
+    assert.ok(h.system.log instanceof MemoryLog);
+    assert.equal(h.system.log.all("auth-events").length, 0);
+    await ingestAll(h, events.slice(0, 3));
+    assert.equal(h.system.log.all("auth-events").length, 3, "exactly the limit is accepted");
+  }, (c) => {
+    c.api.max_events_per_request = 3;
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// End to end: events in, alerts out
+
+Deno.test("failed logins end to end: brute force, success after failures, actor state", async (t) => {
+  await withSystem(async (h) => {
+    const t0 = Date.now() - 4 * MINUTE;
+    const started = Date.now();
+    // Six failures 20 s apart (all within 5 minutes), then a success from the same IP.
+    const alice = failures("alice", t0, 6);
+    const success = auth("login_success", "alice", t0 + 6 * 20_000, {
+      event_id: "alice-ok",
+      session_id: "s-alice",
+      country: "NL",
+    });
+    await ingestAll(h, [...alice, success]);
+
+    const brute = await waitFor("auth.brute_force for alice", async () => {
+      const list = await alertsFor(h, "alice", "auth.brute_force");
+      return list.length > 0 ? list : undefined;
+    });
+
+    await t.step("one auth.brute_force alert with the fields of CONTRACT §2", () => {
+      assert.equal(brute.length, 1, "the cool-down keeps it to one alert");
+      const a = brute[0]!;
+      assert.equal(typeof a.alert_id, "string");
+      assert.ok((a.alert_id as string).length > 0);
+      assert.equal(a.rule, "auth.brute_force");
+      assert.ok(SEVERITIES.includes(a.severity as string), `severity ${a.severity}`);
+      assert.deepEqual(a.entity, { type: "user", key: "alice" });
+      // Raised by the fifth failure: its event time.
+      assert.equal(a.timestamp, iso(t0 + 4 * 20_000));
+      const detected = Date.parse(a.detected_at as string);
+      assert.ok(detected >= started - 1000 && detected <= Date.now() + 1000, "wall clock");
+      assert.equal(typeof a.evidence, "object");
+      const ev = a.evidence as Record<string, unknown>;
+      assert.equal(ev.failures_in_window, 5);
+      assert.equal(ev.threshold, 5);
+      assert.deepEqual(a.event_ids, ["alice-f1", "alice-f2", "alice-f3", "alice-f4", "alice-f5"]);
+      assert.equal(a.mode, "enforce");
+    });
+
+    await t.step("the success from the same IP raises auth.success_after_failures", async () => {
+      const list = await waitFor("auth.success_after_failures for alice", async () => {
+        const l = await alertsFor(h, "alice", "auth.success_after_failures");
+        return l.length > 0 ? l : undefined;
+      });
+      assert.equal(list.length, 1);
+      assert.equal(list[0]!.timestamp, iso(t0 + 6 * 20_000));
+      assert.ok((list[0]!.event_ids as string[]).includes("alice-ok"));
+    });
+
+    await t.step("four failures of another user raise nothing", async () => {
+      await ingestAll(h, failures("bob", t0 + 7 * 20_000, 4, 10_000));
+      const state = await waitFor("bob's four failures to be handled", async () => {
+        const r = await h.call("/api/v1/actors/user/bob");
+        return r.status === 200 && r.json.state.recent_failures === 4 ? r.json.state : undefined;
+      });
+      assert.equal(state.failures_since_reset, 4);
+      await h.system.runtime.whenIdle();
+      await h.system.outbox.flush();
+      const r = await h.call("/api/v1/alerts?entity_key=bob");
+      assert.equal(r.status, 200);
+      assert.deepEqual(r.json, { count: 0, alerts: [] });
+    });
+
+    await t.step("GET /api/v1/actors counts actors by type", async () => {
+      const r = await h.call("/api/v1/actors");
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json.types, { user: { resident: 2 } });
+      assert.equal(typeof r.json.mailbox_depth, "number");
+    });
+
+    await t.step("GET /api/v1/actors/user/alice shows the state of a seen user", async () => {
+      const r = await h.call("/api/v1/actors/user/alice");
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.type, "user");
+      assert.equal(r.json.key, "alice");
+      assert.equal(r.json.resident, true);
+      const s = r.json.state;
+      assert.equal(s.open_sessions, 1);
+      assert.deepEqual(s.sessions, ["s-alice"]);
+      assert.equal(s.logins, 1);
+      assert.equal(s.logouts, 0);
+      assert.equal(s.last_login.ip, "203.0.113.7");
+      assert.equal(s.last_login.country, "NL");
+      assert.equal(s.last_login.ts, iso(t0 + 6 * 20_000));
+      // The success from the failures' IP cleared them.
+      assert.equal(s.recent_failures, 0);
+      assert.equal(s.alerts_raised, 2);
+    });
+
+    await t.step("an unseen user and an unknown actor type are 404 with a JSON error", async () => {
+      const unseen = await h.call("/api/v1/actors/user/nobody");
+      assert.equal(unseen.status, 404);
+      assert.match(unseen.json.error, /nobody/);
+      const type = await h.call("/api/v1/actors/robot/alice");
+      assert.equal(type.status, 404);
+      assert.match(type.json.error, /robot/);
+    });
+
+    const metrics = await h.call("/metrics", { token: null });
+    assert.equal(metricSum(metrics.text, "vigil_alerts_total", 'rule="auth.brute_force"'), 1);
+  });
+});
+
+Deno.test("failures spread wider than the window raise no brute-force alert", async () => {
+  await withSystem(async (h) => {
+    const t0 = Date.now() - 4 * MINUTE;
+    // A one-minute window; five failures 20 s apart span 80 s.
+    await ingestAll(h, failures("slow", t0, 5, 20_000));
+    await waitFor("the five failures to be handled", async () => {
+      const r = await h.call("/api/v1/actors/user/slow");
+      return r.status === 200 && r.json.state.failures_since_reset === 5 ? true : undefined;
+    });
+    await h.system.runtime.whenIdle();
+    await h.system.outbox.flush();
+    const r = await h.call("/api/v1/alerts");
+    assert.deepEqual(r.json, { count: 0, alerts: [] });
+    // At t0+100 s the last minute holds four (40, 60, 80, 100): still none.
+    await ingestAll(h, failures("slow6", t0 + 100_000, 1).map((e) => ({ ...e, user_id: "slow" })));
+    await waitFor("the sixth failure to be handled", async () => {
+      const r = await h.call("/api/v1/actors/user/slow");
+      return r.json.state.failures_since_reset === 6 ? true : undefined;
+    });
+    await h.system.runtime.whenIdle();
+    await h.system.outbox.flush();
+    assert.equal((await h.call("/api/v1/alerts")).json.count, 0);
+    // Two more at t0+101 s and t0+102 s: five within [42 s, 102 s].
+    await ingestAll(h, [
+      auth("login_failure", "slow", t0 + 101_000),
+      auth("login_failure", "slow", t0 + 102_000),
+    ]);
+    const list = await waitFor("the brute-force alert on the eighth", async () => {
+      const l = await alertsFor(h, "slow", "auth.brute_force");
+      return l.length > 0 ? l : undefined;
+    });
+    assert.equal((list[0]!.evidence as Record<string, unknown>).window_ms, MINUTE);
+    assert.equal((list[0]!.event_ids as string[]).length, 5);
+  }, (c) => {
+    c.auth.brute_force_window_ms = MINUTE;
+  });
+});
+
+Deno.test("alert ids are deterministic: the same events give the same ids", async () => {
+  const t0 = Date.now() - 4 * MINUTE;
+  const events = [
+    ...failures("dora", t0, 5),
+    auth("login_success", "dora", t0 + 5 * 20_000, { event_id: "dora-ok" }),
+  ];
+  const ids: string[][] = [];
+  for (let run = 0; run < 2; run++) {
+    await withSystem(async (h) => {
+      await ingestAll(h, events);
+      const list = await waitFor("two alerts for dora", async () => {
+        const r = await h.call("/api/v1/alerts?entity_key=dora");
+        return r.json.count === 2 ? r.json.alerts as { alert_id: string }[] : undefined;
+      });
+      ids.push(list.map((a) => a.alert_id).sort());
+    });
+  }
+  assert.equal(new Set(ids[0]).size, 2, "two different ids");
+  assert.deepEqual(ids[0], ids[1]);
+});
+
+Deno.test("GET /api/v1/alerts filters by rule, entity, since and limit", async (t) => {
+  await withSystem(async (h) => {
+    const t0 = Date.now() - 4 * MINUTE;
+    // alice: brute force at t0+80s, success after failures at t0+100s.
+    await ingestAll(h, [
+      ...failures("alice", t0, 5),
+      auth("login_success", "alice", t0 + 100_000, { event_id: "alice-ok" }),
+    ]);
+    await waitFor("alice's two alerts", async () => {
+      const r = await h.call("/api/v1/alerts?entity_key=alice");
+      return r.json.count === 2 ? true : undefined;
+    });
+    // carol, stored after alice's: brute force at t0+150s (from another IP).
+    await ingestAll(h, failures("carol", t0 + 110_000, 5, 10_000, "198.51.100.9"));
+    const all = await waitFor("three alerts", async () => {
+      const r = await h.call("/api/v1/alerts");
+      return r.json.count === 3 ? r.json.alerts as Record<string, unknown>[] : undefined;
+    });
+    const carolAt = iso(t0 + 150_000);
+
+    await t.step("no filter: every alert", () => {
+      assert.deepEqual(
+        all.map((a) => `${a.rule}/${(a.entity as { key: string }).key}`).sort(),
+        [
+          "auth.brute_force/alice",
+          "auth.brute_force/carol",
+          "auth.success_after_failures/alice",
+        ],
+      );
+    });
+    await t.step("rule", async () => {
+      const r = await h.call("/api/v1/alerts?rule=auth.brute_force");
+      assert.equal(r.json.count, 2);
+      for (const a of r.json.alerts) assert.equal(a.rule, "auth.brute_force");
+      const none = await h.call("/api/v1/alerts?rule=net.port_scan");
+      assert.deepEqual(none.json, { count: 0, alerts: [] });
+    });
+    await t.step("entity_type and entity_key", async () => {
+      const users = await h.call("/api/v1/alerts?entity_type=user");
+      assert.equal(users.json.count, 3);
+      const ips = await h.call("/api/v1/alerts?entity_type=ip");
+      assert.equal(ips.json.count, 0);
+      const carol = await h.call("/api/v1/alerts?entity_key=carol");
+      assert.equal(carol.json.count, 1);
+      assert.deepEqual(carol.json.alerts[0].entity, { type: "user", key: "carol" });
+      const both = await h.call(
+        "/api/v1/alerts?entity_type=user&entity_key=alice&rule=auth.brute_force",
+      );
+      assert.equal(both.json.count, 1);
+      assert.equal(both.json.alerts[0].timestamp, iso(t0 + 80_000));
+    });
+    await t.step("since, as ISO-8601 and as epoch milliseconds", async () => {
+      const iso1 = await h.call(`/api/v1/alerts?since=${encodeURIComponent(carolAt)}`);
+      assert.equal(iso1.json.count, 1);
+      assert.equal(iso1.json.alerts[0].entity.key, "carol");
+      const ms = await h.call(`/api/v1/alerts?since=${t0 + 90_000}`);
+      assert.equal(ms.json.count, 2, "alice's success alert (t0+100s) and carol's");
+      const past = await h.call(`/api/v1/alerts?since=${t0}`);
+      assert.equal(past.json.count, 3);
+      const future = await h.call(
+        `/api/v1/alerts?since=${encodeURIComponent(iso(Date.now() + MINUTE))}`,
+      );
+      assert.equal(future.json.count, 0);
+    });
+    await t.step("limit keeps the newest", async () => {
+      const one = await h.call("/api/v1/alerts?limit=1");
+      assert.equal(one.status, 200);
+      assert.equal(one.json.count, 1);
+      assert.equal(one.json.alerts[0].entity.key, "carol");
+      const two = await h.call("/api/v1/alerts?limit=2&entity_key=alice");
+      assert.equal(two.json.count, 2);
+      const max = await h.call("/api/v1/alerts?limit=1000");
+      assert.equal(max.json.count, 3);
+    });
+    await t.step("bad filters are a 400 with a JSON error", async () => {
+      for (
+        const q of [
+          "limit=0",
+          "limit=abc",
+          "limit=-1",
+          "limit=1.5",
+          "limit=1001",
+          "since=notatime",
+          "since=2026-13-45T99:00:00Z",
+        ]
+      ) {
+        const r = await h.call(`/api/v1/alerts?${q}`);
+        assert.equal(r.status, 400, `${q}: ${r.text}`);
+        assert.equal(typeof r.json.error, "string", q);
+        assert.match(r.json.error, /limit|since/, q);
+      }
+      const dl = await h.call("/api/v1/dead-letters?limit=0");
+      assert.equal(dl.status, 400);
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The per-event size limit (`max_event_bytes`)
+
+/** An auth logout padded with a `note` so its JSON text is exactly `chars` characters long. */
+function paddedLogout(user: string, ts: number, chars: number, pad = "x", event_id?: string) {
+  const base: Record<string, unknown> = { kind: "auth", type: "logout", user_id: user };
+  if (event_id !== undefined) base.event_id = event_id;
+  base.timestamp = ts;
+  const bare = JSON.stringify({ ...base, note: "" }).length;
+  const e = { ...base, note: pad.repeat(Math.max(0, chars - bare)) };
+  assert.equal(JSON.stringify(e).length, chars);
+  return e;
+}
+
+Deno.test("an event over max_event_bytes is rejected at once with a reason", async () => {
+  await withSystem(async (h) => {
+    const e = paddedLogout("big", Date.now() - MINUTE, 260, "x", "big-1");
+    const r = await h.call("/api/v1/events", { method: "POST", body: [e] });
+    assert.equal(r.status, 202, r.text);
+    assert.equal(r.json.accepted, 0);
+    assert.equal(r.json.rejected, 1);
+    assert.match(r.json.errors[0].reason, /260 bytes exceeds the limit of 200/);
+    const dead = await h.call("/api/v1/dead-letters");
+    assert.equal(dead.json.count, 1);
+    assert.equal(dead.json.dead_letters[0].raw_bytes, 260);
+  }, (c) => {
+    c.max_event_bytes = 200;
+  });
+});
+
+Deno.test("an event the API accepted is not dead-lettered later as oversized", async () => {
+  await withSystem(async (h) => {
+    // 190 characters, under the limit of 200, with no event_id: the engine derives one.
+    const e = paddedLogout("near", Date.now() - MINUTE, 190);
+    const r = await h.call("/api/v1/events", { method: "POST", body: e });
+    assert.equal(r.status, 202, r.text);
+    assert.deepEqual(r.json, { accepted: 1, rejected: 0, errors: [] });
+    // Wait until the consumer has dealt with it, one way or the other.
+    const outcome = await waitFor("the event to be consumed or dead-lettered", async () => {
+      const m = await h.call("/metrics", { token: null });
+      const dead = await h.call("/api/v1/dead-letters");
+      const ingested = metricSum(m.text, "vigil_events_ingested_total");
+      return ingested + dead.json.count > 0
+        ? { ingested, dead: dead.json.dead_letters }
+        : undefined;
+    });
+    assert.deepEqual(outcome.dead, [], "an accepted event must not be dead-lettered");
+    assert.equal(outcome.ingested, 1);
+    const actor = await h.call("/api/v1/actors/user/near");
+    assert.equal(actor.status, 200, actor.text);
+    assert.equal(actor.json.state.logouts, 1);
+  }, (c) => {
+    c.max_event_bytes = 200;
+  });
+});
+
+Deno.test("max_event_bytes counts UTF-8 bytes, not characters", async () => {
+  await withSystem(async (h) => {
+    // 180 characters, but every "é" is two bytes in UTF-8: well over 200 bytes.
+    const e = paddedLogout("accents", Date.now() - MINUTE, 180, "é", "accents-1");
+    const bytes = new TextEncoder().encode(JSON.stringify(e)).length;
+    assert.ok(bytes > 200, `${bytes} bytes`);
+    const r = await h.call("/api/v1/events", { method: "POST", body: [e] });
+    assert.equal(r.status, 202, r.text);
+    assert.equal(r.json.rejected, 1, `a ${bytes}-byte event is over the 200-byte limit`);
+    assert.equal(r.json.accepted, 0);
+    const dead = await h.call("/api/v1/dead-letters");
+    assert.equal(dead.json.dead_letters[0]?.raw_bytes, bytes, "raw_bytes is the length in bytes");
+  }, (c) => {
+    c.max_event_bytes = 200;
+  });
+});

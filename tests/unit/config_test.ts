@@ -1,0 +1,145 @@
+import assert from "node:assert/strict";
+import { defaults } from "../../config/defaults.ts";
+import { ConfigError, loadConfig, settings } from "../../config/load.ts";
+
+/** The value at a dotted `section.name` path. */
+function at(config: object, path: string): unknown {
+  return path.split(".").reduce<unknown>(
+    (o, k) => (o as Record<string, unknown>)[k],
+    config,
+  );
+}
+
+/** Every leaf path of the defaults, found independently of `settings()`. */
+function leafPaths(): string[] {
+  const out: string[] = [];
+  for (const [section, value] of Object.entries(defaults)) {
+    if (typeof value === "object" && value !== null) {
+      for (const name of Object.keys(value)) out.push(`${section}.${name}`);
+    } else out.push(section);
+  }
+  return out;
+}
+
+function throwsConfigError(fn: () => unknown, message: RegExp): void {
+  assert.throws(fn, (err: unknown) => {
+    assert.ok(err instanceof ConfigError, `a ConfigError, got ${String(err)}`);
+    assert.equal(err.name, "ConfigError");
+    assert.match(err.message, message);
+    return true;
+  });
+}
+
+Deno.test("loadConfig() with an empty environment equals the defaults", () => {
+  const config = loadConfig({});
+  assert.deepEqual(config, defaults);
+  assert.notEqual(config, defaults);
+  assert.notEqual(config.auth, defaults.auth, "a copy the caller may change");
+});
+
+Deno.test("loadConfig() ignores unrelated, empty and undefined variables", () => {
+  const env = { PATH: "/usr/bin", VIGIL_API_PORT: "", VIGIL_RUNTIME_PARTITIONS: undefined };
+  assert.deepEqual(loadConfig(env), defaults);
+});
+
+Deno.test("loadConfig() reads PORT and HOST as the API's address", () => {
+  const config = loadConfig({ PORT: "9000", HOST: "0.0.0.0" });
+  assert.equal(config.api.port, 9000);
+  assert.equal(config.api.host, "0.0.0.0");
+  assert.equal(loadConfig({ VIGIL_API_PORT: "9001" }).api.port, 9001);
+});
+
+Deno.test("loadConfig() reads VIGIL_AUTH_BRUTE_FORCE_FAILURES=10", () => {
+  const config = loadConfig({ VIGIL_AUTH_BRUTE_FORCE_FAILURES: "10" });
+  assert.equal(config.auth.brute_force_failures, 10);
+  assert.deepEqual({ ...config.auth, brute_force_failures: 5 }, defaults.auth);
+});
+
+Deno.test("loadConfig() reads underscores in numbers as digit separators", () => {
+  assert.equal(loadConfig({ VIGIL_ALERTS_COOLDOWN_MS: "60_000" }).alerts.cooldown_ms, 60_000);
+});
+
+Deno.test("loadConfig() reads booleans in their usual spellings", () => {
+  for (const text of ["1", "true", "TRUE", "yes", "on"]) {
+    assert.equal(loadConfig({ VIGIL_ALERTS_STDOUT: text }).alerts_stdout, true, text);
+  }
+  for (const text of ["0", "false", "No", "off"]) {
+    assert.equal(loadConfig({ VIGIL_SIMULATOR_ENABLED: text }).simulator.enabled, false, text);
+  }
+  throwsConfigError(
+    () => loadConfig({ VIGIL_SIMULATOR_ENABLED: "maybe" }),
+    /VIGIL_SIMULATOR_ENABLED.*"maybe"/,
+  );
+});
+
+Deno.test("loadConfig() throws a ConfigError naming a variable that is not a number", () => {
+  throwsConfigError(
+    () => loadConfig({ VIGIL_RUNTIME_MAILBOX_CAPACITY: "lots" }),
+    /VIGIL_RUNTIME_MAILBOX_CAPACITY.*"lots" is not a number/,
+  );
+  throwsConfigError(() => loadConfig({ PORT: "http" }), /VIGIL_API_PORT/);
+  throwsConfigError(() => loadConfig({ VIGIL_ALERTS_COOLDOWN_MS: "Infinity" }), /COOLDOWN_MS/);
+});
+
+Deno.test("loadConfig() throws a ConfigError for a blank number", () => {
+  // Number("  ") is 0: a blank value must not silently become a zero cool-down or port 0.
+  throwsConfigError(() => loadConfig({ VIGIL_ALERTS_COOLDOWN_MS: "  " }), /COOLDOWN_MS/);
+  throwsConfigError(() => loadConfig({ PORT: " " }), /PORT/);
+});
+
+Deno.test("loadConfig() throws a ConfigError for partitions=0", () => {
+  throwsConfigError(
+    () => loadConfig({ VIGIL_RUNTIME_PARTITIONS: "0" }),
+    /VIGIL_RUNTIME_PARTITIONS=0/,
+  );
+  throwsConfigError(() => loadConfig({ VIGIL_RUNTIME_PARTITIONS: "2.5" }), /PARTITIONS/);
+  throwsConfigError(() => loadConfig({ VIGIL_AUTH_BRUTE_FORCE_FAILURES: "-1" }), /FAILURES/);
+});
+
+Deno.test("loadConfig() throws a ConfigError for a port outside 0..65535", () => {
+  throwsConfigError(() => loadConfig({ PORT: "70000" }), /PORT=70000/);
+  throwsConfigError(() => loadConfig({ PORT: "-1" }), /PORT=-1/);
+  assert.equal(loadConfig({ PORT: "0" }).api.port, 0);
+});
+
+Deno.test("loadConfig() leaves the defaults unchanged", () => {
+  const before = structuredClone(defaults);
+  loadConfig({ VIGIL_AUTH_BRUTE_FORCE_FAILURES: "10", PORT: "1", VIGIL_ALERTS_STDOUT: "true" });
+  assert.deepEqual(defaults, before);
+});
+
+Deno.test("settings() lists one VIGIL_ variable for every leaf of the defaults", () => {
+  const list = settings();
+  assert.deepEqual(list.map((s) => s.path), leafPaths());
+  for (const s of list) {
+    assert.equal(s.variable, `VIGIL_${s.path.replace(".", "_")}`.toUpperCase());
+    assert.deepEqual(s.value, at(defaults, s.path), s.path);
+  }
+  assert.equal(new Set(list.map((s) => s.variable)).size, list.length, "no two share a name");
+});
+
+Deno.test("settings() variables each set their own leaf", () => {
+  for (const s of settings()) {
+    const [text, value] = typeof s.value === "number"
+      ? [String(s.value + 1), s.value + 1]
+      : typeof s.value === "boolean"
+      ? [String(!s.value), !s.value]
+      : ["changed", "changed"];
+    const config = loadConfig({ [s.variable]: text });
+    assert.deepEqual(at(config, s.path), value, s.variable);
+    const others = settings(config).filter((o) => o.path !== s.path);
+    for (const o of others) {
+      assert.deepEqual(o.value, at(defaults, o.path), `${s.variable} → ${o.path}`);
+    }
+  }
+});
+
+Deno.test("settings() reports the values of the config it is given", () => {
+  const config = loadConfig({ VIGIL_AUTH_BRUTE_FORCE_FAILURES: "7" });
+  const s = settings(config).find((x) => x.variable === "VIGIL_AUTH_BRUTE_FORCE_FAILURES");
+  assert.deepEqual(s, {
+    variable: "VIGIL_AUTH_BRUTE_FORCE_FAILURES",
+    path: "auth.brute_force_failures",
+    value: 7,
+  });
+});

@@ -1,0 +1,279 @@
+import assert from "node:assert/strict";
+import { VirtualClock } from "../../actors/clock.ts";
+import { MemorySnapshots } from "../../actors/ports.ts";
+import { seededRandom } from "../../actors/random.ts";
+import { ActorRuntime, type RuntimeOptions } from "../../actors/runtime.ts";
+import { Ticket } from "../../actors/ticket.ts";
+import type { Behaviour, Effect } from "../../actors/types.ts";
+import { type Config, defaults } from "../../config/defaults.ts";
+import type { Alert, DeadLetter } from "../../events/types.ts";
+import type { Strategy } from "../../supervisors/strategy.ts";
+
+type Msg = { n: number; fail?: boolean; slow?: number; alert?: boolean; timer?: number };
+type S = { seen: number[] };
+
+const recorder: Behaviour<S, Msg | { fired: string }> = {
+  type: "rec",
+  initial: () => ({ seen: [] }),
+  receive(state, m, ctx) {
+    if ("fired" in m) return { state: { seen: [...state.seen, -1] }, effects: [] };
+    if (m.fail) throw new Error(`boom ${m.n}`);
+    const effects: Effect[] = [];
+    if (m.slow) {
+      effects.push({
+        kind: "infer",
+        model: "m",
+        features: new Float32Array([m.slow]),
+        reply: () => ({ fired: "reply" }),
+      });
+    }
+    if (m.alert) {
+      effects.push({
+        kind: "alert",
+        alert: {
+          rule: "test.rule",
+          severity: "low",
+          entity: { type: "rec", key: ctx.self.key },
+          ts: 1_000,
+          evidence: {},
+          event_ids: [String(m.n)],
+          dedup: String(m.n),
+        },
+      });
+    }
+    if (m.timer !== undefined) {
+      effects.push({ kind: "timer", name: "t", at_ms: m.timer, message: { fired: "t" } });
+    }
+    return { state: { seen: [...state.seen, m.n] }, effects };
+  },
+};
+
+function setup(over: Partial<RuntimeOptions> = {}, tune: (c: Config) => void = () => {}) {
+  const c = structuredClone(defaults) as Config;
+  c.runtime.partitions = 4;
+  c.runtime.mailbox_capacity = 2;
+  c.runtime.allowed_lateness_ms = 0;
+  tune(c);
+  const clock = new VirtualClock(10_000);
+  const alerts: Alert[] = [];
+  const dead: DeadLetter[] = [];
+  const snapshots = new MemorySnapshots();
+  const rt = new ActorRuntime({
+    behaviours: [recorder],
+    runtime: c.runtime,
+    supervision: c.supervision,
+    alerts: c.alerts,
+    clock,
+    random: seededRandom(7),
+    snapshots,
+    alertSink: { publish: (a) => alerts.push(a) },
+    deadLetters: { deadLetter: (d) => dead.push(d) },
+    inference: {
+      infer: (_m, f) => new Promise((r) => clock.setTimeout(() => r(f), f[0]!)),
+    },
+    ...over,
+  });
+  return { rt, clock, alerts, dead, snapshots, c };
+}
+
+const at = (key: string) => ({ type: "rec", key });
+const seen = async (rt: ActorRuntime, key: string) => ((await rt.stateOf("rec", key)) as S).seen;
+const tick = async () => {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+};
+
+Deno.test("ActorRuntime.deliver() runs one message at a time per key while a turn awaits a model", async () => {
+  const { rt, clock } = setup();
+  rt.deliver(at("a"), { n: 1, slow: 50 });
+  rt.deliver(at("a"), { n: 2 });
+  rt.deliver(at("b"), { n: 1 });
+  await tick();
+  assert.deepEqual(await seen(rt, "a"), [], "a's slow turn has not committed yet");
+  assert.deepEqual(await seen(rt, "b"), [1], "b is not held up by a");
+  clock.advance(50);
+  await tick();
+  assert.deepEqual(await seen(rt, "a"), [1, -1, 2], "the reply comes before the next message");
+  await rt.whenIdle();
+});
+
+Deno.test("ActorRuntime.deliver() asks the sender to wait when a mailbox is full", async () => {
+  const { rt, clock } = setup();
+  assert.equal(rt.deliver(at("a"), { n: 1, slow: 10 }), null);
+  assert.equal(rt.deliver(at("a"), { n: 2 }), null);
+  assert.equal(rt.deliver(at("a"), { n: 3 }), null);
+  const waiting = rt.deliver(at("a"), { n: 4 });
+  assert.ok(waiting instanceof Promise, "the fourth message waits for room");
+  assert.equal(rt.stats().max_mailbox_depth, 2);
+  let accepted = false;
+  waiting.then(() => accepted = true);
+  await tick();
+  assert.equal(accepted, false);
+  clock.advance(10);
+  await tick();
+  assert.equal(accepted, true);
+  await rt.whenIdle();
+  assert.deepEqual(await seen(rt, "a"), [1, -1, 2, 3, 4]);
+});
+
+Deno.test("ActorRuntime tickets count a batch until every message is done", async () => {
+  const { rt, clock } = setup();
+  const ticket = new Ticket();
+  rt.deliver(at("a"), { n: 1, slow: 5 }, ticket);
+  rt.deliver(at("b"), { n: 1 }, ticket);
+  assert.equal(ticket.pending, 1);
+  let settled = false;
+  ticket.settled().then(() => settled = true);
+  clock.advance(5);
+  await tick();
+  assert.equal(settled, true);
+});
+
+Deno.test("ActorRuntime retries a failed message from the last good state, then dead-letters it", async () => {
+  let failures = 0;
+  const flaky: Behaviour<number, string> = {
+    type: "flaky",
+    initial: () => 0,
+    receive(state, m) {
+      if (m === "twice" && failures++ < 2) throw new Error("transient");
+      if (m === "always") throw new Error("poison");
+      return { state: state + 1, effects: [] };
+    },
+  };
+  const { rt, clock, dead } = setup({ behaviours: [flaky] }, (c) => {
+    c.supervision.max_restarts_per_key = 10;
+  });
+  rt.deliver({ type: "flaky", key: "k" }, "twice");
+  clock.advance(10_000);
+  await tick();
+  assert.equal(await rt.stateOf("flaky", "k"), 1, "succeeded on the third attempt, counted once");
+  rt.deliver({ type: "flaky", key: "k" }, "always");
+  for (let i = 0; i < 10; i++) {
+    clock.advance(2_000);
+    await tick();
+  }
+  assert.equal(dead.length, 1);
+  assert.match(dead[0]!.reason, /failed 4 times: poison/);
+  assert.equal(dead[0]!.raw, '"always"');
+  assert.equal(await rt.stateOf("flaky", "k"), 1, "the poison message left the state alone");
+  rt.deliver({ type: "flaky", key: "k" }, "ok");
+  assert.equal(
+    await rt.stateOf("flaky", "k"),
+    2,
+    "the actor goes on after a dead-lettered message",
+  );
+});
+
+Deno.test("ActorRuntime quarantines a key that keeps failing, without stopping its partition", async () => {
+  const restart: Strategy = { kind: "restart", max_retries: 0, max_restarts: 3, within_ms: 60_000 };
+  const { rt, clock, dead } = setup({ strategyOf: () => restart });
+  for (let n = 1; n <= 4; n++) rt.deliver(at("bad"), { n, fail: true });
+  assert.equal(dead.length, 4);
+  assert.doesNotMatch(dead[2]!.reason, /quarantined/, "three restarts are allowed");
+  assert.match(dead[3]!.reason, /quarantined/, "the fourth failure quarantines the key");
+  rt.deliver(at("bad"), { n: 4 });
+  assert.equal(dead.length, 5, "a quarantined key's messages are dead-lettered");
+  assert.match(dead[4]!.reason, /quarantined/);
+  rt.deliver(at("good"), { n: 1 });
+  assert.deepEqual(await seen(rt, "good"), [1], "other keys go on");
+  assert.equal(rt.stats().quarantined, 1);
+  clock.advance(defaults.supervision.quarantine_ms);
+  rt.deliver(at("bad"), { n: 5 });
+  assert.deepEqual(await seen(rt, "bad"), [5], "the quarantine is lifted after quarantine_ms");
+});
+
+Deno.test("ActorRuntime escalates a failing partition to the root, which restarts it and then gives up", () => {
+  const fatal: string[] = [];
+  const resume: Strategy = { kind: "resume" };
+  const { rt } = setup({ strategyOf: () => resume, onFatal: (r) => fatal.push(r) }, (c) => {
+    c.supervision.max_failures_per_partition = 2;
+    c.supervision.max_partition_restarts = 1;
+  });
+  rt.deliver(at("x"), { n: 0 });
+  assert.ok(rt.isResident("rec", "x"));
+  const p = rt.partitionFor("x");
+  for (let n = 1; n <= 3; n++) rt.deliver(at("x"), { n, fail: true });
+  assert.equal(rt.stats().partition_restarts, 1);
+  assert.equal(rt.isResident("rec", "x"), false, "the partition's actors were passivated");
+  assert.equal(fatal.length, 0);
+  for (let n = 4; n <= 6; n++) rt.deliver(at("x"), { n, fail: true });
+  assert.equal(fatal.length, 1, `partition ${p} escalated past the root's intensity`);
+  assert.match(fatal[0]!, /escalated more than 1 times/);
+});
+
+Deno.test("ActorRuntime stop strategy drops the state; resume keeps it", async () => {
+  const { rt: stopRt } = setup({ strategyOf: () => ({ kind: "stop" }) });
+  stopRt.deliver(at("a"), { n: 1 });
+  stopRt.deliver(at("a"), { n: 2, fail: true });
+  assert.deepEqual(await seen(stopRt, "a"), []);
+  const { rt: resumeRt, dead } = setup({ strategyOf: () => ({ kind: "resume" }) });
+  resumeRt.deliver(at("a"), { n: 1 });
+  resumeRt.deliver(at("a"), { n: 2, fail: true });
+  resumeRt.deliver(at("a"), { n: 3 });
+  assert.deepEqual(await seen(resumeRt, "a"), [1, 3]);
+  assert.equal(dead.length, 1);
+});
+
+Deno.test("ActorRuntime fires event-time timers when the partition watermark passes them", async () => {
+  const { rt } = setup();
+  rt.deliver(at("a"), { n: 1, timer: 5_000 });
+  rt.deliver(at("a"), { n: 2, timer: 6_000 }); // replaces the first
+  const p = rt.partitionFor("a");
+  rt.advanceWatermark(p, 5_500);
+  assert.deepEqual(await seen(rt, "a"), [1, 2], "the replaced timer does not fire");
+  rt.advanceWatermark(p, 6_000);
+  assert.deepEqual(await seen(rt, "a"), [1, 2, -1]);
+  rt.advanceWatermark(p, 4_000);
+  assert.equal(rt.watermark(p), 6_000, "watermarks never go back");
+});
+
+Deno.test("ActorRuntime passivates idle and least recently used actors and restores them", async () => {
+  const { rt, clock, snapshots } = setup({}, (c) => {
+    c.runtime.max_resident_actors = 2;
+    c.runtime.idle_timeout_ms = 1_000;
+  });
+  rt.deliver(at("a"), { n: 1 });
+  clock.advance(1);
+  rt.deliver(at("b"), { n: 1 });
+  clock.advance(1);
+  rt.deliver(at("a"), { n: 2 });
+  clock.advance(1);
+  rt.deliver(at("c"), { n: 1 }); // evicts b, the least recently used
+  assert.equal(rt.isResident("rec", "b"), false);
+  assert.ok(snapshots.map.has("rec:b"));
+  assert.equal(rt.stats().resident.rec, 2);
+  rt.deliver(at("b"), { n: 2 });
+  assert.deepEqual(await seen(rt, "b"), [1, 2], "b came back from its snapshot");
+  clock.advance(1_001);
+  assert.equal(rt.sweep(), 2);
+  assert.equal(rt.stats().resident.rec, 0);
+  assert.deepEqual(await seen(rt, "a"), [1, 2]);
+});
+
+Deno.test("ActorRuntime gives alerts deterministic ids and the rule's mode", () => {
+  const run = () => {
+    const { rt, alerts } = setup({ modeOf: (r) => r === "test.rule" ? "shadow" : "enforce" });
+    rt.deliver(at("a"), { n: 1, alert: true });
+    rt.deliver(at("a"), { n: 2, alert: true });
+    return alerts;
+  };
+  const a = run(), b = run();
+  assert.equal(a.length, 2);
+  assert.deepEqual(a.map((x) => x.alert_id), b.map((x) => x.alert_id));
+  assert.notEqual(a[0]!.alert_id, a[1]!.alert_id);
+  assert.equal(a[0]!.mode, "shadow");
+  assert.equal(a[0]!.timestamp, new Date(1_000).toISOString());
+  assert.equal(a[0]!.detected_at, new Date(10_000).toISOString());
+});
+
+Deno.test("ActorRuntime fails a model turn when no model service is configured", async () => {
+  const { rt, clock, dead } = setup({ inference: undefined as never }, (c) => {
+    c.supervision.max_message_retries = 0;
+  });
+  rt.deliver(at("a"), { n: 1, slow: 1 });
+  for (let i = 0; i < 5; i++) {
+    clock.advance(1_000);
+    await tick();
+  }
+  assert.equal(dead.length, 1);
+  assert.match(dead[0]!.reason, /no model service is configured/);
+});
