@@ -52,6 +52,7 @@ export interface RuntimeTelemetry {
 export type DeadLetterReason =
   | "invalid"
   | "late"
+  | "future"
   | "oversized"
   | "failed"
   | "quarantined"

@@ -22,6 +22,11 @@ export interface RuntimeLimits {
   sweep_max_actors: number;
   /** How far behind the highest event time an event may arrive and still count in windows. */
   allowed_lateness_ms: number;
+  /**
+   * An event whose time is further ahead of the clock than this is dead-lettered, so
+   * one wrong clock cannot push a partition's watermark into the future.
+   */
+  max_future_ms: number;
   /** Events taken from one partition in one pass of the consumer loop. */
   max_batch_events: number;
   /** Number of partitions of every input topic (Kafka's and the embedded log's). */
@@ -143,6 +148,7 @@ export const defaults: Readonly<Config> = Object.freeze({
     sweep_interval_ms: 1_000,
     sweep_max_actors: 20_000,
     allowed_lateness_ms: 60_000,
+    max_future_ms: 10 * MINUTE,
     max_batch_events: 2_000,
     partitions: 12,
     log_retention_records: 50_000,

@@ -39,18 +39,20 @@ export class Intake {
   #outbox: Outbox;
   #telemetry: IntakeTelemetry;
   #maxEventBytes: number;
+  #maxFutureMs: number;
   #now: () => number;
 
   constructor(
     runtime: ActorRuntime,
     outbox: Outbox,
     telemetry: IntakeTelemetry,
-    options: { max_event_bytes: number; now: () => number },
+    options: { max_event_bytes: number; max_future_ms: number; now: () => number },
   ) {
     this.#runtime = runtime;
     this.#outbox = outbox;
     this.#telemetry = telemetry;
     this.#maxEventBytes = options.max_event_bytes;
+    this.#maxFutureMs = options.max_future_ms;
     this.#now = options.now;
   }
 
@@ -73,13 +75,9 @@ export class Intake {
 
   /** Validates one raw input and delivers it; a returned promise must be awaited (backpressure). */
   offer(input: RawInput, ticket: Ticket | null): Promise<void> | null {
-    if (input.value.length > this.#maxEventBytes) {
-      this.reject(
-        input,
-        "oversized",
-        `Cannot accept event: ${input.value.length} bytes exceeds the limit of ${this.#maxEventBytes}`,
-        input.kind,
-      );
+    const tooBig = oversize(input.value, this.#maxEventBytes);
+    if (tooBig) {
+      this.reject(input, "oversized", tooBig, input.kind);
       return null;
     }
     const parsed = parseEvent(input.value, { kind: input.kind, fallback_ts: input.fallback_ts });
@@ -96,6 +94,19 @@ export class Intake {
     const to = routeOf(event);
     if (to === null) return null;
     const rt = this.#runtime;
+    const ahead = event.ts - this.#now();
+    if (ahead > this.#maxFutureMs) {
+      this.#deadLetter({
+        source,
+        reason:
+          `Cannot accept event ${event.event_id}: its time is ${ahead} ms ahead of the clock ` +
+          `(more than the allowed ${this.#maxFutureMs} ms); check the producer's clock`,
+        raw: JSON.stringify(event.raw),
+        raw_bytes: 0,
+        at: new Date(this.#now()).toISOString(),
+      }, "future");
+      return null;
+    }
     const p = rt.partitionFor(to.key);
     const watermark = rt.watermark(p);
     if (event.ts < watermark) {
@@ -130,14 +141,39 @@ export class Intake {
       raw: input.value.length > MAX_DEAD_LETTER_CHARS
         ? input.value.slice(0, MAX_DEAD_LETTER_CHARS)
         : input.value,
-      raw_bytes: input.value.length,
+      raw_bytes: utf8Length(input.value),
       at: new Date(this.#now()).toISOString(),
     }, why);
   }
 
-  #deadLetter(letter: DeadLetter, why: "invalid" | "oversized" | "late"): void {
-    if (letter.raw_bytes === 0) letter.raw_bytes = letter.raw.length;
+  #deadLetter(letter: DeadLetter, why: "invalid" | "oversized" | "late" | "future"): void {
+    if (letter.raw_bytes === 0) letter.raw_bytes = utf8Length(letter.raw);
     this.#telemetry.deadLettered(why);
     this.#outbox.deadLetter(letter);
   }
+}
+
+/** UTF-8 length of a string, without encoding it. */
+export function utf8Length(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
+/** Why `text` is over `max_bytes` in UTF-8, or null when it is not (cheap for short texts). */
+export function oversize(text: string, max_bytes: number): string | null {
+  if (text.length * 3 <= max_bytes) return null;
+  const bytes = text.length > max_bytes ? text.length : utf8Length(text);
+  if (bytes <= max_bytes) return null;
+  return `Cannot accept event: ${
+    bytes > text.length ? bytes : "at least " + bytes
+  } bytes exceeds the limit of ${max_bytes}`;
 }

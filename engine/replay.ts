@@ -98,6 +98,7 @@ class Run {
     });
     this.intake = new Intake(this.runtime, this.outbox, this.counts, {
       max_event_bytes: config.max_event_bytes,
+      max_future_ms: config.runtime.max_future_ms,
       now: () => this.clock.now(),
     });
   }

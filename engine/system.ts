@@ -19,7 +19,7 @@ import { Metrics } from "../io/metrics.ts";
 import type { Store } from "../io/store.ts";
 import { Simulator } from "../sim/simulator.ts";
 import { createApp, type IngestResult } from "../api/app.ts";
-import { Intake } from "./intake.ts";
+import { Intake, oversize } from "./intake.ts";
 import { ALERTS_TOPIC, DEAD_LETTER_TOPIC, Outbox } from "./outbox.ts";
 import { log } from "./logger.ts";
 import type { Hono } from "hono";
@@ -88,6 +88,7 @@ export class VigilSystem {
     });
     this.intake = new Intake(this.runtime, this.outbox, this.metrics, {
       max_event_bytes: c.max_event_bytes,
+      max_future_ms: c.runtime.max_future_ms,
       now: () => this.#clock.now(),
     });
     this.app = createApp({
@@ -144,31 +145,22 @@ export class VigilSystem {
     const result: IngestResult = { accepted: 0, rejected: 0, errors: [] };
     const byTopic = new Map<string, ProduceMessage[]>();
     items.forEach((text, index) => {
-      const parsed = text.length > this.config.max_event_bytes
-        ? {
-          ok: false as const,
-          reason:
-            `Cannot accept event: ${text.length} bytes exceeds the limit of ${this.config.max_event_bytes}`,
-        }
-        : parseEvent(text);
-      if (!parsed.ok) {
+      const reject = (reason: string, why: "invalid" | "oversized" = "invalid") => {
         result.rejected++;
-        if (result.errors.length < MAX_REPORTED_ERRORS) {
-          result.errors.push({ index, reason: parsed.reason });
-        }
-        this.intake.reject(
-          { value: text, source: `http[${index}]` },
-          "invalid",
-          parsed.reason,
-          undefined,
-        );
-        return;
-      }
+        if (result.errors.length < MAX_REPORTED_ERRORS) result.errors.push({ index, reason });
+        this.intake.reject({ value: text, source: `http[${index}]` }, why, reason, undefined);
+      };
+      const parsed = parseEvent(text);
+      if (!parsed.ok) return reject(parsed.reason);
+      // The text as it will be stored (with a derived event_id written in) is what must fit.
+      const value = withId(parsed.event, text);
+      const tooBig = oversize(value, this.config.max_event_bytes);
+      if (tooBig) return reject(tooBig, "oversized");
       result.accepted++;
       const topic = TOPIC_OF_KIND[parsed.event.kind];
       let list = byTopic.get(topic);
       if (!list) byTopic.set(topic, list = []);
-      list.push({ key: messageKey(parsed.event), value: withId(parsed.event, text) });
+      list.push({ key: messageKey(parsed.event), value });
     });
     for (const [topic, messages] of byTopic) await this.log.produce(topic, messages);
     await this.outbox.flush();
