@@ -60,11 +60,13 @@ export async function ensureInput(): Promise<string> {
 async function parseOnly(path: string): Promise<number> {
   const t0 = performance.now();
   let n = 0, sink = 0;
-  for await (const line of linesOfFile(path)()) {
-    if (line.length === 0) continue;
-    const v = JSON.parse(line);
-    sink += v.timestamp.length;
-    n++;
+  for await (const chunk of linesOfFile(path)()) {
+    for (const line of chunk) {
+      if (line.length === 0) continue;
+      const v = JSON.parse(line);
+      sink += v.timestamp.length;
+      n++;
+    }
   }
   if (sink === 0) throw new Error("nothing parsed");
   return n / ((performance.now() - t0) / 1000);

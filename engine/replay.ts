@@ -35,8 +35,8 @@ export interface ReplayResult {
   ms: number;
 }
 
-/** A source of lines that can be read more than once (a file, a string). */
-export type LineSource = () => AsyncIterable<string> | Iterable<string>;
+/** A source of lines, in chunks, that can be read more than once (a file, a string). */
+export type LineSource = () => AsyncIterable<string[]> | Iterable<string[]>;
 
 /** A replay's telemetry: plain counters. */
 class Counts implements IntakeTelemetry {
@@ -111,14 +111,18 @@ class Run {
     return null;
   }
 
-  /** Feeds one event (in event-time order). */
-  async feed(e: VigilEvent, line: number): Promise<void> {
+  /** Feeds one event (in event-time order); a returned promise must be awaited. */
+  feed(e: VigilEvent, line: number): Promise<void> | null {
     if (e.ts < this.#last) throw new OutOfOrder();
     this.#last = e.ts;
     if (e.ts > this.clock.now()) this.clock.advanceTo(e.ts);
     const waiting = this.intake.accept(e, `line ${line}`, this.#ticket);
-    if (waiting) await waiting;
-    if (++this.#inBatch >= this.#batch) await this.flush();
+    if (waiting) return waiting.then(() => this.#counted() ?? undefined);
+    return this.#counted();
+  }
+
+  #counted(): Promise<void> | null {
+    return ++this.#inBatch >= this.#batch ? this.flush() : null;
   }
 
   async flush(): Promise<void> {
@@ -169,11 +173,15 @@ export async function replay(source: LineSource, config: Config): Promise<Replay
 async function streamed(source: LineSource, config: Config, t0: number): Promise<ReplayResult> {
   const run = new Run(config);
   let line = 0;
-  for await (const raw of source()) {
-    line++;
-    if (raw.length === 0) continue;
-    const e = run.parse(raw, line);
-    if (e) await run.feed(e, line);
+  for await (const chunk of source()) {
+    for (const raw of chunk) {
+      line++;
+      if (raw.length === 0) continue;
+      const e = run.parse(raw, line);
+      if (!e) continue;
+      const waiting = run.feed(e, line);
+      if (waiting) await waiting;
+    }
   }
   return run.finish(false, t0);
 }
@@ -182,34 +190,33 @@ async function sortedFirst(source: LineSource, config: Config, t0: number): Prom
   const run = new Run(config);
   const events: { e: VigilEvent; line: number }[] = [];
   let line = 0;
-  for await (const raw of source()) {
-    line++;
-    if (raw.length === 0) continue;
-    const e = run.parse(raw, line);
-    if (!e) continue;
-    if (events.length >= config.runtime.max_replay_events) {
-      throw new Error(
-        `Cannot sort more than ${config.runtime.max_replay_events} events for replay ` +
-          `(VIGIL_RUNTIME_MAX_REPLAY_EVENTS); sort the file by timestamp or split it`,
-      );
+  for await (const chunk of source()) {
+    for (const raw of chunk) {
+      line++;
+      if (raw.length === 0) continue;
+      const e = run.parse(raw, line);
+      if (!e) continue;
+      if (events.length >= config.runtime.max_replay_events) {
+        throw new Error(
+          `Cannot sort more than ${config.runtime.max_replay_events} events for replay ` +
+            `(VIGIL_RUNTIME_MAX_REPLAY_EVENTS); sort the file by timestamp or split it`,
+        );
+      }
+      events.push({ e, line });
     }
-    events.push({ e, line });
   }
   events.sort((a, b) => a.e.ts - b.e.ts || a.line - b.line);
-  for (const { e, line } of events) await run.feed(e, line);
+  for (const { e, line } of events) {
+    const waiting = run.feed(e, line);
+    if (waiting) await waiting;
+  }
   return run.finish(true, t0);
 }
 
 /** The lines of a string. */
 export function linesOf(text: string): LineSource {
   return function* () {
-    let start = 0;
-    while (start < text.length) {
-      let end = text.indexOf("\n", start);
-      if (end < 0) end = text.length;
-      yield text.slice(start, end).trim();
-      start = end + 1;
-    }
+    yield text.split("\n").map((l) => l.trim());
   };
 }
 
@@ -224,16 +231,18 @@ export function linesOfFile(path: string, chunk_bytes = 1 << 20): LineSource {
       const n = await file.read(buf);
       if (n === null) break;
       const text = rest + decoder.decode(buf.subarray(0, n), { stream: true });
+      const lines: string[] = [];
       let start = 0;
       for (;;) {
         const end = text.indexOf("\n", start);
         if (end < 0) break;
-        yield text.slice(start, end).trim();
+        lines.push(text.slice(start, end).trim());
         start = end + 1;
       }
       rest = text.slice(start);
+      yield lines;
     }
     rest += decoder.decode();
-    if (rest.trim() !== "") yield rest.trim();
+    if (rest.trim() !== "") yield [rest.trim()];
   };
 }
