@@ -102,7 +102,15 @@ Deno.test("deno task replay dead-letters bad lines with their line number and go
       });
     await Deno.writeTextFile(
       `${dir}/in.jsonl`,
-      [good(0), "{not json", good(1), '{"kind":"auth","type":"logout","timestamp":"2026-01-05T00:00:00Z"}', good(2), good(3), good(4)]
+      [
+        good(0),
+        "{not json",
+        good(1),
+        '{"kind":"auth","type":"logout","timestamp":"2026-01-05T00:00:00Z"}',
+        good(2),
+        good(3),
+        good(4),
+      ]
         .join("\n"),
     );
     const r = await run([
