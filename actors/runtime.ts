@@ -15,7 +15,7 @@ import type { Alert, DeadLetter } from "../events/types.ts";
 import { PartitionSupervisor } from "../supervisors/partition.ts";
 import { RootSupervisor } from "../supervisors/root.ts";
 import type { Strategy } from "../supervisors/strategy.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
 import { hash64 } from "./hash.ts";
 import { partitionOf } from "./murmur2.ts";
 import {
@@ -97,6 +97,7 @@ export class ActorRuntime {
   #snapshots: SnapshotStore;
   #telemetry: RuntimeTelemetry;
   #inflight = 0;
+  #clockTimers = new Map<string, TimerHandle>();
   #idleWaiters: (() => void)[] = [];
   #ctx: { self: Address; watermark_ms: number } = { self: { type: "", key: "" }, watermark_ms: 0 };
   #defaultStrategy: Strategy;
@@ -266,6 +267,7 @@ export class ActorRuntime {
       timers += p.timers.size;
       quarantined += p.supervisor.quarantined(now).length;
     }
+    timers += this.#clockTimers.size;
     return {
       resident: Object.fromEntries(
         [...this.#behaviours.keys()].map((t) => [t, this.#resident.get(t) ?? 0]),
@@ -366,6 +368,27 @@ export class ActorRuntime {
     return true;
   }
 
+  /** A processing-time timer on the injected clock, replacing one of the same name. */
+  #processingTimer(cell: Cell, name: string, after_ms: number, message: unknown): void {
+    const id = `${cell.id}#${name}`;
+    const previous = this.#clockTimers.get(id);
+    if (previous !== undefined) this.#clock.clearTimeout(previous);
+    const { type, key } = cell;
+    this.#clockTimers.set(
+      id,
+      this.#clock.setTimeout(() => {
+        this.#clockTimers.delete(id);
+        this.#fire(type, key, message);
+      }, Math.max(0, after_ms)),
+    );
+  }
+
+  /** Cancels every processing-time timer (at shutdown). */
+  cancelTimers(): void {
+    for (const handle of this.#clockTimers.values()) this.#clock.clearTimeout(handle);
+    this.#clockTimers.clear();
+  }
+
   #fire(type: string, key: string, message: unknown): void {
     const id = type + ":" + key;
     const cell = this.#cells.get(id) ?? this.#activate({ type, key }, id, this.partitionFor(key));
@@ -447,13 +470,17 @@ export class ActorRuntime {
         this.#raise(effect.alert);
         return null;
       case "timer":
-        this.#parts[cell.partition]!.timers.set(
-          cell.type,
-          cell.key,
-          effect.name,
-          effect.at_ms,
-          effect.message,
-        );
+        if ("after_ms" in effect) {
+          this.#processingTimer(cell, effect.name, effect.after_ms, effect.message);
+        } else {
+          this.#parts[cell.partition]!.timers.set(
+            cell.type,
+            cell.key,
+            effect.name,
+            effect.at_ms,
+            effect.message,
+          );
+        }
         return null;
       case "send":
         return this.deliver(effect.to, effect.message, ticket);

@@ -35,8 +35,17 @@ export interface AlertDraft {
 export type Effect =
   /** Deliver a message to another actor. */
   | { kind: "send"; to: Address; message: unknown }
-  /** Deliver `message` to this actor once the partition's event-time watermark passes `at_ms`. A timer of the same name replaces the previous one. */
+  /**
+   * Deliver `message` to this actor once the partition's event-time watermark passes
+   * `at_ms` (deterministic: a replay fires it at the same point). A timer of the same
+   * name replaces the previous one.
+   */
   | { kind: "timer"; name: string; at_ms: number; message: unknown }
+  /**
+   * Deliver `message` to this actor after `after_ms` of processing time, on the runtime's
+   * injected clock. A timer of the same name replaces the previous one.
+   */
+  | { kind: "timer"; name: string; after_ms: number; message: unknown }
   /** Raise an alert. */
   | { kind: "alert"; alert: AlertDraft }
   /** Write a document to a store collection. */

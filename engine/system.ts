@@ -175,6 +175,7 @@ export class VigilSystem {
     this.#timers = [];
     await this.#consumer?.stop();
     await this.runtime.whenIdle();
+    this.runtime.cancelTimers();
     await this.outbox.flush();
     this.runtime.passivateAll();
     await this.log.close();

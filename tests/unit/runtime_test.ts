@@ -9,7 +9,14 @@ import { type Config, defaults } from "../../config/defaults.ts";
 import type { Alert, DeadLetter } from "../../events/types.ts";
 import type { Strategy } from "../../supervisors/strategy.ts";
 
-type Msg = { n: number; fail?: boolean; slow?: number; alert?: boolean; timer?: number };
+type Msg = {
+  n: number;
+  fail?: boolean;
+  slow?: number;
+  alert?: boolean;
+  timer?: number;
+  after?: number;
+};
 type S = { seen: number[] };
 
 const recorder: Behaviour<S, Msg | { fired: string }> = {
@@ -40,6 +47,9 @@ const recorder: Behaviour<S, Msg | { fired: string }> = {
           dedup: String(m.n),
         },
       });
+    }
+    if (m.after !== undefined) {
+      effects.push({ kind: "timer", name: "p", after_ms: m.after, message: { fired: "p" } });
     }
     if (m.timer !== undefined) {
       effects.push({ kind: "timer", name: "t", at_ms: m.timer, message: { fired: "t" } });
@@ -276,4 +286,21 @@ Deno.test("ActorRuntime fails a model turn when no model service is configured",
   }
   assert.equal(dead.length, 1);
   assert.match(dead[0]!.reason, /no model service is configured/);
+});
+
+Deno.test("ActorRuntime fires processing-time timers on the injected clock, replacing by name", async () => {
+  const { rt, clock } = setup();
+  rt.deliver(at("a"), { n: 1, after: 100 });
+  rt.deliver(at("a"), { n: 2, after: 300 }); // replaces the first
+  assert.equal(rt.stats().timers, 1);
+  clock.advance(200);
+  assert.deepEqual(await seen(rt, "a"), [1, 2], "the replaced timer does not fire");
+  rt.passivateAll();
+  clock.advance(100);
+  assert.deepEqual(await seen(rt, "a"), [1, 2, -1], "a timer reactivates a passivated actor");
+  rt.deliver(at("b"), { n: 1, after: 10 });
+  rt.cancelTimers();
+  clock.advance(50);
+  assert.deepEqual(await seen(rt, "b"), [1]);
+  assert.equal(rt.stats().timers, 0);
 });
