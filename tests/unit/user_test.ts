@@ -113,7 +113,7 @@ function gauges(effects: readonly Effect[]): number[] {
 
 function timers(effects: readonly Effect[]): { name: string; at_ms: number; message: unknown }[] {
   return effects.flatMap((e) =>
-    e.kind === "timer" ? [{ name: e.name, at_ms: e.at_ms, message: e.message }] : []
+    e.kind === "timer" && "at_ms" in e ? [{ name: e.name, at_ms: e.at_ms, message: e.message }] : []
   );
 }
 
