@@ -170,8 +170,12 @@ export async function replay(source: LineSource, config: Config): Promise<Replay
   }
 }
 
-async function streamed(source: LineSource, config: Config, t0: number): Promise<ReplayResult> {
-  const run = new Run(config);
+/** Parses every line of a source, handing each valid event and its line number to `use`. */
+async function eachEvent(
+  run: Run,
+  source: LineSource,
+  use: (e: VigilEvent, line: number) => Promise<void> | null,
+): Promise<void> {
   let line = 0;
   for await (const chunk of source()) {
     for (const raw of chunk) {
@@ -179,32 +183,31 @@ async function streamed(source: LineSource, config: Config, t0: number): Promise
       if (raw.length === 0) continue;
       const e = run.parse(raw, line);
       if (!e) continue;
-      const waiting = run.feed(e, line);
+      const waiting = use(e, line);
       if (waiting) await waiting;
     }
   }
+}
+
+async function streamed(source: LineSource, config: Config, t0: number): Promise<ReplayResult> {
+  const run = new Run(config);
+  await eachEvent(run, source, (e, line) => run.feed(e, line));
   return run.finish(false, t0);
 }
 
 async function sortedFirst(source: LineSource, config: Config, t0: number): Promise<ReplayResult> {
   const run = new Run(config);
   const events: { e: VigilEvent; line: number }[] = [];
-  let line = 0;
-  for await (const chunk of source()) {
-    for (const raw of chunk) {
-      line++;
-      if (raw.length === 0) continue;
-      const e = run.parse(raw, line);
-      if (!e) continue;
-      if (events.length >= config.runtime.max_replay_events) {
-        throw new Error(
-          `Cannot sort more than ${config.runtime.max_replay_events} events for replay ` +
-            `(VIGIL_RUNTIME_MAX_REPLAY_EVENTS); sort the file by timestamp or split it`,
-        );
-      }
-      events.push({ e, line });
+  await eachEvent(run, source, (e, line) => {
+    if (events.length >= config.runtime.max_replay_events) {
+      throw new Error(
+        `Cannot sort more than ${config.runtime.max_replay_events} events for replay ` +
+          `(VIGIL_RUNTIME_MAX_REPLAY_EVENTS); sort the file by timestamp or split it`,
+      );
     }
-  }
+    events.push({ e, line });
+    return null;
+  });
   events.sort((a, b) => a.e.ts - b.e.ts || a.line - b.line);
   for (const { e, line } of events) {
     const waiting = run.feed(e, line);
