@@ -33,6 +33,7 @@ import type { Ticket } from "./ticket.ts";
 import { TimerQueue } from "./timers.ts";
 import type { ActorContext, Address, AlertDraft, Behaviour, Effect, Step } from "./types.ts";
 import { Cell, type Envelope } from "./cell.ts";
+import { Residents } from "./residents.ts";
 
 /** How a runtime is put together. Only `behaviours` and the limits are required. */
 export interface RuntimeOptions {
@@ -66,6 +67,12 @@ interface PartitionState {
   supervisor: PartitionSupervisor;
 }
 
+/** An event refused as older than its partition's watermark. */
+export interface Late {
+  partition: number;
+  watermark: number;
+}
+
 /** Actors looked at, at most, to find one to evict. */
 const EVICTION_TRIES = 64;
 
@@ -86,9 +93,8 @@ export class ActorRuntime {
   readonly partitions: number;
   // deno-lint-ignore no-explicit-any
   #behaviours = new Map<string, Behaviour<any, any>>();
-  /** Resident actors, least recently used first. */
-  #cells = new Map<string, Cell>();
-  #resident = new Map<string, number>();
+  /** Resident actors, by type, in residency-ring order. */
+  #cells = new Residents();
   #parts: PartitionState[];
   #root: RootSupervisor;
   #o: RuntimeOptions;
@@ -151,21 +157,51 @@ export class ActorRuntime {
    * has taken it: the caller must wait for it before delivering more (backpressure).
    */
   deliver(to: Address, message: unknown, ticket: Ticket | null = null): Promise<void> | null {
-    const id = to.type + ":" + to.key;
-    let cell = this.#cells.get(id);
-    if (!cell) {
-      const partition = this.partitionFor(to.key);
-      if (this.#parts[partition]!.supervisor.isQuarantined(id, this.#clock.now())) {
-        this.#reject(
-          id,
-          message,
-          "quarantined",
-          `Actor ${id} is quarantined after repeated failures`,
-        );
-        return null;
-      }
-      cell = this.#activate(to, id, partition);
+    const cell = this.#cellFor(to.type, to.key, message);
+    return cell ? this.#admit(cell, message, ticket) : null;
+  }
+
+  /**
+   * Delivers an event's message at event time `event_ms`: refuses it (returning the
+   * partition's watermark) if it is older than the watermark, otherwise delivers it and
+   * moves the watermark on. Resident actors' partitions are known, so no hashing.
+   */
+  deliverEvent(
+    type: string,
+    key: string,
+    message: unknown,
+    event_ms: number,
+    ticket: Ticket | null,
+  ): Promise<void> | null | Late {
+    let cell = this.#cells.get(type, key);
+    const partition = cell ? cell.partition : this.partitionFor(key);
+    const watermark = this.#parts[partition]!.watermark;
+    if (event_ms < watermark) return { partition, watermark };
+    cell ??= this.#cellFor(type, key, message) ?? undefined;
+    const waiting = cell ? this.#admit(cell, message, ticket) : null;
+    this.advanceWatermark(partition, event_ms);
+    return waiting;
+  }
+
+  /** The resident or activated cell for an address; null (and dead-lettered) when quarantined. */
+  #cellFor(type: string, key: string, message: unknown): Cell | null {
+    const cell = this.#cells.get(type, key);
+    if (cell) return cell;
+    const partition = this.partitionFor(key);
+    const id = type + ":" + key;
+    if (this.#parts[partition]!.supervisor.isQuarantined(id, this.#clock.now())) {
+      this.#reject(
+        id,
+        message,
+        "quarantined",
+        `Actor ${id} is quarantined after repeated failures`,
+      );
+      return null;
     }
+    return this.#activate({ type, key }, id, partition);
+  }
+
+  #admit(cell: Cell, message: unknown, ticket: Ticket | null): Promise<void> | null {
     ticket?.add();
     this.#inflight++;
     const env: Envelope = { message, ticket, attempt: 0 };
@@ -213,11 +249,14 @@ export class ActorRuntime {
     const now = this.#clock.now();
     const cutoff = now - this.#o.runtime.idle_timeout_ms;
     let n = 0, seen = 0;
-    const limit = Math.min(this.#cells.size, this.#o.runtime.sweep_max_actors);
-    for (const cell of this.#cells.values()) {
-      if (++seen > limit) break;
-      if (cell.lastActive <= cutoff && this.#passivate(cell)) n++;
-      else this.#moveToBack(cell, now);
+    for (const ring of [...this.#cells.rings()]) {
+      const limit = Math.min(ring.size, this.#o.runtime.sweep_max_actors);
+      seen = 0;
+      for (const cell of ring.values()) {
+        if (++seen > limit) break;
+        if (cell.lastActive <= cutoff && this.#passivate(cell)) n++;
+        else this.#moveToBack(cell, now);
+      }
     }
     return n;
   }
@@ -225,7 +264,7 @@ export class ActorRuntime {
   /** Passivates every idle actor (at shutdown, or to hand partitions over). */
   passivateAll(partition?: number): number {
     let n = 0;
-    for (const cell of [...this.#cells.values()]) {
+    for (const cell of [...this.#cells.all()]) {
       if (partition !== undefined && cell.partition !== partition) continue;
       if (this.#passivate(cell)) n++;
     }
@@ -236,7 +275,7 @@ export class ActorRuntime {
   async stateOf(type: string, key: string): Promise<unknown> {
     const b = this.#behaviours.get(type);
     if (!b) return undefined;
-    const cell = this.#cells.get(type + ":" + key);
+    const cell = this.#cells.get(type, key);
     const state = cell ? cell.state : await this.#snapshots.load(type + ":" + key);
     if (state === undefined) return undefined;
     return b.view ? b.view(state) : state;
@@ -244,7 +283,7 @@ export class ActorRuntime {
 
   /** Whether an actor is resident now. */
   isResident(type: string, key: string): boolean {
-    return this.#cells.has(type + ":" + key);
+    return this.#cells.get(type, key) !== undefined;
   }
 
   /** Actor types this runtime knows. */
@@ -255,7 +294,7 @@ export class ActorRuntime {
   /** Counts for metrics and the API. */
   stats(): RuntimeStats {
     let depth = 0, max = 0, busy = 0;
-    for (const c of this.#cells.values()) {
+    for (const c of this.#cells.all()) {
       const q = c.queued;
       depth += q;
       if (q > max) max = q;
@@ -270,7 +309,7 @@ export class ActorRuntime {
     timers += this.#clockTimers.size;
     return {
       resident: Object.fromEntries(
-        [...this.#behaviours.keys()].map((t) => [t, this.#resident.get(t) ?? 0]),
+        [...this.#behaviours.keys()].map((t) => [t, this.#cells.count(t)]),
       ),
       mailbox_depth: depth,
       max_mailbox_depth: max,
@@ -288,8 +327,7 @@ export class ActorRuntime {
     const b = this.#behaviours.get(to.type);
     if (!b) throw new Error(`Cannot deliver to "${id}": no actor type "${to.type}" is registered`);
     const cell = new Cell(to.type, to.key, id, partition, b, this.#clock.now());
-    this.#cells.set(id, cell);
-    this.#resident.set(to.type, (this.#resident.get(to.type) ?? 0) + 1);
+    this.#cells.add(cell);
     this.#telemetry.activated(to.type);
     this.#restore(cell, 0);
     if (this.#cells.size > this.#o.runtime.max_resident_actors) this.#evictOne(cell);
@@ -339,7 +377,7 @@ export class ActorRuntime {
     const now = this.#clock.now();
     let tries = 0;
     let fallback: Cell | null = null;
-    for (const cell of this.#cells.values()) {
+    for (const cell of this.#cells.largestRing()) {
       if (++tries > EVICTION_TRIES) break;
       if (cell === keep || cell.busy || cell.queued > 0) continue;
       if (cell.lastActive > cell.movedAt) {
@@ -354,16 +392,14 @@ export class ActorRuntime {
   }
 
   #moveToBack(cell: Cell, now: number): void {
-    this.#cells.delete(cell.id);
-    this.#cells.set(cell.id, cell);
+    this.#cells.moveToBack(cell);
     cell.movedAt = now;
   }
 
   #passivate(cell: Cell): boolean {
     if (cell.busy || cell.queued > 0) return false;
     this.#snapshots.save(cell.id, cell.state);
-    this.#cells.delete(cell.id);
-    this.#resident.set(cell.type, (this.#resident.get(cell.type) ?? 1) - 1);
+    this.#cells.remove(cell);
     this.#telemetry.passivated(cell.type);
     return true;
   }
@@ -391,7 +427,8 @@ export class ActorRuntime {
 
   #fire(type: string, key: string, message: unknown): void {
     const id = type + ":" + key;
-    const cell = this.#cells.get(id) ?? this.#activate({ type, key }, id, this.partitionFor(key));
+    const cell = this.#cells.get(type, key) ??
+      this.#activate({ type, key }, id, this.partitionFor(key));
     this.#inflight++;
     const env: Envelope = { message, ticket: null, attempt: 0 };
     if (!cell.busy && cell.queued === 0) this.#turn(cell, env);

@@ -107,24 +107,18 @@ export class Intake {
       }, "future");
       return null;
     }
-    const p = rt.partitionFor(to.key);
-    const watermark = rt.watermark(p);
-    if (event.ts < watermark) {
-      const late = watermark - event.ts;
-      this.#deadLetter({
-        source,
-        reason:
-          `Cannot accept event ${event.event_id}: it is ${late} ms older than the watermark ` +
-          `of partition ${p} (past the allowed lateness)`,
-        raw: JSON.stringify(event.raw),
-        raw_bytes: 0,
-        at: new Date(this.#now()).toISOString(),
-      }, "late");
-      return null;
-    }
-    const waiting = rt.deliver(to, { kind: "event", event }, ticket);
-    rt.advanceWatermark(p, event.ts);
-    return waiting;
+    const r = rt.deliverEvent(to.type, to.key, { kind: "event", event }, event.ts, ticket);
+    if (r === null || r instanceof Promise) return r;
+    this.#deadLetter({
+      source,
+      reason:
+        `Cannot accept event ${event.event_id}: it is ${r.watermark - event.ts} ms older than ` +
+        `the watermark of partition ${r.partition} (past the allowed lateness)`,
+      raw: JSON.stringify(event.raw),
+      raw_bytes: 0,
+      at: new Date(this.#now()).toISOString(),
+    }, "late");
+    return null;
   }
 
   /** Dead-letters a raw input with a reason. */
