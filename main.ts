@@ -9,7 +9,12 @@
  * @module
  */
 
+import type { Config } from "./config/defaults.ts";
 import { ConfigError, loadConfig, settings } from "./config/load.ts";
+import { KafkaLog } from "./io/kafka_log.ts";
+import type { Log } from "./io/log.ts";
+import { MongoStore } from "./io/mongo_store.ts";
+import type { Store } from "./io/store.ts";
 import { Args, UsageError } from "./engine/args.ts";
 import { log } from "./engine/logger.ts";
 import { linesOfFile, replay as replayLines } from "./engine/replay.ts";
@@ -54,13 +59,6 @@ async function main(argv: string[]): Promise<number> {
 
 async function start(): Promise<number> {
   const config = loadConfig(Deno.env.toObject());
-  for (const name of ["KAFKA_BROKERS", "MONGODB_URI"]) {
-    if (Deno.env.get(name)) {
-      throw new ConfigError(
-        `${name} is set, but this build runs only on the embedded log and store; unset it`,
-      );
-    }
-  }
   let token = Deno.env.get("ADMIN_TOKEN") ?? "";
   if (token === "") {
     token = [...crypto.getRandomValues(new Uint8Array(24))].map((b) =>
@@ -68,7 +66,7 @@ async function start(): Promise<number> {
     ).join("");
     log("info", "ADMIN_TOKEN is not set; generated one for this run", { admin_token: token });
   }
-  const system = new VigilSystem({ config, token });
+  const system = new VigilSystem({ config, token, ...await connectIo(config) });
   if (config.alerts_stdout) {
     system.outbox.listen((alerts) => {
       for (const a of alerts) console.log(JSON.stringify(a));
@@ -97,6 +95,27 @@ async function start(): Promise<number> {
     Deno.addSignalListener(signal, () => void shutdown(signal));
   }
   return await done.promise;
+}
+
+/** Kafka and MongoDB when configured; otherwise the embedded log and store. */
+async function connectIo(config: Config): Promise<{ log?: Log; store?: Store }> {
+  const io = config.io;
+  const out: { log?: Log; store?: Store } = {};
+  if (io.kafka_brokers !== "") {
+    const brokers = io.kafka_brokers.split(",").map((b) => b.trim()).filter((b) => b !== "");
+    out.log = new KafkaLog({ brokers, client_id: io.kafka_client_id });
+    log("info", "Using Kafka", { brokers });
+  }
+  if (io.mongodb_uri !== "") {
+    out.store = await MongoStore.connect({
+      uri: io.mongodb_uri,
+      database: io.mongodb_database,
+      timeout_ms: io.store_timeout_ms,
+      dead_letter_retention_s: io.dead_letter_retention_s,
+    });
+    log("info", "Using MongoDB", { database: io.mongodb_database });
+  }
+  return out;
 }
 
 async function replay(args: Args): Promise<number> {

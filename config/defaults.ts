@@ -121,8 +121,25 @@ export interface SimulatorDefaults {
   enabled: boolean;
 }
 
+/** Where the log and the store are. Empty means the embedded ones. */
+export interface IoSettings {
+  /** Comma-separated `host:port` list (`KAFKA_BROKERS`); empty: the embedded log. */
+  kafka_brokers: string;
+  kafka_client_id: string;
+  /** Consumer group of the workers. */
+  kafka_group: string;
+  /** MongoDB connection string (`MONGODB_URI`); empty: the in-memory store. */
+  mongodb_uri: string;
+  mongodb_database: string;
+  /** How long a store call may take before it counts as failed. */
+  store_timeout_ms: number;
+  /** Dead letters are kept this long in MongoDB (TTL index). */
+  dead_letter_retention_s: number;
+}
+
 /** Everything configurable, with its defaults. */
 export interface Config {
+  io: IoSettings;
   runtime: RuntimeLimits;
   supervision: SupervisionLimits;
   auth: AuthRules;
@@ -141,6 +158,15 @@ const MINUTE = 60_000;
 
 /** The defaults. Sources of each detection number are in DETECTIONS.md. */
 export const defaults: Readonly<Config> = Object.freeze({
+  io: {
+    kafka_brokers: "",
+    kafka_client_id: "vigil",
+    kafka_group: "vigil",
+    mongodb_uri: "",
+    mongodb_database: "vigil",
+    store_timeout_ms: 5_000,
+    dead_letter_retention_s: 7 * 24 * 3600,
+  },
   runtime: {
     mailbox_capacity: 1024,
     max_resident_actors: 2_000_000,

@@ -17,7 +17,12 @@ export class ConfigError extends Error {
 }
 
 /** Short names kept for the contract (CONTRACT.md §3). */
-const ALIASES: Record<string, string> = { HOST: "VIGIL_API_HOST", PORT: "VIGIL_API_PORT" };
+const ALIASES: Record<string, string> = {
+  HOST: "VIGIL_API_HOST",
+  PORT: "VIGIL_API_PORT",
+  KAFKA_BROKERS: "VIGIL_IO_KAFKA_BROKERS",
+  MONGODB_URI: "VIGIL_IO_MONGODB_URI",
+};
 
 /** One configurable value. */
 export interface Setting {

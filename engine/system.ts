@@ -33,7 +33,6 @@ export interface SystemOptions {
   store?: Store;
 }
 
-const GROUP = "vigil";
 const SIM_TICK_MS = 100;
 const MAX_REPORTED_ERRORS = 20;
 
@@ -115,7 +114,8 @@ export class VigilSystem {
       c.runtime.partitions,
     );
     this.#consumer = this.log.consume({
-      group: GROUP,
+      group: c.io.kafka_group,
+      on_error: (err) => log("error", "The consumer stopped", { error: String(err) }),
       topics: [...INPUT_TOPICS],
       max_batch: c.runtime.max_batch_events,
       handler: (batch) => this.intake.handleBatch(batch),

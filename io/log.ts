@@ -39,6 +39,8 @@ export interface ConsumeOptions {
   max_batch: number;
   /** Handles one batch; the batch's offsets are committed once it resolves. */
   handler: (batch: Batch) => Promise<void>;
+  /** Told when the consumer cannot run (it is retried by the client where it can be). */
+  on_error?: (err: unknown) => void;
 }
 
 /** A running consumer. */

@@ -9,15 +9,24 @@
  * @module
  */
 
+import { type Server, startKafka, startMongo } from "../tools/servers.ts";
+
 interface Suite {
   name: string;
   paths: string[];
   permissions: string[];
+  /** Whether it needs the real Kafka and MongoDB servers. */
+  servers?: boolean;
 }
 
 const SUITES: Suite[] = [
   { name: "pure", paths: ["tests/unit", "tests/sim", "tests/api"], permissions: [] },
-  { name: "integration", paths: ["tests/integration", "tests/e2e"], permissions: ["--allow-all"] },
+  {
+    name: "integration",
+    paths: ["tests/integration", "tests/e2e"],
+    permissions: ["--allow-all"],
+    servers: true,
+  },
 ];
 
 const fast = Deno.args.includes("--fast");
@@ -26,10 +35,29 @@ let passed = 0;
 let failed = 0;
 let broken = false;
 
+const servers: Server[] = [];
 for (const suite of SUITES) {
   if (fast && suite.name !== "pure") continue;
+  const env: Record<string, string> = {};
+  if (suite.servers) {
+    console.log("Starting Kafka and the MongoDB wire-protocol server for the integration tests");
+    try {
+      const [kafka, mongo] = await Promise.all([
+        startKafka({ port: 39092, controller_port: 39093, name: "test" }),
+        startMongo({ port: 37017, name: "test" }),
+      ]);
+      servers.push(kafka, mongo);
+      env.VIGIL_TEST_KAFKA_BROKERS = kafka.address;
+      env.VIGIL_TEST_MONGODB_URI = mongo.address;
+    } catch (err) {
+      console.error(`Cannot start the test servers: ${(err as Error).message}`);
+      broken = true;
+      continue;
+    }
+  }
   const cmd = new Deno.Command(deno, {
     args: ["test", ...suite.permissions, ...suite.paths],
+    env,
     stdout: "piped",
     stderr: "inherit",
   });
@@ -53,6 +81,7 @@ for (const suite of SUITES) {
   if (!status.success && (!summary || Number(summary[2]) === 0)) broken = true;
 }
 
+await Promise.all(servers.map((s) => s.stop()));
 console.log(`${passed} passed, ${failed} failed`);
 Deno.exit(failed > 0 || broken ? 1 : 0);
 
