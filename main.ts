@@ -25,6 +25,7 @@ const HELP = `Vigil: real-time behaviour and intrusion detection.
 
 Commands:
   start                         run everything in one process (embedded log and store, simulator, API)
+  worker                        one member of a consumer group on Kafka (KAFKA_BROKERS, MONGODB_URI)
   replay --input FILE.jsonl [--output alerts.jsonl] [--dead-letters FILE.jsonl]
   simulate [--output FILE.jsonl | --to http://127.0.0.1:8080 --token T] [--events N]
            [--users N] [--seed N] [--rate EVENTS_PER_S] [--start ISO] [--attack-interval-s N]
@@ -38,7 +39,10 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "start":
       args.checkAllUsed();
-      return await start();
+      return await start(false);
+    case "worker":
+      args.checkAllUsed();
+      return await start(true);
     case "replay":
       return await replay(args);
     case "simulate":
@@ -57,8 +61,19 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function start(): Promise<number> {
-  const config = loadConfig(Deno.env.toObject());
+/**
+ * Runs the system. A worker is one member of a consumer group on Kafka: it needs
+ * `KAFKA_BROKERS`, and runs no simulator unless `VIGIL_SIMULATOR_ENABLED` says so.
+ */
+async function start(worker: boolean): Promise<number> {
+  const env = Deno.env.toObject();
+  const config = loadConfig(env);
+  if (worker) {
+    if (config.io.kafka_brokers === "") {
+      throw new ConfigError("A worker needs KAFKA_BROKERS (and MONGODB_URI for a shared store)");
+    }
+    if (env.VIGIL_SIMULATOR_ENABLED === undefined) config.simulator.enabled = false;
+  }
   let token = Deno.env.get("ADMIN_TOKEN") ?? "";
   if (token === "") {
     token = [...crypto.getRandomValues(new Uint8Array(24))].map((b) =>
@@ -103,7 +118,11 @@ async function connectIo(config: Config): Promise<{ log?: Log; store?: Store }> 
   const out: { log?: Log; store?: Store } = {};
   if (io.kafka_brokers !== "") {
     const brokers = io.kafka_brokers.split(",").map((b) => b.trim()).filter((b) => b !== "");
-    out.log = new KafkaLog({ brokers, client_id: io.kafka_client_id });
+    out.log = new KafkaLog({
+      brokers,
+      client_id: io.kafka_client_id,
+      session_timeout_ms: io.kafka_session_timeout_ms,
+    });
     log("info", "Using Kafka", { brokers });
   }
   if (io.mongodb_uri !== "") {

@@ -16,6 +16,8 @@ export interface SnapshotStore {
   save(id: string, state: unknown): void;
   /** Forgets actor `id`. */
   delete(id: string): void;
+  /** Forgets every actor whose id matches (when partitions move away). */
+  deleteWhere?(match: (id: string) => boolean): void;
 }
 
 /** Where raised alerts go. */
@@ -79,5 +81,8 @@ export class MemorySnapshots implements SnapshotStore {
   }
   delete(id: string): void {
     this.map.delete(id);
+  }
+  deleteWhere(match: (id: string) => boolean): void {
+    for (const id of [...this.map.keys()]) if (match(id)) this.map.delete(id);
   }
 }

@@ -63,6 +63,9 @@ export interface RuntimeOptions {
 
 interface PartitionState {
   watermark: number;
+  /** Highest event time delivered, and the processing time when it was. */
+  max_event_ms: number;
+  last_event_at: number;
   timers: TimerQueue;
   supervisor: PartitionSupervisor;
 }
@@ -132,6 +135,8 @@ export class ActorRuntime {
     });
     this.#parts = Array.from({ length: this.partitions }, (_, p) => ({
       watermark: -Infinity,
+      max_event_ms: -Infinity,
+      last_event_at: 0,
       timers: new TimerQueue(),
       supervisor: new PartitionSupervisor(p, {
         max_failures: s.max_failures_per_partition,
@@ -179,6 +184,9 @@ export class ActorRuntime {
     if (event_ms < watermark) return { partition, watermark };
     cell ??= this.#cellFor(type, key, message) ?? undefined;
     const waiting = cell ? this.#admit(cell, message, ticket) : null;
+    const part = this.#parts[partition]!;
+    if (event_ms > part.max_event_ms) part.max_event_ms = event_ms;
+    part.last_event_at = this.#clock.now();
     this.advanceWatermark(partition, event_ms);
     return waiting;
   }
@@ -229,9 +237,24 @@ export class ActorRuntime {
     for (const t of p.timers.popDue(wm)) this.#fire(t.type, t.key, t.message);
   }
 
-  /** Moves every partition's watermark as if an event at `event_ms` had been seen (idle partitions). */
+  /** Moves every partition's watermark as if an event at `event_ms` had been seen. */
   advanceAllWatermarks(event_ms: number): void {
     for (let p = 0; p < this.partitions; p++) this.advanceWatermark(p, event_ms);
+  }
+
+  /**
+   * Lets event time go on in partitions that have had no event for `idle_ms` of
+   * processing time: their watermark moves as if event time had kept pace with the clock
+   * since then, so timers (idle sessions) fire when traffic stops. Busy partitions, and
+   * partitions catching up on old events, are left alone.
+   */
+  advanceIdle(idle_ms: number): void {
+    const now = this.#clock.now();
+    this.#parts.forEach((part, p) => {
+      const quiet = now - part.last_event_at - idle_ms;
+      if (part.max_event_ms === -Infinity || quiet <= 0) return;
+      this.advanceWatermark(p, part.max_event_ms + quiet + this.#o.runtime.allowed_lateness_ms);
+    });
   }
 
   /** Resolves when no message is queued or being handled. */
@@ -259,6 +282,44 @@ export class ActorRuntime {
       }
     }
     return n;
+  }
+
+  /**
+   * Forgets everything of the partitions not in `keep`: their actors (resident and
+   * snapshotted), timers, watermark and failure history. Used when a rebalance moves
+   * partitions to another process, which rebuilds that state itself.
+   */
+  retainPartitions(keep: readonly number[]): number[] {
+    const kept = new Set(keep);
+    const dropped: number[] = [];
+    for (let p = 0; p < this.partitions; p++) {
+      if (kept.has(p)) continue;
+      const part = this.#parts[p]!;
+      if (part.watermark === -Infinity && part.timers.size === 0 && !this.#hasResident(p)) continue;
+      dropped.push(p);
+      for (const cell of [...this.#cells.all()]) {
+        if (cell.partition !== p) continue;
+        for (const env of cell.takeAll()) this.#done(env);
+        this.#cells.remove(cell);
+      }
+      this.#snapshots.deleteWhere?.((id) => this.partitionFor(id.slice(id.indexOf(":") + 1)) === p);
+      for (const [id, handle] of this.#clockTimers) {
+        const key = id.slice(id.indexOf(":") + 1, id.lastIndexOf("#"));
+        if (this.partitionFor(key) !== p) continue;
+        this.#clock.clearTimeout(handle);
+        this.#clockTimers.delete(id);
+      }
+      part.watermark = -Infinity;
+      part.max_event_ms = -Infinity;
+      part.timers = new TimerQueue();
+      part.supervisor.reset();
+    }
+    return dropped;
+  }
+
+  #hasResident(p: number): boolean {
+    for (const cell of this.#cells.all()) if (cell.partition === p) return true;
+    return false;
   }
 
   /** Passivates every idle actor (at shutdown, or to hand partitions over). */
@@ -504,7 +565,7 @@ export class ActorRuntime {
   #effect(cell: Cell, effect: Effect, ticket: Ticket | null): Promise<void> | null {
     switch (effect.kind) {
       case "alert":
-        this.#raise(effect.alert);
+        if (ticket?.replay !== true) this.#raise(effect.alert);
         return null;
       case "timer":
         if ("after_ms" in effect) {

@@ -7,9 +7,18 @@
 
 /** Outstanding work of one batch. */
 export class Ticket {
+  /**
+   * True for a batch read again only to rebuild state (its effects were made durable
+   * before): alerts raised while handling it are not published again.
+   */
+  readonly replay: boolean;
   #pending = 0;
   #resolve: (() => void) | undefined;
   #promise: Promise<void> | undefined;
+
+  constructor(options: { replay?: boolean } = {}) {
+    this.replay = options.replay ?? false;
+  }
 
   /** One more message (or follow-up message) belongs to this batch. */
   add(n = 1): void {

@@ -34,8 +34,8 @@ export interface RuntimeLimits {
   /** Records the embedded log keeps per partition (oldest dropped first). */
   log_retention_records: number;
   /**
-   * In live mode, a partition's watermark also follows the wall clock, this far behind,
-   * so timers (idle sessions) fire when traffic stops.
+   * A partition with no event for this long (processing time) lets its event time go on
+   * with the clock, so timers (idle sessions) fire when traffic stops.
    */
   idle_watermark_delay_ms: number;
   /** Events `deno task replay` holds in memory to sort by event time. */
@@ -128,6 +128,10 @@ export interface IoSettings {
   kafka_client_id: string;
   /** Consumer group of the workers. */
   kafka_group: string;
+  /** Put before every topic name, so several deployments can share one cluster. */
+  topic_prefix: string;
+  /** A worker silent this long leaves the group and its partitions move (Kafka session timeout). */
+  kafka_session_timeout_ms: number;
   /** MongoDB connection string (`MONGODB_URI`); empty: the in-memory store. */
   mongodb_uri: string;
   mongodb_database: string;
@@ -162,6 +166,8 @@ export const defaults: Readonly<Config> = Object.freeze({
     kafka_brokers: "",
     kafka_client_id: "vigil",
     kafka_group: "vigil",
+    topic_prefix: "",
+    kafka_session_timeout_ms: 30_000,
     mongodb_uri: "",
     mongodb_database: "vigil",
     store_timeout_ms: 5_000,

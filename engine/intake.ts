@@ -10,7 +10,8 @@
 import type { ActorRuntime } from "../actors/runtime.ts";
 import type { RuntimeTelemetry } from "../actors/ports.ts";
 import { Ticket } from "../actors/ticket.ts";
-import { kindOfTopic, routeOf } from "../events/route.ts";
+import { routeOf } from "../events/route.ts";
+import { Topics } from "../events/topics.ts";
 import type { DeadLetter, EventKind, VigilEvent } from "../events/types.ts";
 import { parseEvent } from "../events/validate.ts";
 import type { Batch } from "../io/log.ts";
@@ -40,49 +41,55 @@ export class Intake {
   #telemetry: IntakeTelemetry;
   #maxEventBytes: number;
   #maxFutureMs: number;
+  #topics: Topics;
   #now: () => number;
 
   constructor(
     runtime: ActorRuntime,
     outbox: Outbox,
     telemetry: IntakeTelemetry,
-    options: { max_event_bytes: number; max_future_ms: number; now: () => number },
+    options: { max_event_bytes: number; max_future_ms: number; now: () => number; topics?: Topics },
   ) {
     this.#runtime = runtime;
     this.#outbox = outbox;
     this.#telemetry = telemetry;
     this.#maxEventBytes = options.max_event_bytes;
     this.#maxFutureMs = options.max_future_ms;
+    this.#topics = options.topics ?? new Topics();
     this.#now = options.now;
   }
 
   /** Handles one batch of log records; resolves when all is handled and durable. */
   async handleBatch(batch: Batch): Promise<void> {
-    const ticket = new Ticket();
-    const kind = kindOfTopic(batch.topic);
+    const live = new Ticket();
+    const replayed = new Ticket({ replay: true });
+    const below = batch.replay_below ?? -1;
+    const kind = this.#topics.kindOf(batch.topic);
     for (const r of batch.records) {
       const waiting = this.offer({
         value: r.value,
         source: `${r.topic}/${r.partition}/${r.offset}`,
         kind,
         fallback_ts: r.timestamp,
-      }, ticket);
+      }, r.offset < below ? replayed : live);
       if (waiting) await waiting;
     }
-    await ticket.settled();
+    await replayed.settled();
+    await live.settled();
     await this.#outbox.flush();
   }
 
   /** Validates one raw input and delivers it; a returned promise must be awaited (backpressure). */
   offer(input: RawInput, ticket: Ticket | null): Promise<void> | null {
+    const replay = ticket?.replay === true; // dead-lettered once already: not again
     const tooBig = oversize(input.value, this.#maxEventBytes);
     if (tooBig) {
-      this.reject(input, "oversized", tooBig, input.kind);
+      if (!replay) this.reject(input, "oversized", tooBig, input.kind);
       return null;
     }
     const parsed = parseEvent(input.value, { kind: input.kind, fallback_ts: input.fallback_ts });
     if (!parsed.ok) {
-      this.reject(input, "invalid", parsed.reason, input.kind);
+      if (!replay) this.reject(input, "invalid", parsed.reason, input.kind);
       return null;
     }
     return this.accept(parsed.event, input.source, ticket);
@@ -90,12 +97,14 @@ export class Intake {
 
   /** Delivers a validated event to its actor. */
   accept(event: VigilEvent, source: string, ticket: Ticket | null): Promise<void> | null {
-    this.#telemetry.ingested(event.kind);
+    const replay = ticket?.replay === true;
+    if (!replay) this.#telemetry.ingested(event.kind);
     const to = routeOf(event);
     if (to === null) return null;
     const rt = this.#runtime;
     const ahead = event.ts - this.#now();
     if (ahead > this.#maxFutureMs) {
+      if (replay) return null;
       this.#deadLetter({
         source,
         reason:
@@ -109,6 +118,7 @@ export class Intake {
     }
     const r = rt.deliverEvent(to.type, to.key, { kind: "event", event }, event.ts, ticket);
     if (r === null || r instanceof Promise) return r;
+    if (replay) return null; // late then too, and dead-lettered then
     this.#deadLetter({
       source,
       reason:

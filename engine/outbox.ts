@@ -11,7 +11,7 @@ import type { Alert, DeadLetter } from "../events/types.ts";
 import type { Log } from "../io/log.ts";
 import type { Store } from "../io/store.ts";
 
-/** Topic names of what the outbox writes. */
+/** Topic names of what the outbox writes (without a deployment prefix). */
 export const ALERTS_TOPIC = "alerts";
 export const DEAD_LETTER_TOPIC = "dead-letters";
 
@@ -29,9 +29,21 @@ export class Outbox implements AlertSink, DeadLetterSink {
   /** Alerts made durable so far. */
   published = 0;
 
-  constructor(store: Store | null, log: Log | null) {
+  #alertsTopic: string;
+  #deadLetterTopic: string;
+
+  constructor(
+    store: Store | null,
+    log: Log | null,
+    topics: { alerts: string; deadLetters: string } = {
+      alerts: ALERTS_TOPIC,
+      deadLetters: DEAD_LETTER_TOPIC,
+    },
+  ) {
     this.#store = store;
     this.#log = log;
+    this.#alertsTopic = topics.alerts;
+    this.#deadLetterTopic = topics.deadLetters;
   }
 
   /** Adds a listener (e.g. the stdout writer). */
@@ -68,14 +80,14 @@ export class Outbox implements AlertSink, DeadLetterSink {
       if (dead.length > 0) {
         await this.#store?.saveDeadLetters(dead);
         await this.#log?.produce(
-          DEAD_LETTER_TOPIC,
+          this.#deadLetterTopic,
           dead.map((d) => ({ key: d.source, value: JSON.stringify(d) })),
         );
       }
       if (alerts.length > 0) {
         await this.#store?.saveAlerts(alerts);
         await this.#log?.produce(
-          ALERTS_TOPIC,
+          this.#alertsTopic,
           alerts.map((a) => ({ key: a.entity.key, value: JSON.stringify(a) })),
         );
         for (const l of this.#listeners) await l(alerts);

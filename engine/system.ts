@@ -9,9 +9,10 @@ import { type Clock, systemClock } from "../actors/clock.ts";
 import { ActorRuntime } from "../actors/runtime.ts";
 import { userBehaviour } from "../actors/user.ts";
 import type { Config } from "../config/defaults.ts";
-import { INPUT_TOPICS, messageKey } from "../events/route.ts";
+import { messageKey } from "../events/route.ts";
+import { Topics } from "../events/topics.ts";
 import type { VigilEvent } from "../events/types.ts";
-import { parseEvent, TOPIC_OF_KIND } from "../events/validate.ts";
+import { parseEvent } from "../events/validate.ts";
 import type { Consumer, Log, ProduceMessage } from "../io/log.ts";
 import { MemoryLog } from "../io/memory_log.ts";
 import { MemoryStore } from "../io/memory_store.ts";
@@ -20,7 +21,7 @@ import type { Store } from "../io/store.ts";
 import { Simulator } from "../sim/simulator.ts";
 import { createApp, type IngestResult } from "../api/app.ts";
 import { Intake, oversize } from "./intake.ts";
-import { ALERTS_TOPIC, DEAD_LETTER_TOPIC, Outbox } from "./outbox.ts";
+import { Outbox } from "./outbox.ts";
 import { log } from "./logger.ts";
 import type { Hono } from "hono";
 
@@ -43,6 +44,7 @@ export class VigilSystem {
   readonly log: Log;
   readonly store: Store;
   readonly outbox: Outbox;
+  readonly topics: Topics;
   readonly intake: Intake;
   readonly metrics: Metrics;
   readonly app: Hono;
@@ -51,6 +53,7 @@ export class VigilSystem {
   #timers: ReturnType<typeof setInterval>[] = [];
   #stopping = false;
   #simulator: Simulator | null = null;
+  #assigned: number[] | null = null;
 
   constructor(options: SystemOptions) {
     const c = this.config = options.config;
@@ -65,7 +68,8 @@ export class VigilSystem {
         max_alerts: c.alerts.memory_store_max_alerts,
         max_dead_letters: c.memory_store_max_dead_letters,
       });
-    this.outbox = new Outbox(this.store, this.log);
+    this.topics = new Topics(c.io.topic_prefix);
+    this.outbox = new Outbox(this.store, this.log, this.topics);
     let runtime: ActorRuntime | null = null;
     this.metrics = new Metrics({
       stats: () => runtime!.stats(),
@@ -89,6 +93,7 @@ export class VigilSystem {
       max_event_bytes: c.max_event_bytes,
       max_future_ms: c.runtime.max_future_ms,
       now: () => this.#clock.now(),
+      topics: this.topics,
     });
     this.app = createApp({
       token: options.token,
@@ -110,19 +115,24 @@ export class VigilSystem {
   ): Promise<void> {
     const c = this.config;
     await this.log.ensureTopics(
-      [...INPUT_TOPICS, ALERTS_TOPIC, DEAD_LETTER_TOPIC],
+      this.topics.all,
       c.runtime.partitions,
     );
     this.#consumer = this.log.consume({
       group: c.io.kafka_group,
       on_error: (err) => log("error", "The consumer stopped", { error: String(err) }),
-      topics: [...INPUT_TOPICS],
+      on_assign: (partitions) => {
+        const dropped = this.runtime.retainPartitions(partitions);
+        this.#assigned = partitions;
+        log("info", "Partitions assigned", { partitions, dropped });
+      },
+      topics: [...this.topics.inputs],
       max_batch: c.runtime.max_batch_events,
       handler: (batch) => this.intake.handleBatch(batch),
     });
     this.#every(c.runtime.sweep_interval_ms, () => {
       this.runtime.sweep();
-      this.runtime.advanceAllWatermarks(this.#clock.now() - c.runtime.idle_watermark_delay_ms);
+      this.runtime.advanceIdle(c.runtime.idle_watermark_delay_ms);
     });
     if (options.simulate) this.#startSimulator();
   }
@@ -157,7 +167,7 @@ export class VigilSystem {
       const tooBig = oversize(value, this.config.max_event_bytes);
       if (tooBig) return reject(tooBig, "oversized");
       result.accepted++;
-      const topic = TOPIC_OF_KIND[parsed.event.kind];
+      const topic = this.topics.of(parsed.event.kind);
       let list = byTopic.get(topic);
       if (!list) byTopic.set(topic, list = []);
       list.push({ key: messageKey(parsed.event), value });
@@ -182,6 +192,11 @@ export class VigilSystem {
     await this.store.close();
   }
 
+  /** The partitions this process owns (null: all, with the embedded log). */
+  get assigned(): number[] | null {
+    return this.#assigned;
+  }
+
   /** The simulator feeding this system, if any (its ground truth). */
   get simulator(): Simulator | null {
     return this.#simulator;
@@ -199,7 +214,7 @@ export class VigilSystem {
     this.#every(SIM_TICK_MS, async () => {
       const byTopic = new Map<string, ProduceMessage[]>();
       for (const e of sim.until(this.#clock.now())) {
-        const topic = TOPIC_OF_KIND[e.kind as VigilEvent["kind"]];
+        const topic = this.topics.of(e.kind as VigilEvent["kind"]);
         let list = byTopic.get(topic);
         if (!list) byTopic.set(topic, list = []);
         list.push({ key: String(e.user_id), value: JSON.stringify(e) });

@@ -7,7 +7,6 @@
 import type { Address } from "../actors/types.ts";
 import { USER } from "../actors/user.ts";
 import type { EventKind, VigilEvent } from "./types.ts";
-import { TOPIC_OF_KIND } from "./validate.ts";
 
 /** The actor that handles an event, or null for kinds no actor handles yet. */
 export function routeOf(e: VigilEvent): Address | null {
@@ -35,15 +34,3 @@ export function messageKey(e: VigilEvent): string {
   const v = e.raw[KEY_FIELD[e.kind]];
   return typeof v === "string" ? v : String(v);
 }
-
-const KIND_OF_TOPIC = new Map<string, EventKind>(
-  (Object.entries(TOPIC_OF_KIND) as [EventKind, string][]).map(([k, t]) => [t, k]),
-);
-
-/** The kind a topic implies, if it is one of the input topics. */
-export function kindOfTopic(topic: string): EventKind | undefined {
-  return KIND_OF_TOPIC.get(topic);
-}
-
-/** Every input topic. */
-export const INPUT_TOPICS: readonly string[] = Object.freeze(Object.values(TOPIC_OF_KIND));

@@ -16,12 +16,15 @@ import {
   Partitioners,
   type Producer,
 } from "kafkajs";
+import { coPartitionedAssigner } from "./copartition.ts";
 import type { Batch, ConsumeOptions, Consumer, Log, LogRecord, ProduceMessage } from "./log.ts";
 
 /** How to reach Kafka. */
 export interface KafkaOptions {
   brokers: string[];
   client_id: string;
+  /** A member silent this long leaves the group (ms). */
+  session_timeout_ms?: number;
   /** Largest fetch per partition (bytes); bigger messages are still fetched one at a time. */
   max_bytes_per_partition?: number;
 }
@@ -70,15 +73,51 @@ export class KafkaLog implements Log {
     });
   }
 
+  /**
+   * Joins the consumer group. Partitions are assigned whole (every topic's partition p to
+   * one member). A member that takes over a partition reads it again from the start to
+   * rebuild its actors' state exactly, marking the records its predecessor had already
+   * committed (`replay_below`), and commits only past that point.
+   */
   consume(options: ConsumeOptions): Consumer {
     const consumer = this.#kafka.consumer({
       groupId: options.group,
       maxBytesPerPartition: this.#o.max_bytes_per_partition ?? 1_048_576,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: this.#o.session_timeout_ms ?? 30_000,
+      heartbeatInterval: Math.min(3_000, Math.floor((this.#o.session_timeout_ms ?? 30_000) / 3)),
+      partitionAssigners: [coPartitionedAssigner],
     });
     this.#consumers.push(consumer);
     const lag = new Map<string, number>();
+    /** Per `topic/partition`: the offset committed when it was assigned here. */
+    const catchUp = new Map<string, Promise<number>>();
+    let owned = new Set<string>();
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      const assignment = payload.memberAssignment as Record<string, number[]>;
+      const now = new Set<string>();
+      const fresh: { topic: string; partition: number }[] = [];
+      for (const [topic, partitions] of Object.entries(assignment)) {
+        for (const partition of partitions) {
+          const tp = `${topic}/${partition}`;
+          now.add(tp);
+          if (!owned.has(tp)) fresh.push({ topic, partition });
+        }
+      }
+      for (const tp of owned) if (!now.has(tp)) catchUp.delete(tp);
+      owned = now;
+      options.on_assign?.([
+        ...new Set([...now].map((tp) => Number(tp.slice(tp.lastIndexOf("/") + 1)))),
+      ]);
+      if (fresh.length === 0) return;
+      const committed = this.#committed(options.group, [...new Set(fresh.map((f) => f.topic))]);
+      for (const { topic, partition } of fresh) {
+        catchUp.set(
+          `${topic}/${partition}`,
+          committed.then((c) => c.get(`${topic}/${partition}`) ?? 0),
+        );
+        consumer.seek({ topic, partition, offset: "0" });
+      }
+    });
     const started = (async () => {
       await consumer.connect();
       for (const topic of options.topics) await consumer.subscribe({ topic, fromBeginning: true });
@@ -86,6 +125,8 @@ export class KafkaLog implements Log {
         autoCommit: false,
         eachBatchAutoResolve: false,
         eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+          const tp = `${batch.topic}/${batch.partition}`;
+          const replayBelow = await (catchUp.get(tp) ?? Promise.resolve(0));
           const all = batch.messages;
           for (let i = 0; i < all.length && isRunning() && !isStale(); i += options.max_batch) {
             const records: LogRecord[] = all.slice(i, i + options.max_batch).map((m) => ({
@@ -97,16 +138,18 @@ export class KafkaLog implements Log {
               timestamp: Number(m.timestamp),
             }));
             const piece: Batch = { topic: batch.topic, partition: batch.partition, records };
+            if (records[0]!.offset < replayBelow) piece.replay_below = replayBelow;
             await options.handler(piece);
             const last = records[records.length - 1]!.offset;
             resolveOffset(String(last));
-            await consumer.commitOffsets([
-              { topic: batch.topic, partition: batch.partition, offset: String(last + 1) },
-            ]);
-            lag.set(
-              `${batch.topic}/${batch.partition}`,
-              Math.max(0, Number(batch.highWatermark) - last - 1),
-            );
+            if (last + 1 > replayBelow) {
+              await consumer.commitOffsets([{
+                topic: batch.topic,
+                partition: batch.partition,
+                offset: String(last + 1),
+              }]);
+            }
+            lag.set(tp, Math.max(0, Number(batch.highWatermark) - last - 1));
             await heartbeat();
           }
         },
@@ -121,6 +164,18 @@ export class KafkaLog implements Log {
       },
       lag: () => Object.fromEntries(lag),
     };
+  }
+
+  /** The group's committed offsets (`topic/partition` → next offset to read). */
+  async #committed(group: string, topics: string[]): Promise<Map<string, number>> {
+    const admin = await this.#adminClient();
+    const out = new Map<string, number>();
+    for (const { topic, partitions } of await admin.fetchOffsets({ groupId: group, topics })) {
+      for (const { partition, offset } of partitions) {
+        out.set(`${topic}/${partition}`, Math.max(0, Number(offset)));
+      }
+    }
+    return out;
   }
 
   async close(): Promise<void> {

@@ -23,6 +23,12 @@ export interface Batch {
   topic: string;
   partition: number;
   records: LogRecord[];
+  /**
+   * Records below this offset were already handled, and their effects made durable, by
+   * an earlier owner of the partition: they are read again only to rebuild actor state,
+   * and must not raise alerts or dead letters again.
+   */
+  replay_below?: number;
 }
 
 /** A record to append. */
@@ -41,6 +47,11 @@ export interface ConsumeOptions {
   handler: (batch: Batch) => Promise<void>;
   /** Told when the consumer cannot run (it is retried by the client where it can be). */
   on_error?: (err: unknown) => void;
+  /**
+   * Told of the partition numbers this member owns after each rebalance, before any
+   * record of the new assignment is handled.
+   */
+  on_assign?: (partitions: number[]) => void;
 }
 
 /** A running consumer. */

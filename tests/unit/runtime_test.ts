@@ -304,3 +304,37 @@ Deno.test("ActorRuntime fires processing-time timers on the injected clock, repl
   assert.deepEqual(await seen(rt, "b"), [1]);
   assert.equal(rt.stats().timers, 0);
 });
+
+Deno.test("ActorRuntime.advanceIdle() moves event time on only in partitions that went quiet", async () => {
+  const { rt, clock } = setup();
+  rt.deliverEvent("rec", "a", { n: 1, timer: 2_000 + 60_000 }, 2_000, null);
+  const p = rt.partitionFor("a");
+  rt.advanceIdle(1_000);
+  assert.equal(rt.watermark(p), 2_000, "not quiet yet");
+  clock.advance(1_000 + 60_000);
+  rt.advanceIdle(1_000);
+  assert.equal(rt.watermark(p), 2_000 + 60_000, "quiet for a minute past the delay");
+  assert.deepEqual(await seen(rt, "a"), [1, -1], "the timer fired");
+  for (let q = 0; q < rt.partitions; q++) {
+    if (q !== p) {
+      assert.equal(rt.watermark(q), -Infinity, "partitions that never saw an event stay put");
+    }
+  }
+});
+
+Deno.test("ActorRuntime.retainPartitions() forgets the actors, snapshots and timers of dropped partitions", async () => {
+  const { rt, snapshots } = setup();
+  const keys = ["a", "b", "c", "d", "e", "f", "g", "h"];
+  for (const k of keys) rt.deliverEvent("rec", k, { n: 1, timer: 99_999 }, 1_000, null);
+  rt.passivateAll();
+  rt.deliver(at("a"), { n: 2 });
+  const pa = rt.partitionFor("a");
+  const dropped = rt.retainPartitions([pa]);
+  assert.ok(!dropped.includes(pa));
+  for (const k of keys) {
+    const mine = rt.partitionFor(k) === pa;
+    assert.equal(snapshots.map.has(`rec:${k}`) || rt.isResident("rec", k), mine, k);
+    if (!mine) assert.equal(rt.watermark(rt.partitionFor(k)), -Infinity);
+  }
+  assert.deepEqual(await seen(rt, "a"), [1, 2]);
+});

@@ -1,0 +1,44 @@
+/**
+ * The topic names of a deployment: the contract's names (CONTRACT.md §1), behind an
+ * optional prefix (`VIGIL_IO_TOPIC_PREFIX`) so several deployments can share a cluster.
+ *
+ * @module
+ */
+
+import type { EventKind } from "./types.ts";
+import { TOPIC_OF_KIND } from "./validate.ts";
+
+/** The topics of one deployment. */
+export class Topics {
+  readonly prefix: string;
+  readonly alerts: string;
+  readonly deadLetters: string;
+  /** Every input topic, one per event kind. */
+  readonly inputs: readonly string[];
+  #kindOf = new Map<string, EventKind>();
+
+  constructor(prefix = "") {
+    this.prefix = prefix;
+    this.alerts = `${prefix}alerts`;
+    this.deadLetters = `${prefix}dead-letters`;
+    for (const [kind, topic] of Object.entries(TOPIC_OF_KIND) as [EventKind, string][]) {
+      this.#kindOf.set(prefix + topic, kind);
+    }
+    this.inputs = Object.freeze([...this.#kindOf.keys()]);
+  }
+
+  /** The input topic of a kind. */
+  of(kind: EventKind): string {
+    return this.prefix + TOPIC_OF_KIND[kind];
+  }
+
+  /** The kind an input topic carries. */
+  kindOf(topic: string): EventKind | undefined {
+    return this.#kindOf.get(topic);
+  }
+
+  /** Every topic the deployment uses. */
+  get all(): string[] {
+    return [...this.inputs, this.alerts, this.deadLetters];
+  }
+}

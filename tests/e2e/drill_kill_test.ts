@@ -1,0 +1,148 @@
+/**
+ * Fault drill: kill -9 one of three workers in the middle of a 200,000-event simulated
+ * stream with attacks. The set of alert ids in MongoDB must equal the set `replay` gives
+ * over the same events, each exactly once, and the Kafka `alerts` topic must carry every
+ * one of them (duplicates only with identical content).
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { type Config, defaults } from "../../config/defaults.ts";
+import { linesOf, replay } from "../../engine/replay.ts";
+import { MongoStore } from "../../io/mongo_store.ts";
+import { Simulator } from "../../sim/simulator.ts";
+import { kafkaBrokers, mongoUri, unique } from "../integration/servers.ts";
+import { isReady, startWorker, until, type Worker } from "./workers.ts";
+
+const EVENTS = 200_000;
+
+function simulatedAuthStream(): string[] {
+  const sim = new Simulator({
+    seed: 11,
+    users: 20_000,
+    start_ms: Date.UTC(2026, 0, 5, 8),
+    events_per_second: 400,
+    attack_interval_s: 10,
+  });
+  const lines: string[] = [];
+  while (lines.length < EVENTS) {
+    for (const e of sim.take(10_000)) {
+      if (e.kind === "auth" && lines.length < EVENTS) lines.push(JSON.stringify(e));
+    }
+  }
+  return lines;
+}
+
+Deno.test({
+  name: "kill -9 of one of three workers mid-stream: MongoDB holds exactly the replay's alerts",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const lines = simulatedAuthStream();
+    const expected = await replay(linesOf(lines.join("\n")), structuredClone(defaults) as Config);
+    const expectedIds = new Set(expected.alerts.map((a) => a.alert_id));
+    assert.ok(expectedIds.size > 50, `only ${expectedIds.size} alerts expected`);
+
+    const prefix = `${unique("drill")}.`;
+    const database = unique("drill");
+    const env = {
+      KAFKA_BROKERS: kafkaBrokers(),
+      MONGODB_URI: mongoUri(),
+      VIGIL_IO_TOPIC_PREFIX: prefix,
+      VIGIL_IO_MONGODB_DATABASE: database,
+      VIGIL_IO_KAFKA_GROUP: `${prefix}workers`,
+      VIGIL_IO_KAFKA_SESSION_TIMEOUT_MS: "8000",
+    };
+    const kafka = new Kafka({
+      clientId: "drill",
+      brokers: [kafkaBrokers()],
+      logLevel: logLevel.NOTHING,
+    });
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    const store = await MongoStore.connect({
+      uri: mongoUri(),
+      database,
+      timeout_ms: 5_000,
+      dead_letter_retention_s: 3600,
+    });
+    const workers: Worker[] = [];
+    try {
+      workers.push(startWorker(env));
+      await until("the first worker", async () => (await isReady(workers[0]!)) || undefined);
+      workers.push(startWorker(env), startWorker(env));
+      await until(
+        "three workers",
+        async () => (await Promise.all(workers.map(isReady))).every((r) => r) || undefined,
+      );
+      await producer.connect();
+      const topic = `${prefix}auth-events`;
+      for (let i = 0; i < lines.length; i += 2_000) {
+        const chunk = lines.slice(i, i + 2_000).map((value) => ({
+          key: JSON.parse(value).user_id as string,
+          value,
+        }));
+        await producer.send({ topic, acks: -1, messages: chunk });
+        if (i === 80_000) {
+          // Let the workers get into the stream, then crash one of them.
+          await new Promise((r) => setTimeout(r, 1_500));
+          await workers[1]!.crash();
+        }
+      }
+      const stored = await until("every expected alert in MongoDB", async () => {
+        const ids = await store.alertIds();
+        return ids.length >= expectedIds.size ? ids : undefined;
+      }, 180_000);
+      // Anything late would show up now.
+      await new Promise((r) => setTimeout(r, 3_000));
+      const finalIds = await store.alertIds();
+      assert.equal(finalIds.length, new Set(finalIds).size, "each alert once");
+      assert.deepEqual(new Set(finalIds), expectedIds, "the same alerts as replay");
+      assert.ok(stored.length > 0);
+
+      // The alerts topic has every one of them; repeats only with identical content.
+      const onTopic = new Map<string, string>();
+      const consumer = kafka.consumer({ groupId: unique("reader") });
+      await consumer.connect();
+      await consumer.subscribe({ topic: `${prefix}alerts`, fromBeginning: true });
+      await consumer.run({
+        eachMessage: ({ message }) => {
+          const text = message.value!.toString();
+          const id = JSON.parse(text).alert_id as string;
+          const before = onTopic.get(id);
+          if (before !== undefined) {
+            assert.equal(text, before, `alert ${id} repeated with other content`);
+          }
+          onTopic.set(id, text);
+          return Promise.resolve();
+        },
+      });
+      await until(
+        "the alerts topic",
+        () => Promise.resolve(onTopic.size >= expectedIds.size ? true : undefined),
+        60_000,
+      );
+      await consumer.disconnect();
+      assert.deepEqual(new Set(onTopic.keys()), expectedIds);
+
+      const crashedLog = await workers[1]!.log;
+      assert.match(crashedLog, /Partitions assigned/, "the crashed worker had taken its share");
+      const lastAssignment = async (w: Worker) => {
+        assert.equal(await w.stop(), 0);
+        const lines = (await w.log).split("\n").filter((l) => l.includes("Partitions assigned"));
+        return JSON.parse(lines[lines.length - 1]!).partitions as number[];
+      };
+      const survivors = [await lastAssignment(workers[0]!), await lastAssignment(workers[2]!)];
+      assert.deepEqual(
+        survivors.flat().sort((a, b) => a - b),
+        Array.from({ length: 12 }, (_, i) => i),
+        "the survivors took over every partition",
+      );
+    } finally {
+      await Promise.all(workers.map((w) => w.crash()));
+      await producer.disconnect();
+      await store.close();
+    }
+  },
+});

@@ -1,0 +1,89 @@
+/**
+ * Worker processes for the fault drills: `main.ts worker` on the real servers, each on
+ * its own API port, with the stderr kept for the report.
+ *
+ * @module
+ */
+
+const ROOT = new URL("../../", import.meta.url);
+
+/** A port nothing listens on right now. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** A running worker. */
+export interface Worker {
+  port: number;
+  child: Deno.ChildProcess;
+  /** Its stderr, once it has exited. */
+  log: Promise<string>;
+  /** SIGTERM, and its exit code. */
+  stop(): Promise<number>;
+  /** SIGKILL (a crash). */
+  crash(): Promise<void>;
+}
+
+/** Starts `main.ts worker` with `env` on a free port. */
+export function startWorker(env: Record<string, string>): Worker {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "main.ts", "worker"],
+    cwd: ROOT,
+    env: { ...env, PORT: String(port), ADMIN_TOKEN: "drill" },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const log = (async () => {
+    let text = "";
+    const dec = new TextDecoder();
+    for await (const c of child.stderr) text += dec.decode(c, { stream: true });
+    return text;
+  })();
+  let done = false;
+  const status = child.status.then((s) => {
+    done = true;
+    return s;
+  });
+  return {
+    port,
+    child,
+    log,
+    async stop() {
+      if (!done) child.kill("SIGTERM");
+      const s = await status;
+      await log;
+      return s.code;
+    },
+    async crash() {
+      if (!done) child.kill("SIGKILL");
+      await status;
+      await log;
+    },
+  };
+}
+
+/** Waits until `f` gives a value. */
+export async function until<T>(
+  what: string,
+  f: () => Promise<T | undefined>,
+  ms = 120_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Whether a worker answers /ready. */
+export async function isReady(w: Worker): Promise<boolean> {
+  const r = await fetch(`http://127.0.0.1:${w.port}/ready`).catch(() => null);
+  await r?.body?.cancel();
+  return r?.status === 200;
+}
