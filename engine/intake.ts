@@ -23,6 +23,11 @@ export interface IntakeTelemetry extends RuntimeTelemetry {
   invalid(kind: EventKind | "unknown"): void;
 }
 
+/** Told whether alerts and dead letters are being made durable. */
+export interface FlushHealth {
+  durable(ok: boolean, err?: unknown): void;
+}
+
 /** One raw input. */
 export interface RawInput {
   value: string;
@@ -42,13 +47,22 @@ export class Intake {
   #maxEventBytes: number;
   #maxFutureMs: number;
   #topics: Topics;
+  #health: FlushHealth;
+  #backoff: { min_ms: number; max_ms: number };
   #now: () => number;
 
   constructor(
     runtime: ActorRuntime,
     outbox: Outbox,
     telemetry: IntakeTelemetry,
-    options: { max_event_bytes: number; max_future_ms: number; now: () => number; topics?: Topics },
+    options: {
+      max_event_bytes: number;
+      max_future_ms: number;
+      now: () => number;
+      topics?: Topics;
+      health?: FlushHealth;
+      flush_backoff?: { min_ms: number; max_ms: number };
+    },
   ) {
     this.#runtime = runtime;
     this.#outbox = outbox;
@@ -56,6 +70,8 @@ export class Intake {
     this.#maxEventBytes = options.max_event_bytes;
     this.#maxFutureMs = options.max_future_ms;
     this.#topics = options.topics ?? new Topics();
+    this.#health = options.health ?? { durable() {} };
+    this.#backoff = options.flush_backoff ?? { min_ms: 100, max_ms: 5_000 };
     this.#now = options.now;
   }
 
@@ -76,7 +92,31 @@ export class Intake {
     }
     await replayed.settled();
     await live.settled();
-    await this.#outbox.flush();
+    await this.#flushUntilDurable(batch);
+  }
+
+  /**
+   * Flushes the outbox, retrying with backoff while the store or the producer fails:
+   * the batch's events are already in the actors' state, so the batch must not fail
+   * (it would be delivered again and counted twice). The partition waits meanwhile, and
+   * the process reports not ready.
+   */
+  async #flushUntilDurable(batch: Batch): Promise<void> {
+    for (let attempt = 0;; attempt++) {
+      try {
+        await this.#outbox.flush();
+        this.#health.durable(true);
+        return;
+      } catch (err) {
+        this.#health.durable(false, err);
+        const delay = Math.min(
+          this.#backoff.max_ms,
+          this.#backoff.min_ms * 2 ** Math.min(attempt, 16),
+        );
+        await new Promise((r) => setTimeout(r, delay));
+        await batch.heartbeat?.().catch(() => {});
+      }
+    }
   }
 
   /** Validates one raw input and delivers it; a returned promise must be awaited (backpressure). */

@@ -54,6 +54,7 @@ export class VigilSystem {
   #stopping = false;
   #simulator: Simulator | null = null;
   #assigned: number[] | null = null;
+  #durable = true;
 
   constructor(options: SystemOptions) {
     const c = this.config = options.config;
@@ -94,6 +95,16 @@ export class VigilSystem {
       max_future_ms: c.runtime.max_future_ms,
       now: () => this.#clock.now(),
       topics: this.topics,
+      health: {
+        durable: (ok, err) => {
+          if (ok === this.#durable) return;
+          this.#durable = ok;
+          if (ok) log("info", "Alerts are being stored again; resuming");
+          else {log("warn", "Cannot store or produce alerts; pausing and retrying", {
+              error: String(err),
+            });}
+        },
+      },
     });
     this.app = createApp({
       token: options.token,
@@ -142,6 +153,7 @@ export class VigilSystem {
     const reasons: string[] = [];
     if (!this.#consumer) reasons.push("not consuming yet");
     if (this.#stopping) reasons.push("stopping");
+    if (!this.#durable) reasons.push("cannot store or produce alerts; paused and retrying");
     try {
       await this.store.ping();
     } catch (err) {

@@ -137,7 +137,12 @@ export class KafkaLog implements Log {
               value: m.value === null ? "" : m.value.toString(),
               timestamp: Number(m.timestamp),
             }));
-            const piece: Batch = { topic: batch.topic, partition: batch.partition, records };
+            const piece: Batch = {
+              topic: batch.topic,
+              partition: batch.partition,
+              records,
+              heartbeat,
+            };
             if (records[0]!.offset < replayBelow) piece.replay_below = replayBelow;
             await options.handler(piece);
             const last = records[records.length - 1]!.offset;

@@ -29,6 +29,8 @@ export interface Batch {
    * and must not raise alerts or dead letters again.
    */
   replay_below?: number;
+  /** Keeps this member in its group while the handler waits (e.g. for a store to come back). */
+  heartbeat?: () => Promise<void>;
 }
 
 /** A record to append. */

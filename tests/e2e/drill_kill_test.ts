@@ -8,41 +8,27 @@
  */
 
 import assert from "node:assert/strict";
-import { Kafka, logLevel, Partitioners } from "kafkajs";
-import { type Config, defaults } from "../../config/defaults.ts";
-import { linesOf, replay } from "../../engine/replay.ts";
 import { MongoStore } from "../../io/mongo_store.ts";
-import { Simulator } from "../../sim/simulator.ts";
+import {
+  alertsOnTopic,
+  client,
+  expectedAlertIds,
+  produceAll,
+  producerOf,
+  simulatedAuthStream,
+} from "./drill.ts";
 import { kafkaBrokers, mongoUri, unique } from "../integration/servers.ts";
 import { isReady, startWorker, until, type Worker } from "./workers.ts";
 
 const EVENTS = 200_000;
-
-function simulatedAuthStream(): string[] {
-  const sim = new Simulator({
-    seed: 11,
-    users: 20_000,
-    start_ms: Date.UTC(2026, 0, 5, 8),
-    events_per_second: 400,
-    attack_interval_s: 10,
-  });
-  const lines: string[] = [];
-  while (lines.length < EVENTS) {
-    for (const e of sim.take(10_000)) {
-      if (e.kind === "auth" && lines.length < EVENTS) lines.push(JSON.stringify(e));
-    }
-  }
-  return lines;
-}
 
 Deno.test({
   name: "kill -9 of one of three workers mid-stream: MongoDB holds exactly the replay's alerts",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
-    const lines = simulatedAuthStream();
-    const expected = await replay(linesOf(lines.join("\n")), structuredClone(defaults) as Config);
-    const expectedIds = new Set(expected.alerts.map((a) => a.alert_id));
+    const lines = simulatedAuthStream(EVENTS, 11);
+    const expectedIds = await expectedAlertIds(lines);
     assert.ok(expectedIds.size > 50, `only ${expectedIds.size} alerts expected`);
 
     const prefix = `${unique("drill")}.`;
@@ -55,12 +41,8 @@ Deno.test({
       VIGIL_IO_KAFKA_GROUP: `${prefix}workers`,
       VIGIL_IO_KAFKA_SESSION_TIMEOUT_MS: "8000",
     };
-    const kafka = new Kafka({
-      clientId: "drill",
-      brokers: [kafkaBrokers()],
-      logLevel: logLevel.NOTHING,
-    });
-    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    const kafka = client(kafkaBrokers());
+    const producer = producerOf(kafka);
     const store = await MongoStore.connect({
       uri: mongoUri(),
       database,
@@ -77,19 +59,12 @@ Deno.test({
         async () => (await Promise.all(workers.map(isReady))).every((r) => r) || undefined,
       );
       await producer.connect();
-      const topic = `${prefix}auth-events`;
-      for (let i = 0; i < lines.length; i += 2_000) {
-        const chunk = lines.slice(i, i + 2_000).map((value) => ({
-          key: JSON.parse(value).user_id as string,
-          value,
-        }));
-        await producer.send({ topic, acks: -1, messages: chunk });
-        if (i === 80_000) {
-          // Let the workers get into the stream, then crash one of them.
-          await new Promise((r) => setTimeout(r, 1_500));
-          await workers[1]!.crash();
-        }
-      }
+      await produceAll(producer, `${prefix}auth-events`, lines, async (sent) => {
+        if (sent !== 80_000) return;
+        // Let the workers get into the stream, then crash one of them.
+        await new Promise((r) => setTimeout(r, 1_500));
+        await workers[1]!.crash();
+      });
       const stored = await until("every expected alert in MongoDB", async () => {
         const ids = await store.alertIds();
         return ids.length >= expectedIds.size ? ids : undefined;
@@ -102,28 +77,11 @@ Deno.test({
       assert.ok(stored.length > 0);
 
       // The alerts topic has every one of them; repeats only with identical content.
-      const onTopic = new Map<string, string>();
-      const consumer = kafka.consumer({ groupId: unique("reader") });
-      await consumer.connect();
-      await consumer.subscribe({ topic: `${prefix}alerts`, fromBeginning: true });
-      await consumer.run({
-        eachMessage: ({ message }) => {
-          const text = message.value!.toString();
-          const id = JSON.parse(text).alert_id as string;
-          const before = onTopic.get(id);
-          if (before !== undefined) {
-            assert.equal(text, before, `alert ${id} repeated with other content`);
-          }
-          onTopic.set(id, text);
-          return Promise.resolve();
-        },
-      });
-      await until(
-        "the alerts topic",
-        () => Promise.resolve(onTopic.size >= expectedIds.size ? true : undefined),
-        60_000,
+      const onTopic = await alertsOnTopic(
+        kafka,
+        `${prefix}alerts`,
+        (ids) => ids.size >= expectedIds.size,
       );
-      await consumer.disconnect();
       assert.deepEqual(new Set(onTopic.keys()), expectedIds);
 
       const crashedLog = await workers[1]!.log;

@@ -1,0 +1,109 @@
+/**
+ * What the fault drills share: a simulated auth stream with attacks, the alert ids that
+ * `replay` gives for it, producing it to Kafka, and reading the outcome.
+ *
+ * @module
+ */
+
+import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
+import { type Config, defaults } from "../../config/defaults.ts";
+import { linesOf, replay } from "../../engine/replay.ts";
+import { Simulator } from "../../sim/simulator.ts";
+
+/** `n` simulated auth events (JSON lines) in event-time order, with attacks every 10 s. */
+export function simulatedAuthStream(n: number, seed: number): string[] {
+  const sim = new Simulator({
+    seed,
+    users: 20_000,
+    start_ms: Date.UTC(2026, 0, 5, 8),
+    events_per_second: 400,
+    attack_interval_s: 10,
+  });
+  const lines: string[] = [];
+  while (lines.length < n) {
+    for (const e of sim.take(10_000)) {
+      if (e.kind === "auth" && lines.length < n) lines.push(JSON.stringify(e));
+    }
+  }
+  return lines;
+}
+
+/** The alert ids replay gives for these lines. */
+export async function expectedAlertIds(lines: string[]): Promise<Set<string>> {
+  const r = await replay(linesOf(lines.join("\n")), structuredClone(defaults) as Config);
+  return new Set(r.alerts.map((a) => a.alert_id));
+}
+
+/** A kafkajs client as any producer would use. */
+export function client(brokers: string): Kafka {
+  return new Kafka({
+    clientId: "drill",
+    brokers: [brokers],
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 },
+  });
+}
+
+/** A producer placing keys as Kafka's Java client does. */
+export function producerOf(kafka: Kafka): Producer {
+  return kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+}
+
+/**
+ * Produces the lines keyed by user in chunks, calling `during(i)` before each chunk (to
+ * inject a fault); a send that fails (the broker is down) is tried again until it goes.
+ */
+export async function produceAll(
+  producer: Producer,
+  topic: string,
+  lines: string[],
+  during: (sent: number) => Promise<void> = () => Promise.resolve(),
+): Promise<void> {
+  for (let i = 0; i < lines.length; i += 2_000) {
+    await during(i);
+    const messages = lines.slice(i, i + 2_000).map((value) => ({
+      key: JSON.parse(value).user_id as string,
+      value,
+    }));
+    for (let attempt = 0;; attempt++) {
+      try {
+        await producer.send({ topic, acks: -1, messages });
+        break;
+      } catch (err) {
+        if (attempt > 60) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+}
+
+/** Reads a whole topic from the start until `enough` says so; returns id → JSON text, failing on any repeat with other content. */
+export async function alertsOnTopic(
+  kafka: Kafka,
+  topic: string,
+  enough: (ids: Map<string, string>) => boolean,
+  timeout_ms = 60_000,
+): Promise<Map<string, string>> {
+  const seen = new Map<string, string>();
+  const differing: string[] = [];
+  const consumer = kafka.consumer({ groupId: `reader-${crypto.randomUUID()}` });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: ({ message }) => {
+      const text = message.value!.toString();
+      const id = JSON.parse(text).alert_id as string;
+      const before = seen.get(id);
+      if (before !== undefined && before !== text) differing.push(id);
+      seen.set(id, text);
+      return Promise.resolve();
+    },
+  });
+  const deadline = Date.now() + timeout_ms;
+  while (!enough(seen) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+  await consumer.disconnect();
+  if (differing.length > 0) {
+    throw new Error(`Alerts repeated with other content: ${differing.join(", ")}`);
+  }
+  return seen;
+}

@@ -1,0 +1,131 @@
+/**
+ * Fault drills on servers of their own (so they can be stopped): MongoDB stopped for 10 s
+ * mid-stream (the workers pause, report not ready, then resume), and the Kafka broker
+ * restarted mid-stream (the workers ride it out). Either way nothing is lost: MongoDB ends
+ * with exactly the alerts `replay` gives for the same events.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { MongoStore } from "../../io/mongo_store.ts";
+import { type Server, startKafka, startMongo } from "../../tools/servers.ts";
+import { unique } from "../integration/servers.ts";
+import {
+  alertsOnTopic,
+  client,
+  expectedAlertIds,
+  produceAll,
+  producerOf,
+  simulatedAuthStream,
+} from "./drill.ts";
+import { isReady, startWorker, until, type Worker } from "./workers.ts";
+
+const EVENTS = 60_000;
+
+async function drill(
+  name: string,
+  fault: (servers: { kafka: Server; mongo: Server }, workers: Worker[]) => Promise<void>,
+): Promise<void> {
+  const [kafkaServer, mongoServer] = await Promise.all([
+    startKafka({ port: 39192, controller_port: 39193, name: `drill-${name}` }),
+    startMongo({ port: 37117, name: `drill-${name}` }),
+  ]);
+  const lines = simulatedAuthStream(EVENTS, 23);
+  const expectedIds = await expectedAlertIds(lines);
+  assert.ok(expectedIds.size > 20, `only ${expectedIds.size} alerts expected`);
+  const database = unique("outage");
+  const env = {
+    KAFKA_BROKERS: kafkaServer.address,
+    MONGODB_URI: mongoServer.address,
+    VIGIL_IO_MONGODB_DATABASE: database,
+    VIGIL_IO_KAFKA_GROUP: unique("workers"),
+    VIGIL_IO_STORE_TIMEOUT_MS: "2000",
+  };
+  const kafka = client(kafkaServer.address);
+  const producer = producerOf(kafka);
+  const workers: Worker[] = [];
+  try {
+    workers.push(startWorker(env));
+    await until("the first worker", async () => (await isReady(workers[0]!)) || undefined);
+    workers.push(startWorker(env));
+    await until(
+      "two workers",
+      async () => (await Promise.all(workers.map(isReady))).every((r) => r) || undefined,
+    );
+    await producer.connect();
+    await produceAll(producer, "auth-events", lines, async (sent) => {
+      if (sent === 20_000) await fault({ kafka: kafkaServer, mongo: mongoServer }, workers);
+    });
+    const store = await MongoStore.connect({
+      uri: mongoServer.address,
+      database,
+      timeout_ms: 5_000,
+      dead_letter_retention_s: 3600,
+    });
+    try {
+      await until("every expected alert in MongoDB", async () => {
+        const ids = await store.alertIds();
+        return ids.length >= expectedIds.size ? true : undefined;
+      }, 180_000);
+      await new Promise((r) => setTimeout(r, 2_000));
+      const ids = await store.alertIds();
+      assert.equal(ids.length, new Set(ids).size, "each alert once");
+      assert.deepEqual(new Set(ids), expectedIds, "the same alerts as replay");
+    } finally {
+      await store.close();
+    }
+    const onTopic = await alertsOnTopic(kafka, "alerts", (seen) => seen.size >= expectedIds.size);
+    assert.deepEqual(new Set(onTopic.keys()), expectedIds);
+    for (const w of workers) assert.equal(await w.stop(), 0);
+  } finally {
+    await Promise.all(workers.map((w) => w.crash()));
+    await producer.disconnect().catch(() => {});
+    await Promise.all([kafkaServer.stop(), mongoServer.stop()]);
+  }
+}
+
+Deno.test({
+  name:
+    "MongoDB stopped for 10 s mid-stream: workers pause, report not ready, resume, lose nothing",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await drill("mongo", async ({ mongo }, workers) => {
+      await new Promise((r) => setTimeout(r, 1_000));
+      await mongo.stop();
+      const stoppedAt = Date.now();
+      const notReady = await until("a worker to report not ready", async () => {
+        for (const w of workers) {
+          const r = await fetch(`http://127.0.0.1:${w.port}/ready`).catch(() => null);
+          const body = r ? await r.text() : "";
+          if (r?.status === 503) return body;
+        }
+        return undefined;
+      }, 30_000);
+      assert.match(notReady, /store does not answer|cannot store/);
+      const left = 10_000 - (Date.now() - stoppedAt);
+      if (left > 0) await new Promise((r) => setTimeout(r, left));
+      await mongo.restart();
+      await until(
+        "the workers to be ready again",
+        async () => (await Promise.all(workers.map(isReady))).every((r) => r) || undefined,
+        60_000,
+      );
+    });
+  },
+});
+
+Deno.test({
+  name: "Kafka broker restarted mid-stream: workers ride it out and lose nothing",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    await drill("kafka", async ({ kafka }) => {
+      await new Promise((r) => setTimeout(r, 1_000));
+      await kafka.stop();
+      await new Promise((r) => setTimeout(r, 3_000));
+      await kafka.restart();
+    });
+  },
+});
