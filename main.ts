@@ -241,6 +241,12 @@ async function post(base: string, token: string, body: string): Promise<void> {
 }
 
 if (import.meta.main) {
+  // A client library's stray rejection (a reconnect racing a shutdown, say) is logged; the
+  // process goes on, and its supervisor or the readiness probe judges its health.
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    log("error", "Unhandled rejection", { error: String(e.reason) });
+  });
   try {
     Deno.exit(await main(Deno.args));
   } catch (err) {

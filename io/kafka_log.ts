@@ -19,6 +19,9 @@ import {
 import { coPartitionedAssigner } from "./copartition.ts";
 import type { Batch, ConsumeOptions, Consumer, Log, LogRecord, ProduceMessage } from "./log.ts";
 
+/** Tries at reading a group's committed offsets before the batch fails (and is retried). */
+const COMMITTED_ATTEMPTS = 5;
+
 /** How to reach Kafka. */
 export interface KafkaOptions {
   brokers: string[];
@@ -110,6 +113,9 @@ export class KafkaLog implements Log {
       ]);
       if (fresh.length === 0) return;
       const committed = this.#committed(options.group, [...new Set(fresh.map((f) => f.topic))]);
+      // Awaited by the partition's first batch; when nothing awaits it (the member is
+      // stopping), a failure must not go unhandled.
+      committed.catch((err) => options.on_error?.(err));
       for (const { topic, partition } of fresh) {
         catchUp.set(
           `${topic}/${partition}`,
@@ -148,11 +154,11 @@ export class KafkaLog implements Log {
             const last = records[records.length - 1]!.offset;
             resolveOffset(String(last));
             if (last + 1 > replayBelow) {
-              await consumer.commitOffsets([{
-                topic: batch.topic,
-                partition: batch.partition,
-                offset: String(last + 1),
-              }]);
+              // The batch is handled and durable: a failed commit must not make it be
+              // handled again here. The offset stays resolved, and the next commit covers it.
+              await consumer.commitOffsets([
+                { topic: batch.topic, partition: batch.partition, offset: String(last + 1) },
+              ]).catch((err) => options.on_error?.(err));
             }
             lag.set(tp, Math.max(0, Number(batch.highWatermark) - last - 1));
             await heartbeat();
@@ -171,16 +177,23 @@ export class KafkaLog implements Log {
     };
   }
 
-  /** The group's committed offsets (`topic/partition` → next offset to read). */
+  /** The group's committed offsets (`topic/partition` → next offset to read), retried a few times. */
   async #committed(group: string, topics: string[]): Promise<Map<string, number>> {
-    const admin = await this.#adminClient();
-    const out = new Map<string, number>();
-    for (const { topic, partitions } of await admin.fetchOffsets({ groupId: group, topics })) {
-      for (const { partition, offset } of partitions) {
-        out.set(`${topic}/${partition}`, Math.max(0, Number(offset)));
+    for (let attempt = 1;; attempt++) {
+      try {
+        const admin = await this.#adminClient();
+        const out = new Map<string, number>();
+        for (const { topic, partitions } of await admin.fetchOffsets({ groupId: group, topics })) {
+          for (const { partition, offset } of partitions) {
+            out.set(`${topic}/${partition}`, Math.max(0, Number(offset)));
+          }
+        }
+        return out;
+      } catch (err) {
+        if (attempt >= COMMITTED_ATTEMPTS) throw err;
+        await new Promise((r) => setTimeout(r, 200 * attempt));
       }
     }
-    return out;
   }
 
   async close(): Promise<void> {

@@ -60,6 +60,8 @@ export interface RuleOutcome {
 
 /** A failed login: counts it, and raises `auth.brute_force` at the threshold. */
 export function onFailure(s: FailureState, e: AuthEvent, p: FailureParams): RuleOutcome {
+  // A producer that retried may deliver the same event twice: count it once.
+  if (s.failures.ids.includes(e.event_id)) return { state: s, alert: null };
   const a = p.auth;
   const quiet = s.last_failure_ms !== null && e.ts - s.last_failure_ms > a.brute_force_reset_ms;
   const base = quiet ? { ...s, failures: EMPTY_RECENT, streak: 0, step: 0 } : s;

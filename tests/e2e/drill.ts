@@ -46,7 +46,11 @@ export function client(brokers: string): Kafka {
 
 /** A producer placing keys as Kafka's Java client does. */
 export function producerOf(kafka: Kafka): Producer {
-  return kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  return kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
 }
 
 /**

@@ -77,7 +77,10 @@ async function drill(
     }
     const onTopic = await alertsOnTopic(kafka, "alerts", (seen) => seen.size >= expectedIds.size);
     assert.deepEqual(new Set(onTopic.keys()), expectedIds);
-    for (const w of workers) assert.equal(await w.stop(), 0);
+    for (const w of workers) {
+      const code = await w.stop();
+      assert.equal(code, 0, `a worker exited with ${code}:\n${(await w.log).slice(-3000)}`);
+    }
   } finally {
     await Promise.all(workers.map((w) => w.crash()));
     await producer.disconnect().catch(() => {});

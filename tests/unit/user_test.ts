@@ -651,3 +651,12 @@ Deno.test("userBehaviour() reads its parameters on every turn", () => {
   const { steps } = feed(b, [fail("x", T0 + 5 * SEC)], three.state);
   assert.equal(allAlerts(steps)[0]?.evidence.threshold, 4);
 });
+
+Deno.test("userBehaviour() counts a failed login delivered twice (same event_id) once", () => {
+  const events = [...burst(4, T0, SEC)];
+  const { state } = feed(user(), [...events, events[3]!]);
+  assert.equal(state.auth.failures.ts.length, 4);
+  assert.equal(state.auth.streak, 4);
+  const { steps } = feed(user(), [...events, events[3]!, events[2]!]);
+  assert.deepEqual(steps.flatMap((s) => alertsOf(s.effects)), [], "no brute force from repeats");
+});
