@@ -12,6 +12,8 @@
 import type { Config } from "./config/defaults.ts";
 import { ConfigError, loadConfig, settings } from "./config/load.ts";
 import { KafkaLog } from "./io/kafka_log.ts";
+import { createClusterApp } from "./api/cluster_app.ts";
+import { Cluster } from "./supervisors/cluster.ts";
 import type { Log } from "./io/log.ts";
 import { MongoStore } from "./io/mongo_store.ts";
 import type { Store } from "./io/store.ts";
@@ -26,6 +28,7 @@ const HELP = `Vigil: real-time behaviour and intrusion detection.
 Commands:
   start                         run everything in one process (embedded log and store, simulator, API)
   worker                        one member of a consumer group on Kafka (KAFKA_BROKERS, MONGODB_URI)
+  cluster [--workers N]         supervise N workers: restarts, scaling (/api/v1/cluster), SD file
   replay --input FILE.jsonl [--output alerts.jsonl] [--dead-letters FILE.jsonl]
   simulate [--output FILE.jsonl | --to http://127.0.0.1:8080 --token T] [--events N]
            [--users N] [--seed N] [--rate EVENTS_PER_S] [--start ISO] [--attack-interval-s N]
@@ -43,6 +46,8 @@ async function main(argv: string[]): Promise<number> {
     case "worker":
       args.checkAllUsed();
       return await start(true);
+    case "cluster":
+      return await cluster(args);
     case "replay":
       return await replay(args);
     case "simulate":
@@ -76,9 +81,7 @@ async function start(worker: boolean): Promise<number> {
   }
   let token = Deno.env.get("ADMIN_TOKEN") ?? "";
   if (token === "") {
-    token = [...crypto.getRandomValues(new Uint8Array(24))].map((b) =>
-      b.toString(16).padStart(2, "0")
-    ).join("");
+    token = randomToken();
     log("info", "ADMIN_TOKEN is not set; generated one for this run", { admin_token: token });
   }
   const system = new VigilSystem({ config, token, ...await connectIo(config) });
@@ -110,6 +113,78 @@ async function start(worker: boolean): Promise<number> {
     Deno.addSignalListener(signal, () => void shutdown(signal));
   }
   return await done.promise;
+}
+
+/** Worker permissions: the same as `deno task start`'s. */
+const WORKER_PERMISSIONS = [
+  "--allow-net",
+  "--allow-env",
+  "--allow-read",
+  "--allow-write",
+  "--allow-sys",
+  "--allow-ffi",
+];
+
+/** Runs the cluster supervisor with its API on HOST:PORT and workers on the ports after `worker_base_port`. */
+async function cluster(args: Args): Promise<number> {
+  const env = Deno.env.toObject();
+  const config = loadConfig(env);
+  const workers = args.number("workers", config.cluster.workers);
+  args.checkAllUsed();
+  if (config.io.kafka_brokers === "") {
+    throw new ConfigError(
+      "A cluster of workers needs KAFKA_BROKERS (and MONGODB_URI for a shared store)",
+    );
+  }
+  let token = env.ADMIN_TOKEN ?? "";
+  if (token === "") {
+    token = randomToken();
+    log("info", "ADMIN_TOKEN is not set; generated one for the cluster and its workers", {
+      admin_token: token,
+    });
+  }
+  const mainPath = new URL(import.meta.url).pathname;
+  const done = Promise.withResolvers<number>();
+  const supervisor = new Cluster({
+    settings: config.cluster,
+    host: config.api.host,
+    log,
+    spawn: (slot, port) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", ...WORKER_PERMISSIONS, mainPath, "worker"],
+        env: { ...env, ADMIN_TOKEN: token, PORT: String(port), VIGIL_WORKER_SLOT: String(slot) },
+        stdin: "null",
+        stdout: "inherit",
+        stderr: "inherit",
+      }).spawn(),
+    onFatal: (reason) => {
+      log("error", "The cluster supervisor gives up", { reason });
+      supervisor.stop().finally(() => done.resolve(1));
+    },
+  });
+  await supervisor.scale(workers);
+  const app = createClusterApp(supervisor, { token, host: config.api.host });
+  const server = Deno.serve({
+    hostname: config.api.host,
+    port: config.api.port,
+    onListen: ({ hostname, port }) =>
+      log("info", "Cluster supervisor is running", { api: `http://${hostname}:${port}`, workers }),
+  }, app.fetch);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => {
+      log("info", "Stopping the cluster", { signal });
+      supervisor.stop().then(() => done.resolve(0));
+    });
+  }
+  const code = await done.promise;
+  await server.shutdown();
+  log("info", "Cluster stopped", { code });
+  return code;
+}
+
+function randomToken(): string {
+  return [...crypto.getRandomValues(new Uint8Array(24))].map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
 }
 
 /** Kafka and MongoDB when configured; otherwise the embedded log and store. */

@@ -30,6 +30,8 @@ export interface ApiDeps {
   metrics(): Promise<{ text: string; contentType: string }>;
   /** Validates and takes in raw event texts (one JSON object each). */
   ingest(items: string[]): Promise<IngestResult>;
+  /** The partitions this process owns (null: all of them, with the embedded log). */
+  partitions?: () => number[] | null;
   actors: {
     types: string[];
     stats(): RuntimeStats;
@@ -101,6 +103,7 @@ export function createApp(deps: ApiDeps): Hono {
       timers: s.timers,
       quarantined: s.quarantined,
       partition_restarts: s.partition_restarts,
+      partitions: deps.partitions?.() ?? null,
     });
   });
 

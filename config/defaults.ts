@@ -141,8 +141,26 @@ export interface IoSettings {
   dead_letter_retention_s: number;
 }
 
+/** The cluster supervisor (`main.ts cluster`). */
+export interface ClusterSettings {
+  /** Workers to run at start. */
+  workers: number;
+  /** Most workers the scale API accepts. */
+  max_workers: number;
+  /** Worker i listens on this port + i. */
+  worker_base_port: number;
+  /** Restarts of one worker slot within `restart_window_ms` before the cluster gives up. */
+  max_restarts: number;
+  restart_window_ms: number;
+  restart_backoff_min_ms: number;
+  restart_backoff_max_ms: number;
+  /** Prometheus file-based service discovery target list to keep up to date ("": none). */
+  sd_file: string;
+}
+
 /** Everything configurable, with its defaults. */
 export interface Config {
+  cluster: ClusterSettings;
   io: IoSettings;
   runtime: RuntimeLimits;
   supervision: SupervisionLimits;
@@ -162,6 +180,16 @@ const MINUTE = 60_000;
 
 /** The defaults. Sources of each detection number are in DETECTIONS.md. */
 export const defaults: Readonly<Config> = Object.freeze({
+  cluster: {
+    workers: 3,
+    max_workers: 32,
+    worker_base_port: 9101,
+    max_restarts: 5,
+    restart_window_ms: MINUTE,
+    restart_backoff_min_ms: 500,
+    restart_backoff_max_ms: 30_000,
+    sd_file: "",
+  },
   io: {
     kafka_brokers: "",
     kafka_client_id: "vigil",

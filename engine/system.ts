@@ -117,6 +117,7 @@ export class VigilSystem {
       }),
       ingest: (items) => this.ingest(items),
       actors: this.runtime,
+      partitions: () => this.#assigned,
     });
   }
 

@@ -1,0 +1,130 @@
+/**
+ * Fault drill: `main.ts cluster` scaled from 1 to 3 workers and back to 1 through its API
+ * during a stream; the alert ids in MongoDB must still equal the replay's, each once.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { MongoStore } from "../../io/mongo_store.ts";
+import { kafkaBrokers, mongoUri, unique } from "../integration/servers.ts";
+import {
+  alertsOnTopic,
+  client,
+  expectedAlertIds,
+  produceAll,
+  producerOf,
+  simulatedAuthStream,
+} from "./drill.ts";
+import { freePort, until } from "./workers.ts";
+
+const ROOT = new URL("../../", import.meta.url);
+const TOKEN = "scale-drill";
+
+Deno.test({
+  name: "cluster scaled 1 → 3 → 1 during a stream: MongoDB holds exactly the replay's alerts",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const lines = simulatedAuthStream(120_000, 31);
+    const expectedIds = await expectedAlertIds(lines);
+    const prefix = `${unique("scale")}.`;
+    const database = unique("scale");
+    const port = freePort();
+    const basePort = 20_000 + Math.floor(Math.random() * 20_000);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "main.ts", "cluster", "--workers", "1"],
+      cwd: ROOT,
+      env: {
+        PORT: String(port),
+        ADMIN_TOKEN: TOKEN,
+        KAFKA_BROKERS: kafkaBrokers(),
+        MONGODB_URI: mongoUri(),
+        VIGIL_IO_TOPIC_PREFIX: prefix,
+        VIGIL_IO_MONGODB_DATABASE: database,
+        VIGIL_IO_KAFKA_GROUP: `${prefix}workers`,
+        VIGIL_IO_KAFKA_SESSION_TIMEOUT_MS: "8000",
+        VIGIL_CLUSTER_WORKER_BASE_PORT: String(basePort),
+      },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const stderr = (async () => {
+      let text = "";
+      const dec = new TextDecoder();
+      for await (const c of child.stderr) text += dec.decode(c, { stream: true });
+      return text;
+    })();
+    const api = (path: string, init: RequestInit = {}) =>
+      fetch(`http://127.0.0.1:${port}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      });
+    const workersReady = async (n: number) => {
+      const r = await api("/api/v1/cluster").catch(() => null);
+      if (!r || r.status !== 200) return undefined;
+      const body = await r.json();
+      const owned = body.workers.flatMap((w: { partitions: number[] | null }) =>
+        w.partitions ?? []
+      );
+      return body.size === n && body.workers.every((w: { partitions: unknown }) =>
+          w.partitions !== null
+        ) &&
+          owned.length === 12
+        ? body
+        : undefined;
+    };
+    const kafka = client(kafkaBrokers());
+    const producer = producerOf(kafka);
+    const store = await MongoStore.connect({
+      uri: mongoUri(),
+      database,
+      timeout_ms: 5_000,
+      dead_letter_retention_s: 3600,
+    });
+    try {
+      await until("one worker owning every partition", () => workersReady(1));
+      await producer.connect();
+      await produceAll(producer, `${prefix}auth-events`, lines, async (sent) => {
+        if (sent === 30_000 || sent === 80_000) {
+          const n = sent === 30_000 ? 3 : 1;
+          const r = await api("/api/v1/cluster", {
+            method: "POST",
+            body: JSON.stringify({ workers: n }),
+          });
+          assert.equal(r.status, 202, await r.text());
+          const spread = await until(`${n} workers sharing the partitions`, () => workersReady(n));
+          if (n === 3) {
+            for (const w of spread.workers) {
+              assert.ok(w.partitions.length > 0, `worker ${w.slot} owns none`);
+            }
+          }
+        }
+      });
+      await until("every expected alert in MongoDB", async () => {
+        const ids = await store.alertIds();
+        return ids.length >= expectedIds.size ? true : undefined;
+      }, 180_000);
+      await new Promise((r) => setTimeout(r, 2_000));
+      const ids = await store.alertIds();
+      assert.equal(ids.length, new Set(ids).size, "each alert once");
+      assert.deepEqual(new Set(ids), expectedIds, "the same alerts as replay");
+      const onTopic = await alertsOnTopic(kafka, `${prefix}alerts`, (seen) =>
+        seen.size >= expectedIds.size);
+      assert.deepEqual(new Set(onTopic.keys()), expectedIds);
+      child.kill("SIGTERM");
+      assert.equal((await child.status).code, 0);
+      assert.match(await stderr, /Cluster stopped/);
+    } finally {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already stopped
+      }
+      await child.status;
+      await stderr;
+      await producer.disconnect();
+      await store.close();
+    }
+  },
+});
