@@ -11,11 +11,9 @@
 
 import type { Config } from "./config/defaults.ts";
 import { ConfigError, loadConfig, settings } from "./config/load.ts";
-import { KafkaLog } from "./io/kafka_log.ts";
 import { createClusterApp } from "./api/cluster_app.ts";
 import { Cluster } from "./supervisors/cluster.ts";
 import type { Log } from "./io/log.ts";
-import { MongoStore } from "./io/mongo_store.ts";
 import type { Store } from "./io/store.ts";
 import { Args, UsageError } from "./engine/args.ts";
 import { log } from "./engine/logger.ts";
@@ -193,6 +191,8 @@ async function connectIo(config: Config): Promise<{ log?: Log; store?: Store }> 
   const out: { log?: Log; store?: Store } = {};
   if (io.kafka_brokers !== "") {
     const brokers = io.kafka_brokers.split(",").map((b) => b.trim()).filter((b) => b !== "");
+    // Loaded only when used: the client libraries read the environment as they load.
+    const { KafkaLog } = await import("./io/kafka_log.ts");
     out.log = new KafkaLog({
       brokers,
       client_id: io.kafka_client_id,
@@ -201,6 +201,7 @@ async function connectIo(config: Config): Promise<{ log?: Log; store?: Store }> 
     log("info", "Using Kafka", { brokers });
   }
   if (io.mongodb_uri !== "") {
+    const { MongoStore } = await import("./io/mongo_store.ts");
     out.store = await MongoStore.connect({
       uri: io.mongodb_uri,
       database: io.mongodb_database,
