@@ -39,6 +39,7 @@ Deno.test({
   async fn() {
     const port = freePort();
     const database = unique("e2e");
+    const prefix = `${unique("e2e")}.`;
     const child = new Deno.Command(Deno.execPath(), {
       args: ["task", "start"],
       cwd: ROOT,
@@ -48,6 +49,7 @@ Deno.test({
         KAFKA_BROKERS: kafkaBrokers(),
         MONGODB_URI: mongoUri(),
         VIGIL_IO_MONGODB_DATABASE: database,
+        VIGIL_IO_TOPIC_PREFIX: prefix,
         VIGIL_IO_KAFKA_GROUP: unique("group"),
         VIGIL_SIMULATOR_ENABLED: "false",
       },
@@ -90,7 +92,7 @@ Deno.test({
           timestamp: new Date(t0 + i * 2_000).toISOString(),
         });
       await producer.send({
-        topic: "auth-events",
+        topic: `${prefix}auth-events`,
         messages: [
           { key: user, value: failure(0) },
           { key: user, value: "{this is not json" },
@@ -123,37 +125,74 @@ Deno.test({
       assert.equal(alerts[0]!.rule, "auth.brute_force");
       assert.equal(alerts[0]!.event_ids.length, 5);
 
-      const dead = await until("four dead letters", async () => {
+      // Poison on every other input topic too.
+      const poison: Record<string, [string, RegExp]> = {
+        "transactions": [
+          JSON.stringify({
+            user_id: user,
+            account_id: "a1",
+            type: "transfer",
+            amount: -5,
+            currency: "EUR",
+            timestamp: t0,
+          }),
+          /"amount" must be a number greater than 0/,
+        ],
+        "network-flows": [
+          JSON.stringify({ src_ip: "10.0.0.1", dst_ip: "10.0.0.2", timestamp: t0 }),
+          /"features" must be/,
+        ],
+        "clickstream": ["<html>not json</html>", /not valid JSON/],
+        "service-logs": [
+          JSON.stringify({ service: "api", level: "LOUD", message: "x", timestamp: t0 }),
+          /"level" must be/,
+        ],
+        "service-metrics": [JSON.stringify({ cpu: 50, timestamp: t0 }), /"service" is missing/],
+      };
+      for (const [topic, [value]] of Object.entries(poison)) {
+        await producer.send({ topic: prefix + topic, messages: [{ key: user, value }] });
+      }
+      const dead = await until("nine dead letters", async () => {
         const d = await store.findDeadLetters(50);
-        return d.length >= 4 ? d : undefined;
+        return d.length >= 9 ? d : undefined;
       });
       const reasons = dead.map((d) => d.reason).join("\n");
       assert.match(reasons, /not valid JSON/);
       assert.match(reasons, /"user_id" is missing/);
       assert.match(reasons, /"ip" must be a non-empty string/);
       assert.match(reasons, /exceeds the limit/);
-      for (const d of dead) assert.match(d.source, /^auth-events\/\d+\/\d+$/);
+      for (const [topic, [, why]] of Object.entries(poison)) {
+        const letter = dead.find((d) => d.source.startsWith(`${prefix}${topic}/`));
+        assert.ok(letter, `a dead letter from ${topic}`);
+        assert.match(letter.reason, why, topic);
+      }
+      for (const d of dead) assert.ok(d.source.startsWith(prefix), d.source);
 
       // The topics carry the same: read them as any Kafka client would.
       const consumer = kafka.consumer({ groupId: unique("reader") });
       await consumer.connect();
-      await consumer.subscribe({ topics: ["alerts", "dead-letters"], fromBeginning: true });
+      await consumer.subscribe({
+        topics: [`${prefix}alerts`, `${prefix}dead-letters`],
+        fromBeginning: true,
+      });
       const onTopics = { alerts: [] as string[], dead: 0 };
       await consumer.run({
         eachMessage: ({ topic, message }) => {
-          const v = message.value?.toString() ?? "";
-          if (topic === "alerts" && v.includes(user)) {
-            onTopics.alerts.push(message.key?.toString() ?? "");
-          }
-          if (topic === "dead-letters" && v.includes("auth-events/")) onTopics.dead++;
+          if (topic === `${prefix}alerts`) onTopics.alerts.push(message.key?.toString() ?? "");
+          if (topic === `${prefix}dead-letters`) onTopics.dead++;
           return Promise.resolve();
         },
       });
-      await until(
-        "the alert on the alerts topic",
-        () => Promise.resolve(onTopics.alerts.length > 0 && onTopics.dead >= 4 ? true : undefined),
-      );
-      await consumer.disconnect();
+      try {
+        await until(
+          "the alert and nine dead letters on the topics",
+          () =>
+            Promise.resolve(onTopics.alerts.length > 0 && onTopics.dead >= 9 ? true : undefined),
+        );
+      } finally {
+        await consumer.disconnect();
+      }
+      assert.equal(onTopics.dead, 9);
       assert.deepEqual(onTopics.alerts, [user], "keyed by the entity key");
 
       child.kill("SIGTERM");
