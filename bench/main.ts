@@ -5,6 +5,7 @@
  * @module
  */
 
+import { kafkaBench } from "./kafka_bench.ts";
 import { memoryBench } from "./memory_bench.ts";
 import { type Figure, replayBench } from "./replay_bench.ts";
 
@@ -13,13 +14,19 @@ console.log("replay throughput …");
 figures.push(...await replayBench());
 console.log("memory per actor …");
 figures.push(...memoryBench());
+if (!Deno.args.includes("--no-kafka")) {
+  console.log("pipeline on Kafka …");
+  figures.push(...await kafkaBench());
+}
 
 console.log("");
 for (const f of figures) {
   const ratio = f.ceiling > 0 ? ` (${((f.value / f.ceiling) * 100).toFixed(0)} % of ceiling)` : "";
+  const ceiling = f.ceiling > 0 ? `; ceiling ${f.ceiling_name}: ${fmt(f.ceiling)} ${f.unit}` : "";
   console.log(
-    `${f.met ? "MET " : "MISS"} ${f.name}: ${fmt(f.value)} ${f.unit}${ratio}; ` +
-      `ceiling ${f.ceiling_name}: ${fmt(f.ceiling)} ${f.unit}; target ${f.target}`,
+    `${f.met ? "MET " : "MISS"} ${f.name}: ${
+      fmt(f.value)
+    } ${f.unit}${ratio}${ceiling}; target ${f.target}`,
   );
 }
 

@@ -92,6 +92,10 @@ export class KafkaLog implements Log {
     });
     this.#consumers.push(consumer);
     const lag = new Map<string, number>();
+    const commits = new CommitCoalescer(
+      (offsets) => consumer.commitOffsets(offsets),
+      (err) => options.on_error?.(err),
+    );
     /** Per `topic/partition`: the offset committed when it was assigned here. */
     const catchUp = new Map<string, Promise<number>>();
     let owned = new Set<string>();
@@ -153,13 +157,11 @@ export class KafkaLog implements Log {
             await options.handler(piece);
             const last = records[records.length - 1]!.offset;
             resolveOffset(String(last));
-            if (last + 1 > replayBelow) {
-              // The batch is handled and durable: a failed commit must not make it be
-              // handled again here. The offset stays resolved, and the next commit covers it.
-              await consumer.commitOffsets([
-                { topic: batch.topic, partition: batch.partition, offset: String(last + 1) },
-              ]).catch((err) => options.on_error?.(err));
-            }
+            // The batch is handled and durable, so its offset may be committed. Commits are
+            // coalesced and sent in the background (one request for every partition with
+            // news), so a batch does not wait a round trip; a failed commit is covered by
+            // the next one, and never makes a durable batch be handled again here.
+            if (last + 1 > replayBelow) commits.note(batch.topic, batch.partition, last + 1);
             lag.set(tp, Math.max(0, Number(batch.highWatermark) - last - 1));
             await heartbeat();
           }
@@ -170,6 +172,7 @@ export class KafkaLog implements Log {
     return {
       stop: async () => {
         await started.catch(() => {});
+        await commits.drain();
         await consumer.disconnect();
         this.#consumers = this.#consumers.filter((c) => c !== consumer);
       },
@@ -222,5 +225,41 @@ export class KafkaLog implements Log {
       this.#producer = producer;
     }
     return this.#producer;
+  }
+}
+
+/** Coalesces offset commits: the newest offset per partition, one request in flight at a time. */
+class CommitCoalescer {
+  #pending = new Map<string, { topic: string; partition: number; offset: string }>();
+  #inFlight: Promise<void> | null = null;
+  #send: (offsets: { topic: string; partition: number; offset: string }[]) => Promise<void>;
+  #onError: (err: unknown) => void;
+
+  constructor(
+    send: (offsets: { topic: string; partition: number; offset: string }[]) => Promise<void>,
+    onError: (err: unknown) => void,
+  ) {
+    this.#send = send;
+    this.#onError = onError;
+  }
+
+  /** Commits `offset` (the next to read) for a partition, soon. */
+  note(topic: string, partition: number, offset: number): void {
+    this.#pending.set(`${topic}/${partition}`, { topic, partition, offset: String(offset) });
+    this.#inFlight ??= this.#flush();
+  }
+
+  /** Resolves once everything noted is committed (or has failed). */
+  async drain(): Promise<void> {
+    while (this.#inFlight) await this.#inFlight;
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#pending.size > 0) {
+      const offsets = [...this.#pending.values()];
+      this.#pending.clear();
+      await this.#send(offsets).catch(this.#onError);
+    }
+    this.#inFlight = null;
   }
 }

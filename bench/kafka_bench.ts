@@ -1,0 +1,198 @@
+/**
+ * The pipeline on a local Kafka broker, beside its ceiling measured in the same run:
+ * the raw kafkajs consume rate of a topic of simulated events (no-op `eachBatch`), then
+ * the full pipeline over the same topic (Kafka in, actors, alerts out to Kafka and the
+ * store), then the produce-to-alert latency (p50, p99) at half the pipeline's rate.
+ *
+ * @module
+ */
+
+import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { type Config, defaults } from "../config/defaults.ts";
+import { VigilSystem } from "../engine/system.ts";
+import { KafkaLog } from "../io/kafka_log.ts";
+import { Simulator } from "../sim/simulator.ts";
+import { startKafka } from "../tools/servers.ts";
+import type { Figure } from "./replay_bench.ts";
+
+const EVENTS = 200_000;
+const PARTITIONS = 12;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
+}
+
+/** Runs the Kafka benchmarks against a broker of its own. */
+export async function kafkaBench(): Promise<Figure[]> {
+  const server = await startKafka({ port: 39292, controller_port: 39293, name: "bench" });
+  const kafka = new Kafka({
+    clientId: "bench",
+    brokers: [server.address],
+    logLevel: logLevel.NOTHING,
+  });
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  try {
+    const prefix = "bench.";
+    const topic = `${prefix}auth-events`;
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic, numPartitions: PARTITIONS }],
+    });
+    await admin.disconnect();
+    await producer.connect();
+    const sim = new Simulator({
+      seed: 5,
+      users: 50_000,
+      start_ms: Date.now() - 3 * 3_600_000,
+      events_per_second: 60,
+      attack_interval_s: 20,
+    });
+    let produced = 0;
+    while (produced < EVENTS) {
+      const events = sim.take(20_000).filter((e) => e.kind === "auth").slice(0, EVENTS - produced);
+      await producer.send({
+        topic,
+        messages: events.map((e) => ({ key: String(e.user_id), value: JSON.stringify(e) })),
+      });
+      produced += events.length;
+    }
+    console.log(
+      `  produced ${produced.toLocaleString()} simulated auth events to ${PARTITIONS} partitions`,
+    );
+
+    // Ceiling: kafkajs alone, a no-op eachBatch.
+    const raw = kafka.consumer({ groupId: "bench-raw", maxBytesPerPartition: 1_048_576 });
+    await raw.connect();
+    await raw.subscribe({ topic, fromBeginning: true });
+    let seen = 0, first = 0;
+    const all = Promise.withResolvers<number>();
+    await raw.run({
+      eachBatch: ({ batch }) => {
+        if (first === 0) first = performance.now();
+        seen += batch.messages.length;
+        if (seen >= EVENTS) all.resolve(performance.now());
+        return Promise.resolve();
+      },
+    });
+    const rawRate = EVENTS / ((await all.promise - first) / 1000);
+    await raw.disconnect();
+
+    // The pipeline: a Vigil worker over the same topic.
+    const config = structuredClone(defaults) as Config;
+    config.io.topic_prefix = prefix;
+    config.io.kafka_group = "bench-pipeline";
+    config.runtime.partitions = PARTITIONS;
+    config.simulator.enabled = false;
+    const log = new KafkaLog({ brokers: [server.address], client_id: "bench-worker" });
+    const system = new VigilSystem({ config, token: "bench", log });
+    let pipelineRate = 0;
+    let p50 = NaN, p99 = NaN, latencyRate = 0;
+    try {
+      await system.start({ simulate: false });
+      const ingested = async () => {
+        const text = await system.metrics.text();
+        return [...text.matchAll(/^vigil_events_ingested_total\{kind="auth"\} (\d+)/gm)]
+          .reduce((n, m) => n + Number(m[1]), 0);
+      };
+      let start = 0;
+      while (true) {
+        const n = await ingested();
+        if (n > 0 && start === 0) start = performance.now();
+        if (n >= EVENTS) break;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      pipelineRate = EVENTS / ((performance.now() - start) / 1000);
+
+      // Latency at half the pipeline's rate: benign traffic with a brute-force burst
+      // every 100 ms, each event stamped with its send time.
+      latencyRate = Math.round(pipelineRate / 2);
+      const latencies: number[] = [];
+      system.outbox.listen((alerts) => {
+        const now = Date.now();
+        for (const a of alerts) {
+          if (a.entity.key.startsWith("bench-victim-")) {
+            latencies.push(now - Date.parse(a.timestamp));
+          }
+        }
+      });
+      const live = new Simulator({
+        seed: 9,
+        users: 50_000,
+        start_ms: Date.now(),
+        events_per_second: 1,
+        attack_interval_s: 0,
+      });
+      const perTick = Math.max(1, Math.round(latencyRate / 100));
+      const until = Date.now() + 10_000;
+      let burst = 0;
+      while (Date.now() < until) {
+        const now = Date.now();
+        const messages = live.take(perTick).filter((e) => e.kind === "auth").map((e) => {
+          e.timestamp = new Date(now).toISOString();
+          return { key: String(e.user_id), value: JSON.stringify(e) };
+        });
+        if (++burst % 10 === 0) {
+          const victim = `bench-victim-${burst}`;
+          for (let i = 0; i < 5; i++) {
+            messages.push({
+              key: victim,
+              value: JSON.stringify({
+                type: "login_failure",
+                user_id: victim,
+                ip: "203.0.113.1",
+                event_id: `${victim}-${i}`,
+                timestamp: new Date(now).toISOString(),
+              }),
+            });
+          }
+        }
+        await producer.send({ topic, messages });
+        const wait = now + 10 - Date.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+      await new Promise((r) => setTimeout(r, 1_000));
+      latencies.sort((a, b) => a - b);
+      p50 = percentile(latencies, 0.5);
+      p99 = percentile(latencies, 0.99);
+      console.log(
+        `  latency: ${latencies.length} alerts at ${latencyRate.toLocaleString()} events/s`,
+      );
+    } finally {
+      await system.stop();
+    }
+    return [
+      {
+        name: "pipeline on Kafka (1 worker, 12 partitions)",
+        value: pipelineRate,
+        unit: "events/s",
+        ceiling: rawRate,
+        ceiling_name: "raw kafkajs consume, no-op eachBatch",
+        target: "≥ 70 % of the raw consume rate",
+        met: pipelineRate >= 0.7 * rawRate,
+      },
+      {
+        name: `produce-to-alert latency p50 at ${latencyRate.toLocaleString()} events/s`,
+        value: p50,
+        unit: "ms",
+        ceiling: 0,
+        ceiling_name: "n/a",
+        target: "(p99 below)",
+        met: true,
+      },
+      {
+        name: `produce-to-alert latency p99 at ${latencyRate.toLocaleString()} events/s`,
+        value: p99,
+        unit: "ms",
+        ceiling: 0,
+        ceiling_name: "n/a",
+        target: "≤ 50 ms",
+        met: p99 <= 50,
+      },
+    ];
+  } finally {
+    await producer.disconnect().catch(() => {});
+    await server.stop();
+  }
+}
