@@ -100,7 +100,10 @@ async function start(worker: boolean): Promise<number> {
       }),
   }, system.app.fetch);
   const done = Promise.withResolvers<number>();
+  let stopping = false;
   const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
     log("info", "Stopping", { signal });
     await system.stop();
     await server.shutdown();
@@ -109,6 +112,17 @@ async function start(worker: boolean): Promise<number> {
   };
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => void shutdown(signal));
+  }
+  // A worker whose cluster supervisor died (even by SIGKILL) stops too, leaving no orphan.
+  const supervisor = Number(Deno.env.get("VIGIL_SUPERVISOR_PID") ?? "0");
+  if (supervisor > 0) {
+    const watch = setInterval(() => {
+      if (Deno.ppid !== supervisor) {
+        clearInterval(watch);
+        void shutdown("supervisor gone");
+      }
+    }, 1_000);
+    done.promise.then(() => clearInterval(watch));
   }
   return await done.promise;
 }
@@ -150,7 +164,13 @@ async function cluster(args: Args): Promise<number> {
     spawn: (slot, port) =>
       new Deno.Command(Deno.execPath(), {
         args: ["run", ...WORKER_PERMISSIONS, mainPath, "worker"],
-        env: { ...env, ADMIN_TOKEN: token, PORT: String(port), VIGIL_WORKER_SLOT: String(slot) },
+        env: {
+          ...env,
+          ADMIN_TOKEN: token,
+          PORT: String(port),
+          VIGIL_WORKER_SLOT: String(slot),
+          VIGIL_SUPERVISOR_PID: String(Deno.pid),
+        },
         stdin: "null",
         stdout: "inherit",
         stderr: "inherit",
@@ -207,6 +227,7 @@ async function connectIo(config: Config): Promise<{ log?: Log; store?: Store }> 
       database: io.mongodb_database,
       timeout_ms: io.store_timeout_ms,
       dead_letter_retention_s: io.dead_letter_retention_s,
+      archive_retention_s: io.archive_retention_s,
     });
     log("info", "Using MongoDB", { database: io.mongodb_database });
   }

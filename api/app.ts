@@ -120,6 +120,12 @@ export function createApp(deps: ApiDeps): Hono {
     return c.json({ type, key, resident: deps.actors.isResident(type, key), state });
   });
 
+  app.get("/api/v1/archive", async (c) => {
+    const limit = intParam(c.req.query("limit"), 100, 1, deps.limits.max_alerts_page, "limit");
+    const events = await deps.store.findArchived(limit);
+    return c.json({ count: events.length, events });
+  });
+
   app.get("/api/v1/dead-letters", async (c) => {
     const limit = intParam(c.req.query("limit"), 100, 1, deps.limits.max_alerts_page, "limit");
     const letters = await deps.store.findDeadLetters(limit);

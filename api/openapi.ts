@@ -79,6 +79,13 @@ export const openapi = {
         responses: { "200": json("State"), "404": json("No such actor"), ...errors },
       },
     },
+    "/api/v1/archive": {
+      get: {
+        summary: "The newest events of the raw archive (when VIGIL_IO_ARCHIVE_RAW_EVENTS is on)",
+        security: bearer,
+        responses: { "200": json("Archived events"), ...errors },
+      },
+    },
     "/api/v1/dead-letters": {
       get: {
         summary: "Dead letters, newest first",

@@ -139,6 +139,10 @@ export interface IoSettings {
   store_timeout_ms: number;
   /** Dead letters are kept this long in MongoDB (TTL index). */
   dead_letter_retention_s: number;
+  /** Keep every valid event as it arrived in the store's `raw_events` archive. */
+  archive_raw_events: boolean;
+  /** Archived events are kept this long (TTL index on MongoDB; the in-memory store keeps the newest). */
+  archive_retention_s: number;
 }
 
 /** The cluster supervisor (`main.ts cluster`). */
@@ -200,6 +204,8 @@ export const defaults: Readonly<Config> = Object.freeze({
     mongodb_database: "vigil",
     store_timeout_ms: 5_000,
     dead_letter_retention_s: 7 * 24 * 3600,
+    archive_raw_events: false,
+    archive_retention_s: 7 * 24 * 3600,
   },
   runtime: {
     mailbox_capacity: 1024,

@@ -48,6 +48,7 @@ export class Intake {
   #maxFutureMs: number;
   #topics: Topics;
   #health: FlushHealth;
+  #archive: boolean;
   #backoff: { min_ms: number; max_ms: number };
   #now: () => number;
 
@@ -61,6 +62,8 @@ export class Intake {
       now: () => number;
       topics?: Topics;
       health?: FlushHealth;
+      /** Keep valid events in the store's raw archive. */
+      archive?: boolean;
       flush_backoff?: { min_ms: number; max_ms: number };
     },
   ) {
@@ -71,6 +74,7 @@ export class Intake {
     this.#maxFutureMs = options.max_future_ms;
     this.#topics = options.topics ?? new Topics();
     this.#health = options.health ?? { durable() {} };
+    this.#archive = options.archive ?? false;
     this.#backoff = options.flush_backoff ?? { min_ms: 100, max_ms: 5_000 };
     this.#now = options.now;
   }
@@ -138,7 +142,17 @@ export class Intake {
   /** Delivers a validated event to its actor. */
   accept(event: VigilEvent, source: string, ticket: Ticket | null): Promise<void> | null {
     const replay = ticket?.replay === true;
-    if (!replay) this.#telemetry.ingested(event.kind);
+    if (!replay) {
+      this.#telemetry.ingested(event.kind);
+      if (this.#archive) {
+        this.#outbox.archive({
+          event_id: event.event_id,
+          kind: event.kind,
+          ts: event.ts,
+          raw: event.raw,
+        });
+      }
+    }
     const to = routeOf(event);
     if (to === null) return null;
     const rt = this.#runtime;

@@ -9,7 +9,7 @@
 import type { AlertSink, DeadLetterSink } from "../actors/ports.ts";
 import type { Alert, DeadLetter } from "../events/types.ts";
 import type { Log } from "../io/log.ts";
-import type { Store } from "../io/store.ts";
+import type { ArchivedEvent, Store } from "../io/store.ts";
 
 /** Topic names of what the outbox writes (without a deployment prefix). */
 export const ALERTS_TOPIC = "alerts";
@@ -22,6 +22,7 @@ export type AlertListener = (alerts: readonly Alert[]) => void | Promise<void>;
 export class Outbox implements AlertSink, DeadLetterSink {
   #alerts: Alert[] = [];
   #dead: DeadLetter[] = [];
+  #archive: ArchivedEvent[] = [];
   #store: Store | null;
   #log: Log | null;
   #listeners: AlertListener[] = [];
@@ -59,9 +60,14 @@ export class Outbox implements AlertSink, DeadLetterSink {
     this.#dead.push(letter);
   }
 
-  /** Alerts and dead letters waiting. */
+  /** Keeps an event for the raw archive (written with the next flush). */
+  archive(event: ArchivedEvent): void {
+    this.#archive.push(event);
+  }
+
+  /** Alerts, dead letters and archived events waiting. */
   get pending(): number {
-    return this.#alerts.length + this.#dead.length;
+    return this.#alerts.length + this.#dead.length + this.#archive.length;
   }
 
   /** Makes everything raised so far durable. Flushes run one after another. */
@@ -71,12 +77,15 @@ export class Outbox implements AlertSink, DeadLetterSink {
   }
 
   async #flushNow(): Promise<void> {
-    if (this.#alerts.length === 0 && this.#dead.length === 0) return;
+    if (this.#alerts.length === 0 && this.#dead.length === 0 && this.#archive.length === 0) return;
     const alerts = this.#alerts;
     const dead = this.#dead;
+    const archive = this.#archive;
     this.#alerts = [];
     this.#dead = [];
+    this.#archive = [];
     try {
+      if (archive.length > 0) await this.#store?.archiveEvents(archive);
       if (dead.length > 0) {
         await this.#store?.saveDeadLetters(dead);
         await this.#log?.produce(
@@ -85,18 +94,19 @@ export class Outbox implements AlertSink, DeadLetterSink {
         );
       }
       if (alerts.length > 0) {
-        await this.#store?.saveAlerts(alerts);
+        const stored = this.#store ? await this.#store.saveAlerts(alerts) : alerts;
         await this.#log?.produce(
           this.#alertsTopic,
-          alerts.map((a) => ({ key: a.entity.key, value: JSON.stringify(a) })),
+          stored.map((a) => ({ key: a.entity.key, value: JSON.stringify(a) })),
         );
-        for (const l of this.#listeners) await l(alerts);
-        this.published += alerts.length;
+        for (const l of this.#listeners) await l(stored);
+        this.published += stored.length;
       }
     } catch (err) {
       // Nothing is lost: put everything back in front for the next flush, and fail this one.
       this.#alerts = alerts.concat(this.#alerts);
       this.#dead = dead.concat(this.#dead);
+      this.#archive = archive.concat(this.#archive);
       throw err;
     }
   }

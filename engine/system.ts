@@ -95,6 +95,7 @@ export class VigilSystem {
       max_future_ms: c.runtime.max_future_ms,
       now: () => this.#clock.now(),
       topics: this.topics,
+      archive: c.io.archive_raw_events,
       health: {
         durable: (ok, err) => {
           if (ok === this.#durable) return;

@@ -165,6 +165,9 @@ export class KafkaLog implements Log {
             lag.set(tp, Math.max(0, Number(batch.highWatermark) - last - 1));
             await heartbeat();
           }
+          // Before kafkajs can take part in a rebalance, what this batch made durable is
+          // committed, so the partition's next owner does not raise its alerts again.
+          await commits.drain();
         },
       });
     })();

@@ -6,12 +6,13 @@
  */
 
 import type { Alert, DeadLetter } from "../events/types.ts";
-import type { AlertQuery, Store } from "./store.ts";
+import type { AlertQuery, ArchivedEvent, Store } from "./store.ts";
 
 /** An in-memory store. */
 export class MemoryStore implements Store {
   #alerts = new Map<string, { alert: Alert; ts: number }>();
   #dead: DeadLetter[] = [];
+  #archive = new Map<string, ArchivedEvent>();
   #maxAlerts: number;
   #maxDead: number;
 
@@ -20,15 +21,21 @@ export class MemoryStore implements Store {
     this.#maxDead = limits.max_dead_letters;
   }
 
-  saveAlerts(alerts: readonly Alert[]): Promise<void> {
+  saveAlerts(alerts: readonly Alert[]): Promise<Alert[]> {
+    const stored: Alert[] = [];
     for (const a of alerts) {
-      if (this.#alerts.has(a.alert_id)) continue;
+      const before = this.#alerts.get(a.alert_id);
+      if (before) {
+        stored.push(before.alert);
+        continue;
+      }
+      stored.push(a);
       this.#alerts.set(a.alert_id, { alert: a, ts: Date.parse(a.timestamp) });
       if (this.#alerts.size > this.#maxAlerts) {
         this.#alerts.delete(this.#alerts.keys().next().value!);
       }
     }
-    return Promise.resolve();
+    return Promise.resolve(stored);
   }
 
   findAlerts(q: AlertQuery): Promise<Alert[]> {
@@ -58,6 +65,21 @@ export class MemoryStore implements Store {
 
   findDeadLetters(limit: number): Promise<DeadLetter[]> {
     return Promise.resolve(this.#dead.slice(-limit).reverse());
+  }
+
+  archiveEvents(events: readonly ArchivedEvent[]): Promise<void> {
+    for (const e of events) {
+      if (this.#archive.has(e.event_id)) continue;
+      this.#archive.set(e.event_id, e);
+      if (this.#archive.size > this.#maxDead) {
+        this.#archive.delete(this.#archive.keys().next().value!);
+      }
+    }
+    return Promise.resolve();
+  }
+
+  findArchived(limit: number): Promise<ArchivedEvent[]> {
+    return Promise.resolve([...this.#archive.values()].slice(-limit).reverse());
   }
 
   ping(): Promise<void> {

@@ -8,7 +8,7 @@
 
 import { type Collection, type Db, MongoClient } from "mongodb";
 import type { Alert, DeadLetter } from "../events/types.ts";
-import type { AlertQuery, Store } from "./store.ts";
+import type { AlertQuery, ArchivedEvent, Store } from "./store.ts";
 
 /** How to reach MongoDB. */
 export interface MongoOptions {
@@ -18,10 +18,19 @@ export interface MongoOptions {
   timeout_ms: number;
   /** Dead letters older than this are removed (a TTL index, where the server honours it). */
   dead_letter_retention_s: number;
+  /** Archived raw events older than this are removed (TTL index). */
+  archive_retention_s?: number;
 }
 
 type AlertDoc = Alert & { ts_ms: number; raised: number };
 type DeadLetterDoc = DeadLetter & { at_date: Date };
+type ArchiveDoc = {
+  _id: string;
+  kind: string;
+  ts: number;
+  raw: Record<string, unknown>;
+  archived_at: Date;
+};
 
 /** A MongoDB-backed store. */
 export class MongoStore implements Store {
@@ -29,6 +38,7 @@ export class MongoStore implements Store {
   #db: Db;
   #alerts: Collection<AlertDoc>;
   #dead: Collection<DeadLetterDoc>;
+  #archive: Collection<ArchiveDoc>;
   #raised = 0;
 
   private constructor(client: MongoClient, db: Db) {
@@ -36,6 +46,7 @@ export class MongoStore implements Store {
     this.#db = db;
     this.#alerts = db.collection<AlertDoc>("alerts");
     this.#dead = db.collection<DeadLetterDoc>("dead_letters");
+    this.#archive = db.collection<ArchiveDoc>("raw_events");
   }
 
   /** Connects and creates the indexes. */
@@ -56,11 +67,36 @@ export class MongoStore implements Store {
       { at_date: 1 },
       { expireAfterSeconds: o.dead_letter_retention_s, name: "retention" },
     );
+    await store.#archive.createIndex(
+      { archived_at: 1 },
+      { expireAfterSeconds: o.archive_retention_s ?? 7 * 24 * 3600, name: "retention" },
+    );
     return store;
   }
 
-  async saveAlerts(alerts: readonly Alert[]): Promise<void> {
-    if (alerts.length === 0) return;
+  async archiveEvents(events: readonly ArchivedEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const archived_at = new Date();
+    await this.#archive.bulkWrite(
+      events.map((e) => ({
+        updateOne: {
+          filter: { _id: e.event_id },
+          update: { $setOnInsert: { kind: e.kind, ts: e.ts, raw: e.raw, archived_at } },
+          upsert: true,
+        },
+      })),
+      { ordered: false },
+    );
+  }
+
+  async findArchived(limit: number): Promise<ArchivedEvent[]> {
+    const docs = await this.#archive.find({}).sort({ archived_at: -1, ts: -1 }).limit(limit)
+      .toArray();
+    return docs.map((d) => ({ event_id: d._id, kind: d.kind, ts: d.ts, raw: d.raw }));
+  }
+
+  async saveAlerts(alerts: readonly Alert[]): Promise<Alert[]> {
+    if (alerts.length === 0) return [];
     const base = Date.now() * 1000;
     await this.#alerts.bulkWrite(
       alerts.map((a) => ({
@@ -74,6 +110,13 @@ export class MongoStore implements Store {
       })),
       { ordered: false },
     );
+    // As stored: an alert raised again keeps the content it was first stored with.
+    const ids = alerts.map((a) => a.alert_id);
+    const docs = await this.#alerts.find({ alert_id: { $in: ids } }, {
+      projection: { _id: 0, ts_ms: 0, raised: 0 },
+    }).toArray();
+    const byId = new Map(docs.map((d) => [d.alert_id, d as unknown as Alert]));
+    return alerts.map((a) => byId.get(a.alert_id) ?? a);
   }
 
   async findAlerts(q: AlertQuery): Promise<Alert[]> {

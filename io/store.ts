@@ -17,9 +17,26 @@ export interface AlertQuery {
   limit: number;
 }
 
+/** An event kept in the raw archive, as it arrived. */
+export interface ArchivedEvent {
+  event_id: string;
+  kind: string;
+  ts: number;
+  raw: Record<string, unknown>;
+}
+
 /** Durable storage. */
 export interface Store {
-  saveAlerts(alerts: readonly Alert[]): Promise<void>;
+  /** Keeps events as they arrived (idempotent on `event_id`). */
+  archiveEvents(events: readonly ArchivedEvent[]): Promise<void>;
+  /** The newest archived events, newest first. */
+  findArchived(limit: number): Promise<ArchivedEvent[]>;
+  /**
+   * Stores alerts, each once (unique on `alert_id`), and returns them as stored: an alert
+   * raised again (after a crash or handover) comes back with the content first stored,
+   * so every copy published anywhere is identical.
+   */
+  saveAlerts(alerts: readonly Alert[]): Promise<Alert[]>;
   /** Newest first. */
   findAlerts(query: AlertQuery): Promise<Alert[]>;
   saveDeadLetters(letters: readonly DeadLetter[]): Promise<void>;

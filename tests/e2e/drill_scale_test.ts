@@ -115,6 +115,17 @@ Deno.test({
       child.kill("SIGTERM");
       assert.equal((await child.status).code, 0);
       assert.match(await stderr, /Cluster stopped/);
+    } catch (err) {
+      // Show what the cluster said; its workers stop by themselves once it is gone.
+      child.kill("SIGKILL");
+      const said = await Promise.race([
+        stderr,
+        new Promise<string>((r) =>
+          setTimeout(() =>
+            r("(no stderr)"), 15_000)
+        ),
+      ]);
+      throw new Error(`${(err as Error).message}\n--- cluster stderr ---\n${said.slice(-4000)}`);
     } finally {
       try {
         child.kill("SIGKILL");
@@ -122,7 +133,6 @@ Deno.test({
         // already stopped
       }
       await child.status;
-      await stderr;
       await producer.disconnect();
       await store.close();
     }

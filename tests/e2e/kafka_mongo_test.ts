@@ -52,6 +52,7 @@ Deno.test({
         VIGIL_IO_TOPIC_PREFIX: prefix,
         VIGIL_IO_KAFKA_GROUP: unique("group"),
         VIGIL_SIMULATOR_ENABLED: "false",
+        VIGIL_IO_ARCHIVE_RAW_EVENTS: "true",
       },
       stdout: "null",
       stderr: "piped",
@@ -167,6 +168,16 @@ Deno.test({
         assert.match(letter.reason, why, topic);
       }
       for (const d of dead) assert.ok(d.source.startsWith(prefix), d.source);
+
+      // The raw archive holds the valid events as they arrived, once each.
+      const archived = await fetch(`http://127.0.0.1:${port}/api/v1/archive?limit=100`, {
+        headers: { authorization: "Bearer tok" },
+      }).then((r) => r.json());
+      const mine = archived.events.filter((e: { raw: { user_id?: string } }) =>
+        e.raw.user_id === user
+      );
+      assert.equal(mine.length, 6, "the six valid failures, not the poison");
+      assert.equal(new Set(mine.map((e: { event_id: string }) => e.event_id)).size, 6);
 
       // The topics carry the same: read them as any Kafka client would.
       const consumer = kafka.consumer({ groupId: unique("reader") });

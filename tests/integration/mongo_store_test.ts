@@ -33,10 +33,11 @@ Deno.test({
       const t = Date.UTC(2026, 0, 5);
       const a1 = alert("a1", "auth.brute_force", "alice", t);
       await store.saveAlerts([a1, alert("a2", "auth.brute_force", "bob", t + 1000)]);
-      await store.saveAlerts([
+      const again = await store.saveAlerts([
         { ...a1, severity: "high" },
         alert("a3", "auth.success_after_failures", "alice", t + 2000),
       ]);
+      assert.deepEqual(again[0], a1, "a resent alert comes back as first stored");
       assert.deepEqual((await store.alertIds()).sort(), ["a1", "a2", "a3"]);
       const all = await store.findAlerts({ limit: 10 });
       assert.deepEqual(all.map((a) => a.alert_id), ["a3", "a2", "a1"]);
@@ -81,6 +82,19 @@ Deno.test({
           at: new Date(t).toISOString(),
         },
       ]);
+      const e1 = {
+        event_id: "e1",
+        kind: "auth",
+        ts: t,
+        raw: { user_id: "alice", extra: { kept: true } },
+      };
+      const e2 = { event_id: "e2", kind: "auth", ts: t + 1, raw: { user_id: "bob" } };
+      await store.archiveEvents([e1, e2]);
+      await store.archiveEvents([e1]);
+      const archived = await store.findArchived(10);
+      assert.equal(archived.length, 2, "archived once each");
+      assert.deepEqual(archived.find((e) => e.event_id === "e1"), e1, "unknown fields kept");
+
       const dead = await store.findDeadLetters(10);
       assert.deepEqual(dead.map((d) => d.source), ["auth-events/0/2", "auth-events/0/1"]);
       assert.equal(dead[0]!.reason, "worse");

@@ -106,3 +106,47 @@ Deno.test("utf8Length() and oversize() agree with TextEncoder", () => {
   assert.match(oversize("abcd", 3)!, /limit of 3/);
   assert.match(oversize("éé", 3)!, /4 bytes/);
 });
+
+Deno.test("Intake archives valid events when asked, once, and not when re-reading a partition", async () => {
+  const c = structuredClone(defaults) as Config;
+  const store = new MemoryStore({ max_alerts: 10, max_dead_letters: 10 });
+  const outbox = new Outbox(store, null);
+  const runtime = new ActorRuntime({
+    behaviours: [userBehaviour(c)],
+    runtime: c.runtime,
+    supervision: c.supervision,
+    alerts: c.alerts,
+    clock: new VirtualClock(NOW),
+    alertSink: outbox,
+    deadLetters: outbox,
+  });
+  const intake = new Intake(runtime, outbox, { ...noTelemetry, ingested() {}, invalid() {} }, {
+    max_event_bytes: 10_000,
+    max_future_ms: 60_000,
+    now: () => NOW,
+    archive: true,
+  });
+  await intake.handleBatch({
+    topic: "auth-events",
+    partition: 0,
+    replay_below: 2,
+    records: [0, 1, 2, 3].map((offset) => ({
+      topic: "auth-events",
+      partition: 0,
+      offset,
+      key: "u1",
+      value: offset === 3 ? "{bad" : logout("u1", NOW - 1000 + offset),
+      timestamp: NOW,
+    })),
+  });
+  const archived = await store.findArchived(10);
+  assert.equal(
+    archived.length,
+    1,
+    "offsets 0 and 1 were archived by the partition's previous owner",
+  );
+  assert.equal(archived[0]!.raw.user_id, "u1");
+  assert.equal(archived[0]!.ts, NOW - 1000 + 2);
+  await store.archiveEvents(archived);
+  assert.equal((await store.findArchived(10)).length, 1, "archiving is idempotent on event_id");
+});

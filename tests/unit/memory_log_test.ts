@@ -317,7 +317,7 @@ Deno.test("MemoryStore keeps at most max_dead_letters, newest first", async () =
 class FlakyStore extends MemoryStore {
   failing = false;
   calls = 0;
-  override saveAlerts(alerts: readonly Alert[]): Promise<void> {
+  override saveAlerts(alerts: readonly Alert[]): Promise<Alert[]> {
     this.calls++;
     if (this.failing) return Promise.reject(new Error("store unavailable"));
     return super.saveAlerts(alerts);
@@ -441,4 +441,18 @@ Deno.test("Outbox flush() runs flushes one after another", async () => {
   await before(Promise.all([first, second]), 1_000, "both flushes");
   assert.deepEqual(order, ["start a1", "end a1", "start a2", "end a2"]);
   assert.equal(outbox.published, 2);
+});
+
+Deno.test("Outbox publishes an alert raised again with the content first stored", async () => {
+  const store = new MemoryStore({ max_alerts: 10, max_dead_letters: 10 });
+  const log = new MemoryLog();
+  await log.ensureTopics([ALERTS_TOPIC, DEAD_LETTER_TOPIC], 1);
+  const outbox = new Outbox(store, log);
+  outbox.publish(alert("a1", { detected_at: "2026-01-05T00:00:00.000Z" }));
+  await outbox.flush();
+  outbox.publish(alert("a1", { detected_at: "2026-01-05T09:99:00.000Z" }));
+  await outbox.flush();
+  const values = log.all(ALERTS_TOPIC).map((r) => r.value);
+  assert.equal(values.length, 2);
+  assert.equal(values[0], values[1], "the repeat is identical");
 });
