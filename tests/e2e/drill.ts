@@ -5,7 +5,10 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
+import type { MongoStore } from "../../io/mongo_store.ts";
+import { until } from "./workers.ts";
 import { type Config, defaults } from "../../config/defaults.ts";
 import { linesOf, replay } from "../../engine/replay.ts";
 import { Simulator } from "../../sim/simulator.ts";
@@ -110,4 +113,27 @@ export async function alertsOnTopic(
     throw new Error(`Alerts repeated with other content: ${differing.join(", ")}`);
   }
   return seen;
+}
+
+/**
+ * Waits until MongoDB holds as many alerts as expected, lets anything late arrive, then
+ * requires exactly the expected ids, each once; and the same ids on the alerts topic, any
+ * repeat identical.
+ */
+export async function assertAlertsMatch(
+  store: MongoStore,
+  kafka: Kafka,
+  alertsTopic: string,
+  expectedIds: Set<string>,
+): Promise<void> {
+  await until("every expected alert in MongoDB", async () => {
+    const ids = await store.alertIds();
+    return ids.length >= expectedIds.size ? true : undefined;
+  }, 180_000);
+  await new Promise((r) => setTimeout(r, 2_000));
+  const ids = await store.alertIds();
+  assert.equal(ids.length, new Set(ids).size, "each alert once");
+  assert.deepEqual(new Set(ids), expectedIds, "the same alerts as replay");
+  const onTopic = await alertsOnTopic(kafka, alertsTopic, (seen) => seen.size >= expectedIds.size);
+  assert.deepEqual(new Set(onTopic.keys()), expectedIds, "the alerts topic carries every one");
 }

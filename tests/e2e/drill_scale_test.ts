@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { MongoStore } from "../../io/mongo_store.ts";
 import { kafkaBrokers, mongoUri, unique } from "../integration/servers.ts";
 import {
-  alertsOnTopic,
+  assertAlertsMatch,
   client,
   expectedAlertIds,
   produceAll,
@@ -101,17 +101,7 @@ Deno.test({
           }
         }
       });
-      await until("every expected alert in MongoDB", async () => {
-        const ids = await store.alertIds();
-        return ids.length >= expectedIds.size ? true : undefined;
-      }, 180_000);
-      await new Promise((r) => setTimeout(r, 2_000));
-      const ids = await store.alertIds();
-      assert.equal(ids.length, new Set(ids).size, "each alert once");
-      assert.deepEqual(new Set(ids), expectedIds, "the same alerts as replay");
-      const onTopic = await alertsOnTopic(kafka, `${prefix}alerts`, (seen) =>
-        seen.size >= expectedIds.size);
-      assert.deepEqual(new Set(onTopic.keys()), expectedIds);
+      await assertAlertsMatch(store, kafka, `${prefix}alerts`, expectedIds);
       child.kill("SIGTERM");
       assert.equal((await child.status).code, 0);
       assert.match(await stderr, /Cluster stopped/);
@@ -120,10 +110,7 @@ Deno.test({
       child.kill("SIGKILL");
       const said = await Promise.race([
         stderr,
-        new Promise<string>((r) =>
-          setTimeout(() =>
-            r("(no stderr)"), 15_000)
-        ),
+        new Promise<string>((r) => setTimeout(() => r("(no stderr)"), 15_000)),
       ]);
       throw new Error(`${(err as Error).message}\n--- cluster stderr ---\n${said.slice(-4000)}`);
     } finally {
