@@ -33,14 +33,15 @@ export class Cell implements Address {
   // deno-lint-ignore no-explicit-any
   readonly behaviour: Behaviour<any, any>;
   state: unknown = undefined;
-  /** True while a turn awaits something (a model, a snapshot, a backoff, a full mailbox). */
-  busy = false;
+  #busy = false;
   lastActive: number;
   /** When the runtime last moved it to the back of its residency ring. */
   movedAt: number;
   #mailbox: Envelope[] | null = null;
   #waiters: Waiter[] | null = null;
   #restarts: number[] | null = null;
+  /** The runtime's set of cells that are busy or hold messages (so stats need not walk every actor). */
+  #watch: Set<Cell>;
 
   constructor(
     type: string,
@@ -50,7 +51,9 @@ export class Cell implements Address {
     // deno-lint-ignore no-explicit-any
     behaviour: Behaviour<any, any>,
     now: number,
+    watch: Set<Cell>,
   ) {
+    this.#watch = watch;
     this.type = type;
     this.key = key;
     this.id = id;
@@ -58,6 +61,16 @@ export class Cell implements Address {
     this.behaviour = behaviour;
     this.lastActive = now;
     this.movedAt = now;
+  }
+
+  /** True while a turn awaits something (a model, a snapshot, a backoff, a full mailbox). */
+  get busy(): boolean {
+    return this.#busy;
+  }
+
+  set busy(value: boolean) {
+    this.#busy = value;
+    if (value) this.#watch.add(this);
   }
 
   /** Messages waiting in the mailbox (not counting senders waiting for room). */
@@ -77,10 +90,12 @@ export class Cell implements Address {
 
   enqueue(env: Envelope): void {
     (this.#mailbox ??= []).push(env);
+    this.#watch.add(this);
   }
 
   pushFront(env: Envelope): void {
     (this.#mailbox ??= []).unshift(env);
+    this.#watch.add(this);
   }
 
   /** Parks a sender until the mailbox has room; its message is then enqueued in order. */

@@ -98,6 +98,8 @@ export class ActorRuntime {
   #behaviours = new Map<string, Behaviour<any, any>>();
   /** Resident actors, by type, in residency-ring order. */
   #cells = new Residents();
+  /** Cells that are, or were lately, busy or holding messages. */
+  #watched = new Set<Cell>();
   #parts: PartitionState[];
   #root: RootSupervisor;
   #o: RuntimeOptions;
@@ -354,9 +356,14 @@ export class ActorRuntime {
 
   /** Counts for metrics and the API. */
   stats(): RuntimeStats {
+    // Only cells that have been busy or held messages are looked at, not every actor.
     let depth = 0, max = 0, busy = 0;
-    for (const c of this.#cells.all()) {
+    for (const c of this.#watched) {
       const q = c.queued;
+      if (q === 0 && !c.busy && c.waiting === 0) {
+        this.#watched.delete(c);
+        continue;
+      }
       depth += q;
       if (q > max) max = q;
       if (c.busy) busy++;
@@ -387,7 +394,7 @@ export class ActorRuntime {
   #activate(to: Address, id: string, partition: number): Cell {
     const b = this.#behaviours.get(to.type);
     if (!b) throw new Error(`Cannot deliver to "${id}": no actor type "${to.type}" is registered`);
-    const cell = new Cell(to.type, to.key, id, partition, b, this.#clock.now());
+    const cell = new Cell(to.type, to.key, id, partition, b, this.#clock.now(), this.#watched);
     this.#cells.add(cell);
     this.#telemetry.activated(to.type);
     this.#restore(cell, 0);
