@@ -239,11 +239,6 @@ export class ActorRuntime {
     for (const t of p.timers.popDue(wm)) this.#fire(t.type, t.key, t.message);
   }
 
-  /** Moves every partition's watermark as if an event at `event_ms` had been seen. */
-  advanceAllWatermarks(event_ms: number): void {
-    for (let p = 0; p < this.partitions; p++) this.advanceWatermark(p, event_ms);
-  }
-
   /**
    * Lets event time go on in partitions that have had no event for `idle_ms` of
    * processing time: their watermark moves as if event time had kept pace with the clock

@@ -96,8 +96,3 @@ export interface Behaviour<S, M = unknown> {
 
 /** The empty effect list, shared so a quiet turn allocates nothing. */
 export const NO_EFFECTS: readonly Effect[] = Object.freeze([]);
-
-/** A turn with a new state and no effects. */
-export function stay<S>(state: S): Step<S> {
-  return { state, effects: NO_EFFECTS };
-}

@@ -16,7 +16,7 @@ import {
   producerOf,
   simulatedAuthStream,
 } from "./drill.ts";
-import { freePort, until } from "./workers.ts";
+import { collect, freePort, until } from "./workers.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const TOKEN = "scale-drill";
@@ -49,12 +49,7 @@ Deno.test({
       stdout: "null",
       stderr: "piped",
     }).spawn();
-    const stderr = (async () => {
-      let text = "";
-      const dec = new TextDecoder();
-      for await (const c of child.stderr) text += dec.decode(c, { stream: true });
-      return text;
-    })();
+    const stderr = collect(child.stderr);
     const api = (path: string, init: RequestInit = {}) =>
       fetch(`http://127.0.0.1:${port}${path}`, {
         ...init,

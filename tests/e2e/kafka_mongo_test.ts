@@ -11,15 +11,9 @@ import assert from "node:assert/strict";
 import { Kafka, logLevel, Partitioners } from "kafkajs";
 import { MongoStore } from "../../io/mongo_store.ts";
 import { kafkaBrokers, mongoUri, unique } from "../integration/servers.ts";
+import { collect, freePort } from "./workers.ts";
 
 const ROOT = new URL("../../", import.meta.url);
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;
@@ -57,12 +51,7 @@ Deno.test({
       stdout: "null",
       stderr: "piped",
     }).spawn();
-    const stderr = (async () => {
-      let text = "";
-      const dec = new TextDecoder();
-      for await (const c of child.stderr) text += dec.decode(c, { stream: true });
-      return text;
-    })();
+    const stderr = collect(child.stderr);
     const kafka = new Kafka({
       clientId: "by-hand",
       brokers: [kafkaBrokers()],

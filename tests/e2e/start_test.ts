@@ -8,25 +8,10 @@
  */
 
 import assert from "node:assert/strict";
+import { collect, freePort } from "./workers.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const TOKEN = "e2e-token-0123456789";
-
-/** A port nothing listens on right now. */
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-/** Reads a whole stream into text (so the pipe is drained and closed). */
-async function collect(stream: ReadableStream<Uint8Array>): Promise<string> {
-  let text = "";
-  const decoder = new TextDecoder();
-  for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
-  return text + decoder.decode();
-}
 
 /** One request, its body always read; `null` when the connection fails. */
 async function get(

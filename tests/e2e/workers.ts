@@ -15,6 +15,14 @@ export function freePort(): number {
   return port;
 }
 
+/** Reads a whole stream into text (so the pipe is drained and closed). */
+export async function collect(stream: ReadableStream<Uint8Array>): Promise<string> {
+  let text = "";
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+  return text + decoder.decode();
+}
+
 /** A running worker. */
 export interface Worker {
   port: number;
@@ -37,12 +45,7 @@ export function startWorker(env: Record<string, string>): Worker {
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  const log = (async () => {
-    let text = "";
-    const dec = new TextDecoder();
-    for await (const c of child.stderr) text += dec.decode(c, { stream: true });
-    return text;
-  })();
+  const log = collect(child.stderr);
   let done = false;
   const status = child.status.then((s) => {
     done = true;
