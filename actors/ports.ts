@@ -18,6 +18,8 @@ export interface SnapshotStore {
   delete(id: string): void;
   /** Forgets every actor whose id matches (when partitions move away). */
   deleteWhere?(match: (id: string) => boolean): void;
+  /** The saved states of every actor whose id matches (for partition checkpoints). */
+  entriesWhere?(match: (id: string) => boolean): [string, unknown][];
 }
 
 /** Where raised alerts go. */
@@ -84,5 +86,10 @@ export class MemorySnapshots implements SnapshotStore {
   }
   deleteWhere(match: (id: string) => boolean): void {
     for (const id of [...this.map.keys()]) if (match(id)) this.map.delete(id);
+  }
+  entriesWhere(match: (id: string) => boolean): [string, unknown][] {
+    const out: [string, unknown][] = [];
+    for (const entry of this.map) if (match(entry[0])) out.push(entry);
+    return out;
   }
 }

@@ -30,7 +30,7 @@ import {
   type SnapshotStore,
 } from "./ports.ts";
 import type { Ticket } from "./ticket.ts";
-import { TimerQueue } from "./timers.ts";
+import { type PendingTimer, TimerQueue } from "./timers.ts";
 import type { ActorContext, Address, AlertDraft, Behaviour, Effect, Step } from "./types.ts";
 import { Cell, type Envelope } from "./cell.ts";
 import { Residents } from "./residents.ts";
@@ -74,6 +74,21 @@ interface PartitionState {
 export interface Late {
   partition: number;
   watermark: number;
+}
+
+/**
+ * Everything a partition's actors hold, at one point of its input: their states
+ * (resident and passivated), the pending event-time timers and the watermark. States are
+ * immutable, so an image is a consistent cut however long it takes to write out.
+ * Processing-time timers and failure history are not part of it.
+ */
+export interface PartitionImage {
+  /** null: no event seen yet. */
+  watermark: number | null;
+  max_event_ms: number | null;
+  timers: PendingTimer[];
+  /** `type:key` → state. */
+  actors: [string, unknown][];
 }
 
 /** Actors looked at, at most, to find one to evict. */
@@ -294,24 +309,83 @@ export class ActorRuntime {
       const part = this.#parts[p]!;
       if (part.watermark === -Infinity && part.timers.size === 0 && !this.#hasResident(p)) continue;
       dropped.push(p);
-      for (const cell of [...this.#cells.all()]) {
-        if (cell.partition !== p) continue;
-        for (const env of cell.takeAll()) this.#done(env);
-        this.#cells.remove(cell);
-      }
-      this.#snapshots.deleteWhere?.((id) => this.partitionFor(id.slice(id.indexOf(":") + 1)) === p);
-      for (const [id, handle] of this.#clockTimers) {
-        const key = id.slice(id.indexOf(":") + 1, id.lastIndexOf("#"));
-        if (this.partitionFor(key) !== p) continue;
-        this.#clock.clearTimeout(handle);
-        this.#clockTimers.delete(id);
-      }
-      part.watermark = -Infinity;
-      part.max_event_ms = -Infinity;
-      part.timers = new TimerQueue();
-      part.supervisor.reset();
+      this.clearPartition(p);
     }
     return dropped;
+  }
+
+  /** Forgets everything of one partition (see `retainPartitions`). */
+  clearPartition(p: number): void {
+    const part = this.#parts[p]!;
+    for (const cell of [...this.#cells.all()]) {
+      if (cell.partition !== p) continue;
+      for (const env of cell.takeAll()) this.#done(env);
+      this.#cells.remove(cell);
+    }
+    this.#snapshots.deleteWhere?.((id) => this.#partitionOfId(id) === p);
+    for (const [id, handle] of this.#clockTimers) {
+      const key = id.slice(id.indexOf(":") + 1, id.lastIndexOf("#"));
+      if (this.partitionFor(key) !== p) continue;
+      this.#clock.clearTimeout(handle);
+      this.#clockTimers.delete(id);
+    }
+    part.watermark = -Infinity;
+    part.max_event_ms = -Infinity;
+    part.timers = new TimerQueue();
+    part.supervisor.reset();
+  }
+
+  /**
+   * The image of a partition, or null while one of its actors is busy or has messages
+   * waiting (the image must fall between two messages of every actor).
+   */
+  exportPartition(p: number): PartitionImage | null {
+    const entriesWhere = this.#snapshots.entriesWhere?.bind(this.#snapshots);
+    if (!entriesWhere) {
+      throw new Error("Cannot checkpoint: the snapshot store cannot list its entries");
+    }
+    const actors: [string, unknown][] = [];
+    for (const cell of this.#cells.all()) {
+      if (cell.partition !== p) continue;
+      if (cell.busy || cell.queued > 0 || cell.waiting > 0) return null;
+      actors.push([cell.id, cell.state]);
+    }
+    for (const entry of entriesWhere((id) => this.#partitionOfId(id) === p)) {
+      if (!this.#cells.get(...splitId(entry[0]))) actors.push(entry);
+    }
+    const part = this.#parts[p]!;
+    return {
+      watermark: Number.isFinite(part.watermark) ? part.watermark : null,
+      max_event_ms: Number.isFinite(part.max_event_ms) ? part.max_event_ms : null,
+      timers: part.timers.pending(),
+      actors,
+    };
+  }
+
+  /**
+   * Puts a partition's image in place: states go to the snapshot store (actors activate
+   * lazily on their next message), timers and watermark to the partition. The partition
+   * must hold nothing yet (a partition just assigned, after `retainPartitions`).
+   */
+  importPartition(p: number, image: PartitionImage): void {
+    const part = this.#parts[p]!;
+    if (part.timers.size > 0 || part.watermark !== -Infinity || this.#hasResident(p)) {
+      throw new Error(`Cannot restore partition ${p}: it already holds actors or timers`);
+    }
+    for (const [id, state] of image.actors) {
+      if (this.#partitionOfId(id) !== p) {
+        throw new Error(`Cannot restore partition ${p}: actor ${id} belongs to another one`);
+      }
+      this.#snapshots.save(id, state);
+    }
+    for (const t of image.timers) part.timers.set(t.type, t.key, t.name, t.at, t.message);
+    part.watermark = image.watermark ?? -Infinity;
+    part.max_event_ms = image.max_event_ms ?? -Infinity;
+    part.last_event_at = this.#clock.now();
+  }
+
+  #partitionOfId(id: string): number {
+    return this.partitionFor(id.slice(id.indexOf(":") + 1));
   }
 
   #hasResident(p: number): boolean {
@@ -711,6 +785,11 @@ export class ActorRuntime {
       this.#turn(cell, env);
     }
   }
+}
+
+function splitId(id: string): [string, string] {
+  const i = id.indexOf(":");
+  return [id.slice(0, i), id.slice(i + 1)];
 }
 
 function safeJson(message: unknown): string {

@@ -13,6 +13,11 @@ export interface DueTimer {
   message: unknown;
 }
 
+/** A pending timer with its due time (for checkpoints). */
+export interface PendingTimer extends DueTimer {
+  at: number;
+}
+
 interface Entry extends DueTimer {
   at: number;
   seq: number;
@@ -34,6 +39,17 @@ export class TimerQueue {
   /** Live timers. */
   get size(): number {
     return this.#current.size;
+  }
+
+  /**
+   * Every live timer, in the order they would fire (due time, then the order they were
+   * set): setting them in this order on a new queue gives one that fires identically.
+   */
+  pending(): PendingTimer[] {
+    return this.#heap
+      .filter((e) => this.#current.get(`${e.type}:${e.key}#${e.name}`) === e.seq)
+      .sort((a, b) => (before(a, b) ? -1 : 1))
+      .map(({ type, key, name, message, at }) => ({ type, key, name, message, at }));
   }
 
   /** Removes and returns every live timer due at or before `t`, in due order. */

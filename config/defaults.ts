@@ -143,6 +143,13 @@ export interface IoSettings {
   archive_raw_events: boolean;
   /** Archived events are kept this long (TTL index on MongoDB; the in-memory store keeps the newest). */
   archive_retention_s: number;
+  /**
+   * A partition with new input is checkpointed to the store at most this often, so a
+   * takeover re-reads only what came after (0: never; a takeover re-reads the partition).
+   */
+  checkpoint_interval_ms: number;
+  /** Tries at loading a checkpoint before a takeover reads the partition from its start. */
+  checkpoint_restore_attempts: number;
 }
 
 /** The cluster supervisor (`main.ts cluster`). */
@@ -206,6 +213,8 @@ export const defaults: Readonly<Config> = Object.freeze({
     dead_letter_retention_s: 7 * 24 * 3600,
     archive_raw_events: false,
     archive_retention_s: 7 * 24 * 3600,
+    checkpoint_interval_ms: MINUTE,
+    checkpoint_restore_attempts: 5,
   },
   runtime: {
     mailbox_capacity: 1024,

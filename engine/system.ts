@@ -13,13 +13,14 @@ import { messageKey } from "../events/route.ts";
 import { Topics } from "../events/topics.ts";
 import type { VigilEvent } from "../events/types.ts";
 import { parseEvent } from "../events/validate.ts";
-import type { Consumer, Log, ProduceMessage } from "../io/log.ts";
+import type { ConsumeOptions, Consumer, Log, ProduceMessage } from "../io/log.ts";
 import { MemoryLog } from "../io/memory_log.ts";
 import { MemoryStore } from "../io/memory_store.ts";
 import { Metrics } from "../io/metrics.ts";
 import type { Store } from "../io/store.ts";
 import { Simulator } from "../sim/simulator.ts";
 import { createApp, type IngestResult } from "../api/app.ts";
+import { Checkpointer } from "./checkpoints.ts";
 import { Intake, oversize } from "./intake.ts";
 import { Outbox } from "./outbox.ts";
 import { log } from "./logger.ts";
@@ -55,6 +56,7 @@ export class VigilSystem {
   #simulator: Simulator | null = null;
   #assigned: number[] | null = null;
   #durable = true;
+  #checkpoints: Checkpointer | null = null;
 
   constructor(options: SystemOptions) {
     const c = this.config = options.config;
@@ -107,6 +109,30 @@ export class VigilSystem {
         },
       },
     });
+    if (this.log.shared && c.io.checkpoint_interval_ms > 0) {
+      this.#checkpoints = new Checkpointer(this.runtime, this.store, {
+        group: c.io.kafka_group,
+        interval_ms: c.io.checkpoint_interval_ms,
+        restore_attempts: c.io.checkpoint_restore_attempts,
+        now: () => this.#clock.now(),
+        events: {
+          written: (_partition, _actors, chars, ms) => this.metrics.checkpointWritten(chars, ms),
+          restored: (partition, actors, offsets, age_ms) => {
+            this.metrics.checkpointRestored();
+            log("info", "Partition restored from its checkpoint", {
+              partition,
+              actors,
+              offsets,
+              age_ms,
+            });
+          },
+          failed: (partition, what, err) => {
+            this.metrics.checkpointFailed(what);
+            log("warn", `Checkpoint ${what} failed`, { partition, error: String(err) });
+          },
+        },
+      });
+    }
     this.app = createApp({
       token: options.token,
       limits: c.api,
@@ -131,18 +157,33 @@ export class VigilSystem {
       this.topics.all,
       c.runtime.partitions,
     );
-    this.#consumer = this.log.consume({
+    const consume: ConsumeOptions = {
       group: c.io.kafka_group,
       on_error: (err) => log("error", "The consumer stopped", { error: String(err) }),
       on_assign: (partitions) => {
+        const kept = new Set(partitions);
+        for (const p of this.#assigned ?? []) if (!kept.has(p)) this.#checkpoints?.release(p);
         const dropped = this.runtime.retainPartitions(partitions);
         this.#assigned = partitions;
         log("info", "Partitions assigned", { partitions, dropped });
       },
       topics: [...this.topics.inputs],
       max_batch: c.runtime.max_batch_events,
-      handler: (batch) => this.intake.handleBatch(batch),
-    });
+      handler: async (batch) => {
+        await this.intake.handleBatch(batch);
+        this.#checkpoints?.handled(batch);
+      },
+    };
+    const checkpoints = this.#checkpoints;
+    if (checkpoints) {
+      consume.resume_from = (p) => checkpoints.restore(p);
+      consume.before_leave = async () => {
+        await this.runtime.whenIdle();
+        await this.outbox.flush();
+        await checkpoints.flushAll();
+      };
+    }
+    this.#consumer = this.log.consume(consume);
     this.#every(c.runtime.sweep_interval_ms, () => {
       this.runtime.sweep();
       this.runtime.advanceIdle(c.runtime.idle_watermark_delay_ms);

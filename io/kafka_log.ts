@@ -11,6 +11,7 @@
 import {
   type Admin,
   type Consumer as KafkaConsumer,
+  type EachBatchPayload,
   Kafka,
   logLevel,
   Partitioners,
@@ -34,6 +35,7 @@ export interface KafkaOptions {
 
 /** A Kafka-backed log. */
 export class KafkaLog implements Log {
+  readonly shared = true;
   #kafka: Kafka;
   #admin: Admin | null = null;
   #producer: Producer | null = null;
@@ -96,8 +98,13 @@ export class KafkaLog implements Log {
       (offsets) => consumer.commitOffsets(offsets),
       (err) => options.on_error?.(err),
     );
-    /** Per `topic/partition`: the offset committed when it was assigned here. */
-    const catchUp = new Map<string, Promise<number>>();
+    /**
+     * Per `topic/partition` assigned here: the offset to read from (after a checkpoint) and
+     * the offset committed when it was assigned (records below it are replayed).
+     */
+    const catchUp = new Map<string, Promise<{ from: number; replayBelow: number }>>();
+    let stopping = false;
+    let inHand: Promise<void> = Promise.resolve();
     let owned = new Set<string>();
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       const assignment = payload.memberAssignment as Record<string, number[]>;
@@ -120,12 +127,28 @@ export class KafkaLog implements Log {
       // Awaited by the partition's first batch; when nothing awaits it (the member is
       // stopping), a failure must not go unhandled.
       committed.catch((err) => options.on_error?.(err));
+      const resumes = new Map<number, Promise<Record<string, number>>>();
       for (const { topic, partition } of fresh) {
-        catchUp.set(
-          `${topic}/${partition}`,
-          committed.then((c) => c.get(`${topic}/${partition}`) ?? 0),
-        );
+        let resume = resumes.get(partition);
+        if (!resume) {
+          resume = options.resume_from?.(partition).catch((err) => {
+            options.on_error?.(err);
+            return {};
+          }) ?? Promise.resolve({});
+          resumes.set(partition, resume);
+        }
+        const tp = `${topic}/${partition}`;
+        // Nothing is fetched from the committed offset meanwhile: from the start, until
+        // the checkpoint says where to go (that seek makes a batch in hand stale).
         consumer.seek({ topic, partition, offset: "0" });
+        catchUp.set(
+          tp,
+          Promise.all([committed, resume]).then(([c, offsets]) => {
+            const from = offsets[topic] ?? 0;
+            if (from > 0) consumer.seek({ topic, partition, offset: String(from) });
+            return { from, replayBelow: c.get(tp) ?? 0 };
+          }),
+        );
       }
     });
     const started = (async () => {
@@ -134,40 +157,11 @@ export class KafkaLog implements Log {
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
-        eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-          const tp = `${batch.topic}/${batch.partition}`;
-          const replayBelow = await (catchUp.get(tp) ?? Promise.resolve(0));
-          const all = batch.messages;
-          for (let i = 0; i < all.length && isRunning() && !isStale(); i += options.max_batch) {
-            const records: LogRecord[] = all.slice(i, i + options.max_batch).map((m) => ({
-              topic: batch.topic,
-              partition: batch.partition,
-              offset: Number(m.offset),
-              key: m.key === null ? null : m.key.toString(),
-              value: m.value === null ? "" : m.value.toString(),
-              timestamp: Number(m.timestamp),
-            }));
-            const piece: Batch = {
-              topic: batch.topic,
-              partition: batch.partition,
-              records,
-              heartbeat,
-            };
-            if (records[0]!.offset < replayBelow) piece.replay_below = replayBelow;
-            await options.handler(piece);
-            const last = records[records.length - 1]!.offset;
-            resolveOffset(String(last));
-            // The batch is handled and durable, so its offset may be committed. Commits are
-            // coalesced and sent in the background (one request for every partition with
-            // news), so a batch does not wait a round trip; a failed commit is covered by
-            // the next one, and never makes a durable batch be handled again here.
-            if (last + 1 > replayBelow) commits.note(batch.topic, batch.partition, last + 1);
-            lag.set(tp, Math.max(0, Number(batch.highWatermark) - last - 1));
-            await heartbeat();
-          }
-          // Before kafkajs can take part in a rebalance, what this batch made durable is
-          // committed, so the partition's next owner does not raise its alerts again.
-          await commits.drain();
+        eachBatch: async (args) => {
+          if (stopping) return; // left uncommitted, for the next owner
+          const handling = this.#eachBatch(args, options, catchUp, commits, lag);
+          inHand = handling.catch(() => {});
+          await handling;
         },
       });
     })();
@@ -175,12 +169,59 @@ export class KafkaLog implements Log {
     return {
       stop: async () => {
         await started.catch(() => {});
+        stopping = true;
+        consumer.pause(options.topics.map((topic) => ({ topic })));
+        await inHand;
+        await options.before_leave?.().catch((err) => options.on_error?.(err));
         await commits.drain();
         await consumer.disconnect();
         this.#consumers = this.#consumers.filter((c) => c !== consumer);
       },
       lag: () => Object.fromEntries(lag),
     };
+  }
+
+  async #eachBatch(
+    { batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload,
+    options: ConsumeOptions,
+    catchUp: Map<string, Promise<{ from: number; replayBelow: number }>>,
+    commits: CommitCoalescer,
+    lag: Map<string, number>,
+  ): Promise<void> {
+    const tp = `${batch.topic}/${batch.partition}`;
+    const { from, replayBelow } = await (catchUp.get(tp) ?? { from: 0, replayBelow: 0 });
+    const all = batch.messages;
+    for (let i = 0; i < all.length && isRunning() && !isStale(); i += options.max_batch) {
+      const records: LogRecord[] = [];
+      for (const m of all.slice(i, i + options.max_batch)) {
+        const offset = Number(m.offset);
+        if (offset < from) continue; // the checkpoint has it
+        records.push({
+          topic: batch.topic,
+          partition: batch.partition,
+          offset,
+          key: m.key === null ? null : m.key.toString(),
+          value: m.value === null ? "" : m.value.toString(),
+          timestamp: Number(m.timestamp),
+        });
+      }
+      if (records.length === 0) continue;
+      const piece: Batch = { topic: batch.topic, partition: batch.partition, records, heartbeat };
+      if (records[0]!.offset < replayBelow) piece.replay_below = replayBelow;
+      await options.handler(piece);
+      const last = records[records.length - 1]!.offset;
+      resolveOffset(String(last));
+      // The batch is handled and durable, so its offset may be committed. Commits are
+      // coalesced and sent in the background (one request for every partition with
+      // news), so a batch does not wait a round trip; a failed commit is covered by
+      // the next one, and never makes a durable batch be handled again here.
+      if (last + 1 > replayBelow) commits.note(batch.topic, batch.partition, last + 1);
+      lag.set(tp, Math.max(0, Number(batch.highWatermark) - last - 1));
+      await heartbeat();
+    }
+    // Before kafkajs can take part in a rebalance, what this batch made durable is
+    // committed, so the partition's next owner does not raise its alerts again.
+    await commits.drain();
   }
 
   /** The group's committed offsets (`topic/partition` → next offset to read), retried a few times. */

@@ -54,6 +54,14 @@ export interface ConsumeOptions {
    * record of the new assignment is handled.
    */
   on_assign?: (partitions: number[]) => void;
+  /**
+   * For a partition just assigned to this member (after `on_assign`): restores what it
+   * can of the partition's state and gives the offset to read each input topic from
+   * (a topic left out is read from its start). Records before those offsets are skipped.
+   */
+  resume_from?: (partition: number) => Promise<Record<string, number>>;
+  /** At a graceful stop: called after the batch in hand is done, before leaving the group. */
+  before_leave?: () => Promise<void>;
 }
 
 /** A running consumer. */
@@ -66,6 +74,11 @@ export interface Consumer {
 
 /** A partitioned log. */
 export interface Log {
+  /**
+   * Whether partitions are shared out among processes and may move between them (Kafka):
+   * then state must be rebuilt, or restored from checkpoints, when a partition arrives.
+   */
+  readonly shared: boolean;
   /** Creates the topics if they do not exist. */
   ensureTopics(topics: readonly string[], partitions: number): Promise<void>;
   /** Appends messages, each to the partition of its key (murmur2), or round-robin without one. */

@@ -18,6 +18,7 @@ interface Partition {
 
 /** An in-process partitioned log. */
 export class MemoryLog implements Log {
+  readonly shared = false;
   #topics = new Map<string, Partition[]>();
   #committed = new Map<string, number>();
   #retention: number;

@@ -6,19 +6,29 @@
  */
 
 import type { Alert, DeadLetter } from "../events/types.ts";
-import type { AlertQuery, ArchivedEvent, Store } from "./store.ts";
+import type { AlertQuery, ArchivedEvent, Store, StoredCheckpoint } from "./store.ts";
 
 /** An in-memory store. */
 export class MemoryStore implements Store {
   #alerts = new Map<string, { alert: Alert; ts: number }>();
   #dead: DeadLetter[] = [];
   #archive = new Map<string, ArchivedEvent>();
+  #checkpoints = new Map<string, StoredCheckpoint>();
   #maxAlerts: number;
   #maxDead: number;
 
   constructor(limits: { max_alerts: number; max_dead_letters: number }) {
     this.#maxAlerts = limits.max_alerts;
     this.#maxDead = limits.max_dead_letters;
+  }
+
+  saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void> {
+    this.#checkpoints.set(checkpoint.id, { ...checkpoint, offsets: { ...checkpoint.offsets } });
+    return Promise.resolve();
+  }
+
+  loadCheckpoint(id: string): Promise<StoredCheckpoint | null> {
+    return Promise.resolve(this.#checkpoints.get(id) ?? null);
   }
 
   saveAlerts(alerts: readonly Alert[]): Promise<Alert[]> {

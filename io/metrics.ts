@@ -33,6 +33,9 @@ export class Metrics implements IntakeTelemetry {
   #alerts: client.Counter<"rule" | "severity" | "mode">;
   #latency: client.Histogram<"family">;
   #sessions: client.Gauge;
+  #checkpoints: client.Counter<"result">;
+  #checkpointChars: client.Gauge;
+  #checkpointSeconds: client.Histogram;
   #bound = new Map<string, client.Counter.Internal>();
   #latencyBound = new Map<string, client.Histogram.Internal<"family">>();
 
@@ -90,6 +93,23 @@ export class Metrics implements IntakeTelemetry {
     this.#sessions = new client.Gauge({
       name: "vigil_active_sessions",
       help: "Open user sessions (closed by logout or idle timeout).",
+      registers,
+    });
+    this.#checkpoints = new client.Counter({
+      name: "vigil_checkpoints_total",
+      help: "Partition checkpoints written and restored, and failures to do either.",
+      labelNames: ["result"],
+      registers,
+    });
+    this.#checkpointChars = new client.Gauge({
+      name: "vigil_checkpoint_last_chars",
+      help: "Size of the latest partition checkpoint written (characters of JSON).",
+      registers,
+    });
+    this.#checkpointSeconds = new client.Histogram({
+      name: "vigil_checkpoint_write_seconds",
+      help: "Time to take and write one partition checkpoint.",
+      buckets: LATENCY_BUCKETS,
       registers,
     });
     new client.Gauge({
@@ -185,6 +205,20 @@ export class Metrics implements IntakeTelemetry {
     if (name !== "active_sessions") return;
     if (delta >= 0) this.#sessions.inc(delta);
     else this.#sessions.dec(-delta);
+  }
+
+  checkpointWritten(chars: number, ms: number): void {
+    this.#checkpoints.inc({ result: "written" });
+    this.#checkpointChars.set(chars);
+    this.#checkpointSeconds.observe(ms / 1000);
+  }
+
+  checkpointRestored(): void {
+    this.#checkpoints.inc({ result: "restored" });
+  }
+
+  checkpointFailed(what: "write" | "restore"): void {
+    this.#checkpoints.inc({ result: `${what}_failed` });
   }
 
   /** The exposition text. */

@@ -8,7 +8,7 @@
 
 import { type Collection, type Db, MongoClient } from "mongodb";
 import type { Alert, DeadLetter } from "../events/types.ts";
-import type { AlertQuery, ArchivedEvent, Store } from "./store.ts";
+import type { AlertQuery, ArchivedEvent, Store, StoredCheckpoint } from "./store.ts";
 
 /** How to reach MongoDB. */
 export interface MongoOptions {
@@ -20,10 +20,26 @@ export interface MongoOptions {
   dead_letter_retention_s: number;
   /** Archived raw events older than this are removed (TTL index). */
   archive_retention_s?: number;
+  /** Characters of checkpoint text per document (MongoDB documents are at most 16 MB). */
+  checkpoint_chunk_chars?: number;
 }
+
+/** 4 M characters: at most 12 MB of UTF-8, under MongoDB's 16 MB document limit. */
+const CHECKPOINT_CHUNK_CHARS = 4_000_000;
 
 type AlertDoc = Alert & { ts_ms: number; raised: number };
 type DeadLetterDoc = DeadLetter & { at_date: Date };
+/** The head of a partition checkpoint: which chunks make it up. */
+type CheckpointDoc = {
+  _id: string;
+  epoch: string;
+  chunks: number;
+  offsets: { topic: string; offset: number }[];
+  partitions: number;
+  created_at: Date;
+};
+/** A piece of a checkpoint's image text. Never changed once written. */
+type ChunkDoc = { _id: string; checkpoint: string; epoch: string; index: number; text: string };
 type ArchiveDoc = {
   _id: string;
   kind: string;
@@ -39,9 +55,15 @@ export class MongoStore implements Store {
   #alerts: Collection<AlertDoc>;
   #dead: Collection<DeadLetterDoc>;
   #archive: Collection<ArchiveDoc>;
+  #checkpoints: Collection<CheckpointDoc>;
+  #chunks: Collection<ChunkDoc>;
+  #chunkChars: number;
   #raised = 0;
 
-  private constructor(client: MongoClient, db: Db) {
+  private constructor(client: MongoClient, db: Db, chunkChars: number) {
+    this.#chunkChars = chunkChars;
+    this.#checkpoints = db.collection<CheckpointDoc>("checkpoints");
+    this.#chunks = db.collection<ChunkDoc>("checkpoint_chunks");
     this.#client = client;
     this.#db = db;
     this.#alerts = db.collection<AlertDoc>("alerts");
@@ -58,7 +80,12 @@ export class MongoStore implements Store {
       retryWrites: false,
     });
     await client.connect();
-    const store = new MongoStore(client, client.db(o.database));
+    const store = new MongoStore(
+      client,
+      client.db(o.database),
+      o.checkpoint_chunk_chars ?? CHECKPOINT_CHUNK_CHARS,
+    );
+    await store.#chunks.createIndex({ checkpoint: 1, epoch: 1 }, { name: "checkpoint_epoch" });
     await store.#alerts.createIndex({ alert_id: 1 }, { unique: true, name: "alert_id_unique" });
     await store.#alerts.createIndex({ ts_ms: -1 }, { name: "ts" });
     await store.#alerts.createIndex({ rule: 1, ts_ms: -1 }, { name: "rule_ts" });
@@ -93,6 +120,53 @@ export class MongoStore implements Store {
     const docs = await this.#archive.find({}).sort({ archived_at: -1, ts: -1 }).limit(limit)
       .toArray();
     return docs.map((d) => ({ event_id: d._id, kind: d.kind, ts: d.ts, raw: d.raw }));
+  }
+
+  /**
+   * Writes the new image's chunks under a fresh epoch, then points the head at them (one
+   * document replaced: the atomic step), then removes the chunks of other epochs. A writer
+   * that dies half-way leaves the old checkpoint whole, and stray chunks the next save removes.
+   */
+  async saveCheckpoint(cp: StoredCheckpoint): Promise<void> {
+    const epoch = `${Date.now().toString(36)}-${crypto.randomUUID()}`;
+    const chunks: ChunkDoc[] = [];
+    for (let i = 0, at = 0; at < cp.image.length || i === 0; i++, at += this.#chunkChars) {
+      chunks.push({
+        _id: `${cp.id}/${epoch}/${i}`,
+        checkpoint: cp.id,
+        epoch,
+        index: i,
+        text: cp.image.slice(at, at + this.#chunkChars),
+      });
+    }
+    for (const chunk of chunks) await this.#chunks.insertOne(chunk);
+    await this.#checkpoints.replaceOne({ _id: cp.id }, {
+      epoch,
+      chunks: chunks.length,
+      offsets: Object.entries(cp.offsets).map(([topic, offset]) => ({ topic, offset })),
+      partitions: cp.partitions,
+      created_at: new Date(cp.created_at),
+    }, { upsert: true });
+    await this.#chunks.deleteMany({ checkpoint: cp.id, epoch: { $ne: epoch } });
+  }
+
+  async loadCheckpoint(id: string): Promise<StoredCheckpoint | null> {
+    const head = await this.#checkpoints.findOne({ _id: id });
+    if (!head) return null;
+    const chunks = await this.#chunks.find({ checkpoint: id, epoch: head.epoch })
+      .sort({ index: 1 }).toArray();
+    if (chunks.length !== head.chunks) {
+      throw new Error(
+        `Checkpoint ${id} is incomplete: ${chunks.length} of ${head.chunks} chunks found`,
+      );
+    }
+    return {
+      id,
+      offsets: Object.fromEntries(head.offsets.map((o) => [o.topic, o.offset])),
+      partitions: head.partitions,
+      image: chunks.map((c) => c.text).join(""),
+      created_at: head.created_at.toISOString(),
+    };
   }
 
   async saveAlerts(alerts: readonly Alert[]): Promise<Alert[]> {

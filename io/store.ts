@@ -25,6 +25,22 @@ export interface ArchivedEvent {
   raw: Record<string, unknown>;
 }
 
+/**
+ * A partition checkpoint: the image of its actors (JSON text, as the runtime exports it)
+ * and the input offsets it reflects, so a new owner restores the image and reads on from
+ * those offsets instead of from the start of the partition.
+ */
+export interface StoredCheckpoint {
+  /** `group/partition`. */
+  id: string;
+  /** The next offset to read, per input topic. */
+  offsets: Record<string, number>;
+  /** Partition count of the topics when it was taken (a checkpoint of another layout is useless). */
+  partitions: number;
+  image: string;
+  created_at: string;
+}
+
 /** Durable storage. */
 export interface Store {
   /** Keeps events as they arrived (idempotent on `event_id`). */
@@ -42,6 +58,13 @@ export interface Store {
   saveDeadLetters(letters: readonly DeadLetter[]): Promise<void>;
   /** Newest first. */
   findDeadLetters(limit: number): Promise<DeadLetter[]>;
+  /**
+   * Replaces a partition's checkpoint. The replacement is atomic: a reader sees the old
+   * checkpoint or the new one whole, even if the writer dies half-way.
+   */
+  saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void>;
+  /** A partition's latest checkpoint, if any. */
+  loadCheckpoint(id: string): Promise<StoredCheckpoint | null>;
   /** Resolves when the store answers; rejects when it does not. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -40,6 +40,7 @@ Deno.test({
       VIGIL_IO_MONGODB_DATABASE: database,
       VIGIL_IO_KAFKA_GROUP: `${prefix}workers`,
       VIGIL_IO_KAFKA_SESSION_TIMEOUT_MS: "8000",
+      VIGIL_IO_CHECKPOINT_INTERVAL_MS: "2000",
     };
     const kafka = client(kafkaBrokers());
     const producer = producerOf(kafka);
@@ -84,6 +85,12 @@ Deno.test({
         return seen.join() === all.join() || undefined;
       }, 30_000).catch(() => undefined);
       assert.deepEqual(seen, all, "the survivors took over every partition, each once");
+      const survivorLogs = await Promise.all([workers[0]!, workers[2]!].map(async (w) => {
+        assert.equal(await w.stop(), 0);
+        return await w.log;
+      }));
+      // The crashed worker's partitions were restored from its checkpoints.
+      assert.match(survivorLogs.join("\n"), /Partition restored from its checkpoint/);
     } finally {
       await Promise.all(workers.map((w) => w.crash()));
       await producer.disconnect();

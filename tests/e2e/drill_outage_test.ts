@@ -41,6 +41,7 @@ async function drill(
     VIGIL_IO_MONGODB_DATABASE: database,
     VIGIL_IO_KAFKA_GROUP: unique("workers"),
     VIGIL_IO_STORE_TIMEOUT_MS: "2000",
+    VIGIL_IO_CHECKPOINT_INTERVAL_MS: "1000",
   };
   const kafka = client(kafkaServer.address);
   const producer = producerOf(kafka);

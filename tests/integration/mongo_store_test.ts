@@ -103,3 +103,45 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "MongoStore keeps a checkpoint in chunks, replaces it whole, and drops the old chunks",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const database = unique("db");
+    const store = await MongoStore.connect({
+      uri: mongoUri(),
+      database,
+      timeout_ms: 5_000,
+      dead_letter_retention_s: 3600,
+      checkpoint_chunk_chars: 1_000,
+    });
+    const { MongoClient } = await import("mongodb");
+    const raw = new MongoClient(mongoUri());
+    try {
+      assert.equal(await store.loadCheckpoint("g/3"), null);
+      const image = JSON.stringify({ actors: [["user:é", "x".repeat(5_400)]] });
+      const first = {
+        id: "g/3",
+        offsets: { "vigil.auth-events": 120, "vigil.transactions": 7 },
+        partitions: 12,
+        image,
+        created_at: new Date(Date.UTC(2026, 0, 5)).toISOString(),
+      };
+      await store.saveCheckpoint(first);
+      assert.deepEqual(await store.loadCheckpoint("g/3"), first);
+      const chunks = raw.db(database).collection("checkpoint_chunks");
+      assert.equal(await chunks.countDocuments({ checkpoint: "g/3" }), 6);
+
+      const second = { ...first, offsets: { "vigil.auth-events": 300 }, image: "{}" };
+      await store.saveCheckpoint(second);
+      assert.deepEqual(await store.loadCheckpoint("g/3"), second);
+      assert.equal(await chunks.countDocuments({ checkpoint: "g/3" }), 1, "old chunks removed");
+      assert.equal(await store.loadCheckpoint("g/4"), null);
+    } finally {
+      await raw.close();
+      await store.close();
+    }
+  },
+});
