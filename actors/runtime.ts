@@ -61,12 +61,27 @@ export interface RuntimeOptions {
   onFatal?: (reason: string) => void;
 }
 
-interface PartitionState {
+/**
+ * Event time of one actor type in one partition. Each type has its own lane because its
+ * events come from its own streams (a re-keyed stream lags the direct ones), and one
+ * stream running ahead must not make another's events late.
+ */
+interface Lane {
   watermark: number;
   /** Highest event time delivered, and the processing time when it was. */
   max_event_ms: number;
   last_event_at: number;
   timers: TimerQueue;
+  /**
+   * Per input stream feeding the lane: its highest event time and when it last delivered.
+   * The watermark follows the slowest stream that is not idle, so a stream that lags
+   * (a re-keyed topic, a partition being taken over) does not find its events late.
+   */
+  streams: Map<string, { max: number; at: number }>;
+}
+
+interface PartitionState {
+  lanes: Map<string, Lane>;
   supervisor: PartitionSupervisor;
 }
 
@@ -83,12 +98,19 @@ export interface Late {
  * Processing-time timers and failure history are not part of it.
  */
 export interface PartitionImage {
+  /** Event time per actor type. */
+  lanes: LaneImage[];
+  /** `type:key` → state. */
+  actors: [string, unknown][];
+}
+
+/** Event time of one actor type in a partition image. */
+export interface LaneImage {
+  type: string;
   /** null: no event seen yet. */
   watermark: number | null;
   max_event_ms: number | null;
   timers: PendingTimer[];
-  /** `type:key` → state. */
-  actors: [string, unknown][];
 }
 
 /** Actors looked at, at most, to find one to evict. */
@@ -151,10 +173,7 @@ export class ActorRuntime {
       window_ms: s.root_window_ms,
     });
     this.#parts = Array.from({ length: this.partitions }, (_, p) => ({
-      watermark: -Infinity,
-      max_event_ms: -Infinity,
-      last_event_at: 0,
-      timers: new TimerQueue(),
+      lanes: new Map(),
       supervisor: new PartitionSupervisor(p, {
         max_failures: s.max_failures_per_partition,
         window_ms: s.partition_window_ms,
@@ -168,9 +187,32 @@ export class ActorRuntime {
     return partitionOf(key, this.partitions);
   }
 
-  /** The event-time watermark of a partition. */
-  watermark(partition: number): number {
-    return this.#parts[partition]!.watermark;
+  /**
+   * The event-time watermark of an actor type in a partition (without a type: the
+   * furthest of the partition's lanes).
+   */
+  watermark(partition: number, type?: string): number {
+    const lanes = this.#parts[partition]!.lanes;
+    if (type !== undefined) return lanes.get(type)?.watermark ?? -Infinity;
+    let wm = -Infinity;
+    for (const lane of lanes.values()) if (lane.watermark > wm) wm = lane.watermark;
+    return wm;
+  }
+
+  #lane(partition: number, type: string): Lane {
+    const lanes = this.#parts[partition]!.lanes;
+    let lane = lanes.get(type);
+    if (!lane) {
+      lane = {
+        watermark: -Infinity,
+        max_event_ms: -Infinity,
+        last_event_at: 0,
+        timers: new TimerQueue(),
+        streams: new Map(),
+      };
+      lanes.set(type, lane);
+    }
+    return lane;
   }
 
   /**
@@ -184,9 +226,10 @@ export class ActorRuntime {
   }
 
   /**
-   * Delivers an event's message at event time `event_ms`: refuses it (returning the
-   * partition's watermark) if it is older than the watermark, otherwise delivers it and
-   * moves the watermark on. Resident actors' partitions are known, so no hashing.
+   * Delivers an event's message at event time `event_ms`, read from input `stream`:
+   * refuses it (returning the watermark) if it is older than the watermark of its actor
+   * type in its partition, otherwise delivers it and moves that watermark on. Resident
+   * actors' partitions are known, so no hashing.
    */
   deliverEvent(
     type: string,
@@ -194,18 +237,36 @@ export class ActorRuntime {
     message: unknown,
     event_ms: number,
     ticket: Ticket | null,
+    stream = "",
   ): Promise<void> | null | Late {
     let cell = this.#cells.get(type, key);
     const partition = cell ? cell.partition : this.partitionFor(key);
-    const watermark = this.#parts[partition]!.watermark;
-    if (event_ms < watermark) return { partition, watermark };
+    const lane = this.#lane(partition, type);
+    if (event_ms < lane.watermark) return { partition, watermark: lane.watermark };
     cell ??= this.#cellFor(type, key, message) ?? undefined;
     const waiting = cell ? this.#admit(cell, message, ticket) : null;
-    const part = this.#parts[partition]!;
-    if (event_ms > part.max_event_ms) part.max_event_ms = event_ms;
-    part.last_event_at = this.#clock.now();
-    this.advanceWatermark(partition, event_ms);
+    if (event_ms > lane.max_event_ms) lane.max_event_ms = event_ms;
+    const now = this.#clock.now();
+    lane.last_event_at = now;
+    this.#advanceLane(lane, this.#slowest(lane, stream, event_ms, now));
     return waiting;
+  }
+
+  /** Notes an event of `stream`; the highest event time of the slowest active stream. */
+  #slowest(lane: Lane, stream: string, event_ms: number, now: number): number {
+    const streams = lane.streams;
+    const mine = streams.get(stream);
+    if (!mine) streams.set(stream, { max: event_ms, at: now });
+    else {
+      if (event_ms > mine.max) mine.max = event_ms;
+      mine.at = now;
+      if (streams.size === 1) return mine.max;
+    }
+    if (streams.size === 1) return event_ms;
+    const cutoff = now - this.#o.runtime.idle_watermark_delay_ms;
+    let min = Infinity;
+    for (const s of streams.values()) if (s.at >= cutoff && s.max < min) min = s.max;
+    return min;
   }
 
   /** The resident or activated cell for an address; null (and dead-lettered) when quarantined. */
@@ -242,16 +303,20 @@ export class ActorRuntime {
   }
 
   /**
-   * Moves a partition's event-time watermark to `event_ms − allowed lateness` (never
-   * backwards) and fires the timers that fall due.
+   * Moves the event-time watermarks of a partition (of one actor type, or all of them)
+   * to `event_ms − allowed lateness` (never backwards) and fires the timers that fall due.
    */
-  advanceWatermark(partition: number, event_ms: number): void {
-    const p = this.#parts[partition]!;
+  advanceWatermark(partition: number, event_ms: number, type?: string): void {
+    if (type !== undefined) return this.#advanceLane(this.#lane(partition, type), event_ms);
+    for (const lane of this.#parts[partition]!.lanes.values()) this.#advanceLane(lane, event_ms);
+  }
+
+  #advanceLane(lane: Lane, event_ms: number): void {
     const wm = event_ms - this.#o.runtime.allowed_lateness_ms;
-    if (wm <= p.watermark) return;
-    p.watermark = wm;
-    if (p.timers.size === 0) return;
-    for (const t of p.timers.popDue(wm)) this.#fire(t.type, t.key, t.message);
+    if (wm <= lane.watermark) return;
+    lane.watermark = wm;
+    if (lane.timers.size === 0) return;
+    for (const t of lane.timers.popDue(wm)) this.#fire(t.type, t.key, t.message);
   }
 
   /**
@@ -262,11 +327,13 @@ export class ActorRuntime {
    */
   advanceIdle(idle_ms: number): void {
     const now = this.#clock.now();
-    this.#parts.forEach((part, p) => {
-      const quiet = now - part.last_event_at - idle_ms;
-      if (part.max_event_ms === -Infinity || quiet <= 0) return;
-      this.advanceWatermark(p, part.max_event_ms + quiet + this.#o.runtime.allowed_lateness_ms);
-    });
+    for (const part of this.#parts) {
+      for (const lane of part.lanes.values()) {
+        const quiet = now - lane.last_event_at - idle_ms;
+        if (lane.max_event_ms === -Infinity || quiet <= 0) continue;
+        this.#advanceLane(lane, lane.max_event_ms + quiet + this.#o.runtime.allowed_lateness_ms);
+      }
+    }
   }
 
   /** Resolves when no message is queued or being handled. */
@@ -306,8 +373,7 @@ export class ActorRuntime {
     const dropped: number[] = [];
     for (let p = 0; p < this.partitions; p++) {
       if (kept.has(p)) continue;
-      const part = this.#parts[p]!;
-      if (part.watermark === -Infinity && part.timers.size === 0 && !this.#hasResident(p)) continue;
+      if (this.#parts[p]!.lanes.size === 0 && !this.#hasResident(p)) continue;
       dropped.push(p);
       this.clearPartition(p);
     }
@@ -329,9 +395,7 @@ export class ActorRuntime {
       this.#clock.clearTimeout(handle);
       this.#clockTimers.delete(id);
     }
-    part.watermark = -Infinity;
-    part.max_event_ms = -Infinity;
-    part.timers = new TimerQueue();
+    part.lanes = new Map();
     part.supervisor.reset();
   }
 
@@ -353,13 +417,16 @@ export class ActorRuntime {
     for (const entry of entriesWhere((id) => this.#partitionOfId(id) === p)) {
       if (!this.#cells.get(...splitId(entry[0]))) actors.push(entry);
     }
-    const part = this.#parts[p]!;
-    return {
-      watermark: Number.isFinite(part.watermark) ? part.watermark : null,
-      max_event_ms: Number.isFinite(part.max_event_ms) ? part.max_event_ms : null,
-      timers: part.timers.pending(),
-      actors,
-    };
+    const lanes: LaneImage[] = [];
+    for (const [type, lane] of this.#parts[p]!.lanes) {
+      lanes.push({
+        type,
+        watermark: Number.isFinite(lane.watermark) ? lane.watermark : null,
+        max_event_ms: Number.isFinite(lane.max_event_ms) ? lane.max_event_ms : null,
+        timers: lane.timers.pending(),
+      });
+    }
+    return { lanes, actors };
   }
 
   /**
@@ -369,7 +436,7 @@ export class ActorRuntime {
    */
   importPartition(p: number, image: PartitionImage): void {
     const part = this.#parts[p]!;
-    if (part.timers.size > 0 || part.watermark !== -Infinity || this.#hasResident(p)) {
+    if (part.lanes.size > 0 || this.#hasResident(p)) {
       throw new Error(`Cannot restore partition ${p}: it already holds actors or timers`);
     }
     for (const [id, state] of image.actors) {
@@ -378,10 +445,13 @@ export class ActorRuntime {
       }
       this.#snapshots.save(id, state);
     }
-    for (const t of image.timers) part.timers.set(t.type, t.key, t.name, t.at, t.message);
-    part.watermark = image.watermark ?? -Infinity;
-    part.max_event_ms = image.max_event_ms ?? -Infinity;
-    part.last_event_at = this.#clock.now();
+    for (const l of image.lanes) {
+      const lane = this.#lane(p, l.type);
+      for (const t of l.timers) lane.timers.set(t.type, t.key, t.name, t.at, t.message);
+      lane.watermark = l.watermark ?? -Infinity;
+      lane.max_event_ms = l.max_event_ms ?? -Infinity;
+      lane.last_event_at = this.#clock.now();
+    }
   }
 
   #partitionOfId(id: string): number {
@@ -440,7 +510,7 @@ export class ActorRuntime {
     const now = this.#clock.now();
     let timers = 0, quarantined = 0;
     for (const p of this.#parts) {
-      timers += p.timers.size;
+      for (const lane of p.lanes.values()) timers += lane.timers.size;
       quarantined += p.supervisor.quarantined(now).length;
     }
     timers += this.#clockTimers.size;
@@ -576,7 +646,7 @@ export class ActorRuntime {
     cell.lastActive = this.#clock.now();
     const ctx = this.#ctx;
     ctx.self = cell;
-    ctx.watermark_ms = this.#parts[cell.partition]!.watermark;
+    ctx.watermark_ms = this.#lane(cell.partition, cell.type).watermark;
     let step: Step<unknown>;
     try {
       step = cell.behaviour.receive(cell.state, env.message, ctx as ActorContext);
@@ -647,7 +717,7 @@ export class ActorRuntime {
         if ("after_ms" in effect) {
           this.#processingTimer(cell, effect.name, effect.after_ms, effect.message);
         } else {
-          this.#parts[cell.partition]!.timers.set(
+          this.#lane(cell.partition, cell.type).timers.set(
             cell.type,
             cell.key,
             effect.name,

@@ -35,6 +35,8 @@ export interface RawInput {
   source: string;
   kind?: EventKind | undefined;
   fallback_ts?: number | undefined;
+  /** The ordered input it was read from (a topic), for the watermarks. */
+  stream?: string | undefined;
 }
 
 const MAX_DEAD_LETTER_CHARS = 65_536;
@@ -91,6 +93,7 @@ export class Intake {
         source: `${r.topic}/${r.partition}/${r.offset}`,
         kind,
         fallback_ts: r.timestamp,
+        stream: batch.topic,
       }, r.offset < below ? replayed : live);
       if (waiting) await waiting;
     }
@@ -136,11 +139,16 @@ export class Intake {
       if (!replay) this.reject(input, "invalid", parsed.reason, input.kind);
       return null;
     }
-    return this.accept(parsed.event, input.source, ticket);
+    return this.accept(parsed.event, input.source, ticket, input.stream);
   }
 
   /** Delivers a validated event to its actor. */
-  accept(event: VigilEvent, source: string, ticket: Ticket | null): Promise<void> | null {
+  accept(
+    event: VigilEvent,
+    source: string,
+    ticket: Ticket | null,
+    stream = "",
+  ): Promise<void> | null {
     const replay = ticket?.replay === true;
     if (!replay) {
       this.#telemetry.ingested(event.kind);
@@ -170,14 +178,14 @@ export class Intake {
       }, "future");
       return null;
     }
-    const r = rt.deliverEvent(to.type, to.key, { kind: "event", event }, event.ts, ticket);
+    const r = rt.deliverEvent(to.type, to.key, { kind: "event", event }, event.ts, ticket, stream);
     if (r === null || r instanceof Promise) return r;
     if (replay) return null; // late then too, and dead-lettered then
     this.#deadLetter({
       source,
       reason:
         `Cannot accept event ${event.event_id}: it is ${r.watermark - event.ts} ms older than ` +
-        `the watermark of partition ${r.partition} (past the allowed lateness)`,
+        `the ${to.type} watermark of partition ${r.partition} (past the allowed lateness)`,
       raw: JSON.stringify(event.raw),
       raw_bytes: 0,
       at: new Date(this.#now()).toISOString(),

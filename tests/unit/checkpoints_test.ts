@@ -203,7 +203,10 @@ Deno.test("Checkpointer.restore() passes over a checkpoint of another partition 
     id: "g/3",
     offsets: { [TOPIC]: 500 },
     partitions: 6,
-    image: JSON.stringify({ watermark: 1, max_event_ms: 2, timers: [], actors: [] }),
+    image: JSON.stringify({
+      lanes: [{ type: USER, watermark: 1, max_event_ms: 2, timers: [] }],
+      actors: [],
+    }),
     created_at: new Date(clock.now()).toISOString(),
   });
   const failures: string[] = [];
@@ -223,18 +226,12 @@ Deno.test("ActorRuntime.importPartition() refuses an actor of another partition,
   const p = n.runtime.partitionFor("alice");
   const other = (p + 1) % n.runtime.partitions;
   assert.throws(
-    () =>
-      n.runtime.importPartition(other, {
-        watermark: null,
-        max_event_ms: null,
-        timers: [],
-        actors: [["user:alice", {}]],
-      }),
+    () => n.runtime.importPartition(other, { lanes: [], actors: [["user:alice", {}]] }),
     /actor user:alice belongs to another one/,
   );
-  n.runtime.advanceWatermark(p, 1_000_000);
+  n.runtime.advanceWatermark(p, 1_000_000, USER);
   assert.throws(
-    () => n.runtime.importPartition(p, { watermark: 5, max_event_ms: 5, timers: [], actors: [] }),
+    () => n.runtime.importPartition(p, { lanes: [], actors: [] }),
     /already holds actors or timers/,
   );
 });

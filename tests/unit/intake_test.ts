@@ -77,7 +77,7 @@ Deno.test("Intake.offer() dead-letters an event older than the watermark allows"
   const letters = await store.findDeadLetters(10);
   assert.equal(letters.length, 1);
   assert.equal(letters[0]!.source, "b");
-  assert.match(letters[0]!.reason, /older than the watermark/);
+  assert.match(letters[0]!.reason, /older than the user watermark/);
   assert.equal(((await runtime.stateOf("user", "u1")) as { logouts: number }).logouts, 2);
 });
 

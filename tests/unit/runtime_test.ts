@@ -338,3 +338,24 @@ Deno.test("ActorRuntime.retainPartitions() forgets the actors, snapshots and tim
   }
   assert.deepEqual(await seen(rt, "a"), [1, 2]);
 });
+
+Deno.test("An actor type's watermark follows its slowest active input stream; an idle one stops holding it", () => {
+  const { rt, clock, c } = setup();
+  const p = rt.partitionFor("a");
+  rt.deliverEvent("rec", "a", { n: 1 }, 1_000, null, "rekeyed");
+  rt.deliverEvent("rec", "a", { n: 2 }, 5_000, null, "direct");
+  rt.deliverEvent("rec", "a", { n: 3 }, 9_000, null, "direct");
+  assert.equal(rt.watermark(p, "rec"), 1_000, "held back by the lagging stream");
+  // The lagging stream's next event is not late, though the direct one ran ahead.
+  assert.equal(rt.deliverEvent("rec", "a", { n: 4 }, 2_000, null, "rekeyed"), null);
+  assert.equal(rt.watermark(p, "rec"), 2_000);
+  rt.deliverEvent("rec", "a", { n: 5 }, 7_000, null, "rekeyed");
+  assert.equal(rt.watermark(p, "rec"), 7_000);
+  const late = rt.deliverEvent("rec", "a", { n: 6 }, 6_999, null, "rekeyed");
+  assert.deepEqual(late, { partition: p, watermark: 7_000 }, "older than the watermark: late");
+  assert.equal(rt.watermark(p, "other"), -Infinity, "other types keep their own event time");
+  // The rekeyed stream goes silent past the idle delay: it holds event time back no more.
+  clock.advance(c.runtime.idle_watermark_delay_ms + 1);
+  rt.deliverEvent("rec", "a", { n: 7 }, 20_000, null, "direct");
+  assert.equal(rt.watermark(p, "rec"), 20_000);
+});
