@@ -318,7 +318,11 @@ async function simulate(args: Args): Promise<number> {
   if (truthOut) {
     await Deno.writeTextFile(
       truthOut,
-      sim.completedTruths(last_ms).map((t) => JSON.stringify(t) + "\n").join(""),
+      // Every attack begun in the file; one cut off by its end is marked incomplete (it may
+      // or may not be detectable yet).
+      sim.truths.filter((t) => Date.parse(t.start) <= last_ms)
+        .map((t) => JSON.stringify({ ...t, complete: Date.parse(t.end) <= last_ms }) + "\n")
+        .join(""),
     );
   }
   log("info", "Simulated", { events: sent, attacks: sim.truths.length });

@@ -77,12 +77,25 @@ interface Lane {
    * The watermark follows the slowest stream that is not idle, so a stream that lags
    * (a re-keyed topic, a partition being taken over) does not find its events late.
    */
-  streams: Map<string, { max: number; at: number }>;
+  streams: Map<string, StreamMark>;
+}
+
+/** How far one input stream has come: event time, processing time, position. */
+interface StreamMark {
+  max: number;
+  at: number;
+  /** Highest position delivered, for streams that number their records (else -1). */
+  seq: number;
 }
 
 interface PartitionState {
   lanes: Map<string, Lane>;
   supervisor: PartitionSupervisor;
+}
+
+/** An event skipped as one its stream already delivered (same position). */
+export interface Repeat {
+  repeat: true;
 }
 
 /** An event refused as older than its partition's watermark. */
@@ -111,6 +124,13 @@ export interface LaneImage {
   watermark: number | null;
   max_event_ms: number | null;
   timers: PendingTimer[];
+  /**
+   * The input streams that fed the lane: name, highest event time, and how long before
+   * the image it last delivered. A new owner needs them: without them, the first stream
+   * to deliver after a takeover would move event time past the streams still catching up.
+   * The fourth is the highest position delivered (see `deliverEvent`).
+   */
+  streams: [string, number, number, number][];
 }
 
 /** Actors looked at, at most, to find one to evict. */
@@ -230,6 +250,10 @@ export class ActorRuntime {
    * refuses it (returning the watermark) if it is older than the watermark of its actor
    * type in its partition, otherwise delivers it and moves that watermark on. Resident
    * actors' partitions are known, so no hashing.
+   *
+   * A stream whose records carry increasing positions (`seq`: a re-keyed record's source
+   * offset) may repeat some (a producer retried, a worker died before committing): a
+   * record at or below the highest position delivered is skipped as a repeat.
    */
   deliverEvent(
     type: string,
@@ -238,27 +262,33 @@ export class ActorRuntime {
     event_ms: number,
     ticket: Ticket | null,
     stream = "",
-  ): Promise<void> | null | Late {
+    seq = -1,
+  ): Promise<void> | null | Late | Repeat {
     let cell = this.#cells.get(type, key);
     const partition = cell ? cell.partition : this.partitionFor(key);
     const lane = this.#lane(partition, type);
+    if (seq >= 0) {
+      const mark = lane.streams.get(stream);
+      if (mark && seq <= mark.seq) return { repeat: true };
+    }
     if (event_ms < lane.watermark) return { partition, watermark: lane.watermark };
     cell ??= this.#cellFor(type, key, message) ?? undefined;
     const waiting = cell ? this.#admit(cell, message, ticket) : null;
     if (event_ms > lane.max_event_ms) lane.max_event_ms = event_ms;
     const now = this.#clock.now();
     lane.last_event_at = now;
-    this.#advanceLane(lane, this.#slowest(lane, stream, event_ms, now));
+    this.#advanceLane(lane, this.#slowest(lane, stream, event_ms, now, seq));
     return waiting;
   }
 
   /** Notes an event of `stream`; the highest event time of the slowest active stream. */
-  #slowest(lane: Lane, stream: string, event_ms: number, now: number): number {
+  #slowest(lane: Lane, stream: string, event_ms: number, now: number, seq: number): number {
     const streams = lane.streams;
     const mine = streams.get(stream);
-    if (!mine) streams.set(stream, { max: event_ms, at: now });
+    if (!mine) streams.set(stream, { max: event_ms, at: now, seq });
     else {
       if (event_ms > mine.max) mine.max = event_ms;
+      if (seq > mine.seq) mine.seq = seq;
       mine.at = now;
       if (streams.size === 1) return mine.max;
     }
@@ -418,12 +448,14 @@ export class ActorRuntime {
       if (!this.#cells.get(...splitId(entry[0]))) actors.push(entry);
     }
     const lanes: LaneImage[] = [];
+    const now = this.#clock.now();
     for (const [type, lane] of this.#parts[p]!.lanes) {
       lanes.push({
         type,
         watermark: Number.isFinite(lane.watermark) ? lane.watermark : null,
         max_event_ms: Number.isFinite(lane.max_event_ms) ? lane.max_event_ms : null,
         timers: lane.timers.pending(),
+        streams: [...lane.streams].map(([name, s]) => [name, s.max, now - s.at, s.seq]),
       });
     }
     return { lanes, actors };
@@ -450,7 +482,11 @@ export class ActorRuntime {
       for (const t of l.timers) lane.timers.set(t.type, t.key, t.name, t.at, t.message);
       lane.watermark = l.watermark ?? -Infinity;
       lane.max_event_ms = l.max_event_ms ?? -Infinity;
-      lane.last_event_at = this.#clock.now();
+      const now = this.#clock.now();
+      lane.last_event_at = now;
+      for (const [name, max, idle_ms, seq] of l.streams) {
+        lane.streams.set(name, { max, at: now - idle_ms, seq });
+      }
     }
   }
 

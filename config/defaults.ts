@@ -88,6 +88,26 @@ export interface AuthRules {
   max_sessions_per_user: number;
 }
 
+/** Per-IP rules (DETECTIONS.md), over failed logins re-keyed by source IP. */
+export interface IpRules {
+  /** `ip.password_spray`: users tried a few times each from one IP. */
+  spray_min_users: number;
+  spray_min_attempts: number;
+  /** A user counts towards a spray with this many failures from the IP, inclusive. */
+  spray_min_per_user: number;
+  spray_max_per_user: number;
+  spray_window_ms: number;
+  /** `ip.credential_stuffing`: many users tried once or twice each from one IP. */
+  stuffing_min_users: number;
+  stuffing_min_attempts: number;
+  stuffing_max_per_user: number;
+  /** Share of the users tried at most `stuffing_max_per_user` times. */
+  stuffing_min_share: number;
+  stuffing_window_ms: number;
+  /** Failed logins remembered per IP (newest kept), enough for the rules above. */
+  max_failures_tracked: number;
+}
+
 /** Alert hygiene. */
 export interface AlertLimits {
   /** After an alert, the same rule and entity re-alerts only after this long. */
@@ -176,6 +196,7 @@ export interface Config {
   runtime: RuntimeLimits;
   supervision: SupervisionLimits;
   auth: AuthRules;
+  ip: IpRules;
   alerts: AlertLimits;
   api: ApiLimits;
   simulator: SimulatorDefaults;
@@ -254,6 +275,19 @@ export const defaults: Readonly<Config> = Object.freeze({
     max_failures_tracked: 32,
     session_idle_timeout_ms: 30 * MINUTE,
     max_sessions_per_user: 8,
+  },
+  ip: {
+    spray_min_users: 5,
+    spray_min_attempts: 15,
+    spray_min_per_user: 2,
+    spray_max_per_user: 8,
+    spray_window_ms: 60 * MINUTE,
+    stuffing_min_users: 15,
+    stuffing_min_attempts: 25,
+    stuffing_max_per_user: 2,
+    stuffing_min_share: 0.8,
+    stuffing_window_ms: 60 * MINUTE,
+    max_failures_tracked: 512,
   },
   alerts: {
     cooldown_ms: 15 * MINUTE,

@@ -101,11 +101,17 @@ function check(c: Config): void {
     ["VIGIL_RUNTIME_MAX_BATCH_EVENTS", c.runtime.max_batch_events],
     ["VIGIL_AUTH_BRUTE_FORCE_FAILURES", c.auth.brute_force_failures],
     ["VIGIL_API_MAX_BODY_BYTES", c.api.max_body_bytes],
+    ["VIGIL_IP_MAX_FAILURES_TRACKED", c.ip.max_failures_tracked],
   ];
   for (const [name, v] of positive) {
     if (!(v >= 1) || !Number.isInteger(v)) {
       throw new ConfigError(`Cannot use ${name}=${v}: it must be a whole number of at least 1`);
     }
+  }
+  if (!(c.ip.stuffing_min_share >= 0 && c.ip.stuffing_min_share <= 1)) {
+    throw new ConfigError(
+      `Cannot use VIGIL_IP_STUFFING_MIN_SHARE=${c.ip.stuffing_min_share}: it must be 0..1`,
+    );
   }
   if (!(Number.isInteger(c.api.port) && c.api.port >= 0 && c.api.port <= 65535)) {
     throw new ConfigError(`Cannot use PORT=${c.api.port}: it must be 0..65535`);

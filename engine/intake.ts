@@ -12,8 +12,10 @@ import type { RuntimeTelemetry } from "../actors/ports.ts";
 import { Ticket } from "../actors/ticket.ts";
 import { routeOf } from "../events/route.ts";
 import { Topics } from "../events/topics.ts";
-import type { DeadLetter, EventKind, VigilEvent } from "../events/types.ts";
-import { parseEvent } from "../events/validate.ts";
+import type { Address } from "../actors/types.ts";
+import { IP, isIpAttempt } from "../actors/ip.ts";
+import type { AuthEvent, DeadLetter, EventKind, VigilEvent } from "../events/types.ts";
+import { parseEvent, validateEvent } from "../events/validate.ts";
 import type { Batch } from "../io/log.ts";
 import type { Outbox } from "./outbox.ts";
 
@@ -37,6 +39,24 @@ export interface RawInput {
   fallback_ts?: number | undefined;
   /** The ordered input it was read from (a topic), for the watermarks. */
   stream?: string | undefined;
+  /** The partition and offset it was read from (re-keyed records name them as their source). */
+  partition?: number | undefined;
+  offset?: number | undefined;
+}
+
+/**
+ * How login attempts reach the actor of their IP: through the internal re-key topic
+ * (the log modes: the IP's partition may be in another process), or delivered directly
+ * (a replay, where every actor is in this process).
+ */
+export type Rekey = { topic: string } | "direct";
+
+/** A record of the re-key topic: the source partition and offset, the event time, the event. */
+interface Rekeyed {
+  p: number;
+  o: number;
+  ts: number;
+  e: Record<string, unknown>;
 }
 
 const MAX_DEAD_LETTER_CHARS = 65_536;
@@ -53,6 +73,7 @@ export class Intake {
   #archive: boolean;
   #backoff: { min_ms: number; max_ms: number };
   #now: () => number;
+  #rekey: Rekey | null;
 
   constructor(
     runtime: ActorRuntime,
@@ -67,6 +88,8 @@ export class Intake {
       /** Keep valid events in the store's raw archive. */
       archive?: boolean;
       flush_backoff?: { min_ms: number; max_ms: number };
+      /** Send login attempts to the actor of their IP (default: not). */
+      rekey?: Rekey;
     },
   ) {
     this.#runtime = runtime;
@@ -79,6 +102,7 @@ export class Intake {
     this.#archive = options.archive ?? false;
     this.#backoff = options.flush_backoff ?? { min_ms: 100, max_ms: 5_000 };
     this.#now = options.now;
+    this.#rekey = options.rekey ?? null;
   }
 
   /** Handles one batch of log records; resolves when all is handled and durable. */
@@ -86,15 +110,21 @@ export class Intake {
     const live = new Ticket();
     const replayed = new Ticket({ replay: true });
     const below = batch.replay_below ?? -1;
+    const rekeyed = this.#rekey !== null && this.#rekey !== "direct" &&
+      batch.topic === this.#rekey.topic;
     const kind = this.#topics.kindOf(batch.topic);
     for (const r of batch.records) {
-      const waiting = this.offer({
+      const input: RawInput = {
         value: r.value,
         source: `${r.topic}/${r.partition}/${r.offset}`,
         kind,
         fallback_ts: r.timestamp,
         stream: batch.topic,
-      }, r.offset < below ? replayed : live);
+        partition: batch.partition,
+        offset: r.offset,
+      };
+      const ticket = r.offset < below ? replayed : live;
+      const waiting = rekeyed ? this.#offerRekeyed(input, ticket) : this.offer(input, ticket);
       if (waiting) await waiting;
     }
     await replayed.settled();
@@ -139,7 +169,14 @@ export class Intake {
       if (!replay) this.reject(input, "invalid", parsed.reason, input.kind);
       return null;
     }
-    return this.accept(parsed.event, input.source, ticket, input.stream);
+    return this.accept(
+      parsed.event,
+      input.source,
+      ticket,
+      input.stream,
+      input.partition,
+      input.offset,
+    );
   }
 
   /** Delivers a validated event to its actor. */
@@ -148,6 +185,8 @@ export class Intake {
     source: string,
     ticket: Ticket | null,
     stream = "",
+    partition = -1,
+    offset = -1,
   ): Promise<void> | null {
     const replay = ticket?.replay === true;
     if (!replay) {
@@ -163,7 +202,6 @@ export class Intake {
     }
     const to = routeOf(event);
     if (to === null) return null;
-    const rt = this.#runtime;
     const ahead = event.ts - this.#now();
     if (ahead > this.#maxFutureMs) {
       if (replay) return null;
@@ -178,9 +216,88 @@ export class Intake {
       }, "future");
       return null;
     }
-    const r = rt.deliverEvent(to.type, to.key, { kind: "event", event }, event.ts, ticket, stream);
+    const waiting = this.#deliver(to, event, source, ticket, stream);
+    if (event.kind === "auth" && this.#rekey !== null && isIpAttempt(event)) {
+      const more = this.#rekeyAttempt(event, source, ticket, partition, offset);
+      if (more) return waiting ? Promise.all([waiting, more]).then(() => {}) : more;
+    }
+    return waiting;
+  }
+
+  /** Sends a login attempt on to the actor of its IP. */
+  #rekeyAttempt(
+    event: AuthEvent,
+    source: string,
+    ticket: Ticket | null,
+    partition: number,
+    offset: number,
+  ): Promise<void> | null {
+    const rekey = this.#rekey!;
+    if (rekey === "direct") {
+      return this.#deliver({ type: IP, key: event.ip! }, event, source, ticket, "direct");
+    }
+    // Forwarded once, when first handled live: a replay of the record (rebuilding state
+    // after a takeover) finds it already on the re-key topic.
+    if (ticket?.replay === true) return null;
+    const e = event.raw.event_id === undefined
+      ? { ...event.raw, event_id: event.event_id }
+      : event.raw;
+    const record: Rekeyed = { p: partition, o: offset, ts: event.ts, e };
+    this.#outbox.forward(rekey.topic, { key: event.ip!, value: JSON.stringify(record) });
+    return null;
+  }
+
+  /** A record of the re-key topic: delivered to the actor of its IP. */
+  #offerRekeyed(input: RawInput, ticket: Ticket | null): Promise<void> | null {
+    let record: Rekeyed;
+    let parsed;
+    try {
+      record = JSON.parse(input.value) as Rekeyed;
+      parsed = validateEvent(record.e, input.value, { kind: "auth", fallback_ts: record.ts });
+    } catch (err) {
+      parsed = { ok: false as const, reason: `Cannot read a re-keyed record: ${String(err)}` };
+    }
+    if (!parsed.ok || parsed.event.kind !== "auth" || !isIpAttempt(parsed.event)) {
+      if (ticket?.replay !== true) {
+        const reason = parsed.ok
+          ? "Cannot use a re-keyed record: not a login attempt with an IP"
+          : parsed.reason;
+        this.reject(input, "invalid", reason, "auth");
+      }
+      return null;
+    }
+    const event = parsed.event;
+    return this.#deliver(
+      { type: IP, key: event.ip! },
+      event,
+      input.source,
+      ticket,
+      `rekey/${record!.p}`,
+      typeof record!.o === "number" ? record!.o : -1,
+    );
+  }
+
+  /** Delivers an event to an actor at its event time; dead-letters it when it is late. */
+  #deliver(
+    to: Address,
+    event: VigilEvent,
+    source: string,
+    ticket: Ticket | null,
+    stream: string,
+    seq = -1,
+  ): Promise<void> | null {
+    const r = this.#runtime.deliverEvent(
+      to.type,
+      to.key,
+      { kind: "event", event },
+      event.ts,
+      ticket,
+      stream,
+      seq,
+    );
     if (r === null || r instanceof Promise) return r;
-    if (replay) return null; // late then too, and dead-lettered then
+    if ("repeat" in r) return null; // already delivered: a repeat of the re-key topic
+    if (ticket?.replay === true) return null; // late then too, and dead-lettered then
     this.#deadLetter({
       source,
       reason:

@@ -8,7 +8,7 @@
 
 import type { AlertSink, DeadLetterSink } from "../actors/ports.ts";
 import type { Alert, DeadLetter } from "../events/types.ts";
-import type { Log } from "../io/log.ts";
+import type { Log, ProduceMessage } from "../io/log.ts";
 import type { ArchivedEvent, Store } from "../io/store.ts";
 
 /** Topic names of what the outbox writes (without a deployment prefix). */
@@ -23,6 +23,8 @@ export class Outbox implements AlertSink, DeadLetterSink {
   #alerts: Alert[] = [];
   #dead: DeadLetter[] = [];
   #archive: ArchivedEvent[] = [];
+  #forward = new Map<string, ProduceMessage[]>();
+  #forwarded = 0;
   #store: Store | null;
   #log: Log | null;
   #listeners: AlertListener[] = [];
@@ -65,9 +67,17 @@ export class Outbox implements AlertSink, DeadLetterSink {
     this.#archive.push(event);
   }
 
-  /** Alerts, dead letters and archived events waiting. */
+  /** Appends a record to an internal topic (e.g. the re-key topic) with the next flush. */
+  forward(topic: string, message: ProduceMessage): void {
+    let list = this.#forward.get(topic);
+    if (!list) this.#forward.set(topic, list = []);
+    list.push(message);
+    this.#forwarded++;
+  }
+
+  /** Alerts, dead letters, archived events and forwarded records waiting. */
   get pending(): number {
-    return this.#alerts.length + this.#dead.length + this.#archive.length;
+    return this.#alerts.length + this.#dead.length + this.#archive.length + this.#forwarded;
   }
 
   /** Makes everything raised so far durable. Flushes run one after another. */
@@ -77,15 +87,22 @@ export class Outbox implements AlertSink, DeadLetterSink {
   }
 
   async #flushNow(): Promise<void> {
-    if (this.#alerts.length === 0 && this.#dead.length === 0 && this.#archive.length === 0) return;
+    if (this.pending === 0) return;
     const alerts = this.#alerts;
     const dead = this.#dead;
     const archive = this.#archive;
+    const forward = this.#forward;
     this.#alerts = [];
     this.#dead = [];
     this.#archive = [];
+    this.#forward = new Map();
+    this.#forwarded = 0;
     try {
       if (archive.length > 0) await this.#store?.archiveEvents(archive);
+      for (const [topic, messages] of forward) {
+        await this.#log?.produce(topic, messages);
+        forward.delete(topic);
+      }
       if (dead.length > 0) {
         await this.#store?.saveDeadLetters(dead);
         await this.#log?.produce(
@@ -107,6 +124,12 @@ export class Outbox implements AlertSink, DeadLetterSink {
       this.#alerts = alerts.concat(this.#alerts);
       this.#dead = dead.concat(this.#dead);
       this.#archive = archive.concat(this.#archive);
+      const newer = this.#forward;
+      this.#forward = new Map();
+      this.#forwarded = 0;
+      for (const batch of [forward, newer]) {
+        for (const [topic, messages] of batch) for (const m of messages) this.forward(topic, m);
+      }
       throw err;
     }
   }

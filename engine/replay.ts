@@ -15,6 +15,7 @@ import type { DeadLetterReason } from "../actors/ports.ts";
 import { seededRandom } from "../actors/random.ts";
 import { ActorRuntime } from "../actors/runtime.ts";
 import { Ticket } from "../actors/ticket.ts";
+import { ipBehaviour } from "../actors/ip.ts";
 import { userBehaviour } from "../actors/user.ts";
 import type { Config } from "../config/defaults.ts";
 import type { Alert, DeadLetter, VigilEvent } from "../events/types.ts";
@@ -86,7 +87,7 @@ class Run {
       for (const x of a) this.alerts.push(x);
     });
     this.runtime = new ActorRuntime({
-      behaviours: [userBehaviour(config)],
+      behaviours: [userBehaviour(config), ipBehaviour(config)],
       runtime: config.runtime,
       supervision: config.supervision,
       alerts: config.alerts,
@@ -100,6 +101,7 @@ class Run {
       max_event_bytes: config.max_event_bytes,
       max_future_ms: config.runtime.max_future_ms,
       now: () => this.clock.now(),
+      rekey: "direct",
     });
   }
 

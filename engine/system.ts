@@ -7,6 +7,7 @@
 
 import { type Clock, systemClock } from "../actors/clock.ts";
 import { ActorRuntime } from "../actors/runtime.ts";
+import { ipBehaviour } from "../actors/ip.ts";
 import { userBehaviour } from "../actors/user.ts";
 import type { Config } from "../config/defaults.ts";
 import { messageKey } from "../events/route.ts";
@@ -79,7 +80,7 @@ export class VigilSystem {
       lag: () => this.#consumer?.lag() ?? {},
     });
     runtime = this.runtime = new ActorRuntime({
-      behaviours: [userBehaviour(c)],
+      behaviours: [userBehaviour(c), ipBehaviour(c)],
       runtime: c.runtime,
       supervision: c.supervision,
       alerts: c.alerts,
@@ -98,6 +99,7 @@ export class VigilSystem {
       now: () => this.#clock.now(),
       topics: this.topics,
       archive: c.io.archive_raw_events,
+      rekey: { topic: this.topics.rekeyIp },
       health: {
         durable: (ok, err) => {
           if (ok === this.#durable) return;
@@ -167,7 +169,7 @@ export class VigilSystem {
         this.#assigned = partitions;
         log("info", "Partitions assigned", { partitions, dropped });
       },
-      topics: [...this.topics.inputs],
+      topics: this.topics.consumed,
       max_batch: c.runtime.max_batch_events,
       handler: async (batch) => {
         await this.intake.handleBatch(batch);

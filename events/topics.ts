@@ -13,6 +13,8 @@ export class Topics {
   readonly prefix: string;
   readonly alerts: string;
   readonly deadLetters: string;
+  /** Internal: login attempts re-keyed by IP, so each IP's actor sees all of them. */
+  readonly rekeyIp: string;
   /** Every input topic, one per event kind. */
   readonly inputs: readonly string[];
   #kindOf = new Map<string, EventKind>();
@@ -21,6 +23,7 @@ export class Topics {
     this.prefix = prefix;
     this.alerts = `${prefix}alerts`;
     this.deadLetters = `${prefix}dead-letters`;
+    this.rekeyIp = `${prefix}vigil-rekey-ip`;
     for (const [kind, topic] of Object.entries(TOPIC_OF_KIND) as [EventKind, string][]) {
       this.#kindOf.set(prefix + topic, kind);
     }
@@ -39,6 +42,11 @@ export class Topics {
 
   /** Every topic the deployment uses. */
   get all(): string[] {
-    return [...this.inputs, this.alerts, this.deadLetters];
+    return [...this.inputs, this.rekeyIp, this.alerts, this.deadLetters];
+  }
+
+  /** What the workers consume: the input topics and the internal re-key topic. */
+  get consumed(): string[] {
+    return [...this.inputs, this.rekeyIp];
   }
 }

@@ -12,7 +12,12 @@ import { seededRandom } from "../actors/random.ts";
 import { ATTACK_AGENTS, ATTACKER_CITIES, type City, HOME_CITIES, USER_AGENTS } from "./geo.ts";
 
 /** Attack scenarios the simulator can inject. */
-export const SCENARIOS = ["brute_force", "guess_then_success"] as const;
+export const SCENARIOS = [
+  "brute_force",
+  "guess_then_success",
+  "password_spray",
+  "credential_stuffing",
+] as const;
 /** One attack scenario. */
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -20,6 +25,8 @@ export type Scenario = (typeof SCENARIOS)[number];
 export const EXPECTED_RULES: Readonly<Record<Scenario, readonly string[]>> = {
   brute_force: ["auth.brute_force"],
   guess_then_success: ["auth.brute_force", "auth.success_after_failures"],
+  password_spray: ["ip.password_spray"],
+  credential_stuffing: ["ip.credential_stuffing"],
 };
 
 /** How to simulate. */
@@ -40,7 +47,8 @@ export interface SimOptions {
 export interface Truth {
   scenario: Scenario;
   rules: readonly string[];
-  entity: { type: "user"; key: string };
+  /** The user attacked, or the attacking IP for attacks across many users. */
+  entity: { type: "user" | "ip"; key: string };
   attacker_ip: string;
   start: string;
   end: string;
@@ -179,11 +187,15 @@ export class Simulator {
 
   #attack(t: number): void {
     const scenario = this.#o.scenarios[this.#attacks++ % this.#o.scenarios.length]!;
-    const victim = this.#pick(this.#users);
     const from = this.#pick(ATTACKER_CITIES);
     const ip = this.#ip(from);
     const agent = this.#pick(ATTACK_AGENTS);
     const device = `d-attacker-${this.#attacks}`;
+    if (scenario === "password_spray" || scenario === "credential_stuffing") {
+      this.#manyUsers(scenario, t, ip, from, device, agent);
+      return;
+    }
+    const victim = this.#pick(this.#users);
     const failures = scenario === "brute_force"
       ? 8 + Math.floor(this.#r() * 8)
       : 6 + Math.floor(this.#r() * 4);
@@ -218,6 +230,54 @@ export class Simulator {
       start: new Date(t).toISOString(),
       end: new Date(Math.floor(at)).toISOString(),
       decisive_event_id: ids[ids.length - 1]!,
+      event_ids: ids,
+    });
+  }
+
+  /**
+   * An attack from one IP across many users: a spray tries a few common passwords in
+   * rounds against 6–9 users (3 rounds); stuffing tries one leaked pair each for 28–35
+   * users, and one of them works.
+   */
+  #manyUsers(
+    scenario: "password_spray" | "credential_stuffing",
+    t: number,
+    ip: string,
+    from: City,
+    device: string,
+    agent: string,
+  ): void {
+    const spray = scenario === "password_spray";
+    const n = spray ? 6 + Math.floor(this.#r() * 4) : 28 + Math.floor(this.#r() * 8);
+    const victims = new Set<User>();
+    while (victims.size < n) victims.add(this.#pick(this.#users));
+    const ids: string[] = [];
+    let at = t, end = t;
+    for (let round = 0; round < (spray ? 3 : 1); round++) {
+      for (const v of victims) {
+        const e = this.#auth("login_failure", v.id, ip, from, device, agent, null);
+        ids.push(e.event_id as string);
+        this.#push(at, e);
+        end = at;
+        at += 2_000 + this.#r() * (spray ? 10_000 : 6_000);
+      }
+    }
+    const decisive = ids[ids.length - 1]!;
+    if (!spray) {
+      const lucky = [...victims][Math.floor(this.#r() * n)]!;
+      this.#push(
+        at,
+        this.#auth("login_success", lucky.id, ip, from, device, agent, `sa-${this.#attacks}`),
+      );
+    }
+    this.truths.push({
+      scenario,
+      rules: EXPECTED_RULES[scenario],
+      entity: { type: "ip", key: ip },
+      attacker_ip: ip,
+      start: new Date(t).toISOString(),
+      end: new Date(Math.floor(end)).toISOString(),
+      decisive_event_id: decisive,
       event_ids: ids,
     });
   }

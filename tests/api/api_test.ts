@@ -579,9 +579,22 @@ Deno.test("failed logins end to end: brute force, success after failures, actor 
     await t.step("GET /api/v1/actors counts actors by type", async () => {
       const r = await h.call("/api/v1/actors");
       assert.equal(r.status, 200, r.text);
-      assert.deepEqual(r.json.types, { user: { resident: 2 } });
+      // The login attempts, all from one IP, were re-keyed to that IP's actor.
+      assert.deepEqual(r.json.types, { user: { resident: 2 }, ip: { resident: 1 } });
       assert.equal(typeof r.json.mailbox_depth, "number");
     });
+
+    await t.step(
+      "GET /api/v1/actors/ip/:ip holds the attempts of every user from that IP",
+      async () => {
+        const r = await h.call("/api/v1/actors/ip/203.0.113.7");
+        assert.equal(r.status, 200, r.text);
+        assert.equal(r.json.type, "ip");
+        assert.equal(r.json.state.failed_logins, 6 + 4, "alice's six and bob's four");
+        assert.equal(r.json.state.recent_users, 2);
+        assert.equal(r.json.state.alerts_raised, 0, "two users is no spray");
+      },
+    );
 
     await t.step("GET /api/v1/actors/user/alice shows the state of a seen user", async () => {
       const r = await h.call("/api/v1/actors/user/alice");

@@ -12,6 +12,7 @@ import type { Batch, LogRecord } from "../../io/log.ts";
 import { MemoryStore } from "../../io/memory_store.ts";
 import type { Store, StoredCheckpoint } from "../../io/store.ts";
 import { Simulator } from "../../sim/simulator.ts";
+import { parseEvent } from "../../events/validate.ts";
 
 const TOPIC = "auth-events";
 const BATCH = 40;
@@ -204,7 +205,7 @@ Deno.test("Checkpointer.restore() passes over a checkpoint of another partition 
     offsets: { [TOPIC]: 500 },
     partitions: 6,
     image: JSON.stringify({
-      lanes: [{ type: USER, watermark: 1, max_event_ms: 2, timers: [] }],
+      lanes: [{ type: USER, watermark: 1, max_event_ms: 2, timers: [], streams: [] }],
       actors: [],
     }),
     created_at: new Date(clock.now()).toISOString(),
@@ -233,5 +234,34 @@ Deno.test("ActorRuntime.importPartition() refuses an actor of another partition,
   assert.throws(
     () => n.runtime.importPartition(p, { lanes: [], actors: [] }),
     /already holds actors or timers/,
+  );
+});
+
+Deno.test("A restored partition keeps its input streams: one still catching up is not late", () => {
+  const clock = new VirtualClock(Date.UTC(2026, 0, 6));
+  const store = new MemoryStore({ max_alerts: 10, max_dead_letters: 10 });
+  const a = node(store, clock), b = node(store, clock);
+  const p = a.runtime.partitionFor("alice");
+  const T = Date.UTC(2026, 0, 5);
+  const logout = parseEvent(JSON.stringify({
+    kind: "auth",
+    type: "logout",
+    user_id: "alice",
+    timestamp: new Date(T).toISOString(),
+  }));
+  assert.ok(logout.ok);
+  const msg = { kind: "event", event: logout.event };
+  // Two streams feed the lane; the slow one is 10 min behind when the image is taken.
+  a.runtime.deliverEvent(USER, "alice", msg, T, null, "slow");
+  a.runtime.deliverEvent(USER, "alice", msg, T + 10 * 60_000, null, "fast");
+  const image = JSON.parse(JSON.stringify(a.runtime.exportPartition(p)));
+  b.runtime.importPartition(p, image);
+  assert.equal(b.runtime.watermark(p, USER), a.runtime.watermark(p, USER));
+  // After the takeover the fast stream delivers first; the slow one must still be waited for.
+  b.runtime.deliverEvent(USER, "alice", msg, T + 20 * 60_000, null, "fast");
+  const r = b.runtime.deliverEvent(USER, "alice", msg, T + 60_000, null, "slow");
+  assert.ok(
+    r === null || r instanceof Promise,
+    `the slow stream's event was late: ${JSON.stringify(r)}`,
   );
 });

@@ -359,3 +359,21 @@ Deno.test("An actor type's watermark follows its slowest active input stream; an
   rt.deliverEvent("rec", "a", { n: 7 }, 20_000, null, "direct");
   assert.equal(rt.watermark(p, "rec"), 20_000);
 });
+
+Deno.test("A numbered stream's repeated records are skipped, even when they would be late", async () => {
+  const { rt } = setup();
+  const p = rt.partitionFor("a");
+  assert.equal(rt.deliverEvent("rec", "a", { n: 1 }, 1_000, null, "rekey/3", 10), null);
+  assert.equal(rt.deliverEvent("rec", "a", { n: 2 }, 5_000, null, "rekey/3", 11), null);
+  assert.deepEqual(rt.deliverEvent("rec", "a", { n: 1 }, 1_000, null, "rekey/3", 10), {
+    repeat: true,
+  });
+  assert.deepEqual(rt.deliverEvent("rec", "a", { n: 2 }, 5_000, null, "rekey/3", 11), {
+    repeat: true,
+  });
+  // Another source numbers its own records.
+  assert.equal(rt.deliverEvent("rec", "a", { n: 3 }, 5_000, null, "rekey/4", 10), null);
+  assert.equal(rt.deliverEvent("rec", "a", { n: 4 }, 6_000, null, "rekey/3", 12), null);
+  assert.deepEqual(await seen(rt, "a"), [1, 2, 3, 4]);
+  assert.equal(rt.watermark(p, "rec"), 5_000);
+});

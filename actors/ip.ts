@@ -1,0 +1,85 @@
+/**
+ * The per-IP actor (key: the source IP of auth events). Auth events arrive keyed by
+ * user; the intake re-keys each login attempt by its IP (through the internal re-key
+ * topic, or directly in a replay), so every attempt from one IP meets in one actor
+ * whichever users it tried. It runs the per-IP rules.
+ *
+ * @module
+ */
+
+import type { AlertLimits, IpRules } from "../config/defaults.ts";
+import type { AuthEvent } from "../events/types.ts";
+import { type AttemptState, NO_ATTEMPTS, onIpFailure } from "./rules/ip_attempts.ts";
+import { type Behaviour, type Effect, NO_EFFECTS, type Step } from "./types.ts";
+
+/** The actor type name. */
+export const IP = "ip";
+
+/** Messages an IP actor understands. */
+export type IpMessage = { kind: "event"; event: AuthEvent };
+
+/** An IP's state. Never mutated: each turn returns a new one. */
+export interface IpState {
+  /** Failed logins counted (each event once). */
+  readonly failed_logins: number;
+  /** Event time of the latest attempt. */
+  readonly last_attempt_ms: number | null;
+  readonly attempts: AttemptState;
+}
+
+const INITIAL: IpState = Object.freeze({
+  failed_logins: 0,
+  last_attempt_ms: null,
+  attempts: NO_ATTEMPTS,
+});
+
+/** The parameters an IP actor reads on every turn. */
+export interface IpParams {
+  ip: IpRules;
+  alerts: AlertLimits;
+}
+
+/** Whether an auth event goes to the actor of its IP too. */
+export function isIpAttempt(e: AuthEvent): boolean {
+  return typeof e.ip === "string" && e.ip !== "" &&
+    (e.type === "login_failure" || e.type === "login_success");
+}
+
+/** The IP behaviour, reading its parameters from `params` on every turn. */
+export function ipBehaviour(params: IpParams): Behaviour<IpState, IpMessage> {
+  return {
+    type: IP,
+    initial: () => INITIAL,
+    receive: (state, message) => receive(state, message, params),
+    view,
+  };
+}
+
+function receive(s: IpState, m: IpMessage, p: IpParams): Step<IpState> {
+  const e = m.event;
+  const last = s.last_attempt_ms === null || e.ts > s.last_attempt_ms ? e.ts : s.last_attempt_ms;
+  if (e.type !== "login_failure") {
+    return {
+      state: last === s.last_attempt_ms ? s : { ...s, last_attempt_ms: last },
+      effects: NO_EFFECTS,
+    };
+  }
+  const out = onIpFailure(s.attempts, e, p);
+  if (out.state === s.attempts) return { state: s, effects: NO_EFFECTS }; // a repeat
+  const effects: Effect[] = out.alerts.map((alert) => ({ kind: "alert", alert }));
+  return {
+    state: { failed_logins: s.failed_logins + 1, last_attempt_ms: last, attempts: out.state },
+    effects: effects.length > 0 ? effects : NO_EFFECTS,
+  };
+}
+
+function view(s: IpState): unknown {
+  const users = new Set(s.attempts.failures.tags);
+  return {
+    failed_logins: s.failed_logins,
+    last_attempt: s.last_attempt_ms === null ? null : new Date(s.last_attempt_ms).toISOString(),
+    recent_failures: s.attempts.failures.ts.length,
+    recent_users: users.size,
+    alerts_raised: s.attempts.alerts,
+  };
+}

@@ -1,0 +1,172 @@
+/**
+ * `ip.password_spray` and `ip.credential_stuffing` (DETECTIONS.md), as pure functions
+ * over the failed logins seen from one IP, whoever the users.
+ *
+ * A spray tries a few passwords against each of several users (Elastic, Okta, Entra:
+ * ≥ 5 users with 2–8 failures each, ≥ 15 failures, in 1 h); stuffing tries leaked
+ * credential pairs, so many users once or twice each (≥ 15 users, ≥ 25 failures, ≤ 2 per
+ * user for ≥ 80 % of them, in 1 h). Each rule alerts once per episode: after an alert,
+ * only failures after it count towards the next one, and not before the cool-down.
+ *
+ * @module
+ */
+
+import type { AlertLimits, IpRules } from "../../config/defaults.ts";
+import type { AuthEvent } from "../../events/types.ts";
+import type { AlertDraft } from "../types.ts";
+import { addRecent, EMPTY_RECENT, type Recent } from "../window.ts";
+
+/** What the rules remember about one IP. */
+export interface AttemptState {
+  /** Recent failed logins (time, event id, user). */
+  readonly failures: Recent;
+  /** Event time of the last alert of each rule (episodes and cool-down). */
+  readonly spray_alert_ms: number | null;
+  readonly stuffing_alert_ms: number | null;
+  /** Alerts raised so far, which numbers episodes for deterministic alert ids. */
+  readonly alerts: number;
+}
+
+/** An IP with no failures. */
+export const NO_ATTEMPTS: AttemptState = Object.freeze({
+  failures: EMPTY_RECENT,
+  spray_alert_ms: null,
+  stuffing_alert_ms: null,
+  alerts: 0,
+});
+
+/** Parameters the rules read. */
+export interface AttemptParams {
+  ip: IpRules;
+  alerts: AlertLimits;
+}
+
+/** The next state and the alerts, if any. */
+export interface AttemptOutcome {
+  state: AttemptState;
+  alerts: AlertDraft[];
+}
+
+/** Failures per user within `(from_ms, to_ms]`, with their event ids. */
+interface PerUser {
+  counts: Map<string, number>;
+  total: number;
+  ids: string[];
+}
+
+function perUser(w: Recent, from_ms: number, to_ms: number): PerUser {
+  const counts = new Map<string, number>();
+  const ids: string[] = [];
+  for (let i = 0; i < w.ts.length; i++) {
+    const t = w.ts[i]!;
+    if (t <= from_ms || t > to_ms) continue;
+    const user = w.tags[i]!;
+    counts.set(user, (counts.get(user) ?? 0) + 1);
+    ids.push(w.ids[i]!);
+  }
+  return { counts, total: ids.length, ids };
+}
+
+/** A failed login from this IP: counts it, and raises the rules at their thresholds. */
+export function onIpFailure(s: AttemptState, e: AuthEvent, p: AttemptParams): AttemptOutcome {
+  // The re-key topic may carry an event twice (a worker died before committing): once.
+  if (s.failures.ids.includes(e.event_id)) return { state: s, alerts: [] };
+  const r = p.ip;
+  const span = Math.max(r.spray_window_ms, r.stuffing_window_ms);
+  let state: AttemptState = {
+    ...s,
+    failures: addRecent(s.failures, e.ts, e.event_id, e.user_id, span, r.max_failures_tracked),
+  };
+  const alerts: AlertDraft[] = [];
+  const ip = e.ip!;
+  // Re-keyed attempts from several source partitions arrive slightly out of order: the
+  // windows end at the newest failure seen, not at the one that happened to arrive last,
+  // so the same failures give the same alert whatever their order.
+  const ts = state.failures.ts;
+  const now = ts[ts.length - 1]!;
+
+  const stuffing = evaluateStuffing(state, now, r, p.alerts);
+  if (stuffing) {
+    alerts.push(draft("ip.credential_stuffing", ip, now, state.alerts, stuffing));
+    state = { ...state, stuffing_alert_ms: now, alerts: state.alerts + 1 };
+  }
+  const spray = evaluateSpray(state, now, r, p.alerts);
+  if (spray) {
+    alerts.push(draft("ip.password_spray", ip, now, state.alerts, spray));
+    state = { ...state, spray_alert_ms: now, alerts: state.alerts + 1 };
+  }
+  return { state, alerts };
+}
+
+interface Finding {
+  users: number;
+  attempts: number;
+  per_user: Record<string, number>;
+  ids: string[];
+  window_ms: number;
+}
+
+function evaluateSpray(
+  s: AttemptState,
+  now: number,
+  r: IpRules,
+  a: AlertLimits,
+): Finding | null {
+  if (!ready(s.spray_alert_ms, now, a.cooldown_ms)) return null;
+  const from = Math.max(now - r.spray_window_ms, s.spray_alert_ms ?? -Infinity);
+  const u = perUser(s.failures, from, now);
+  let users = 0, attempts = 0;
+  for (const n of u.counts.values()) {
+    if (n >= r.spray_min_per_user && n <= r.spray_max_per_user) {
+      users++;
+      attempts += n;
+    }
+  }
+  if (users < r.spray_min_users || attempts < r.spray_min_attempts) return null;
+  return finding(u, users, attempts, r.spray_window_ms);
+}
+
+function evaluateStuffing(
+  s: AttemptState,
+  now: number,
+  r: IpRules,
+  a: AlertLimits,
+): Finding | null {
+  if (!ready(s.stuffing_alert_ms, now, a.cooldown_ms)) return null;
+  const from = Math.max(now - r.stuffing_window_ms, s.stuffing_alert_ms ?? -Infinity);
+  const u = perUser(s.failures, from, now);
+  const users = u.counts.size;
+  if (users < r.stuffing_min_users || u.total < r.stuffing_min_attempts) return null;
+  let few = 0;
+  for (const n of u.counts.values()) if (n <= r.stuffing_max_per_user) few++;
+  if (few / users < r.stuffing_min_share) return null;
+  return finding(u, users, u.total, r.stuffing_window_ms);
+}
+
+/** The evidence: counts, and the users tried most (bounded). */
+function finding(u: PerUser, users: number, attempts: number, window_ms: number): Finding {
+  const top = [...u.counts].sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : 1)).slice(0, 10);
+  return { users, attempts, per_user: Object.fromEntries(top), ids: u.ids, window_ms };
+}
+
+function draft(rule: string, ip: string, ts: number, episode: number, f: Finding): AlertDraft {
+  return {
+    rule,
+    severity: "high",
+    entity: { type: "ip", key: ip },
+    ts,
+    evidence: {
+      users: f.users,
+      failed_logins: f.attempts,
+      window_s: f.window_ms / 1000,
+      most_tried_users: f.per_user,
+    },
+    event_ids: f.ids,
+    dedup: String(episode),
+  };
+}
+
+/** An episode may start: no alert yet, or the cool-down has passed since the last. */
+function ready(last_ms: number | null, now_ms: number, cooldown_ms: number): boolean {
+  return last_ms === null || now_ms - last_ms >= cooldown_ms;
+}

@@ -1,0 +1,137 @@
+import assert from "node:assert/strict";
+import { type Config, defaults } from "../../config/defaults.ts";
+import type { AuthEvent } from "../../events/types.ts";
+import type { ActorContext, AlertDraft, Step } from "../../actors/types.ts";
+import { ipBehaviour, type IpState, isIpAttempt } from "../../actors/ip.ts";
+
+const IP = "198.51.100.9";
+const T0 = Date.UTC(2026, 0, 5, 3);
+const MIN = 60_000;
+const ctx: ActorContext = { self: { type: "ip", key: IP }, watermark_ms: 0 };
+
+function fail(user: string, id: string, ts: number): AuthEvent {
+  return {
+    kind: "auth",
+    event_id: id,
+    ts,
+    raw: {},
+    type: "login_failure",
+    user_id: user,
+    ip: IP,
+    country: undefined,
+    city: undefined,
+    lat: undefined,
+    lon: undefined,
+    device_id: undefined,
+    session_id: undefined,
+  };
+}
+
+/** `users` users, `each` failures per user, one failure every `gap_ms` (user by user). */
+function attempts(users: number, each: number, start: number, gap_ms: number, tag = "") {
+  const out: AuthEvent[] = [];
+  for (let u = 0; u < users; u++) {
+    for (let k = 0; k < each; k++) {
+      out.push(fail(`${tag}u${u}`, `${tag}u${u}-${k}`, start + out.length * gap_ms));
+    }
+  }
+  return out;
+}
+
+function run(events: readonly AuthEvent[], c: Config = structuredClone(defaults) as Config) {
+  const b = ipBehaviour(c);
+  let state: IpState = b.initial(IP);
+  const alerts: { draft: AlertDraft; at: number }[] = [];
+  events.forEach((event, at) => {
+    const step: Step<IpState> = b.receive(state, { kind: "event", event }, ctx);
+    state = step.state;
+    for (const e of step.effects) if (e.kind === "alert") alerts.push({ draft: e.alert, at });
+  });
+  return { state, alerts };
+}
+
+Deno.test("ip.password_spray fires at 5 users × 3 failures (15), not one failure before", () => {
+  const events = attempts(5, 3, T0, 30_000);
+  const below = run(events.slice(0, 14));
+  assert.equal(below.alerts.length, 0);
+  const { alerts } = run(events);
+  assert.equal(alerts.length, 1);
+  const a = alerts[0]!;
+  assert.equal(a.at, 14, "raised by the 15th failure");
+  assert.equal(a.draft.rule, "ip.password_spray");
+  assert.deepEqual(a.draft.entity, { type: "ip", key: IP });
+  assert.equal(a.draft.evidence.users, 5);
+  assert.equal(a.draft.evidence.failed_logins, 15);
+  assert.equal(a.draft.event_ids.length, 15);
+});
+
+Deno.test("ip.password_spray needs 5 users with 2–8 failures each", () => {
+  assert.equal(run(attempts(4, 5, T0, 10_000)).alerts.length, 0, "4 users × 5 = 20: too few users");
+  // Five users with 9 failures each are brute force per user, not a spray.
+  assert.equal(run(attempts(5, 9, T0, 10_000)).alerts.length, 0);
+  const c = structuredClone(defaults) as Config;
+  c.ip.spray_min_users = 4;
+  assert.equal(run(attempts(4, 5, T0, 10_000), c).alerts.length, 1, "its threshold is config");
+});
+
+Deno.test("ip.password_spray counts within its 1 h window only", () => {
+  // 15 failures 5 min apart span 70 min: no hour holds all of them.
+  assert.equal(run(attempts(5, 3, T0, 5 * MIN)).alerts.length, 0);
+  // 4 min apart: 56 min, inside the hour.
+  assert.equal(run(attempts(5, 3, T0, 4 * MIN)).alerts.length, 1);
+});
+
+Deno.test("ip.credential_stuffing fires at 25 users tried once each, not at 24", () => {
+  const events = attempts(25, 1, T0, 20_000);
+  assert.equal(run(events.slice(0, 24)).alerts.length, 0);
+  const { alerts } = run(events);
+  assert.deepEqual(alerts.map((a) => [a.draft.rule, a.at]), [["ip.credential_stuffing", 24]]);
+  assert.equal(alerts[0]!.draft.evidence.users, 25);
+});
+
+Deno.test("ip.credential_stuffing needs most users tried at most twice", () => {
+  // 15 users, 3 failures each: 45 attempts but nobody tried ≤ 2 times (a spray instead).
+  const rules = run(attempts(15, 3, T0, 10_000)).alerts.map((a) => a.draft.rule);
+  assert.ok(!rules.includes("ip.credential_stuffing"));
+  assert.ok(rules.includes("ip.password_spray"));
+});
+
+Deno.test("an IP rule alerts once per episode, and a new episode needs the cool-down and new failures", () => {
+  const first = attempts(5, 3, T0, 30_000);
+  const more = attempts(5, 3, T0 + 8 * MIN, 30_000, "b");
+  assert.equal(run([...first, ...more]).alerts.length, 1, "within the 15 min cool-down: one alert");
+  const later = attempts(5, 3, T0 + 20 * MIN, 30_000, "c");
+  const { alerts } = run([...first, ...later]);
+  assert.equal(alerts.length, 2, "a second spray after the cool-down is a second episode");
+  assert.notEqual(alerts[0]!.draft.dedup, alerts[1]!.draft.dedup);
+});
+
+Deno.test("the same failure delivered twice (re-key topic after a crash) counts once", () => {
+  const events = attempts(5, 3, T0, 30_000);
+  const doubled = events.flatMap((e, i) => (i % 2 === 0 ? [e, e] : [e]));
+  const once = run(events), twice = run(doubled);
+  assert.equal(twice.state.failed_logins, 15);
+  assert.deepEqual(twice.state, once.state);
+  assert.equal(twice.alerts.length, 1);
+});
+
+Deno.test("out-of-order arrival gives the same alerts and state", () => {
+  const events = attempts(25, 1, T0, 20_000);
+  // The newest attempts arrive first, as when one re-keyed source partition runs ahead.
+  const shuffled = [...events.slice(0, 20), ...events.slice(20).reverse()];
+  const a = run(events), b = run(shuffled);
+  const summary = (r: ReturnType<typeof run>) =>
+    r.alerts.map((x) => [x.draft.rule, x.draft.dedup, x.draft.ts, x.draft.event_ids.length]);
+  assert.deepEqual(summary(a), [["ip.credential_stuffing", "0", events[24]!.ts, 25]]);
+  assert.deepEqual(summary(b), summary(a));
+  assert.deepEqual(b.state, a.state);
+});
+
+Deno.test("isIpAttempt(): login attempts with an IP go to the IP's actor; logouts do not", () => {
+  const f = fail("u", "1", T0);
+  assert.equal(isIpAttempt(f), true);
+  assert.equal(isIpAttempt({ ...f, type: "login_success" }), true);
+  assert.equal(isIpAttempt({ ...f, type: "logout" }), false);
+  assert.equal(isIpAttempt({ ...f, ip: undefined }), false);
+  assert.equal(isIpAttempt({ ...f, ip: "" }), false);
+});
