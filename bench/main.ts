@@ -9,12 +9,20 @@ import { kafkaBench } from "./kafka_bench.ts";
 import { memoryBench } from "./memory_bench.ts";
 import { type Figure, replayBench } from "./replay_bench.ts";
 
+// `--only replay|memory|kafka` runs one; `--no-kafka` skips the broker.
+const only = Deno.args.includes("--only") ? Deno.args[Deno.args.indexOf("--only") + 1] : null;
+const wanted = (name: string) =>
+  only === null ? name !== "kafka" || !Deno.args.includes("--no-kafka") : only === name;
 const figures: Figure[] = [];
-console.log("replay throughput …");
-figures.push(...await replayBench());
-console.log("memory per actor …");
-figures.push(...memoryBench());
-if (!Deno.args.includes("--no-kafka")) {
+if (wanted("replay")) {
+  console.log("replay throughput …");
+  figures.push(...await replayBench());
+}
+if (wanted("memory")) {
+  console.log("memory per actor …");
+  figures.push(...memoryBench());
+}
+if (wanted("kafka")) {
   console.log("pipeline on Kafka …");
   figures.push(...await kafkaBench());
 }

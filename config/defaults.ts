@@ -29,6 +29,11 @@ export interface RuntimeLimits {
   max_future_ms: number;
   /** Events taken from one partition in one pass of the consumer loop. */
   max_batch_events: number;
+  /**
+   * Batches handled but not yet durable, at most, per consumer: the next batch is handled
+   * while the previous one's alerts are being stored and produced.
+   */
+  max_batches_in_flight: number;
   /** Number of partitions of every input topic (Kafka's and the embedded log's). */
   partitions: number;
   /** Records the embedded log keeps per partition (oldest dropped first). */
@@ -246,6 +251,7 @@ export const defaults: Readonly<Config> = Object.freeze({
     allowed_lateness_ms: 60_000,
     max_future_ms: 10 * MINUTE,
     max_batch_events: 2_000,
+    max_batches_in_flight: 4,
     partitions: 12,
     log_retention_records: 50_000,
     idle_watermark_delay_ms: 5 * MINUTE,

@@ -98,7 +98,7 @@ export class Checkpointer {
     }
   }
 
-  /** Notes a handled, durable batch; checkpoints its partition when one is due. */
+  /** Notes a handled batch: its partition's actors now reflect its records. */
   handled(batch: Batch): void {
     const last = batch.records[batch.records.length - 1];
     if (!last) return;
@@ -106,8 +106,17 @@ export class Checkpointer {
     if (!positions) this.#positions.set(batch.partition, positions = new Map());
     positions.set(batch.topic, last.offset + 1);
     this.#dirty.add(batch.partition);
-    const since = this.#o.now() - (this.#takenAt.get(batch.partition) ?? 0);
-    if (since >= this.#o.interval_ms) this.take(batch.partition);
+  }
+
+  /**
+   * Checkpoints the partitions whose checkpoint is due. Call it only between batches,
+   * when every batch handled is durable: an image must match its offsets.
+   */
+  takeDue(): void {
+    const now = this.#o.now();
+    for (const p of [...this.#dirty]) {
+      if (now - (this.#takenAt.get(p) ?? 0) >= this.#o.interval_ms) this.take(p);
+    }
   }
 
   /**

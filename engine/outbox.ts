@@ -8,7 +8,7 @@
 
 import type { AlertSink, DeadLetterSink } from "../actors/ports.ts";
 import type { Alert, DeadLetter } from "../events/types.ts";
-import type { Log, ProduceMessage } from "../io/log.ts";
+import type { Log, ProduceMessage, TopicMessages } from "../io/log.ts";
 import type { ArchivedEvent, Store } from "../io/store.ts";
 
 /** Topic names of what the outbox writes (without a deployment prefix). */
@@ -98,24 +98,32 @@ export class Outbox implements AlertSink, DeadLetterSink {
     this.#forward = new Map();
     this.#forwarded = 0;
     try {
+      // The store first (alerts are published as stored), then one produce request for
+      // every topic: forwarded records, dead letters and alerts.
       if (archive.length > 0) await this.#store?.archiveEvents(archive);
-      for (const [topic, messages] of forward) {
-        await this.#log?.produce(topic, messages);
-        forward.delete(topic);
-      }
+      if (dead.length > 0) await this.#store?.saveDeadLetters(dead);
+      const stored = alerts.length > 0 && this.#store
+        ? await this.#store.saveAlerts(alerts)
+        : alerts;
+      const batches: TopicMessages[] = [...forward].map(([topic, messages]) => ({
+        topic,
+        messages,
+      }));
       if (dead.length > 0) {
-        await this.#store?.saveDeadLetters(dead);
-        await this.#log?.produce(
-          this.#deadLetterTopic,
-          dead.map((d) => ({ key: d.source, value: JSON.stringify(d) })),
-        );
+        batches.push({
+          topic: this.#deadLetterTopic,
+          messages: dead.map((d) => ({ key: d.source, value: JSON.stringify(d) })),
+        });
       }
-      if (alerts.length > 0) {
-        const stored = this.#store ? await this.#store.saveAlerts(alerts) : alerts;
-        await this.#log?.produce(
-          this.#alertsTopic,
-          stored.map((a) => ({ key: a.entity.key, value: JSON.stringify(a) })),
-        );
+      if (stored.length > 0) {
+        batches.push({
+          topic: this.#alertsTopic,
+          messages: stored.map((a) => ({ key: a.entity.key, value: JSON.stringify(a) })),
+        });
+      }
+      if (batches.length > 0) await this.#log?.produceMany(batches);
+      forward.clear();
+      if (stored.length > 0) {
         for (const l of this.#listeners) await l(stored);
         this.published += stored.length;
       }

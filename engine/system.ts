@@ -58,6 +58,8 @@ export class VigilSystem {
   #assigned: number[] | null = null;
   #durable = true;
   #checkpoints: Checkpointer | null = null;
+  /** Batches handled whose effects are not durable yet. */
+  #undurable = 0;
 
   constructor(options: SystemOptions) {
     const c = this.config = options.config;
@@ -171,9 +173,19 @@ export class VigilSystem {
       },
       topics: this.topics.consumed,
       max_batch: c.runtime.max_batch_events,
+      max_in_flight: c.runtime.max_batches_in_flight,
       handler: async (batch) => {
-        await this.intake.handleBatch(batch);
-        this.#checkpoints?.handled(batch);
+        const pending = await this.intake.process(batch);
+        const checkpoints = this.#checkpoints;
+        if (!checkpoints) return pending;
+        checkpoints.handled(batch);
+        this.#undurable++;
+        return {
+          durable: pending.durable.then(() => {
+            // Between batches, with everything handled durable: images match offsets.
+            if (--this.#undurable === 0 && !this.intake.busy) checkpoints.takeDue();
+          }),
+        };
       },
     };
     const checkpoints = this.#checkpoints;

@@ -18,7 +18,15 @@ import {
   type Producer,
 } from "kafkajs";
 import { coPartitionedAssigner } from "./copartition.ts";
-import type { Batch, ConsumeOptions, Consumer, Log, LogRecord, ProduceMessage } from "./log.ts";
+import type {
+  Batch,
+  ConsumeOptions,
+  Consumer,
+  Log,
+  LogRecord,
+  ProduceMessage,
+  TopicMessages,
+} from "./log.ts";
 
 /** Tries at reading a group's committed offsets before the batch fails (and is retried). */
 const COMMITTED_ATTEMPTS = 5;
@@ -66,6 +74,16 @@ export class KafkaLog implements Log {
         })),
       });
     }
+  }
+
+  async produceMany(batches: readonly TopicMessages[]): Promise<void> {
+    const topicMessages = batches.filter((b) => b.messages.length > 0).map((b) => ({
+      topic: b.topic,
+      messages: b.messages.map((m) => ({ key: m.key, value: m.value })),
+    }));
+    if (topicMessages.length === 0) return;
+    const producer = await this.#producerClient();
+    await producer.sendBatch({ acks: -1, topicMessages });
   }
 
   async produce(topic: string, messages: readonly ProduceMessage[]): Promise<void> {
@@ -191,6 +209,10 @@ export class KafkaLog implements Log {
     const tp = `${batch.topic}/${batch.partition}`;
     const { from, replayBelow } = await (catchUp.get(tp) ?? { from: 0, replayBelow: 0 });
     const all = batch.messages;
+    // Pieces handled but not yet durable, committed in order as they become durable.
+    const inFlight: Promise<void>[] = [];
+    let tail: Promise<void> = Promise.resolve();
+    const maxInFlight = Math.max(1, options.max_in_flight ?? 1);
     for (let i = 0; i < all.length && isRunning() && !isStale(); i += options.max_batch) {
       const records: LogRecord[] = [];
       for (const m of all.slice(i, i + options.max_batch)) {
@@ -208,17 +230,24 @@ export class KafkaLog implements Log {
       if (records.length === 0) continue;
       const piece: Batch = { topic: batch.topic, partition: batch.partition, records, heartbeat };
       if (records[0]!.offset < replayBelow) piece.replay_below = replayBelow;
-      await options.handler(piece);
+      const pending = await options.handler(piece);
       const last = records[records.length - 1]!.offset;
-      resolveOffset(String(last));
-      // The batch is handled and durable, so its offset may be committed. Commits are
+      // Once the piece is handled and durable its offset may be committed. Commits are
       // coalesced and sent in the background (one request for every partition with
       // news), so a batch does not wait a round trip; a failed commit is covered by
       // the next one, and never makes a durable batch be handled again here.
-      if (last + 1 > replayBelow) commits.note(batch.topic, batch.partition, last + 1);
-      lag.set(tp, Math.max(0, Number(batch.highWatermark) - last - 1));
+      const commit = () => {
+        resolveOffset(String(last));
+        if (last + 1 > replayBelow) commits.note(batch.topic, batch.partition, last + 1);
+        lag.set(tp, Math.max(0, Number(batch.highWatermark) - last - 1));
+      };
+      const durable = pending?.durable;
+      tail = durable ? tail.then(() => durable).then(commit) : tail.then(commit);
+      inFlight.push(tail);
+      if (inFlight.length >= maxInFlight) await inFlight.shift();
       await heartbeat();
     }
+    await Promise.all(inFlight);
     // Before kafkajs can take part in a rebalance, what this batch made durable is
     // committed, so the partition's next owner does not raise its alerts again.
     await commits.drain();

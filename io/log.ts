@@ -39,14 +39,26 @@ export interface ProduceMessage {
   value: string;
 }
 
+/** Messages for one topic. */
+export interface TopicMessages {
+  topic: string;
+  messages: readonly ProduceMessage[];
+}
+
 /** How to consume. */
 export interface ConsumeOptions {
   group: string;
   topics: string[];
   /** Records handed to `handler` at once, at most. */
   max_batch: number;
-  /** Handles one batch; the batch's offsets are committed once it resolves. */
-  handler: (batch: Batch) => Promise<void>;
+  /**
+   * Handles one batch. The batch's offsets are committed once it resolves, or, if it
+   * resolves to `{ durable }`, once `durable` resolves: the log may hand over the next
+   * batches meanwhile (up to `max_in_flight`), and commits in order.
+   */
+  handler: (batch: Batch) => Promise<void | Pending>;
+  /** Batches handled but not yet durable, at most (default 1). */
+  max_in_flight?: number;
   /** Told when the consumer cannot run (it is retried by the client where it can be). */
   on_error?: (err: unknown) => void;
   /**
@@ -62,6 +74,11 @@ export interface ConsumeOptions {
   resume_from?: (partition: number) => Promise<Record<string, number>>;
   /** At a graceful stop: called after the batch in hand is done, before leaving the group. */
   before_leave?: () => Promise<void>;
+}
+
+/** A batch handled, whose effects are still being made durable. */
+export interface Pending {
+  durable: Promise<void>;
 }
 
 /** A running consumer. */
@@ -83,6 +100,8 @@ export interface Log {
   ensureTopics(topics: readonly string[], partitions: number): Promise<void>;
   /** Appends messages, each to the partition of its key (murmur2), or round-robin without one. */
   produce(topic: string, messages: readonly ProduceMessage[]): Promise<void>;
+  /** Appends to several topics at once (one request to Kafka). */
+  produceMany(batches: readonly TopicMessages[]): Promise<void>;
   consume(options: ConsumeOptions): Consumer;
   close(): Promise<void>;
 }

@@ -7,7 +7,15 @@
  */
 
 import { partitionOf } from "../actors/murmur2.ts";
-import type { Batch, ConsumeOptions, Consumer, Log, LogRecord, ProduceMessage } from "./log.ts";
+import type {
+  Batch,
+  ConsumeOptions,
+  Consumer,
+  Log,
+  LogRecord,
+  ProduceMessage,
+  TopicMessages,
+} from "./log.ts";
 
 interface Partition {
   /** Offset of `records[0]`. */
@@ -40,6 +48,10 @@ export class MemoryLog implements Log {
       }
     }
     return Promise.resolve();
+  }
+
+  async produceMany(batches: readonly TopicMessages[]): Promise<void> {
+    for (const b of batches) await this.produce(b.topic, b.messages);
   }
 
   produce(topic: string, messages: readonly ProduceMessage[]): Promise<void> {
@@ -105,7 +117,8 @@ export class MemoryLog implements Log {
             }
             const records = part.records.slice(start, start + options.max_batch);
             const batch: Batch = { topic, partition: p, records };
-            await options.handler(batch);
+            const pending = await options.handler(batch);
+            if (pending) await pending.durable;
             pos = records[records.length - 1]!.offset + 1;
             positions.set(`${topic}/${p}`, pos);
             this.#committed.set(key, pos);

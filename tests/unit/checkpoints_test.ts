@@ -94,6 +94,7 @@ async function feed(n: Node, parts: LogRecord[][], from: number[], to: number[])
       const batch: Batch = { topic: TOPIC, partition: p, records };
       await n.intake.handleBatch(batch);
       n.checkpoints.handled(batch);
+      n.checkpoints.takeDue();
     }
   }
 }
