@@ -5,6 +5,8 @@
  * @module
  */
 
+import { before, TimeHeap } from "./heap.ts";
+
 /** A due timer. */
 export interface DueTimer {
   type: string;
@@ -25,7 +27,7 @@ interface Entry extends DueTimer {
 
 /** Timers ordered by due time; ties fire in the order they were set. */
 export class TimerQueue {
-  #heap: Entry[] = [];
+  #heap = new TimeHeap<Entry>();
   #current = new Map<string, number>();
   #seq = 0;
 
@@ -33,7 +35,7 @@ export class TimerQueue {
   set(type: string, key: string, name: string, at: number, message: unknown): void {
     const seq = ++this.#seq;
     this.#current.set(`${type}:${key}#${name}`, seq);
-    this.#push({ type, key, name, message, at, seq });
+    this.#heap.push({ type, key, name, message, at, seq });
   }
 
   /** Live timers. */
@@ -46,7 +48,7 @@ export class TimerQueue {
    * set): setting them in this order on a new queue gives one that fires identically.
    */
   pending(): PendingTimer[] {
-    return this.#heap
+    return this.#heap.values()
       .filter((e) => this.#current.get(`${e.type}:${e.key}#${e.name}`) === e.seq)
       .sort((a, b) => (before(a, b) ? -1 : 1))
       .map(({ type, key, name, message, at }) => ({ type, key, name, message, at }));
@@ -55,8 +57,8 @@ export class TimerQueue {
   /** Removes and returns every live timer due at or before `t`, in due order. */
   popDue(t: number): DueTimer[] {
     const due: DueTimer[] = [];
-    while (this.#heap.length > 0 && this.#heap[0]!.at <= t) {
-      const e = this.#pop();
+    while (this.#heap.size > 0 && this.#heap.peek()!.at <= t) {
+      const e = this.#heap.pop()!;
       const id = `${e.type}:${e.key}#${e.name}`;
       if (this.#current.get(id) !== e.seq) continue;
       this.#current.delete(id);
@@ -64,40 +66,4 @@ export class TimerQueue {
     }
     return due;
   }
-
-  #push(e: Entry): void {
-    const h = this.#heap;
-    h.push(e);
-    let i = h.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!before(h[i]!, h[parent]!)) break;
-      [h[i], h[parent]] = [h[parent]!, h[i]!];
-      i = parent;
-    }
-  }
-
-  #pop(): Entry {
-    const h = this.#heap;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < h.length && before(h[l]!, h[m]!)) m = l;
-        if (r < h.length && before(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
-    }
-    return top;
-  }
-}
-
-function before(a: Entry, b: Entry): boolean {
-  return a.at < b.at || (a.at === b.at && a.seq < b.seq);
 }

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { TimeHeap } from "../actors/heap.ts";
 import { seededRandom } from "../actors/random.ts";
 import { ATTACK_AGENTS, ATTACKER_CITIES, type City, HOME_CITIES, USER_AGENTS } from "./geo.ts";
 
@@ -69,7 +70,7 @@ interface User {
 }
 
 interface Pending {
-  ts: number;
+  at: number;
   seq: number;
   event: SimEvent;
 }
@@ -83,7 +84,7 @@ export class Simulator {
   #o: Required<SimOptions>;
   #r: () => number;
   #users: User[];
-  #heap: Pending[] = [];
+  #heap = new TimeHeap<Pending>();
   #seq = 0;
   #ids = 0;
   #sessions = 0;
@@ -104,7 +105,7 @@ export class Simulator {
     const sessionGap = 1000 * EVENTS_PER_SESSION / this.#o.events_per_second;
     for (;;) {
       const next = Math.min(this.#nextSession, this.#nextAttack, until_ms);
-      while (this.#heap.length > 0 && this.#heap[0]!.ts < next) yield this.#pop().event;
+      while (this.#heap.size > 0 && this.#heap.peek()!.at < next) yield this.#heap.pop()!.event;
       if (next >= until_ms) return;
       if (this.#nextAttack <= this.#nextSession) {
         this.#attack(this.#nextAttack);
@@ -334,35 +335,7 @@ export class Simulator {
   #push(ts: number, event: SimEvent): void {
     const t = Math.floor(ts);
     event.timestamp = new Date(t).toISOString();
-    const h = this.#heap;
-    h.push({ ts: t, seq: ++this.#seq, event });
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!earlier(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
-      i = p;
-    }
-  }
-
-  #pop(): Pending {
-    const h = this.#heap;
-    const top = h[0]!;
-    const last = h.pop()!;
-    if (h.length > 0) {
-      h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < h.length && earlier(h[l]!, h[m]!)) m = l;
-        if (r < h.length && earlier(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
-        i = m;
-      }
-    }
-    return top;
+    this.#heap.push({ at: t, seq: ++this.#seq, event });
   }
 
   #ip(c: City): string {
@@ -384,8 +357,4 @@ export function rhythm(hour: number): number {
   if (hour < 17) return 0.9;
   if (hour < 22) return 1;
   return 0.3;
-}
-
-function earlier(a: Pending, b: Pending): boolean {
-  return a.ts < b.ts || (a.ts === b.ts && a.seq < b.seq);
 }
