@@ -267,24 +267,28 @@ export class ActorRuntime {
     let cell = this.#cells.get(type, key);
     const partition = cell ? cell.partition : this.partitionFor(key);
     const lane = this.#lane(partition, type);
-    if (seq >= 0) {
-      const mark = lane.streams.get(stream);
-      if (mark && seq <= mark.seq) return { repeat: true };
-    }
+    const mark = lane.streams.get(stream);
+    if (seq >= 0 && mark && seq <= mark.seq) return { repeat: true };
     if (event_ms < lane.watermark) return { partition, watermark: lane.watermark };
     cell ??= this.#cellFor(type, key, message) ?? undefined;
     const waiting = cell ? this.#admit(cell, message, ticket) : null;
     if (event_ms > lane.max_event_ms) lane.max_event_ms = event_ms;
     const now = this.#clock.now();
     lane.last_event_at = now;
-    this.#advanceLane(lane, this.#slowest(lane, stream, event_ms, now, seq));
+    this.#advanceLane(lane, this.#slowest(lane, mark, stream, event_ms, now, seq));
     return waiting;
   }
 
   /** Notes an event of `stream`; the highest event time of the slowest active stream. */
-  #slowest(lane: Lane, stream: string, event_ms: number, now: number, seq: number): number {
+  #slowest(
+    lane: Lane,
+    mine: StreamMark | undefined,
+    stream: string,
+    event_ms: number,
+    now: number,
+    seq: number,
+  ): number {
     const streams = lane.streams;
-    const mine = streams.get(stream);
     if (!mine) streams.set(stream, { max: event_ms, at: now, seq });
     else {
       if (event_ms > mine.max) mine.max = event_ms;

@@ -75,6 +75,8 @@ export class Intake {
   #now: () => number;
   #rekey: Rekey | null;
   #busy = 0;
+  /** `rekey/<p>`: the stream name of each source partition, built once. */
+  #rekeyStreams: string[] = [];
 
   constructor(
     runtime: ActorRuntime,
@@ -278,13 +280,17 @@ export class Intake {
 
   /** A record of the re-key topic: delivered to the actor of its IP. */
   #offerRekeyed(input: RawInput, ticket: Ticket | null): Promise<void> | null {
-    let record: Rekeyed;
+    let record: Rekeyed | null = null;
     let parsed;
     try {
       record = JSON.parse(input.value) as Rekeyed;
       parsed = validateEvent(record.e, input.value, { kind: "auth", fallback_ts: record.ts });
     } catch (err) {
       parsed = { ok: false as const, reason: `Cannot read a re-keyed record: ${String(err)}` };
+    }
+    const p = record?.p ?? -1;
+    if (parsed.ok && !(Number.isInteger(p) && p >= 0 && p < this.#runtime.partitions)) {
+      parsed = { ok: false as const, reason: `Cannot use a re-keyed record: bad source ${p}` };
     }
     if (!parsed.ok || parsed.event.kind !== "auth" || !isIpAttempt(parsed.event)) {
       if (ticket?.replay !== true) {
@@ -301,8 +307,8 @@ export class Intake {
       event,
       input.source,
       ticket,
-      `rekey/${record!.p}`,
-      typeof record!.o === "number" ? record!.o : -1,
+      this.#rekeyStreams[p] ??= `rekey/${p}`,
+      typeof record?.o === "number" ? record.o : -1,
     );
   }
 

@@ -86,14 +86,8 @@ export class KafkaLog implements Log {
     await producer.sendBatch({ acks: -1, topicMessages });
   }
 
-  async produce(topic: string, messages: readonly ProduceMessage[]): Promise<void> {
-    if (messages.length === 0) return;
-    const producer = await this.#producerClient();
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: messages.map((m) => ({ key: m.key, value: m.value })),
-    });
+  produce(topic: string, messages: readonly ProduceMessage[]): Promise<void> {
+    return this.produceMany([{ topic, messages }]);
   }
 
   /**

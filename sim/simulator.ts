@@ -117,11 +117,6 @@ export class Simulator {
     }
   }
 
-  /** The attacks whose every event has event time at or before `until_ms`. */
-  completedTruths(until_ms: number): Truth[] {
-    return this.truths.filter((t) => Date.parse(t.end) <= until_ms);
-  }
-
   /** Up to `n` events (fewer only if `until` ends first), in time order. */
   take(n: number, until_ms = Infinity): SimEvent[] {
     const out: SimEvent[] = [];

@@ -16,6 +16,9 @@ import type { AuthEvent } from "../../events/types.ts";
 import type { AlertDraft } from "../types.ts";
 import { addRecent, EMPTY_RECENT, type Recent } from "../window.ts";
 
+/** The entity type of per-IP alerts (DETECTIONS.md), the same as the actor type. */
+const IP_ENTITY = "ip";
+
 /** What the rules remember about one IP. */
 export interface AttemptState {
   /** Recent failed logins (time, event id, user). */
@@ -106,15 +109,29 @@ interface Finding {
   window_ms: number;
 }
 
+/**
+ * A rule's failures per user: within its window and after its last alert (an episode),
+ * or null while it cools down.
+ */
+function episode(
+  s: AttemptState,
+  last_alert_ms: number | null,
+  window_ms: number,
+  now: number,
+  cooldown_ms: number,
+): PerUser | null {
+  if (last_alert_ms !== null && now - last_alert_ms < cooldown_ms) return null;
+  return perUser(s.failures, Math.max(now - window_ms, last_alert_ms ?? -Infinity), now);
+}
+
 function evaluateSpray(
   s: AttemptState,
   now: number,
   r: IpRules,
   a: AlertLimits,
 ): Finding | null {
-  if (!ready(s.spray_alert_ms, now, a.cooldown_ms)) return null;
-  const from = Math.max(now - r.spray_window_ms, s.spray_alert_ms ?? -Infinity);
-  const u = perUser(s.failures, from, now);
+  const u = episode(s, s.spray_alert_ms, r.spray_window_ms, now, a.cooldown_ms);
+  if (!u) return null;
   let users = 0, attempts = 0;
   for (const n of u.counts.values()) {
     if (n >= r.spray_min_per_user && n <= r.spray_max_per_user) {
@@ -132,9 +149,8 @@ function evaluateStuffing(
   r: IpRules,
   a: AlertLimits,
 ): Finding | null {
-  if (!ready(s.stuffing_alert_ms, now, a.cooldown_ms)) return null;
-  const from = Math.max(now - r.stuffing_window_ms, s.stuffing_alert_ms ?? -Infinity);
-  const u = perUser(s.failures, from, now);
+  const u = episode(s, s.stuffing_alert_ms, r.stuffing_window_ms, now, a.cooldown_ms);
+  if (!u) return null;
   const users = u.counts.size;
   if (users < r.stuffing_min_users || u.total < r.stuffing_min_attempts) return null;
   let few = 0;
@@ -153,7 +169,7 @@ function draft(rule: string, ip: string, ts: number, episode: number, f: Finding
   return {
     rule,
     severity: "high",
-    entity: { type: "ip", key: ip },
+    entity: { type: IP_ENTITY, key: ip },
     ts,
     evidence: {
       users: f.users,
@@ -164,9 +180,4 @@ function draft(rule: string, ip: string, ts: number, episode: number, f: Finding
     event_ids: f.ids,
     dedup: String(episode),
   };
-}
-
-/** An episode may start: no alert yet, or the cool-down has passed since the last. */
-function ready(last_ms: number | null, now_ms: number, cooldown_ms: number): boolean {
-  return last_ms === null || now_ms - last_ms >= cooldown_ms;
 }

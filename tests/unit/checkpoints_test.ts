@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
+import { engineRuntime } from "./runtimes.ts";
 import { VirtualClock } from "../../actors/clock.ts";
 import { noTelemetry } from "../../actors/ports.ts";
 import { ActorRuntime } from "../../actors/runtime.ts";
-import { USER, userBehaviour } from "../../actors/user.ts";
+import { USER } from "../../actors/user.ts";
 import { type Config, defaults } from "../../config/defaults.ts";
 import { Checkpointer, type CheckpointEvents } from "../../engine/checkpoints.ts";
 import { Intake } from "../../engine/intake.ts";
@@ -55,15 +56,7 @@ function node(store: Store, clock: VirtualClock, events: CheckpointEvents = quie
   outbox.listen((a) => {
     alerts.push(...a);
   });
-  const runtime = new ActorRuntime({
-    behaviours: [userBehaviour(c)],
-    runtime: c.runtime,
-    supervision: c.supervision,
-    alerts: c.alerts,
-    clock,
-    alertSink: outbox,
-    deadLetters: outbox,
-  });
+  const runtime = engineRuntime(c, clock, outbox);
   const intake = new Intake(runtime, outbox, { ...noTelemetry, ingested() {}, invalid() {} }, {
     max_event_bytes: c.max_event_bytes,
     max_future_ms: Infinity,

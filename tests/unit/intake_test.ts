@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { engineRuntime } from "./runtimes.ts";
 import { VirtualClock } from "../../actors/clock.ts";
 import { noTelemetry } from "../../actors/ports.ts";
 import { ActorRuntime } from "../../actors/runtime.ts";
@@ -23,16 +24,7 @@ function setup() {
     invalid: (k: string) => counted.push(`bad:${k}`),
     deadLettered: (r: string) => counted.push(`dl:${r}`),
   };
-  const runtime = new ActorRuntime({
-    behaviours: [userBehaviour(c)],
-    runtime: c.runtime,
-    supervision: c.supervision,
-    alerts: c.alerts,
-    clock,
-    alertSink: outbox,
-    deadLetters: outbox,
-    telemetry,
-  });
+  const runtime = engineRuntime(c, clock, outbox, { telemetry });
   const intake = new Intake(runtime, outbox, telemetry, {
     max_event_bytes: 300,
     max_future_ms: c.runtime.max_future_ms,
@@ -149,4 +141,42 @@ Deno.test("Intake archives valid events when asked, once, and not when re-readin
   assert.equal(archived[0]!.ts, NOW - 1000 + 2);
   await store.archiveEvents(archived);
   assert.equal((await store.findArchived(10)).length, 1, "archiving is idempotent on event_id");
+});
+
+Deno.test("A re-key topic batch: records reach the IP's actor once; malformed ones are dead-lettered", async () => {
+  const { store, outbox, clock } = setup();
+  const c = structuredClone(defaults) as Config;
+  const rt = engineRuntime(c, clock, outbox, { ip: true });
+  const intake = new Intake(rt, outbox, { ...noTelemetry, ingested() {}, invalid() {} }, {
+    max_event_bytes: 10_000,
+    max_future_ms: c.runtime.max_future_ms,
+    now: () => clock.now(),
+    rekey: { topic: "rekey" },
+  });
+  const rec = (p: number, o: number, id: string) =>
+    JSON.stringify({
+      p,
+      o,
+      ts: NOW,
+      e: { kind: "auth", type: "login_failure", event_id: id, user_id: "u1", ip: "192.0.2.1" },
+    });
+  const values = [rec(2, 7, "a"), rec(2, 7, "a"), rec(2, 8, "b"), "{oops", rec(99, 9, "c")];
+  await intake.handleBatch({
+    topic: "rekey",
+    partition: rt.partitionFor("192.0.2.1"),
+    records: values.map((value, offset) => ({
+      topic: "rekey",
+      partition: 0,
+      offset,
+      key: "192.0.2.1",
+      value,
+      timestamp: NOW,
+    })),
+  });
+  const state = await rt.stateOf("ip", "192.0.2.1") as { failed_logins: number };
+  assert.equal(state.failed_logins, 2, "the repeat of source 2 offset 7 was skipped");
+  const reasons = (await store.findDeadLetters(10)).map((d) => d.reason).sort();
+  assert.equal(reasons.length, 2);
+  assert.match(reasons[0]!, /^Cannot read a re-keyed record/);
+  assert.match(reasons[1]!, /^Cannot use a re-keyed record: bad source 99/);
 });

@@ -1,0 +1,33 @@
+/**
+ * Test helper: an actor runtime with the project's behaviours whose alerts and dead
+ * letters go to an outbox, as the engine wires it.
+ *
+ * @module
+ */
+
+import type { Clock } from "../../actors/clock.ts";
+import { ipBehaviour } from "../../actors/ip.ts";
+import type { RuntimeTelemetry } from "../../actors/ports.ts";
+import { ActorRuntime } from "../../actors/runtime.ts";
+import { userBehaviour } from "../../actors/user.ts";
+import type { Config } from "../../config/defaults.ts";
+import type { Outbox } from "../../engine/outbox.ts";
+
+/** User actors (and IP actors with `ip`), publishing to `outbox`. */
+export function engineRuntime(
+  c: Config,
+  clock: Clock,
+  outbox: Outbox,
+  options: { ip?: boolean; telemetry?: RuntimeTelemetry } = {},
+): ActorRuntime {
+  return new ActorRuntime({
+    behaviours: options.ip ? [userBehaviour(c), ipBehaviour(c)] : [userBehaviour(c)],
+    runtime: c.runtime,
+    supervision: c.supervision,
+    alerts: c.alerts,
+    clock,
+    alertSink: outbox,
+    deadLetters: outbox,
+    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+  });
+}
