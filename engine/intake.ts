@@ -74,7 +74,6 @@ export class Intake {
   #backoff: { min_ms: number; max_ms: number };
   #now: () => number;
   #rekey: Rekey | null;
-  #busy = 0;
   /** `rekey/<p>`: the stream name of each source partition, built once. */
   #rekeyStreams: string[] = [];
 
@@ -113,23 +112,13 @@ export class Intake {
     await (await this.process(batch)).durable;
   }
 
-  /** Whether a batch is being handled right now (its events partly delivered). */
-  get busy(): boolean {
-    return this.#busy > 0;
-  }
-
   /**
    * Handles one batch of log records: resolves once every event is handled, with the
    * promise of its alerts, dead letters and forwarded records being durable (the next
    * batch may be handled meanwhile).
    */
   async process(batch: Batch): Promise<Pending> {
-    this.#busy++;
-    try {
-      await this.#handle(batch);
-    } finally {
-      this.#busy--;
-    }
+    await this.#handle(batch);
     return { durable: this.#flushUntilDurable(batch) };
   }
 

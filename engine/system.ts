@@ -14,7 +14,7 @@ import { messageKey } from "../events/route.ts";
 import { Topics } from "../events/topics.ts";
 import type { VigilEvent } from "../events/types.ts";
 import { parseEvent } from "../events/validate.ts";
-import type { ConsumeOptions, Consumer, Log, ProduceMessage } from "../io/log.ts";
+import type { ConsumeOptions, Consumer, Log, Pending, ProduceMessage } from "../io/log.ts";
 import { MemoryLog } from "../io/memory_log.ts";
 import { MemoryStore } from "../io/memory_store.ts";
 import { Metrics } from "../io/metrics.ts";
@@ -175,15 +175,23 @@ export class VigilSystem {
       max_batch: c.runtime.max_batch_events,
       max_in_flight: c.runtime.max_batches_in_flight,
       handler: async (batch) => {
-        const pending = await this.intake.process(batch);
         const checkpoints = this.#checkpoints;
-        if (!checkpoints) return pending;
-        checkpoints.handled(batch);
+        if (!checkpoints) return await this.intake.process(batch);
+        // Counted before any of its events is delivered, so no checkpoint is taken while
+        // the actors hold events whose offsets the checkpoint would not cover.
         this.#undurable++;
+        let pending: Pending;
+        try {
+          pending = await this.intake.process(batch);
+        } catch (err) {
+          this.#undurable--;
+          throw err;
+        }
+        checkpoints.handled(batch);
         return {
           durable: pending.durable.then(() => {
-            // Between batches, with everything handled durable: images match offsets.
-            if (--this.#undurable === 0 && !this.intake.busy) checkpoints.takeDue();
+            // Nothing handled that is not durable, nothing half handled: images match offsets.
+            if (--this.#undurable === 0) checkpoints.takeDue();
           }),
         };
       },
