@@ -79,11 +79,27 @@ for (const suite of SUITES) {
     broken = true;
   }
   if (!status.success && (!summary || Number(summary[2]) === 0)) broken = true;
+  if (!status.success && suite.servers) await showServerErrors(servers);
 }
 
 await Promise.all(servers.map((s) => s.stop()));
 console.log(`${passed} passed, ${failed} failed`);
 Deno.exit(failed > 0 || broken ? 1 : 0);
+
+/** Prints the errors the test servers logged, so that a failed CI run says what they saw. */
+async function showServerErrors(list: Server[]): Promise<void> {
+  for (const server of list) {
+    const text = await Deno.readTextFile(server.log).catch(() => "");
+    const lines = text.split("\n");
+    const errors = lines.filter((line, i) =>
+      /ERROR|Exception|Error:|FATAL/.test(line) &&
+      !/Connection reset|exception for client/.test(line + (lines[i + 1] ?? ""))
+    );
+    if (errors.length === 0) continue;
+    console.error(`Errors in ${server.log} (last 40 of ${errors.length}):`);
+    for (const line of errors.slice(-40)) console.error(`  ${line.slice(0, 300)}`);
+  }
+}
 
 function stripAnsi(s: string): string {
   // deno-lint-ignore no-control-regex
