@@ -251,9 +251,11 @@ export class ActorRuntime {
    * type in its partition, otherwise delivers it and moves that watermark on. Resident
    * actors' partitions are known, so no hashing.
    *
-   * A stream whose records carry increasing positions (`seq`: a re-keyed record's source
-   * offset) may repeat some (a producer retried, a worker died before committing): a
-   * record at or below the highest position delivered is skipped as a repeat.
+   * A stream whose records carry increasing positions (`seq`: a log record's offset, a
+   * re-keyed record's source offset) may repeat some (a producer retried, a consumer
+   * rejoined at an older offset, a worker died before committing): a record at or below
+   * the highest position delivered is skipped as a repeat. So one record is delivered to
+   * one actor per type and partition at most.
    */
   deliverEvent(
     type: string,

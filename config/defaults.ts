@@ -34,6 +34,11 @@ export interface RuntimeLimits {
    * while the previous one's alerts are being stored and produced.
    */
   max_batches_in_flight: number;
+  /**
+   * Partitions whose batches are handled at the same time, at most (Kafka): their waits
+   * for the store, the producer and commits overlap, and their flushes share requests.
+   */
+  partitions_in_parallel: number;
   /** Number of partitions of every input topic (Kafka's and the embedded log's). */
   partitions: number;
   /** Records the embedded log keeps per partition (oldest dropped first). */
@@ -252,6 +257,7 @@ export const defaults: Readonly<Config> = Object.freeze({
     max_future_ms: 10 * MINUTE,
     max_batch_events: 2_000,
     max_batches_in_flight: 4,
+    partitions_in_parallel: 12,
     partitions: 12,
     log_retention_records: 50_000,
     idle_watermark_delay_ms: 5 * MINUTE,

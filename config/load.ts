@@ -100,6 +100,7 @@ function check(c: Config): void {
     ["VIGIL_RUNTIME_MAX_RESIDENT_ACTORS", c.runtime.max_resident_actors],
     ["VIGIL_RUNTIME_MAX_BATCH_EVENTS", c.runtime.max_batch_events],
     ["VIGIL_RUNTIME_MAX_BATCHES_IN_FLIGHT", c.runtime.max_batches_in_flight],
+    ["VIGIL_RUNTIME_PARTITIONS_IN_PARALLEL", c.runtime.partitions_in_parallel],
     ["VIGIL_AUTH_BRUTE_FORCE_FAILURES", c.auth.brute_force_failures],
     ["VIGIL_API_MAX_BODY_BYTES", c.api.max_body_bytes],
     ["VIGIL_IP_MAX_FAILURES_TRACKED", c.ip.max_failures_tracked],

@@ -51,15 +51,33 @@ export interface RawInput {
  */
 export type Rekey = { topic: string } | "direct";
 
-/** A record of the re-key topic: the source partition and offset, the event time, the event. */
-interface Rekeyed {
-  p: number;
+/** One login attempt on the re-key topic: its source offset, event time, and what IP actors read. */
+interface RekeyEntry {
   o: number;
   ts: number;
   e: Record<string, unknown>;
 }
 
+/**
+ * A record of the re-key topic: login attempts of one source partition, in offset order,
+ * bound for the actors of one partition (the record is written to that partition). One
+ * record carries many attempts, so the re-key topic costs a few records per batch, not
+ * one per event. (A record `{p, o, ts, e}` of a single attempt is read too.)
+ */
+interface Rekeyed {
+  p: number;
+  r: RekeyEntry[];
+}
+
+/** Attempts in one re-key record, at most (about 150 bytes each: far below Kafka's 1 MB). */
+const MAX_REKEY_ENTRIES = 1_000;
+
 const MAX_DEAD_LETTER_CHARS = 65_536;
+
+/** What delivering a record already delivered gives. */
+const REPEAT = Symbol("repeat");
+
+const orNull = <T>(x: T | typeof REPEAT): T | null => x === REPEAT ? null : x;
 
 /** Validates and routes events into a runtime. */
 export class Intake {
@@ -76,6 +94,8 @@ export class Intake {
   #rekey: Rekey | null;
   /** `rekey/<p>`: the stream name of each source partition, built once. */
   #rekeyStreams: string[] = [];
+  /** Re-key records being filled, by `source partition * partitions + target partition`. */
+  #bundles = new Map<number, Rekeyed>();
 
   constructor(
     runtime: ActorRuntime,
@@ -118,7 +138,11 @@ export class Intake {
    * batch may be handled meanwhile).
    */
   async process(batch: Batch): Promise<Pending> {
-    await this.#handle(batch);
+    try {
+      await this.#handle(batch);
+    } finally {
+      this.#forwardBundles();
+    }
     return { durable: this.#flushUntilDurable(batch) };
   }
 
@@ -231,7 +255,11 @@ export class Intake {
       }, "future");
       return null;
     }
-    const waiting = this.#deliver(to, event, source, ticket, stream);
+    // A log record's offset is its position in its stream: a record the log hands over
+    // again (the consumer rejoined at an older committed offset after a broker restart)
+    // is skipped as a repeat instead of being counted twice or found late.
+    const waiting = this.#deliver(to, event, source, ticket, stream, stream === "" ? -1 : offset);
+    if (waiting === REPEAT) return null; // its attempt was re-keyed the first time
     if (event.kind === "auth" && this.#rekey !== null && isIpAttempt(event)) {
       const more = this.#rekeyAttempt(event, source, ticket, partition, offset);
       if (more) return waiting ? Promise.all([waiting, more]).then(() => {}) : more;
@@ -249,7 +277,7 @@ export class Intake {
   ): Promise<void> | null {
     const rekey = this.#rekey!;
     if (rekey === "direct") {
-      return this.#deliver({ type: IP, key: event.ip! }, event, source, ticket, "direct");
+      return orNull(this.#deliver({ type: IP, key: event.ip! }, event, source, ticket, "direct"));
     }
     // Forwarded once, when first handled live: a replay of the record (rebuilding state
     // after a takeover) finds it already on the re-key topic.
@@ -262,43 +290,100 @@ export class Intake {
       user_id: event.user_id,
       ip: event.ip,
     };
-    const record: Rekeyed = { p: partition, o: offset, ts: event.ts, e };
-    this.#outbox.forward(rekey.topic, { key: event.ip!, value: JSON.stringify(record) });
+    const partitions = this.#runtime.partitions;
+    const slot = partition * partitions + this.#runtime.partitionFor(event.ip!);
+    let bundle = this.#bundles.get(slot);
+    if (!bundle) this.#bundles.set(slot, bundle = { p: partition, r: [] });
+    bundle.r.push({ o: offset, ts: event.ts, e });
+    if (bundle.r.length >= MAX_REKEY_ENTRIES) this.#forwardBundle(slot, bundle);
     return null;
   }
 
-  /** A record of the re-key topic: delivered to the actor of its IP. */
+  /** Hands every re-key record being filled to the outbox (for the next flush). */
+  #forwardBundles(): void {
+    for (const [slot, bundle] of this.#bundles) this.#forwardBundle(slot, bundle);
+  }
+
+  #forwardBundle(slot: number, bundle: Rekeyed): void {
+    const rekey = this.#rekey;
+    this.#bundles.delete(slot);
+    if (rekey === null || rekey === "direct") return;
+    this.#outbox.forward(rekey.topic, {
+      key: null,
+      value: JSON.stringify(bundle),
+      partition: slot % this.#runtime.partitions,
+    });
+  }
+
+  /** A record of the re-key topic: each attempt in it delivered to the actor of its IP. */
   #offerRekeyed(input: RawInput, ticket: Ticket | null): Promise<void> | null {
-    let record: Rekeyed | null = null;
+    let record: Partial<Rekeyed & RekeyEntry>;
+    try {
+      record = JSON.parse(input.value);
+      if (typeof record !== "object" || record === null) throw new Error("not an object");
+    } catch (err) {
+      if (ticket?.replay !== true) {
+        this.reject(input, "invalid", `Cannot read a re-keyed record: ${String(err)}`, "auth");
+      }
+      return null;
+    }
+    const p = record.p ?? -1;
+    const entries = Array.isArray(record.r)
+      ? record.r
+      : [{ o: record.o ?? -1, ts: record.ts ?? 0, e: record.e ?? {} }];
+    if (!(Number.isInteger(p) && p >= 0 && p < this.#runtime.partitions)) {
+      if (ticket?.replay !== true) {
+        this.reject(input, "invalid", `Cannot use a re-keyed record: bad source ${p}`, "auth");
+      }
+      return null;
+    }
+    const stream = this.#rekeyStreams[p] ??= `rekey/${p}`;
+    const next = (from: number): Promise<void> | null => {
+      for (let i = from; i < entries.length; i++) {
+        const waiting = this.#offerRekeyEntry(input, entries[i], i, entries.length, ticket, stream);
+        if (waiting) return waiting.then(() => next(i + 1) ?? undefined);
+      }
+      return null;
+    };
+    return next(0);
+  }
+
+  /** One attempt of a re-key record, delivered to the actor of its IP. */
+  #offerRekeyEntry(
+    input: RawInput,
+    entry: RekeyEntry | undefined,
+    index: number,
+    count: number,
+    ticket: Ticket | null,
+    stream: string,
+  ): Promise<void> | null {
+    const source = count === 1 ? input.source : `${input.source}#${index}`;
     let parsed;
     try {
-      record = JSON.parse(input.value) as Rekeyed;
-      parsed = validateEvent(record.e, input.value, { kind: "auth", fallback_ts: record.ts });
+      // The text names the entry (an id is derived from it only if the entry has none).
+      parsed = validateEvent(entry?.e, source, { kind: "auth", fallback_ts: entry?.ts });
     } catch (err) {
       parsed = { ok: false as const, reason: `Cannot read a re-keyed record: ${String(err)}` };
-    }
-    const p = record?.p ?? -1;
-    if (parsed.ok && !(Number.isInteger(p) && p >= 0 && p < this.#runtime.partitions)) {
-      parsed = { ok: false as const, reason: `Cannot use a re-keyed record: bad source ${p}` };
     }
     if (!parsed.ok || parsed.event.kind !== "auth" || !isIpAttempt(parsed.event)) {
       if (ticket?.replay !== true) {
         const reason = parsed.ok
           ? "Cannot use a re-keyed record: not a login attempt with an IP"
           : parsed.reason;
-        this.reject(input, "invalid", reason, "auth");
+        const value = JSON.stringify(entry) ?? "";
+        this.reject({ ...input, source, value }, "invalid", reason, "auth");
       }
       return null;
     }
     const event = parsed.event;
-    return this.#deliver(
+    return orNull(this.#deliver(
       { type: IP, key: event.ip! },
       event,
-      input.source,
+      source,
       ticket,
-      this.#rekeyStreams[p] ??= `rekey/${p}`,
-      typeof record?.o === "number" ? record.o : -1,
-    );
+      stream,
+      typeof entry?.o === "number" ? entry.o : -1,
+    ));
   }
 
   /** Delivers an event to an actor at its event time; dead-letters it when it is late. */
@@ -309,7 +394,7 @@ export class Intake {
     ticket: Ticket | null,
     stream: string,
     seq = -1,
-  ): Promise<void> | null {
+  ): Promise<void> | null | typeof REPEAT {
     const r = this.#runtime.deliverEvent(
       to.type,
       to.key,
@@ -320,7 +405,7 @@ export class Intake {
       seq,
     );
     if (r === null || r instanceof Promise) return r;
-    if ("repeat" in r) return null; // already delivered: a repeat of the re-key topic
+    if ("repeat" in r) return REPEAT; // already delivered
     if (ticket?.replay === true) return null; // late then too, and dead-lettered then
     this.#deadLetter({
       source,

@@ -174,6 +174,7 @@ export class VigilSystem {
       topics: this.topics.consumed,
       max_batch: c.runtime.max_batch_events,
       max_in_flight: c.runtime.max_batches_in_flight,
+      partitions_in_parallel: c.runtime.partitions_in_parallel,
       handler: async (batch) => {
         const checkpoints = this.#checkpoints;
         if (!checkpoints) return await this.intake.process(batch);

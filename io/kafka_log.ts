@@ -79,7 +79,11 @@ export class KafkaLog implements Log {
   async produceMany(batches: readonly TopicMessages[]): Promise<void> {
     const topicMessages = batches.filter((b) => b.messages.length > 0).map((b) => ({
       topic: b.topic,
-      messages: b.messages.map((m) => ({ key: m.key, value: m.value })),
+      messages: b.messages.map((m) =>
+        m.partition === undefined
+          ? { key: m.key, value: m.value }
+          : { key: m.key, value: m.value, partition: m.partition }
+      ),
     }));
     if (topicMessages.length === 0) return;
     const producer = await this.#producerClient();
@@ -116,7 +120,8 @@ export class KafkaLog implements Log {
      */
     const catchUp = new Map<string, Promise<{ from: number; replayBelow: number }>>();
     let stopping = false;
-    let inHand: Promise<void> = Promise.resolve();
+    /** Batches being handled (of different partitions, up to `partitions_in_parallel`). */
+    const inHand = new Set<Promise<void>>();
     let owned = new Set<string>();
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       const assignment = payload.memberAssignment as Record<string, number[]>;
@@ -168,12 +173,18 @@ export class KafkaLog implements Log {
       for (const topic of options.topics) await consumer.subscribe({ topic, fromBeginning: true });
       await consumer.run({
         autoCommit: false,
+        partitionsConsumedConcurrently: Math.max(1, options.partitions_in_parallel ?? 1),
         eachBatchAutoResolve: false,
         eachBatch: async (args) => {
           if (stopping) return; // left uncommitted, for the next owner
           const handling = this.#eachBatch(args, options, catchUp, commits, lag);
-          inHand = handling.catch(() => {});
-          await handling;
+          const settled = handling.catch(() => {});
+          inHand.add(settled);
+          try {
+            await handling;
+          } finally {
+            inHand.delete(settled);
+          }
         },
       });
     })();
@@ -183,7 +194,7 @@ export class KafkaLog implements Log {
         await started.catch(() => {});
         stopping = true;
         consumer.pause(options.topics.map((topic) => ({ topic })));
-        await inHand;
+        await Promise.all(inHand);
         await options.before_leave?.().catch((err) => options.on_error?.(err));
         await commits.drain();
         await consumer.disconnect();

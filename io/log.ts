@@ -37,6 +37,8 @@ export interface Batch {
 export interface ProduceMessage {
   key: string | null;
   value: string;
+  /** The partition to write to; when absent, the key's partition (murmur2) or round robin. */
+  partition?: number;
 }
 
 /** Messages for one topic. */
@@ -59,6 +61,8 @@ export interface ConsumeOptions {
   handler: (batch: Batch) => Promise<void | Pending>;
   /** Batches handled but not yet durable, at most (default 1). */
   max_in_flight?: number;
+  /** Partitions whose batches are handled at the same time, at most (default 1). */
+  partitions_in_parallel?: number;
   /** Told when the consumer cannot run (it is retried by the client where it can be). */
   on_error?: (err: unknown) => void;
   /**

@@ -57,11 +57,18 @@ export class MemoryLog implements Log {
   produce(topic: string, messages: readonly ProduceMessage[]): Promise<void> {
     const parts = this.#topics.get(topic);
     if (!parts) return Promise.reject(new Error(`Cannot produce to "${topic}": no such topic`));
+    const bad = messages.find((m) =>
+      m.partition !== undefined && !(m.partition >= 0 && m.partition < parts.length)
+    );
+    if (bad) {
+      return Promise.reject(
+        new Error(`Cannot produce to "${topic}": it has no partition ${bad.partition}`),
+      );
+    }
     const touched = new Set<Partition>();
     for (const m of messages) {
-      const p = m.key === null
-        ? this.#roundRobin++ % parts.length
-        : partitionOf(m.key, parts.length);
+      const p = m.partition ??
+        (m.key === null ? this.#roundRobin++ % parts.length : partitionOf(m.key, parts.length));
       const part = parts[p]!;
       part.records.push({
         topic,

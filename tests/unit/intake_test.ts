@@ -6,8 +6,9 @@ import { ActorRuntime } from "../../actors/runtime.ts";
 import { Ticket } from "../../actors/ticket.ts";
 import { userBehaviour } from "../../actors/user.ts";
 import { type Config, defaults } from "../../config/defaults.ts";
-import { Intake, oversize, utf8Length } from "../../engine/intake.ts";
+import { Intake, oversize, type Rekey, utf8Length } from "../../engine/intake.ts";
 import { Outbox } from "../../engine/outbox.ts";
+import { MemoryLog } from "../../io/memory_log.ts";
 import { MemoryStore } from "../../io/memory_store.ts";
 
 const NOW = Date.UTC(2026, 0, 5, 12);
@@ -31,6 +32,16 @@ function setup() {
     now: () => clock.now(),
   });
   return { intake, store, outbox, counted, runtime, clock };
+}
+
+/** An intake of the engine's runtime that re-keys login attempts. */
+function rekeyingIntake(rt: ActorRuntime, outbox: Outbox, clock: VirtualClock, rekey: Rekey) {
+  return new Intake(rt, outbox, { ...noTelemetry, ingested() {}, invalid() {} }, {
+    max_event_bytes: 10_000,
+    max_future_ms: defaults.runtime.max_future_ms,
+    now: () => clock.now(),
+    rekey,
+  });
 }
 
 const logout = (user: string, ts: number) =>
@@ -147,12 +158,7 @@ Deno.test("A re-key topic batch: records reach the IP's actor once; malformed on
   const { store, outbox, clock } = setup();
   const c = structuredClone(defaults) as Config;
   const rt = engineRuntime(c, clock, outbox, { ip: true });
-  const intake = new Intake(rt, outbox, { ...noTelemetry, ingested() {}, invalid() {} }, {
-    max_event_bytes: 10_000,
-    max_future_ms: c.runtime.max_future_ms,
-    now: () => clock.now(),
-    rekey: { topic: "rekey" },
-  });
+  const intake = rekeyingIntake(rt, outbox, clock, { topic: "rekey" });
   const rec = (p: number, o: number, id: string) =>
     JSON.stringify({
       p,
@@ -179,4 +185,128 @@ Deno.test("A re-key topic batch: records reach the IP's actor once; malformed on
   assert.equal(reasons.length, 2);
   assert.match(reasons[0]!, /^Cannot read a re-keyed record/);
   assert.match(reasons[1]!, /^Cannot use a re-keyed record: bad source 99/);
+});
+
+Deno.test("Login attempts go to the re-key topic as one record per IP partition, and reach each IP's actor once", async () => {
+  const c = structuredClone(defaults) as Config;
+  const clock = new VirtualClock(NOW);
+  const store = new MemoryStore({ max_alerts: 100, max_dead_letters: 100 });
+  const log = new MemoryLog({ now: () => NOW });
+  await log.ensureTopics(["auth-events", "rekey", "alerts", "dead-letters"], c.runtime.partitions);
+  const outbox = new Outbox(store, log);
+  const rt = engineRuntime(c, clock, outbox, { ip: true });
+  const intake = rekeyingIntake(rt, outbox, clock, { topic: "rekey" });
+  const ips = ["192.0.2.1", "192.0.2.2", "198.51.100.7", "203.0.113.9"];
+  const attempts = Array.from({ length: 40 }, (_, i) =>
+    JSON.stringify({
+      kind: "auth",
+      type: i % 5 === 0 ? "login_success" : "login_failure",
+      event_id: `a${i}`,
+      user_id: `u${i % 3}`,
+      ip: ips[i % ips.length],
+      timestamp: new Date(NOW - 60_000 + i).toISOString(),
+    }));
+  await intake.handleBatch({
+    topic: "auth-events",
+    partition: 5,
+    records: attempts.map((value, offset) => ({
+      topic: "auth-events",
+      partition: 5,
+      offset: 100 + offset,
+      key: null,
+      value,
+      timestamp: NOW,
+    })),
+  });
+  const rekeyed = log.all("rekey");
+  const targets = new Set(ips.map((ip) => rt.partitionFor(ip)));
+  assert.equal(rekeyed.length, targets.size, "one record per partition of the IPs");
+  for (const r of rekeyed) {
+    const record = JSON.parse(r.value) as { p: number; r: { o: number; e: { ip: string } }[] };
+    assert.equal(record.p, 5);
+    for (const entry of record.r) assert.equal(rt.partitionFor(entry.e.ip), r.partition);
+    const offsets = record.r.map((e) => e.o);
+    assert.deepEqual(offsets, [...offsets].sort((a, b) => a - b), "in source offset order");
+  }
+  assert.equal(rekeyed.reduce((n, r) => n + JSON.parse(r.value).r.length, 0), 40);
+
+  // Read back (twice: a producer retry): each IP's actor counts its attempts once.
+  const feed = (records: typeof rekeyed) =>
+    Promise.all([...targets].map((p) =>
+      intake.handleBatch({
+        topic: "rekey",
+        partition: p,
+        records: records.filter((r) => r.partition === p),
+      })
+    ));
+  await feed(rekeyed);
+  await feed(rekeyed);
+  for (const ip of ips) {
+    const state = await rt.stateOf("ip", ip) as { failed_logins: number };
+    assert.equal(state.failed_logins, 8, `${ip}: 10 attempts, 2 of them successes`);
+  }
+  assert.equal(log.all("rekey").length, rekeyed.length, "re-keyed records are not forwarded again");
+
+  // A bad attempt inside a record is dead-lettered alone, named by its index.
+  const p = rt.partitionFor("192.0.2.1");
+  const entry = (o: number, e: Record<string, unknown>) => ({ o, ts: NOW, e });
+  const good = { kind: "auth", type: "login_failure", user_id: "u9", ip: "192.0.2.1" };
+  await intake.handleBatch({
+    topic: "rekey",
+    partition: p,
+    records: [{
+      topic: "rekey",
+      partition: p,
+      offset: 50,
+      key: null,
+      value: JSON.stringify({
+        p: 6,
+        r: [
+          entry(1, { ...good, event_id: "g1" }),
+          entry(2, { ...good, event_id: "g2", type: "logout" }),
+          entry(3, { ...good, event_id: "g3" }),
+        ],
+      }),
+      timestamp: NOW,
+    }],
+  });
+  const state = await rt.stateOf("ip", "192.0.2.1") as { failed_logins: number };
+  assert.equal(state.failed_logins, 10);
+  const [dl] = await store.findDeadLetters(10);
+  assert.equal(dl!.source, `rekey/${p}/50#1`);
+  assert.match(dl!.reason, /not a login attempt/);
+  assert.match(dl!.raw, /"g2"/);
+});
+
+Deno.test("Records a consumer is handed again (rejoined at an older offset) count once and are not late", async () => {
+  const { store, outbox, clock } = setup();
+  const c = structuredClone(defaults) as Config;
+  const rt = engineRuntime(c, clock, outbox, { ip: true });
+  const intake = rekeyingIntake(rt, outbox, clock, "direct");
+  const p = rt.partitionFor("u1");
+  // Ten minutes of logins, one a minute: the watermark passes the first ones.
+  const batch = (from: number, to: number) => ({
+    topic: "auth-events",
+    partition: p,
+    records: Array.from({ length: to - from }, (_, i) => ({
+      topic: "auth-events",
+      partition: p,
+      offset: from + i,
+      key: "u1",
+      value: JSON.stringify({
+        kind: "auth",
+        type: "login_success",
+        event_id: `l${from + i}`,
+        user_id: "u1",
+        ip: "192.0.2.1",
+        timestamp: new Date(NOW - 600_000 + (from + i) * 60_000).toISOString(),
+      }),
+      timestamp: NOW,
+    })),
+  });
+  await intake.handleBatch(batch(0, 8));
+  await intake.handleBatch(batch(3, 10));
+  const user = await rt.stateOf("user", "u1") as { logins: number };
+  assert.equal(user.logins, 10, "offsets 3 to 7 were handed twice and counted once");
+  assert.deepEqual(await store.findDeadLetters(10), [], "none of them dead-lettered as late");
 });
