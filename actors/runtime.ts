@@ -59,6 +59,13 @@ export interface RuntimeOptions {
   onSnapshotError?: (id: string, err: unknown, attempt: number) => void;
   /** Called when the root supervisor gives up. */
   onFatal?: (reason: string) => void;
+  /**
+   * The input streams that feed each actor type, where they are known in advance (e.g.
+   * every source partition of a re-key topic). A lane waits for each of them, as if it
+   * lagged, until it first delivers or has been idle for the idle watermark delay, so the
+   * first events of a stream that starts late are not found late.
+   */
+  expected_streams?: Readonly<Record<string, readonly string[]>>;
 }
 
 /**
@@ -230,6 +237,10 @@ export class ActorRuntime {
         timers: new TimerQueue(),
         streams: new Map(),
       };
+      const now = this.#clock.now();
+      for (const name of this.#o.expected_streams?.[type] ?? []) {
+        lane.streams.set(name, { max: -Infinity, at: now, seq: -1 });
+      }
       lanes.set(type, lane);
     }
     return lane;
@@ -491,7 +502,8 @@ export class ActorRuntime {
       const now = this.#clock.now();
       lane.last_event_at = now;
       for (const [name, max, idle_ms, seq] of l.streams) {
-        lane.streams.set(name, { max, at: now - idle_ms, seq });
+        // A stream that has not delivered yet has no highest time (JSON wrote null).
+        lane.streams.set(name, { max: max ?? -Infinity, at: now - idle_ms, seq });
       }
     }
   }

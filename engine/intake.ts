@@ -69,6 +69,9 @@ interface Rekeyed {
   r: RekeyEntry[];
 }
 
+/** The input stream of the IP actors that carries the attempts of source partition `p`. */
+export const rekeyStream = (p: number): string => `rekey/${p}`;
+
 /** Attempts in one re-key record, at most (about 150 bytes each: far below Kafka's 1 MB). */
 const MAX_REKEY_ENTRIES = 1_000;
 
@@ -337,7 +340,7 @@ export class Intake {
       }
       return null;
     }
-    const stream = this.#rekeyStreams[p] ??= `rekey/${p}`;
+    const stream = this.#rekeyStreams[p] ??= rekeyStream(p);
     const next = (from: number): Promise<void> | null => {
       for (let i = from; i < entries.length; i++) {
         const waiting = this.#offerRekeyEntry(input, entries[i], i, entries.length, ticket, stream);

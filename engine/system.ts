@@ -7,8 +7,8 @@
 
 import { type Clock, systemClock } from "../actors/clock.ts";
 import { ActorRuntime } from "../actors/runtime.ts";
-import { ipBehaviour } from "../actors/ip.ts";
-import { userBehaviour } from "../actors/user.ts";
+import { IP, ipBehaviour } from "../actors/ip.ts";
+import { USER, userBehaviour } from "../actors/user.ts";
 import type { Config } from "../config/defaults.ts";
 import { messageKey } from "../events/route.ts";
 import { Topics } from "../events/topics.ts";
@@ -22,7 +22,7 @@ import type { Store } from "../io/store.ts";
 import { Simulator } from "../sim/simulator.ts";
 import { createApp, type IngestResult } from "../api/app.ts";
 import { Checkpointer } from "./checkpoints.ts";
-import { Intake, oversize } from "./intake.ts";
+import { Intake, oversize, rekeyStream } from "./intake.ts";
 import { Outbox } from "./outbox.ts";
 import { log } from "./logger.ts";
 import type { Hono } from "hono";
@@ -90,6 +90,10 @@ export class VigilSystem {
       alertSink: this.outbox,
       deadLetters: this.outbox,
       telemetry: this.metrics,
+      expected_streams: {
+        [USER]: [this.topics.of("auth"), this.topics.of("transaction")],
+        [IP]: Array.from({ length: c.runtime.partitions }, (_, p) => rekeyStream(p)),
+      },
       onFatal: (reason) => {
         log("error", "The root supervisor gave up; stopping", { reason });
         this.stop().finally(() => Deno.exit(1));

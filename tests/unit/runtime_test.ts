@@ -377,3 +377,28 @@ Deno.test("A numbered stream's repeated records are skipped, even when they woul
   assert.deepEqual(await seen(rt, "a"), [1, 2, 3, 4]);
   assert.equal(rt.watermark(p, "rec"), 5_000);
 });
+
+Deno.test("A lane waits for its expected streams until each delivers or goes idle, also after a checkpoint", async () => {
+  const { rt, c } = setup({ expected_streams: { rec: ["s1", "s2"] } });
+  const p = rt.partitionFor("a");
+  rt.deliverEvent("rec", "a", { n: 1 }, 5_000, null, "s1");
+  rt.deliverEvent("rec", "a", { n: 2 }, 9_000, null, "s1");
+  assert.equal(rt.watermark(p, "rec"), -Infinity, "s2 has not delivered yet");
+  assert.equal(rt.deliverEvent("rec", "a", { n: 3 }, 1_000, null, "s2"), null, "not late");
+  assert.equal(rt.watermark(p, "rec"), 1_000);
+  assert.deepEqual(await seen(rt, "a"), [1, 2, 3]);
+
+  // A lane restored from a checkpoint that a stream never fed keeps waiting for it.
+  const fresh = setup({ expected_streams: { rec: ["s1", "s2"] } });
+  const q = fresh.rt.partitionFor("b");
+  fresh.rt.deliverEvent("rec", "b", { n: 1 }, 5_000, null, "s1");
+  const image = JSON.parse(JSON.stringify(fresh.rt.exportPartition(q)));
+  const restored = setup({ expected_streams: { rec: ["s1", "s2"] } });
+  restored.rt.importPartition(q, image);
+  restored.rt.deliverEvent("rec", "b", { n: 2 }, 8_000, null, "s1");
+  assert.equal(restored.rt.watermark(q, "rec"), -Infinity);
+  // Idle for the delay, s2 holds event time back no more.
+  restored.clock.advance(c.runtime.idle_watermark_delay_ms + 1);
+  restored.rt.deliverEvent("rec", "b", { n: 3 }, 9_000, null, "s1");
+  assert.equal(restored.rt.watermark(q, "rec"), 9_000);
+});
