@@ -14,6 +14,7 @@ import { KafkaLog } from "../io/kafka_log.ts";
 import { Simulator } from "../sim/simulator.ts";
 import { startKafka } from "../tools/servers.ts";
 import type { Figure } from "./replay_bench.ts";
+import type { LoadOrder, LoadReport } from "./load_worker.ts";
 
 const EVENTS = 200_000;
 const PARTITIONS = 12;
@@ -106,7 +107,8 @@ export async function kafkaBench(): Promise<Figure[]> {
       pipelineRate = EVENTS / ((performance.now() - start) / 1000);
 
       // Latency at half the pipeline's rate: benign traffic with a brute-force burst
-      // every 20 ms (500 alerts: enough for a p99), each event stamped with its send time.
+      // every 20 ms (500 alerts: enough for a p99), each event stamped with its send time,
+      // made and sent by a worker thread (bench/load_worker.ts).
       latencyRate = Math.round(pipelineRate / 2);
       const latencies: number[] = [];
       system.outbox.listen((alerts) => {
@@ -117,41 +119,26 @@ export async function kafkaBench(): Promise<Figure[]> {
           }
         }
       });
-      const live = new Simulator({
-        seed: 9,
-        users: 50_000,
-        start_ms: Date.now(),
-        events_per_second: 1,
-        attack_interval_s: 0,
+      const load = new Worker(new URL("./load_worker.ts", import.meta.url), { type: "module" });
+      const done = new Promise<LoadReport>((resolve, reject) => {
+        load.onmessage = (e: MessageEvent<LoadReport>) => resolve(e.data);
+        load.onerror = (e) => reject(new Error(`The load generator failed: ${e.message}`));
       });
-      const perTick = Math.max(1, Math.round(latencyRate / 100));
-      const until = Date.now() + 10_000;
-      let burst = 0;
-      while (Date.now() < until) {
-        const now = Date.now();
-        const messages = live.take(perTick).filter((e) => e.kind === "auth").map((e) => {
-          e.timestamp = new Date(now).toISOString();
-          return { key: String(e.user_id), value: JSON.stringify(e) };
-        });
-        if (++burst % 2 === 0) {
-          const victim = `bench-victim-${burst}`;
-          for (let i = 0; i < 5; i++) {
-            messages.push({
-              key: victim,
-              value: JSON.stringify({
-                type: "login_failure",
-                user_id: victim,
-                ip: "203.0.113.1",
-                event_id: `${victim}-${i}`,
-                timestamp: new Date(now).toISOString(),
-              }),
-            });
-          }
-        }
-        await producer.send({ topic, messages });
-        const wait = now + 10 - Date.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      }
+      const order: LoadOrder = {
+        broker: server.address,
+        topic,
+        events_per_second: latencyRate,
+        seconds: 10,
+      };
+      load.postMessage(order);
+      const report = await done;
+      load.terminate();
+      console.log(
+        `  load: ${report.sent.toLocaleString()} events, ${report.bursts} bursts, ` +
+          `${report.late_ticks} of ${
+            Math.round(10_000 / 10)
+          } ticks late (generator in a worker thread)`,
+      );
       await new Promise((r) => setTimeout(r, 1_000));
       latencies.sort((a, b) => a - b);
       p50 = percentile(latencies, 0.5);
