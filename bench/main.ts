@@ -7,9 +7,10 @@
 
 import { kafkaBench } from "./kafka_bench.ts";
 import { memoryBench } from "./memory_bench.ts";
+import { onnxBench } from "./onnx_bench.ts";
 import { type Figure, replayBench } from "./replay_bench.ts";
 
-// `--only replay|memory|kafka` runs one; `--no-kafka` skips the broker.
+// `--only replay|memory|onnx|kafka` runs one; `--no-kafka` skips the broker.
 const only = Deno.args.includes("--only") ? Deno.args[Deno.args.indexOf("--only") + 1] : null;
 const wanted = (name: string) =>
   only === null ? name !== "kafka" || !Deno.args.includes("--no-kafka") : only === name;
@@ -21,6 +22,10 @@ if (wanted("replay")) {
 if (wanted("memory")) {
   console.log("memory per actor …");
   figures.push(...memoryBench());
+}
+if (wanted("onnx")) {
+  console.log("model scoring …");
+  figures.push(...await onnxBench());
 }
 if (wanted("kafka")) {
   console.log("pipeline on Kafka …");

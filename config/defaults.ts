@@ -140,6 +140,20 @@ export interface ApiLimits {
   max_alerts_page: number;
 }
 
+/** Model serving (ONNX, `models/service.ts`). */
+export interface ModelSettings {
+  /** Folder of the models: one sub-folder per model, with `v<version>.onnx` and manifests. */
+  dir: string;
+  /** Rows scored in one `session.run`, at most (the micro-batch). */
+  max_batch_rows: number;
+  /** How long a row waits for others before its batch runs anyway. */
+  max_wait_ms: number;
+  /** Rows asked for and not yet scored per model, at most; past this, scoring is refused. */
+  max_queued_rows: number;
+  /** onnxruntime intra-op threads per session (the other core is left to the event loop). */
+  intra_op_threads: number;
+}
+
 /** The built-in simulator as run by `deno task start`. */
 export interface SimulatorDefaults {
   events_per_second: number;
@@ -210,6 +224,7 @@ export interface Config {
   alerts: AlertLimits;
   api: ApiLimits;
   simulator: SimulatorDefaults;
+  models: ModelSettings;
   /** Largest raw event accepted, in bytes; larger ones are dead-lettered. */
   max_event_bytes: number;
   /** Dead letters kept by the in-memory store. */
@@ -319,6 +334,13 @@ export const defaults: Readonly<Config> = Object.freeze({
     seed: 42,
     attack_interval_s: 20,
     enabled: true,
+  },
+  models: {
+    dir: "models",
+    max_batch_rows: 256,
+    max_wait_ms: 2,
+    max_queued_rows: 65_536,
+    intra_op_threads: 1,
   },
   max_event_bytes: 1_048_576,
   memory_store_max_dead_letters: 100_000,

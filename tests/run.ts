@@ -17,10 +17,19 @@ interface Suite {
   permissions: string[];
   /** Whether it needs the real Kafka and MongoDB servers. */
   servers?: boolean;
+  /** Whether `--fast` (`deno task ok`) runs it too. */
+  fast?: boolean;
 }
 
 const SUITES: Suite[] = [
-  { name: "pure", paths: ["tests/unit", "tests/sim", "tests/api"], permissions: [] },
+  { name: "pure", paths: ["tests/unit", "tests/sim", "tests/api"], permissions: [], fast: true },
+  {
+    // The committed models through onnxruntime-node (a native library: FFI).
+    name: "models",
+    paths: ["tests/models"],
+    permissions: ["--allow-read", "--allow-write", "--allow-ffi"],
+    fast: true,
+  },
   {
     name: "integration",
     paths: ["tests/integration", "tests/e2e"],
@@ -37,7 +46,7 @@ let broken = false;
 
 const servers: Server[] = [];
 for (const suite of SUITES) {
-  if (fast && suite.name !== "pure") continue;
+  if (fast && !suite.fast) continue;
   const env: Record<string, string> = {};
   if (suite.servers) {
     console.log("Starting Kafka and the MongoDB wire-protocol server for the integration tests");

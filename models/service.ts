@@ -1,0 +1,412 @@
+/**
+ * Model serving: ONNX models with their manifests, loaded once per version, checked
+ * before they serve, scored in micro-batches across actors, swapped atomically.
+ *
+ * A model lives in `<dir>/<name>/v<version>.onnx` beside `v<version>.manifest.json` and,
+ * optionally, `v<version>.fixtures.json` (rows with the probabilities the training side
+ * computed). Loading checks the file's hash against the manifest, the session's input
+ * and output names, the output width against the classes, and the fixtures within 1e-5;
+ * a model that fails any check is refused with the reason and the active one keeps
+ * serving.
+ *
+ * Actors ask through the runtime's `Inference` port (`infer(model, features)`); their
+ * rows wait at most `max_wait_ms` for others, and run in one `session.run` of up to
+ * `max_batch_rows` rows. Each actor's turn awaits only its own row.
+ *
+ * @module
+ */
+
+import * as ort from "onnxruntime-node";
+import type { Inference } from "../actors/ports.ts";
+import type { ModelSettings } from "../config/defaults.ts";
+
+/** What a manifest says of its model (`models/train/*.py` writes them). */
+export interface ModelManifest {
+  name: string;
+  version: string;
+  file: string;
+  sha256: string;
+  created_at: string;
+  input: { name: string; dtype: "float32"; shape: [number, number] };
+  output: { name: string; dtype: "float32"; shape: [number, number] };
+  features: string[];
+  classes: string[];
+  thresholds: { default: number; per_class: Record<string, number> };
+  [more: string]: unknown;
+}
+
+/** Rows and the probabilities the training side computed for them. */
+interface Fixtures {
+  rows: (number | "Infinity" | "-Infinity" | null)[][];
+  probabilities: number[][];
+}
+
+/** A model that cannot be loaded or used, with the reason. */
+export class ModelError extends Error {
+  override name = "ModelError";
+}
+
+/** Largest difference from a fixture's probabilities that still counts as the same model. */
+const FIXTURE_TOLERANCE = 1e-5;
+
+/** What the service reports; the metrics adapter implements it. */
+export interface ModelTelemetry {
+  /** A batch ran: its rows and how long `session.run` took. */
+  batch(model: string, version: string, rows: number, seconds: number): void;
+  /** A version became the active one. */
+  activated(model: string, version: string): void;
+}
+
+const noModelTelemetry: ModelTelemetry = { batch() {}, activated() {} };
+
+/** One version of a model with its session, ready to score. */
+export class LoadedModel {
+  readonly manifest: ModelManifest;
+  readonly #session: ort.InferenceSession;
+  readonly width: number;
+  readonly classes: number;
+
+  private constructor(manifest: ModelManifest, session: ort.InferenceSession) {
+    this.manifest = manifest;
+    this.#session = session;
+    this.width = manifest.features.length;
+    this.classes = manifest.classes.length;
+  }
+
+  /** Loads and checks `<dir>/<name>/v<version>.*`; throws a ModelError saying what is wrong. */
+  static async load(
+    dir: string,
+    name: string,
+    version: string,
+    options: { intra_op_threads: number },
+  ): Promise<LoadedModel> {
+    const base = `${dir}/${name}/v${version}`;
+    const what = `model ${name} v${version}`;
+    const manifest = checkManifest(await readJson(`${base}.manifest.json`, what), name, version);
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(`${dir}/${name}/${manifest.file}`);
+    } catch (err) {
+      throw new ModelError(`Cannot load ${what}: ${(err as Error).message}`);
+    }
+    const hash = await sha256(bytes);
+    if (hash !== manifest.sha256) {
+      throw new ModelError(
+        `Cannot load ${what}: ${manifest.file} has SHA-256 ${hash}, the manifest says ${manifest.sha256}`,
+      );
+    }
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(bytes, {
+        intraOpNumThreads: options.intra_op_threads,
+        interOpNumThreads: 1,
+        executionMode: "sequential",
+        graphOptimizationLevel: "all",
+      });
+    } catch (err) {
+      throw new ModelError(
+        `Cannot load ${what}: onnxruntime refused it: ${(err as Error).message}`,
+      );
+    }
+    const model = new LoadedModel(manifest, session);
+    try {
+      if (!session.inputNames.includes(manifest.input.name)) {
+        throw new ModelError(
+          `Cannot load ${what}: it has inputs ${
+            session.inputNames.join(", ")
+          }, not ${manifest.input.name}`,
+        );
+      }
+      if (!session.outputNames.includes(manifest.output.name)) {
+        throw new ModelError(
+          `Cannot load ${what}: it has outputs ${
+            session.outputNames.join(", ")
+          }, not ${manifest.output.name}`,
+        );
+      }
+      const fixtures = await readFixtures(`${base}.fixtures.json`, what);
+      await model.#check(fixtures, what);
+    } catch (err) {
+      await session.release().catch(() => {});
+      throw err;
+    }
+    return model;
+  }
+
+  /** Scores `n` rows laid out one after another; returns `n × classes` probabilities. */
+  async run(rows: Float32Array, n: number): Promise<Float32Array> {
+    const input = new ort.Tensor("float32", rows.subarray(0, n * this.width), [n, this.width]);
+    const out = await this.#session.run({ [this.manifest.input.name]: input }, [
+      this.manifest.output.name,
+    ]);
+    const t = out[this.manifest.output.name];
+    if (!t || !(t.data instanceof Float32Array) || t.data.length !== n * this.classes) {
+      throw new ModelError(
+        `Model ${this.manifest.name} v${this.manifest.version} gave ${t?.dims.join("×")} ` +
+          `instead of ${n}×${this.classes} probabilities`,
+      );
+    }
+    return t.data;
+  }
+
+  /** Frees the session (after its last batch). */
+  release(): Promise<void> {
+    return this.#session.release();
+  }
+
+  async #check(fixtures: Fixtures | null, what: string): Promise<void> {
+    if (!fixtures) {
+      await this.run(new Float32Array(this.width), 1); // shapes only
+      return;
+    }
+    const n = fixtures.rows.length;
+    const rows = new Float32Array(n * this.width);
+    fixtures.rows.forEach((r, i) => {
+      if (r.length !== this.width) {
+        throw new ModelError(`Cannot load ${what}: fixture row ${i} has ${r.length} values`);
+      }
+      r.forEach((v, j) => rows[i * this.width + j] = fixtureValue(v));
+    });
+    const got = await this.run(rows, n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < this.classes; j++) {
+        const want = fixtures.probabilities[i]?.[j];
+        const diff = Math.abs((want ?? NaN) - got[i * this.classes + j]!);
+        if (!(diff <= FIXTURE_TOLERANCE)) {
+          throw new ModelError(
+            `Cannot load ${what}: fixture row ${i}, class ${this.manifest.classes[j]}: ` +
+              `${got[i * this.classes + j]} here, ${want} when trained`,
+          );
+        }
+      }
+    }
+  }
+}
+
+/** Row after row of one model's requests, scored together. */
+class Batcher {
+  model: LoadedModel;
+  #o: ModelSettings;
+  #telemetry: ModelTelemetry;
+  #rows: Float32Array;
+  #waiting: { resolve: (p: Float32Array) => void; reject: (e: unknown) => void }[] = [];
+  #queued: Float32Array[] = [];
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  /** Batches running now (a swap waits for them before freeing the old session). */
+  running = new Set<Promise<void>>();
+
+  constructor(model: LoadedModel, o: ModelSettings, telemetry: ModelTelemetry) {
+    this.model = model;
+    this.#o = o;
+    this.#telemetry = telemetry;
+    this.#rows = new Float32Array(o.max_batch_rows * model.width);
+  }
+
+  /** Rows asked for and not yet answered (waiting or in a running batch). */
+  #pending = 0;
+
+  score(features: Float32Array): Promise<Float32Array> {
+    const m = this.model.manifest;
+    if (features.length !== this.model.width) {
+      return Promise.reject(
+        new ModelError(
+          `Cannot score with model ${m.name}: ${features.length} features given, ${this.model.width} expected`,
+        ),
+      );
+    }
+    if (this.#pending >= this.#o.max_queued_rows) {
+      return Promise.reject(
+        new ModelError(
+          `Cannot score with model ${m.name}: ${this.#pending} rows already wait (VIGIL_MODELS_MAX_QUEUED_ROWS)`,
+        ),
+      );
+    }
+    this.#pending++;
+    const { promise, resolve, reject } = Promise.withResolvers<Float32Array>();
+    this.#queued.push(features);
+    this.#waiting.push({ resolve, reject });
+    if (this.#queued.length >= this.#o.max_batch_rows) this.flush();
+    else this.#timer ??= setTimeout(() => this.flush(), this.#o.max_wait_ms);
+    return promise;
+  }
+
+  /** Runs what waits now, in batches of at most `max_batch_rows`. */
+  flush(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+    while (this.#queued.length > 0) {
+      const n = Math.min(this.#queued.length, this.#o.max_batch_rows);
+      const rows = this.#queued.splice(0, n);
+      const waiting = this.#waiting.splice(0, n);
+      const input = this.running.size === 0 ? this.#rows : new Float32Array(n * this.model.width);
+      rows.forEach((r, i) => input.set(r, i * this.model.width));
+      const model = this.model;
+      const started = performance.now();
+      const run = model.run(input, n).then((probs) => {
+        this.#telemetry.batch(
+          model.manifest.name,
+          model.manifest.version,
+          n,
+          (performance.now() - started) / 1000,
+        );
+        const k = model.classes;
+        this.#pending -= n;
+        waiting.forEach((w, i) => w.resolve(probs.slice(i * k, (i + 1) * k)));
+      }, (err) => {
+        this.#pending -= n;
+        for (const w of waiting) w.reject(err);
+      });
+      this.running.add(run);
+      run.finally(() => this.running.delete(run));
+    }
+  }
+}
+
+/** The models this process serves: the active version of each, behind `Inference`. */
+export class ModelService implements Inference {
+  #o: ModelSettings;
+  #telemetry: ModelTelemetry;
+  #active = new Map<string, Batcher>();
+  /** Loads in progress, one per model at a time. */
+  #loading = new Map<string, Promise<LoadedModel>>();
+
+  constructor(o: ModelSettings, telemetry: ModelTelemetry = noModelTelemetry) {
+    this.#o = o;
+    this.#telemetry = telemetry;
+  }
+
+  /**
+   * Loads a version and makes it the active one, atomically: rows already waiting are
+   * scored by the version they were queued for, later ones by the new one; the old session
+   * is freed after its last batch. A version that fails its checks is refused (ModelError)
+   * and the active one keeps serving.
+   */
+  async activate(name: string, version: string): Promise<ModelManifest> {
+    if (this.#loading.has(name)) {
+      throw new ModelError(`Cannot load model ${name} v${version}: another load of it is running`);
+    }
+    const loading = LoadedModel.load(this.#o.dir, name, version, this.#o);
+    this.#loading.set(name, loading);
+    let model: LoadedModel;
+    try {
+      model = await loading;
+    } finally {
+      this.#loading.delete(name);
+    }
+    const old = this.#active.get(name);
+    this.#active.set(name, new Batcher(model, this.#o, this.#telemetry));
+    this.#telemetry.activated(name, version);
+    if (old) {
+      old.flush();
+      await Promise.all(old.running);
+      await old.model.release().catch(() => {});
+    }
+    return model.manifest;
+  }
+
+  /** The active version's manifest, or null. */
+  manifest(name: string): ModelManifest | null {
+    return this.#active.get(name)?.model.manifest ?? null;
+  }
+
+  /** The models served: name → active version. */
+  list(): Record<string, string> {
+    return Object.fromEntries([...this.#active].map(([n, b]) => [n, b.model.manifest.version]));
+  }
+
+  infer(model: string, features: Float32Array): Promise<Float32Array> {
+    const b = this.#active.get(model);
+    if (!b) return Promise.reject(new ModelError(`Cannot score: model ${model} is not loaded`));
+    return b.score(features);
+  }
+
+  /** Scores what waits, waits for every batch, frees every session. */
+  async close(): Promise<void> {
+    for (const b of this.#active.values()) b.flush();
+    await Promise.all([...this.#active.values()].flatMap((b) => [...b.running]));
+    for (const b of this.#active.values()) await b.model.release().catch(() => {});
+    this.#active.clear();
+  }
+}
+
+/** The versions present for a model (`v<version>.manifest.json`), oldest first. */
+export async function versionsOf(dir: string, name: string): Promise<string[]> {
+  const out: string[] = [];
+  try {
+    for await (const e of Deno.readDir(`${dir}/${name}`)) {
+      const m = /^v(.+)\.manifest\.json$/.exec(e.name);
+      if (m) out.push(m[1]!);
+    }
+  } catch {
+    return [];
+  }
+  return out.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+}
+
+function fixtureValue(v: number | string | null): number {
+  if (v === null) return NaN;
+  if (v === "Infinity") return Infinity;
+  if (v === "-Infinity") return -Infinity;
+  return v as number;
+}
+
+async function readJson(path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    throw new ModelError(`Cannot load ${what}: ${(err as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ModelError(`Cannot load ${what}: ${path} is not JSON: ${(err as Error).message}`);
+  }
+}
+
+async function readFixtures(path: string, what: string): Promise<Fixtures | null> {
+  try {
+    await Deno.stat(path);
+  } catch {
+    return null;
+  }
+  const f = await readJson(path, what) as Partial<Fixtures>;
+  if (!Array.isArray(f.rows) || !Array.isArray(f.probabilities)) {
+    throw new ModelError(`Cannot load ${what}: ${path} needs "rows" and "probabilities"`);
+  }
+  return f as Fixtures;
+}
+
+function checkManifest(value: unknown, name: string, version: string): ModelManifest {
+  const what = `model ${name} v${version}`;
+  const m = value as Partial<ModelManifest>;
+  const fail = (why: string): never => {
+    throw new ModelError(`Cannot load ${what}: its manifest ${why}`);
+  };
+  if (typeof m !== "object" || m === null) fail("is not an object");
+  if (m.name !== name) fail(`names ${JSON.stringify(m.name)}`);
+  if (m.version !== version) fail(`says version ${JSON.stringify(m.version)}`);
+  if (typeof m.file !== "string" || m.file.includes("/")) fail("needs a file name");
+  if (typeof m.sha256 !== "string") fail("needs the file's sha256");
+  if (!Array.isArray(m.features) || m.features.length === 0) fail("needs features");
+  if (!Array.isArray(m.classes) || m.classes.length === 0) fail("needs classes");
+  if (m.input?.dtype !== "float32" || typeof m.input.name !== "string") {
+    fail("needs a float32 input");
+  }
+  if (m.input!.shape?.[1] !== m.features!.length) {
+    fail(`has input width ${m.input!.shape?.[1]} for ${m.features!.length} features`);
+  }
+  if (m.output?.dtype !== "float32" || typeof m.output.name !== "string") {
+    fail("needs a float32 output");
+  }
+  if (m.output!.shape?.[1] !== m.classes!.length) {
+    fail(`has output width ${m.output!.shape?.[1]} for ${m.classes!.length} classes`);
+  }
+  if (typeof m.thresholds?.default !== "number") fail("needs a default threshold");
+  return m as ModelManifest;
+}
+
+async function sha256(bytes: Uint8Array): Promise<string> {
+  const d = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+  return [...d].map((b) => b.toString(16).padStart(2, "0")).join("");
+}

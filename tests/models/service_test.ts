@@ -1,0 +1,232 @@
+import assert from "node:assert/strict";
+import { defaults, type ModelSettings } from "../../config/defaults.ts";
+import { ModelError, ModelService, type ModelTelemetry, versionsOf } from "../../models/service.ts";
+
+const MODELS = new URL("../../models", import.meta.url).pathname;
+const FLOW = "flow_classifier";
+
+interface Fixtures {
+  rows: (number | string | null)[][];
+  probabilities: number[][];
+}
+
+const fixtures = JSON.parse(
+  await Deno.readTextFile(`${MODELS}/${FLOW}/v1.fixtures.json`),
+) as Fixtures;
+
+function row(r: (number | string | null)[]): Float32Array {
+  return Float32Array.from(
+    r.map((v) =>
+      v === null ? NaN : v === "Infinity" ? Infinity : v === "-Infinity" ? -Infinity : Number(v)
+    ),
+  );
+}
+
+function settings(over: Partial<ModelSettings> = {}): ModelSettings {
+  return { ...defaults.models, dir: MODELS, ...over };
+}
+
+function counting(): ModelTelemetry & { rows: number[]; active: string[] } {
+  const t = {
+    rows: [] as number[],
+    active: [] as string[],
+    batch(_m: string, _v: string, rows: number) {
+      t.rows.push(rows);
+    },
+    activated(m: string, v: string) {
+      t.active.push(`${m}@${v}`);
+    },
+  };
+  return t;
+}
+
+/** A models folder of its own holding copies of the flow classifier's v1 files. */
+async function scratch(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "vigil-models-" });
+  await Deno.mkdir(`${dir}/${FLOW}`);
+  for (const f of ["v1.onnx", "v1.manifest.json", "v1.fixtures.json"]) {
+    await Deno.copyFile(`${MODELS}/${FLOW}/${f}`, `${dir}/${FLOW}/${f}`);
+  }
+  return dir;
+}
+
+/** Writes version `v` of the flow classifier from v1's files, changed by `edit`. */
+async function variant(
+  dir: string,
+  v: string,
+  edit: {
+    onnx?: (b: Uint8Array) => Uint8Array;
+    manifest?: (m: Record<string, unknown>) => void;
+    fixtures?: (f: Fixtures) => void;
+    hash?: "keep" | "match";
+  } = {},
+): Promise<void> {
+  const base = `${dir}/${FLOW}`;
+  const bytes = (edit.onnx ?? ((b) => b))(await Deno.readFile(`${base}/v1.onnx`));
+  await Deno.writeFile(`${base}/v${v}.onnx`, bytes);
+  const m = JSON.parse(await Deno.readTextFile(`${base}/v1.manifest.json`));
+  m.version = v;
+  m.file = `v${v}.onnx`;
+  if (edit.hash !== "keep") {
+    const d = new Uint8Array(
+      await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>),
+    );
+    m.sha256 = [...d].map((b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  edit.manifest?.(m);
+  await Deno.writeTextFile(`${base}/v${v}.manifest.json`, JSON.stringify(m));
+  const f = JSON.parse(await Deno.readTextFile(`${base}/v1.fixtures.json`)) as Fixtures;
+  edit.fixtures?.(f);
+  await Deno.writeTextFile(`${base}/v${v}.fixtures.json`, JSON.stringify(f));
+}
+
+Deno.test("The flow classifier's manifest matches its model, and Deno scores the fixtures as Python did (1e-5)", async () => {
+  const telemetry = counting();
+  const service = new ModelService(settings(), telemetry);
+  try {
+    const m = await service.activate(FLOW, "1");
+    assert.equal(m.features.length, 52);
+    assert.deepEqual(m.input, { name: "features", dtype: "float32", shape: [-1, 52] });
+    assert.deepEqual(m.output, { name: "probabilities", dtype: "float32", shape: [-1, 7] });
+    assert.deepEqual(m.classes, [
+      "Normal Traffic",
+      "DoS",
+      "DDoS",
+      "Port Scanning",
+      "Brute Force",
+      "Bots",
+      "Web Attacks",
+    ]);
+    assert.deepEqual(await versionsOf(MODELS, FLOW), ["1"]);
+    // Every fixture row through the batcher at once: one batch, the same probabilities.
+    const got = await Promise.all(fixtures.rows.map((r) => service.infer(FLOW, row(r))));
+    got.forEach((p, i) => {
+      assert.equal(p.length, 7);
+      p.forEach((v, j) => {
+        const want = fixtures.probabilities[i]![j]!;
+        assert.ok(Math.abs(v - want) <= 1e-5, `row ${i} class ${j}: ${v} here, ${want} in Python`);
+      });
+    });
+    assert.ok(fixtures.rows.some((r) => r.includes("Infinity")), "fixtures hold Infinity");
+    assert.deepEqual(telemetry.rows.slice(-1), [fixtures.rows.length], "scored in one batch");
+  } finally {
+    await service.close();
+  }
+});
+
+Deno.test("The batcher runs at most max_batch_rows per batch, flushes a lone row after max_wait_ms, and bounds its queue", async () => {
+  const telemetry = counting();
+  const service = new ModelService(
+    settings({ max_batch_rows: 64, max_queued_rows: 1_000 }),
+    telemetry,
+  );
+  try {
+    await service.activate(FLOW, "1");
+    telemetry.rows.length = 0;
+    const many = await Promise.all(
+      Array.from(
+        { length: 300 },
+        (_, i) => service.infer(FLOW, row(fixtures.rows[i % fixtures.rows.length]!)),
+      ),
+    );
+    assert.equal(many.length, 300);
+    assert.equal(telemetry.rows.reduce((a, b) => a + b, 0), 300);
+    assert.ok(telemetry.rows.every((n) => n <= 64), `batches ${telemetry.rows}`);
+    const t0 = performance.now();
+    await service.infer(FLOW, row(fixtures.rows[0]!));
+    assert.ok(performance.now() - t0 < 1_000, "a lone row does not wait for company");
+    await assert.rejects(
+      service.infer(FLOW, new Float32Array(51)),
+      /51 features given, 52 expected/,
+    );
+    await assert.rejects(service.infer("nope", new Float32Array(52)), /model nope is not loaded/);
+    const flood = Array.from({ length: 1_001 }, () => service.infer(FLOW, row(fixtures.rows[1]!)));
+    const settled = await Promise.allSettled(flood);
+    const refused = settled.filter((s) => s.status === "rejected");
+    assert.equal(refused.length, 1, "the row past max_queued_rows is refused");
+    assert.match(String((refused[0] as PromiseRejectedResult).reason), /rows already wait/);
+  } finally {
+    await service.close();
+  }
+});
+
+Deno.test("A malformed or mismatched model is refused with the reason, and the active one keeps serving", async () => {
+  const dir = await scratch();
+  const service = new ModelService(settings({ dir }));
+  try {
+    await service.activate(FLOW, "1");
+    await variant(dir, "2", { onnx: (b) => b.slice(0, 1000) });
+    await assert.rejects(
+      service.activate(FLOW, "2"),
+      (e) => e instanceof ModelError && /onnxruntime refused it/.test(e.message),
+    );
+    await variant(dir, "3", {
+      hash: "keep",
+      onnx: (b) => {
+        const c = b.slice();
+        c[c.length - 1] = c[c.length - 1]! ^ 1;
+        return c;
+      },
+    });
+    await assert.rejects(service.activate(FLOW, "3"), /has SHA-256 [0-9a-f]+, the manifest says/);
+    await variant(dir, "4", {
+      fixtures: (f) => {
+        f.probabilities[0]![0]! += 0.01;
+      },
+    });
+    await assert.rejects(service.activate(FLOW, "4"), /fixture row 0, class Normal Traffic/);
+    await variant(dir, "5", {
+      manifest: (m) => {
+        (m.output as { shape: number[] }).shape = [-1, 6];
+      },
+    });
+    await assert.rejects(service.activate(FLOW, "5"), /output width 6 for 7 classes/);
+    await variant(dir, "6", {
+      manifest: (m) => {
+        (m.input as { name: string }).name = "x";
+      },
+    });
+    await assert.rejects(service.activate(FLOW, "6"), /has inputs features, not x/);
+    await assert.rejects(service.activate(FLOW, "9"), /Cannot load model flow_classifier v9/);
+    assert.deepEqual(service.list(), { [FLOW]: "1" });
+    const p = await service.infer(FLOW, row(fixtures.rows[2]!));
+    assert.ok(Math.abs(p[0]! - fixtures.probabilities[2]![0]!) <= 1e-5, "v1 still serves");
+  } finally {
+    await service.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Hot reload under load: every request is answered, by one version or the other, none lost", async () => {
+  const dir = await scratch();
+  await variant(dir, "2");
+  const telemetry = counting();
+  const service = new ModelService(settings({ dir, max_batch_rows: 32 }), telemetry);
+  try {
+    await service.activate(FLOW, "1");
+    let swapped: Promise<unknown> | null = null;
+    const asked: Promise<Float32Array>[] = [];
+    for (let i = 0; i < 2_000; i++) {
+      const k = i % fixtures.rows.length;
+      asked.push(service.infer(FLOW, row(fixtures.rows[k]!)));
+      if (i === 700) swapped = service.activate(FLOW, "2");
+      if (i % 50 === 0) await new Promise((r) => setTimeout(r, 0));
+    }
+    const answers = await Promise.all(asked);
+    await swapped;
+    answers.forEach((p, i) => {
+      const want = fixtures.probabilities[i % fixtures.rows.length]!;
+      assert.ok(Math.abs(p[3]! - want[3]!) <= 1e-5, `answer ${i}`);
+    });
+    assert.deepEqual(service.list(), { [FLOW]: "2" });
+    assert.deepEqual(telemetry.active, [`${FLOW}@1`, `${FLOW}@2`]);
+    assert.equal(
+      telemetry.rows.reduce((a, b) => a + b, 0),
+      2_000,
+      "each row scored once",
+    );
+  } finally {
+    await service.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
