@@ -19,6 +19,7 @@ import { Args, UsageError } from "./engine/args.ts";
 import { log } from "./engine/logger.ts";
 import { linesOfFile, replay as replayLines } from "./engine/replay.ts";
 import { VigilSystem } from "./engine/system.ts";
+import { flowCsvReader, type FlowRow } from "./io/flow_csv.ts";
 import { type Scenario, SCENARIOS, Simulator } from "./sim/simulator.ts";
 
 const HELP = `Vigil: real-time behaviour and intrusion detection.
@@ -31,6 +32,9 @@ Commands:
   simulate [--output FILE.jsonl | --to http://127.0.0.1:8080 --token T] [--events N]
            [--users N] [--seed N] [--rate EVENTS_PER_S] [--start ISO] [--attack-interval-s N]
            [--scenarios brute_force,guess_then_success] [--truth truth.jsonl] [--realtime]
+  import-flows --input FLOWS.csv [--output FILE.jsonl] [--dead-letters FILE.jsonl]
+           [--src-ip IP] [--dst-ip IP] [--time ISO]
+                                raw CICFlowMeter CSV (CICIDS2017 layouts) → flow events
   config                        list every configuration variable with its default
 `;
 
@@ -50,6 +54,8 @@ async function main(argv: string[]): Promise<number> {
       return await replay(args);
     case "simulate":
       return await simulate(args);
+    case "import-flows":
+      return await importFlows(args);
     case "config":
       for (const s of settings()) console.log(`${s.variable}=${s.value}`);
       return 0;
@@ -259,6 +265,82 @@ async function replay(args: Args): Promise<number> {
     sorted_first: r.sorted,
     events_per_second: Math.round(r.events / (r.ms / 1000)),
   });
+  return 0;
+}
+
+/**
+ * Raw CICFlowMeter CSV → flow events as JSON lines (stdout or `--output`); rows that cannot
+ * be read go, with their line number and the reason, to `--dead-letters` (or stderr).
+ */
+async function importFlows(args: Args): Promise<number> {
+  const input = args.string("input");
+  const output = args.string("output");
+  const deadOut = args.string("dead-letters");
+  const src_ip = args.string("src-ip");
+  const dst_ip = args.string("dst-ip");
+  const timeText = args.string("time");
+  args.checkAllUsed();
+  if (!input) throw new UsageError("import-flows needs --input FLOWS.csv");
+  const timestamp_ms = timeText ? Date.parse(timeText) : Date.now();
+  if (!Number.isFinite(timestamp_ms)) {
+    throw new UsageError(`--time must be ISO-8601, got "${timeText}"`);
+  }
+  const name = input.slice(input.lastIndexOf("/") + 1);
+  const enc = new TextEncoder();
+  const out = output
+    ? await Deno.open(output, { write: true, create: true, truncate: true })
+    : null;
+  const dead = deadOut
+    ? await Deno.open(deadOut, { write: true, create: true, truncate: true })
+    : null;
+  let read: ((line: string, lineNo: number) => FlowRow) | null = null;
+  let lineNo = 0, events = 0, rejected = 0;
+  let pending: string[] = [];
+  const flush = async () => {
+    if (pending.length === 0) return;
+    const bytes = enc.encode(pending.join(""));
+    pending = [];
+    if (out) await out.write(bytes);
+    else await Deno.stdout.write(bytes);
+  };
+  try {
+    for await (const chunk of linesOfFile(input)()) {
+      for (const line of chunk) {
+        lineNo++;
+        if (read === null) {
+          read = flowCsvReader(line, {
+            source: name,
+            timestamp_ms,
+            ...(src_ip ? { src_ip } : {}),
+            ...(dst_ip ? { dst_ip } : {}),
+          });
+          continue;
+        }
+        if (line.trim() === "") continue;
+        const row = read(line, lineNo);
+        if (row.ok) {
+          events++;
+          pending.push(JSON.stringify(row.event) + "\n");
+          if (pending.length >= 1_000) await flush();
+        } else {
+          rejected++;
+          const letter = JSON.stringify({
+            source: `${name}:${lineNo}`,
+            reason: row.reason,
+            raw: row.raw,
+          });
+          if (dead) await dead.write(enc.encode(letter + "\n"));
+          else console.error(letter);
+        }
+      }
+    }
+    await flush();
+  } finally {
+    out?.close();
+    dead?.close();
+  }
+  if (read === null) throw new UsageError(`${input} is empty`);
+  log("info", "Flows imported", { events, rejected });
   return 0;
 }
 

@@ -233,6 +233,9 @@ function transactionEvent(
   };
 }
 
+/** The non-finite feature values a flow may name (CICFlowMeter writes them). */
+const NON_FINITE: ReadonlySet<string> = new Set(["Infinity", "-Infinity", "NaN"]);
+
 function checkOther(kind: EventKind, o: Record<string, unknown>): void {
   switch (kind) {
     case "flow": {
@@ -243,8 +246,11 @@ function checkOther(kind: EventKind, o: Record<string, unknown>): void {
         throw invalid("features", "must be an object of numeric feature values", f);
       }
       for (const [name, v] of Object.entries(f)) {
-        if (typeof v !== "number") {
-          throw new Invalid(`Cannot accept event: feature "${name}" must be a number`);
+        // JSON has no Infinity or NaN; CICFlowMeter writes them, so their names are taken.
+        if (typeof v !== "number" && !NON_FINITE.has(v as string)) {
+          throw new Invalid(
+            `Cannot accept event: feature "${name}" must be a number (or "Infinity", "-Infinity", "NaN")`,
+          );
         }
       }
       return;

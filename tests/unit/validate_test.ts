@@ -275,10 +275,14 @@ Deno.test("parseEvent() rejects a level outside DEBUG, INFO, WARN, ERROR, FATAL"
   }
 });
 
-Deno.test("parseEvent() rejects a non-numeric feature, naming it", () => {
-  const features = { "Flow Duration": 1200, "Fwd IAT Mean": "Infinity" };
+Deno.test("parseEvent() rejects a non-numeric feature, naming it; CICFlowMeter's Infinity and NaN pass", () => {
+  const features = { "Flow Duration": 1200, "Fwd IAT Mean": "lots" };
   const reason = rejected(parseEvent(json({ ...VALID.flow!, features })));
   assert.match(reason, /feature "Fwd IAT Mean" must be a number/);
+  for (const v of ["Infinity", "-Infinity", "NaN"]) {
+    const parsed = parseEvent(json({ ...VALID.flow!, features: { "Flow Bytes/s": v } }));
+    assert.equal(parsed.ok, true, v);
+  }
 });
 
 Deno.test("parseEvent() rejects a timestamp that is not a time", () => {
