@@ -27,7 +27,7 @@ const SUITES: Suite[] = [
     // The committed models through onnxruntime-node (a native library: FFI).
     name: "models",
     paths: ["tests/models"],
-    permissions: ["--allow-read", "--allow-write", "--allow-ffi"],
+    permissions: ["--allow-read", "--allow-write", "--allow-ffi", "--allow-env=VIGIL_DATA_DIR"],
     fast: true,
   },
   {

@@ -2,11 +2,18 @@ import assert from "node:assert/strict";
 import { flowCsvReader } from "../../io/flow_csv.ts";
 import { parseEvent } from "../../events/validate.ts";
 
-const RAW =
-  new URL("../../../shared/data/cicids2017/raw-sample/cicids2017_sample_raw.csv", import.meta.url)
-    .pathname;
+/** The shared data sets: `VIGIL_DATA_DIR`, else `../shared/data` beside the project. */
+const DATA = Deno.env.get("VIGIL_DATA_DIR") ??
+  new URL("../../../shared/data", import.meta.url).pathname;
+const RAW = `${DATA}/cicids2017/raw-sample/cicids2017_sample_raw.csv`;
+const present = await Deno.stat(RAW).then(() => true, () => false);
+if (!present) console.error(`${RAW} is not here: the raw-sample import test is skipped`);
 
-Deno.test("The raw MachineLearningCVE sample imports whole: 12,001 valid flow events, Infinity and NaN kept", async () => {
+Deno.test({
+  name:
+    "The raw MachineLearningCVE sample imports whole: 12,001 valid flow events, Infinity and NaN kept",
+  ignore: !present,
+}, async () => {
   const [header, ...lines] = (await Deno.readTextFile(RAW)).split("\n").filter((l) =>
     l.trim() !== ""
   );
