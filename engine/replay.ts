@@ -10,6 +10,7 @@
  * @module
  */
 
+import { sourceBehaviour } from "../actors/source.ts";
 import { VirtualClock } from "../actors/clock.ts";
 import type { DeadLetterReason } from "../actors/ports.ts";
 import { seededRandom } from "../actors/random.ts";
@@ -87,7 +88,12 @@ class Run {
       for (const x of a) this.alerts.push(x);
     });
     this.runtime = new ActorRuntime({
-      behaviours: [userBehaviour(config), ipBehaviour(config)],
+      // Flows are counted here, not scored: a replay loads no model (yet).
+      behaviours: [
+        userBehaviour(config),
+        ipBehaviour(config),
+        sourceBehaviour({ alerts: config.alerts, model: () => null }),
+      ],
       runtime: config.runtime,
       supervision: config.supervision,
       alerts: config.alerts,

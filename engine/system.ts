@@ -9,6 +9,8 @@ import { type Clock, systemClock } from "../actors/clock.ts";
 import { ActorRuntime } from "../actors/runtime.ts";
 import { IP, ipBehaviour } from "../actors/ip.ts";
 import { USER, userBehaviour } from "../actors/user.ts";
+import { FLOW_MODEL, type FlowModelView, SOURCE, sourceBehaviour } from "../actors/source.ts";
+import { type ModelManifest, ModelService, versionsOf } from "../models/service.ts";
 import type { Config } from "../config/defaults.ts";
 import { messageKey } from "../events/route.ts";
 import { Topics } from "../events/topics.ts";
@@ -49,6 +51,8 @@ export class VigilSystem {
   readonly topics: Topics;
   readonly intake: Intake;
   readonly metrics: Metrics;
+  /** The models served to the actors (loaded by `start`). */
+  readonly models: ModelService;
   readonly app: Hono;
   #clock: Clock;
   #consumer: Consumer | null = null;
@@ -81,8 +85,14 @@ export class VigilSystem {
       stats: () => runtime!.stats(),
       lag: () => this.#consumer?.lag() ?? {},
     });
+    const models = this.models = new ModelService(c.models, this.metrics);
     runtime = this.runtime = new ActorRuntime({
-      behaviours: [userBehaviour(c), ipBehaviour(c)],
+      behaviours: [
+        userBehaviour(c),
+        ipBehaviour(c),
+        sourceBehaviour({ alerts: c.alerts, model: flowModelView(models) }),
+      ],
+      inference: models,
       runtime: c.runtime,
       supervision: c.supervision,
       alerts: c.alerts,
@@ -93,6 +103,7 @@ export class VigilSystem {
       expected_streams: {
         [USER]: [this.topics.of("auth"), this.topics.of("transaction")],
         [IP]: Array.from({ length: c.runtime.partitions }, (_, p) => rekeyStream(p)),
+        [SOURCE]: [this.topics.of("flow")],
       },
       onFatal: (reason) => {
         log("error", "The root supervisor gave up; stopping", { reason });
@@ -161,6 +172,7 @@ export class VigilSystem {
     options: { simulate: boolean } = { simulate: this.config.simulator.enabled },
   ): Promise<void> {
     const c = this.config;
+    await this.#loadModels();
     await this.log.ensureTopics(
       this.topics.all,
       c.runtime.partitions,
@@ -270,6 +282,7 @@ export class VigilSystem {
     this.runtime.cancelTimers();
     await this.outbox.flush();
     this.runtime.passivateAll();
+    await this.models.close();
     await this.log.close();
     await this.store.close();
   }
@@ -305,6 +318,24 @@ export class VigilSystem {
     });
   }
 
+  /** Loads the newest version of the flow classifier; without it, flows are counted only. */
+  async #loadModels(): Promise<void> {
+    const dir = this.config.models.dir;
+    const version = (await versionsOf(dir, FLOW_MODEL)).at(-1);
+    if (version === undefined) {
+      log("warn", "No flow model found; flows are counted, not scored", { dir });
+      return;
+    }
+    try {
+      const m = await this.models.activate(FLOW_MODEL, version);
+      log("info", "Model loaded", { model: m.name, version: m.version, classes: m.classes });
+    } catch (err) {
+      log("error", "Cannot load the flow model; flows are counted, not scored", {
+        error: (err as Error).message,
+      });
+    }
+  }
+
   #every(ms: number, fn: () => void | Promise<void>): void {
     let running = false;
     this.#timers.push(setInterval(async () => {
@@ -325,4 +356,24 @@ export class VigilSystem {
 function withId(event: VigilEvent, text: string): string {
   if (event.raw.event_id !== undefined) return text;
   return JSON.stringify({ ...event.raw, event_id: event.event_id });
+}
+
+/** What source actors read of the active flow model (rebuilt only when the version changes). */
+function flowModelView(models: ModelService): () => FlowModelView | null {
+  let seen: ModelManifest | null = null;
+  let view: FlowModelView | null = null;
+  return () => {
+    const m = models.manifest(FLOW_MODEL);
+    if (m !== seen) {
+      seen = m;
+      view = m && {
+        version: m.version,
+        classes: m.classes,
+        benign: m.benign_class ?? m.classes[0]!,
+        default_threshold: m.thresholds.default,
+        per_class: m.thresholds.per_class,
+      };
+    }
+    return view;
+  };
 }

@@ -6,6 +6,7 @@
 
 import type { Address } from "../actors/types.ts";
 import { USER } from "../actors/user.ts";
+import { SOURCE } from "../actors/source.ts";
 import type { EventKind, VigilEvent } from "./types.ts";
 
 /** The actor that handles an event, or null for kinds no actor handles yet. */
@@ -14,6 +15,8 @@ export function routeOf(e: VigilEvent): Address | null {
     case "auth":
     case "transaction":
       return { type: USER, key: e.user_id };
+    case "flow":
+      return { type: SOURCE, key: String(e.raw.src_ip) };
     default:
       return null;
   }

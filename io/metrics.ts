@@ -11,6 +11,7 @@ import type { RuntimeStats } from "../actors/runtime.ts";
 import type { IntakeTelemetry } from "../engine/intake.ts";
 import type { Alert, EventKind } from "../events/types.ts";
 import type { DeadLetterReason } from "../actors/ports.ts";
+import type { ModelTelemetry } from "../models/service.ts";
 
 /** Where the metrics read what is sampled at scrape time. */
 export interface MetricSources {
@@ -22,7 +23,7 @@ export interface MetricSources {
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120];
 
 /** The metrics of one process. */
-export class Metrics implements IntakeTelemetry {
+export class Metrics implements IntakeTelemetry, ModelTelemetry {
   readonly registry = new client.Registry();
   #ingested: client.Counter<"kind">;
   #invalid: client.Counter<"kind">;
@@ -36,6 +37,11 @@ export class Metrics implements IntakeTelemetry {
   #checkpoints: client.Counter<"result">;
   #checkpointChars: client.Gauge;
   #checkpointSeconds: client.Histogram;
+  #inferenceSeconds: client.Histogram<"model">;
+  #batchRows: client.Histogram<"model">;
+  #predictions: client.Counter<"model" | "class">;
+  #modelVersion: client.Gauge<"model" | "version">;
+  #active = new Map<string, string>();
   #bound = new Map<string, client.Counter.Internal>();
   #latencyBound = new Map<string, client.Histogram.Internal<"family">>();
 
@@ -151,6 +157,32 @@ export class Metrics implements IntakeTelemetry {
         for (const [topic, n] of byTopic) this.set({ topic }, n);
       },
     });
+    this.#inferenceSeconds = new client.Histogram({
+      name: "vigil_inference_batch_seconds",
+      help: "Time of one session.run (a micro-batch), by model.",
+      labelNames: ["model"],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5],
+      registers,
+    });
+    this.#batchRows = new client.Histogram({
+      name: "vigil_inference_batch_rows",
+      help: "Rows scored in one session.run, by model.",
+      labelNames: ["model"],
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048],
+      registers,
+    });
+    this.#predictions = new client.Counter({
+      name: "vigil_model_predictions_total",
+      help: "Rows scored, by model and most likely class.",
+      labelNames: ["model", "class"],
+      registers,
+    });
+    this.#modelVersion = new client.Gauge({
+      name: "vigil_model_active",
+      help: "1 for the version of each model that serves.",
+      labelNames: ["model", "version"],
+      registers,
+    });
     new client.Gauge({
       name: "vigil_process_heap_bytes",
       help: "V8 heap in use.",
@@ -219,6 +251,21 @@ export class Metrics implements IntakeTelemetry {
 
   checkpointFailed(what: "write" | "restore"): void {
     this.#checkpoints.inc({ result: `${what}_failed` });
+  }
+
+  inferenceBatch(model: string, _version: string, rows: number, seconds: number): void {
+    this.#inferenceSeconds.observe({ model }, seconds);
+    this.#batchRows.observe({ model }, rows);
+  }
+
+  modelActivated(model: string, version: string): void {
+    this.#modelVersion.reset();
+    this.#active.set(model, version);
+    for (const [m, v] of this.#active) this.#modelVersion.set({ model: m, version: v }, 1);
+  }
+
+  predictions(model: string, cls: string, rows: number): void {
+    this.#predictions.inc({ model, class: cls }, rows);
   }
 
   /** The exposition text. */

@@ -13,10 +13,13 @@
  * rows wait at most `max_wait_ms` for others, and run in one `session.run` of up to
  * `max_batch_rows` rows. Each actor's turn awaits only its own row.
  *
+ * onnxruntime-node (a native library: `--allow-ffi`) is imported when the first model is
+ * loaded, so a process that loads none needs no FFI permission.
+ *
  * @module
  */
 
-import * as ort from "onnxruntime-node";
+import type * as Ort from "onnxruntime-node";
 import type { Inference } from "../actors/ports.ts";
 import type { ModelSettings } from "../config/defaults.ts";
 
@@ -32,6 +35,8 @@ export interface ModelManifest {
   features: string[];
   classes: string[];
   thresholds: { default: number; per_class: Record<string, number> };
+  /** The class of ordinary traffic (no alert); the first class if absent. */
+  benign_class?: string;
   [more: string]: unknown;
 }
 
@@ -52,23 +57,37 @@ const FIXTURE_TOLERANCE = 1e-5;
 /** What the service reports; the metrics adapter implements it. */
 export interface ModelTelemetry {
   /** A batch ran: its rows and how long `session.run` took. */
-  batch(model: string, version: string, rows: number, seconds: number): void;
+  inferenceBatch(model: string, version: string, rows: number, seconds: number): void;
   /** A version became the active one. */
-  activated(model: string, version: string): void;
+  modelActivated(model: string, version: string): void;
+  /** Rows of a batch whose most likely class was `cls`. */
+  predictions(model: string, cls: string, rows: number): void;
 }
 
-const noModelTelemetry: ModelTelemetry = { batch() {}, activated() {} };
+const noModelTelemetry: ModelTelemetry = {
+  inferenceBatch() {},
+  modelActivated() {},
+  predictions() {},
+};
+
+let runtime: Promise<typeof Ort> | null = null;
+/** onnxruntime-node, imported once, on first use. */
+function onnxruntime(): Promise<typeof Ort> {
+  return runtime ??= import("onnxruntime-node");
+}
 
 /** One version of a model with its session, ready to score. */
 export class LoadedModel {
   readonly manifest: ModelManifest;
-  readonly #session: ort.InferenceSession;
+  readonly #session: Ort.InferenceSession;
+  readonly #ort: typeof Ort;
   readonly width: number;
   readonly classes: number;
 
-  private constructor(manifest: ModelManifest, session: ort.InferenceSession) {
+  private constructor(manifest: ModelManifest, session: Ort.InferenceSession, ort: typeof Ort) {
     this.manifest = manifest;
     this.#session = session;
+    this.#ort = ort;
     this.width = manifest.features.length;
     this.classes = manifest.classes.length;
   }
@@ -95,7 +114,13 @@ export class LoadedModel {
         `Cannot load ${what}: ${manifest.file} has SHA-256 ${hash}, the manifest says ${manifest.sha256}`,
       );
     }
-    let session: ort.InferenceSession;
+    let ort: typeof Ort;
+    try {
+      ort = await onnxruntime();
+    } catch (err) {
+      throw new ModelError(`Cannot load ${what}: onnxruntime-node: ${(err as Error).message}`);
+    }
+    let session: Ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(bytes, {
         intraOpNumThreads: options.intra_op_threads,
@@ -108,7 +133,7 @@ export class LoadedModel {
         `Cannot load ${what}: onnxruntime refused it: ${(err as Error).message}`,
       );
     }
-    const model = new LoadedModel(manifest, session);
+    const model = new LoadedModel(manifest, session, ort);
     try {
       if (!session.inputNames.includes(manifest.input.name)) {
         throw new ModelError(
@@ -135,7 +160,10 @@ export class LoadedModel {
 
   /** Scores `n` rows laid out one after another; returns `n × classes` probabilities. */
   async run(rows: Float32Array, n: number): Promise<Float32Array> {
-    const input = new ort.Tensor("float32", rows.subarray(0, n * this.width), [n, this.width]);
+    const input = new this.#ort.Tensor("float32", rows.subarray(0, n * this.width), [
+      n,
+      this.width,
+    ]);
     const out = await this.#session.run({ [this.manifest.input.name]: input }, [
       this.manifest.output.name,
     ]);
@@ -230,6 +258,19 @@ class Batcher {
     return promise;
   }
 
+  #countClasses(model: LoadedModel, probs: Float32Array, n: number): void {
+    const k = model.classes;
+    const counts = new Array<number>(k).fill(0);
+    for (let r = 0; r < n; r++) {
+      let best = 0;
+      for (let j = 1; j < k; j++) if (probs[r * k + j]! > probs[r * k + best]!) best = j;
+      counts[best]!++;
+    }
+    counts.forEach((c, j) => {
+      if (c > 0) this.#telemetry.predictions(model.manifest.name, model.manifest.classes[j]!, c);
+    });
+  }
+
   /** Runs what waits now, in batches of at most `max_batch_rows`. */
   flush(): void {
     if (this.#timer !== null) clearTimeout(this.#timer);
@@ -243,7 +284,7 @@ class Batcher {
       const model = this.model;
       const started = performance.now();
       const run = model.run(input, n).then((probs) => {
-        this.#telemetry.batch(
+        this.#telemetry.inferenceBatch(
           model.manifest.name,
           model.manifest.version,
           n,
@@ -251,6 +292,7 @@ class Batcher {
         );
         const k = model.classes;
         this.#pending -= n;
+        this.#countClasses(model, probs, n);
         waiting.forEach((w, i) => w.resolve(probs.slice(i * k, (i + 1) * k)));
       }, (err) => {
         this.#pending -= n;
@@ -295,7 +337,7 @@ export class ModelService implements Inference {
     }
     const old = this.#active.get(name);
     this.#active.set(name, new Batcher(model, this.#o, this.#telemetry));
-    this.#telemetry.activated(name, version);
+    this.#telemetry.modelActivated(name, version);
     if (old) {
       old.flush();
       await Promise.all(old.running);

@@ -399,6 +399,7 @@ def main() -> None:
         "output": {"name": "probabilities", "dtype": "float32", "shape": [-1, len(CLASSES)]},
         "features": FEATURES,
         "classes": CLASSES,
+        "benign_class": "Normal Traffic",
         "thresholds": {"default": THRESHOLD, "per_class": {}},
         "preprocessing": "inside the graph: NaN -> 0; clip to [-1e12, 1e12] (Infinity becomes "
                          "finite); sign(x) * log(1 + |x|); (x - mean) / std of the training split",

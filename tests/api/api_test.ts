@@ -580,7 +580,11 @@ Deno.test("failed logins end to end: brute force, success after failures, actor 
       const r = await h.call("/api/v1/actors");
       assert.equal(r.status, 200, r.text);
       // The login attempts, all from one IP, were re-keyed to that IP's actor.
-      assert.deepEqual(r.json.types, { user: { resident: 2 }, ip: { resident: 1 } });
+      assert.deepEqual(r.json.types, {
+        user: { resident: 2 },
+        ip: { resident: 1 },
+        src: { resident: 0 },
+      });
       assert.equal(typeof r.json.mailbox_depth, "number");
     });
 

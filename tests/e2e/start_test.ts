@@ -9,6 +9,7 @@
 
 import assert from "node:assert/strict";
 import { collect, freePort } from "./workers.ts";
+import { FLOW_FEATURES } from "../../io/flow_csv.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const TOKEN = "e2e-token-0123456789";
@@ -143,18 +144,21 @@ Deno.test({
     assert.match(metrics!.text, /vigil_events_ingested_total/);
 
     // The simulator's first attack starts 5 s in; its failures are 1–8 s apart.
-    const alerts = await waitFor(
-      "a simulated auth.brute_force alert",
-      60_000,
-      async () => {
-        const r = await get(`${base}/api/v1/alerts?rule=auth.brute_force`, TOKEN);
-        if (r?.status !== 200) return undefined;
-        const body = JSON.parse(r.text);
-        return body.count > 0 ? body.alerts as Record<string, unknown>[] : undefined;
-      },
-      exited,
-      tail,
-    );
+    /** The alerts of a rule, once there are some. */
+    const alertsOf = (rule: string, timeout_ms: number) =>
+      waitFor(
+        `a ${rule} alert`,
+        timeout_ms,
+        async () => {
+          const r = await get(`${base}/api/v1/alerts?rule=${rule}`, TOKEN);
+          if (r?.status !== 200) return undefined;
+          const body = JSON.parse(r.text);
+          return body.count > 0 ? body.alerts as Record<string, unknown>[] : undefined;
+        },
+        exited,
+        tail,
+      );
+    const alerts = await alertsOf("auth.brute_force", 60_000);
     for (const a of alerts) {
       assert.equal(a.rule, "auth.brute_force");
       assert.equal((a.entity as { type: string }).type, "user");
@@ -163,6 +167,40 @@ Deno.test({
       assert.ok(Array.isArray(a.event_ids) && a.event_ids.length >= 5);
       assert.equal(a.mode, "enforce");
     }
+
+    // A flow posted by hand is scored by the flow classifier (the DDoS class's median row
+    // of the model's fixtures) and comes out as flow.ddos for its source.
+    const fixtures = JSON.parse(
+      await Deno.readTextFile(new URL("models/flow_classifier/v1.fixtures.json", ROOT)),
+    ) as { rows: (number | string | null)[][] };
+    const features = Object.fromEntries(
+      FLOW_FEATURES.map((f, j) => [f, fixtures.rows[2]![j] ?? "NaN"]),
+    );
+    const posted = await fetch(`${base}/api/v1/events`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        kind: "flow",
+        event_id: "e2e-flow-1",
+        timestamp: new Date().toISOString(),
+        src_ip: "203.0.113.77",
+        dst_ip: "192.0.2.10",
+        dst_port: 80,
+        features,
+      }),
+    });
+    assert.equal(posted.status, 202, await posted.text());
+    const [flowAlert] = await alertsOf("flow.ddos", 20_000);
+    assert.ok(flowAlert);
+    assert.deepEqual(flowAlert.entity, { type: "src", key: "203.0.113.77" });
+    assert.deepEqual(flowAlert.event_ids, ["e2e-flow-1"]);
+    assert.equal(flowAlert.model, "flow_classifier@1");
+    const scored = await get(`${base}/metrics`);
+    assert.match(scored!.text, /vigil_model_active\{model="flow_classifier",version="1"\} 1/);
+    assert.match(
+      scored!.text,
+      /vigil_model_predictions_total\{model="flow_classifier",class="DDoS"\} [1-9]/,
+    );
 
     // The simulator's traffic is being consumed.
     const later = await get(`${base}/metrics`);

@@ -30,12 +30,13 @@ function counting(): ModelTelemetry & { rows: number[]; active: string[] } {
   const t = {
     rows: [] as number[],
     active: [] as string[],
-    batch(_m: string, _v: string, rows: number) {
+    inferenceBatch(_m: string, _v: string, rows: number) {
       t.rows.push(rows);
     },
-    activated(m: string, v: string) {
+    modelActivated(m: string, v: string) {
       t.active.push(`${m}@${v}`);
     },
+    predictions() {},
   };
   return t;
 }

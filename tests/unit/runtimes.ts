@@ -10,6 +10,7 @@ import { ipBehaviour } from "../../actors/ip.ts";
 import type { RuntimeTelemetry } from "../../actors/ports.ts";
 import { ActorRuntime } from "../../actors/runtime.ts";
 import { userBehaviour } from "../../actors/user.ts";
+import { sourceBehaviour } from "../../actors/source.ts";
 import type { Config } from "../../config/defaults.ts";
 import type { Outbox } from "../../engine/outbox.ts";
 
@@ -21,7 +22,11 @@ export function engineRuntime(
   options: { ip?: boolean; telemetry?: RuntimeTelemetry } = {},
 ): ActorRuntime {
   return new ActorRuntime({
-    behaviours: options.ip ? [userBehaviour(c), ipBehaviour(c)] : [userBehaviour(c)],
+    behaviours: [
+      userBehaviour(c),
+      ...(options.ip ? [ipBehaviour(c)] : []),
+      sourceBehaviour({ alerts: c.alerts, model: () => null }),
+    ],
     runtime: c.runtime,
     supervision: c.supervision,
     alerts: c.alerts,
