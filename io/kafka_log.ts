@@ -218,44 +218,49 @@ export class KafkaLog implements Log {
     const inFlight: Promise<void>[] = [];
     let tail: Promise<void> = Promise.resolve();
     const maxInFlight = Math.max(1, options.max_in_flight ?? 1);
-    for (let i = 0; i < all.length && isRunning() && !isStale(); i += options.max_batch) {
-      const records: LogRecord[] = [];
-      for (const m of all.slice(i, i + options.max_batch)) {
-        const offset = Number(m.offset);
-        if (offset < from) continue; // the checkpoint has it
-        records.push({
-          topic: batch.topic,
-          partition: batch.partition,
-          offset,
-          key: m.key === null ? null : m.key.toString(),
-          value: m.value === null ? "" : m.value.toString(),
-          timestamp: Number(m.timestamp),
-        });
+    try {
+      for (let i = 0; i < all.length && isRunning() && !isStale(); i += options.max_batch) {
+        const records: LogRecord[] = [];
+        for (const m of all.slice(i, i + options.max_batch)) {
+          const offset = Number(m.offset);
+          if (offset < from) continue; // the checkpoint has it
+          records.push({
+            topic: batch.topic,
+            partition: batch.partition,
+            offset,
+            key: m.key === null ? null : m.key.toString(),
+            value: m.value === null ? "" : m.value.toString(),
+            timestamp: Number(m.timestamp),
+          });
+        }
+        if (records.length === 0) continue;
+        const piece: Batch = { topic: batch.topic, partition: batch.partition, records, heartbeat };
+        if (records[0]!.offset < replayBelow) piece.replay_below = replayBelow;
+        const pending = await options.handler(piece);
+        const last = records[records.length - 1]!.offset;
+        // Once the piece is handled and durable its offset may be committed. Commits are
+        // coalesced and sent in the background (one request for every partition with
+        // news), so a batch does not wait a round trip; a failed commit is covered by
+        // the next one, and never makes a durable batch be handled again here.
+        const commit = () => {
+          resolveOffset(String(last));
+          if (last + 1 > replayBelow) commits.note(batch.topic, batch.partition, last + 1);
+          lag.set(tp, Math.max(0, Number(batch.highWatermark) - last - 1));
+        };
+        const durable = pending?.durable;
+        tail = durable ? tail.then(() => durable).then(commit) : tail.then(commit);
+        inFlight.push(tail);
+        if (inFlight.length >= maxInFlight) await inFlight.shift();
+        await heartbeat();
       }
-      if (records.length === 0) continue;
-      const piece: Batch = { topic: batch.topic, partition: batch.partition, records, heartbeat };
-      if (records[0]!.offset < replayBelow) piece.replay_below = replayBelow;
-      const pending = await options.handler(piece);
-      const last = records[records.length - 1]!.offset;
-      // Once the piece is handled and durable its offset may be committed. Commits are
-      // coalesced and sent in the background (one request for every partition with
-      // news), so a batch does not wait a round trip; a failed commit is covered by
-      // the next one, and never makes a durable batch be handled again here.
-      const commit = () => {
-        resolveOffset(String(last));
-        if (last + 1 > replayBelow) commits.note(batch.topic, batch.partition, last + 1);
-        lag.set(tp, Math.max(0, Number(batch.highWatermark) - last - 1));
-      };
-      const durable = pending?.durable;
-      tail = durable ? tail.then(() => durable).then(commit) : tail.then(commit);
-      inFlight.push(tail);
-      if (inFlight.length >= maxInFlight) await inFlight.shift();
-      await heartbeat();
+      await Promise.all(inFlight);
+    } finally {
+      // Before kafkajs can take part in a rebalance, what this batch made durable is
+      // committed, so the partition's next owner reads less again and does not raise its
+      // alerts again; also when the batch ends early (a heartbeat found a rebalance).
+      await Promise.allSettled(inFlight);
+      await commits.drain();
     }
-    await Promise.all(inFlight);
-    // Before kafkajs can take part in a rebalance, what this batch made durable is
-    // committed, so the partition's next owner does not raise its alerts again.
-    await commits.drain();
   }
 
   /** The group's committed offsets (`topic/partition` → next offset to read), retried a few times. */
