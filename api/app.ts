@@ -21,6 +21,27 @@ export interface IngestResult {
   errors: { index: number; reason: string }[];
 }
 
+/** A model as the API lists it. */
+export interface ModelInfo {
+  name: string;
+  /** The version serving, or null. */
+  active: string | null;
+  /** The versions present in the models folder. */
+  versions: string[];
+  /** A summary of the active version's manifest. */
+  manifest: Record<string, unknown> | null;
+}
+
+/** What the API can do with the models. */
+export interface ModelsDeps {
+  list(): Promise<ModelInfo[]>;
+  /** Loads, checks and swaps in a version; throws NotFound or an error saying why not. */
+  activate(name: string, version: string): Promise<{ version: string; previous: string | null }>;
+}
+
+/** Something asked for that is not there (404). */
+export class NotFound extends Error {}
+
 /** What the API needs from the running system. */
 export interface ApiDeps {
   token: string;
@@ -32,6 +53,8 @@ export interface ApiDeps {
   ingest(items: string[]): Promise<IngestResult>;
   /** The partitions this process owns (null: all of them, with the embedded log). */
   partitions?: () => number[] | null;
+  /** Model operations (absent: the routes answer 404). */
+  models?: ModelsDeps;
   actors: {
     types: string[];
     stats(): RuntimeStats;
@@ -132,9 +155,46 @@ export function createApp(deps: ApiDeps): Hono {
     return c.json({ count: letters.length, dead_letters: letters });
   });
 
+  app.get("/api/v1/models", async (c) => {
+    if (!deps.models) throw new NotFound("No models are served by this process");
+    const models = await deps.models.list();
+    return c.json({ count: models.length, models });
+  });
+
+  app.post(
+    "/api/v1/models/:name/activate",
+    bodyLimit({
+      maxSize: 4_096,
+      onError: (c) => c.json({ error: "Body is larger than 4096 bytes" }, 413),
+    }),
+    async (c) => {
+      if (!deps.models) throw new NotFound("No models are served by this process");
+      const name = c.req.param("name");
+      let body: unknown;
+      try {
+        body = JSON.parse(await c.req.text());
+      } catch {
+        throw new BadRequest('Cannot parse the body: send {"version": "<version>"}');
+      }
+      const version = (body as { version?: unknown } | null)?.version;
+      if (typeof version !== "string" || !/^[A-Za-z0-9._-]{1,64}$/.test(version)) {
+        throw new BadRequest('Cannot activate: "version" must be a version name such as "2"');
+      }
+      try {
+        const r = await deps.models.activate(name, version);
+        return c.json({ name, version: r.version, previous: r.previous });
+      } catch (err) {
+        if (err instanceof NotFound || err instanceof BadRequest) throw err;
+        // The version failed its checks: the active one keeps serving.
+        return c.json({ error: (err as Error).message, active: "unchanged" }, 422);
+      }
+    },
+  );
+
   app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {
     if (err instanceof BadRequest) return c.json({ error: err.message }, 400);
+    if (err instanceof NotFound) return c.json({ error: err.message }, 404);
     return c.json({ error: `Internal error: ${err.message}` }, 500);
   });
   return app;

@@ -86,6 +86,26 @@ export const openapi = {
         responses: { "200": json("Archived events"), ...errors },
       },
     },
+    "/api/v1/models": {
+      get: {
+        summary: "The models: the active version, the versions present, the active manifest",
+        security: bearer,
+        responses: { "200": json("Models"), "404": json("No models served"), ...errors },
+      },
+    },
+    "/api/v1/models/{name}/activate": {
+      post: {
+        summary: 'Hot reload: load, check and swap in a version (body {"version": "2"})',
+        security: bearer,
+        parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
+        responses: {
+          "200": json("Active version and the previous one"),
+          "404": json("No such model or version"),
+          "422": json("The version failed its checks; the active one keeps serving"),
+          ...errors,
+        },
+      },
+    },
     "/api/v1/dead-letters": {
       get: {
         summary: "Dead letters, newest first",

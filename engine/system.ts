@@ -22,7 +22,7 @@ import { MemoryStore } from "../io/memory_store.ts";
 import { Metrics } from "../io/metrics.ts";
 import type { Store } from "../io/store.ts";
 import { Simulator } from "../sim/simulator.ts";
-import { createApp, type IngestResult } from "../api/app.ts";
+import { createApp, type IngestResult, type ModelInfo, NotFound } from "../api/app.ts";
 import { Checkpointer } from "./checkpoints.ts";
 import { Intake, oversize, rekeyStream } from "./intake.ts";
 import { Outbox } from "./outbox.ts";
@@ -164,7 +164,50 @@ export class VigilSystem {
       ingest: (items) => this.ingest(items),
       actors: this.runtime,
       partitions: () => this.#assigned,
+      models: {
+        list: () => this.#listModels(),
+        activate: async (name, version) => {
+          if (!(await versionsOf(c.models.dir, name)).includes(version)) {
+            throw new NotFound(`No model ${name} v${version} in ${c.models.dir}`);
+          }
+          const previous = this.models.manifest(name)?.version ?? null;
+          const m = await this.models.activate(name, version);
+          log("info", "Model activated", { model: name, version, previous });
+          return { version: m.version, previous };
+        },
+      },
     });
+  }
+
+  /** The models in the models folder, with the version each serves. */
+  async #listModels(): Promise<ModelInfo[]> {
+    const dir = this.config.models.dir;
+    const names: string[] = [];
+    try {
+      for await (const e of Deno.readDir(dir)) if (e.isDirectory) names.push(e.name);
+    } catch {
+      // no models folder: nothing to list
+    }
+    const out: ModelInfo[] = [];
+    for (const name of names.sort()) {
+      const versions = await versionsOf(dir, name);
+      if (versions.length === 0) continue;
+      const m = this.models.manifest(name);
+      out.push({
+        name,
+        active: m?.version ?? null,
+        versions,
+        manifest: m && {
+          created_at: m.created_at,
+          sha256: m.sha256,
+          classes: m.classes,
+          features: m.features.length,
+          thresholds: m.thresholds,
+          validation: m.validation ?? null,
+        },
+      });
+    }
+    return out;
   }
 
   /** Creates the topics, starts consuming, the periodic sweeps and the simulator. */

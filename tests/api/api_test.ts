@@ -866,3 +866,29 @@ Deno.test("max_event_bytes counts UTF-8 bytes, not characters", async () => {
     c.max_event_bytes = 200;
   });
 });
+
+Deno.test("/api/v1/models: bad activation requests get a 4xx with a message, and the token is needed", async () => {
+  await withSystem(async ({ call }) => {
+    const list = await call("/api/v1/models");
+    assert.equal(list.status, 200);
+    assert.equal(typeof list.json.count, "number");
+    const missing = await call("/api/v1/models/nope/activate", {
+      method: "POST",
+      body: { version: "1" },
+    });
+    assert.equal(missing.status, 404);
+    assert.match(missing.json.error, /No model nope v1/);
+    const noVersion = await call("/api/v1/models/nope/activate", { method: "POST", body: {} });
+    assert.equal(noVersion.status, 400);
+    assert.match(noVersion.json.error, /"version" must be a version name/);
+    const garbage = await call("/api/v1/models/nope/activate", { method: "POST", body: "{" });
+    assert.equal(garbage.status, 400);
+    const big = await call("/api/v1/models/nope/activate", {
+      method: "POST",
+      body: JSON.stringify({ version: "1", pad: "x".repeat(5_000) }),
+    });
+    assert.equal(big.status, 413);
+    const denied = await call("/api/v1/models", { token: null });
+    assert.equal(denied.status, 401);
+  });
+});

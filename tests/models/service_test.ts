@@ -1,14 +1,10 @@
 import assert from "node:assert/strict";
 import { defaults, type ModelSettings } from "../../config/defaults.ts";
 import { ModelError, ModelService, type ModelTelemetry, versionsOf } from "../../models/service.ts";
+import { type Fixtures, scratch, variant } from "./scratch.ts";
 
 const MODELS = new URL("../../models", import.meta.url).pathname;
 const FLOW = "flow_classifier";
-
-interface Fixtures {
-  rows: (number | string | null)[][];
-  probabilities: number[][];
-}
 
 const fixtures = JSON.parse(
   await Deno.readTextFile(`${MODELS}/${FLOW}/v1.fixtures.json`),
@@ -39,46 +35,6 @@ function counting(): ModelTelemetry & { rows: number[]; active: string[] } {
     predictions() {},
   };
   return t;
-}
-
-/** A models folder of its own holding copies of the flow classifier's v1 files. */
-async function scratch(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "vigil-models-" });
-  await Deno.mkdir(`${dir}/${FLOW}`);
-  for (const f of ["v1.onnx", "v1.manifest.json", "v1.fixtures.json"]) {
-    await Deno.copyFile(`${MODELS}/${FLOW}/${f}`, `${dir}/${FLOW}/${f}`);
-  }
-  return dir;
-}
-
-/** Writes version `v` of the flow classifier from v1's files, changed by `edit`. */
-async function variant(
-  dir: string,
-  v: string,
-  edit: {
-    onnx?: (b: Uint8Array) => Uint8Array;
-    manifest?: (m: Record<string, unknown>) => void;
-    fixtures?: (f: Fixtures) => void;
-    hash?: "keep" | "match";
-  } = {},
-): Promise<void> {
-  const base = `${dir}/${FLOW}`;
-  const bytes = (edit.onnx ?? ((b) => b))(await Deno.readFile(`${base}/v1.onnx`));
-  await Deno.writeFile(`${base}/v${v}.onnx`, bytes);
-  const m = JSON.parse(await Deno.readTextFile(`${base}/v1.manifest.json`));
-  m.version = v;
-  m.file = `v${v}.onnx`;
-  if (edit.hash !== "keep") {
-    const d = new Uint8Array(
-      await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>),
-    );
-    m.sha256 = [...d].map((b) => b.toString(16).padStart(2, "0")).join("");
-  }
-  edit.manifest?.(m);
-  await Deno.writeTextFile(`${base}/v${v}.manifest.json`, JSON.stringify(m));
-  const f = JSON.parse(await Deno.readTextFile(`${base}/v1.fixtures.json`)) as Fixtures;
-  edit.fixtures?.(f);
-  await Deno.writeTextFile(`${base}/v${v}.fixtures.json`, JSON.stringify(f));
 }
 
 Deno.test("The flow classifier's manifest matches its model, and Deno scores the fixtures as Python did (1e-5)", async () => {

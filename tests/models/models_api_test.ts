@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import { loadConfig } from "../../config/load.ts";
+import { VigilSystem } from "../../engine/system.ts";
+import { scratch, variant } from "./scratch.ts";
+
+const TOKEN = "models-token";
+const FLOW = "flow_classifier";
+
+async function call(system: VigilSystem, path: string, body?: unknown, token = TOKEN) {
+  const res = await system.app.request(path, {
+    method: body === undefined ? "GET" : "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+  });
+  return { status: res.status, json: await res.json() };
+}
+
+Deno.test("Hot reload through the API: start serves the newest version, a good one swaps in, a bad one is refused and the active keeps serving", async () => {
+  const dir = await scratch();
+  await variant(dir, "2");
+  const config = loadConfig({});
+  config.models.dir = dir;
+  const system = new VigilSystem({ config, token: TOKEN });
+  await system.start({ simulate: false });
+  try {
+    let r = await call(system, "/api/v1/models");
+    assert.equal(r.status, 200);
+    assert.equal(r.json.models[0].name, FLOW);
+    assert.equal(r.json.models[0].active, "2", "start loads the newest version");
+    assert.deepEqual(r.json.models[0].versions, ["1", "2"]);
+    assert.equal(r.json.models[0].manifest.features, 52);
+
+    r = await call(system, `/api/v1/models/${FLOW}/activate`, { version: "1" });
+    assert.deepEqual([r.status, r.json], [200, { name: FLOW, version: "1", previous: "2" }]);
+
+    await variant(dir, "3", { onnx: (b) => b.slice(0, 500) });
+    r = await call(system, `/api/v1/models/${FLOW}/activate`, { version: "3" });
+    assert.equal(r.status, 422);
+    assert.match(r.json.error, /Cannot load model flow_classifier v3: onnxruntime refused it/);
+    assert.equal(r.json.active, "unchanged");
+    assert.equal(system.models.manifest(FLOW)?.version, "1");
+    const scores = await system.models.infer(FLOW, new Float32Array(52));
+    assert.equal(scores.length, 7, "v1 still serves");
+
+    r = await call(system, `/api/v1/models/${FLOW}/activate`, { version: "9" });
+    assert.equal(r.status, 404);
+    assert.match(r.json.error, /No model flow_classifier v9/);
+    r = await call(system, `/api/v1/models/${FLOW}/activate`, { version: "../etc" });
+    assert.equal(r.status, 400);
+    r = await call(system, `/api/v1/models/${FLOW}/activate`, "{not json");
+    assert.equal(r.status, 400);
+    r = await call(system, `/api/v1/models/${FLOW}/activate`, { version: "1" }, "wrong");
+    assert.equal(r.status, 401);
+
+    const metrics = await system.metrics.text();
+    assert.match(metrics, /vigil_model_active\{model="flow_classifier",version="1"\} 1/);
+    assert.doesNotMatch(metrics, /version="2"\} 1/, "only the active version is 1");
+  } finally {
+    await system.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
