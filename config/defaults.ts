@@ -163,6 +163,11 @@ export interface SimulatorDefaults {
   attack_interval_s: number;
   /** Whether `deno task start` runs the simulator. */
   enabled: boolean;
+  /**
+   * Background network flows per second of event time (with a flow attack every attack
+   * interval), when a flow model with prototypes is loaded; 0: no flows.
+   */
+  flows_per_second: number;
 }
 
 /** Where the log and the store are. Empty means the embedded ones. */
@@ -334,6 +339,7 @@ export const defaults: Readonly<Config> = Object.freeze({
     seed: 42,
     attack_interval_s: 20,
     enabled: true,
+    flows_per_second: 5,
   },
   models: {
     dir: "models",

@@ -12,16 +12,16 @@ import { USER, userBehaviour } from "../actors/user.ts";
 import { FLOW_MODEL, type FlowModelView, SOURCE, sourceBehaviour } from "../actors/source.ts";
 import { type ModelManifest, ModelService, versionsOf } from "../models/service.ts";
 import type { Config } from "../config/defaults.ts";
-import { messageKey } from "../events/route.ts";
+import { KEY_FIELD, messageKey } from "../events/route.ts";
 import { Topics } from "../events/topics.ts";
-import type { VigilEvent } from "../events/types.ts";
+import type { EventKind, VigilEvent } from "../events/types.ts";
 import { parseEvent } from "../events/validate.ts";
 import type { ConsumeOptions, Consumer, Log, Pending, ProduceMessage } from "../io/log.ts";
 import { MemoryLog } from "../io/memory_log.ts";
 import { MemoryStore } from "../io/memory_store.ts";
 import { Metrics } from "../io/metrics.ts";
 import type { Store } from "../io/store.ts";
-import { Simulator } from "../sim/simulator.ts";
+import { type FlowOptions, Simulator } from "../sim/simulator.ts";
 import { createApp, type IngestResult, type ModelInfo, NotFound } from "../api/app.ts";
 import { Checkpointer } from "./checkpoints.ts";
 import { Intake, oversize, rekeyStream } from "./intake.ts";
@@ -348,6 +348,7 @@ export class VigilSystem {
       start_ms: this.#clock.now(),
       events_per_second: s.events_per_second,
       attack_interval_s: s.attack_interval_s,
+      ...this.#simulatedFlows(),
     });
     this.#every(SIM_TICK_MS, async () => {
       const byTopic = new Map<string, ProduceMessage[]>();
@@ -355,10 +356,26 @@ export class VigilSystem {
         const topic = this.topics.of(e.kind as VigilEvent["kind"]);
         let list = byTopic.get(topic);
         if (!list) byTopic.set(topic, list = []);
-        list.push({ key: String(e.user_id), value: JSON.stringify(e) });
+        list.push({ key: String(e[KEY_FIELD[e.kind as EventKind]]), value: JSON.stringify(e) });
       }
       for (const [topic, messages] of byTopic) await this.log.produce(topic, messages);
     });
+  }
+
+  /** The simulator's flows: from the flow model's class prototypes, when one is loaded. */
+  #simulatedFlows(): { flows?: FlowOptions } {
+    const m = this.models.manifest(FLOW_MODEL);
+    const prototypes = m?.prototypes as Record<string, number[]> | undefined;
+    const per_second = this.config.simulator.flows_per_second;
+    if (!m || !prototypes || per_second <= 0) return {};
+    return {
+      flows: {
+        prototypes,
+        benign: m.benign_class ?? m.classes[0]!,
+        features: m.features,
+        per_second,
+      },
+    };
   }
 
   /** Loads the newest version of the flow classifier; without it, flows are counted only. */

@@ -42,14 +42,33 @@ export interface SimOptions {
   attack_interval_s: number;
   /** Scenarios to inject, in rotation (default: all). */
   scenarios?: readonly Scenario[];
+  /**
+   * Network flows too: background flows of the benign class and, every attack interval
+   * (half an interval after each login attack), a burst of one attack class from one
+   * source, the classes in rotation. Flows draw from their own random stream and ids,
+   * so the auth and payment events are the same with or without them.
+   */
+  flows?: FlowOptions;
+}
+
+/** How to simulate flows. */
+export interface FlowOptions {
+  /** Per class, the 52 feature values of a typical flow (a flow model manifest's `prototypes`). */
+  prototypes: Readonly<Record<string, readonly number[]>>;
+  /** The benign class. */
+  benign: string;
+  /** Features in the prototypes' order (the model's). */
+  features: readonly string[];
+  /** Average background flows per second of event time. */
+  per_second: number;
 }
 
 /** The ground truth of one injected attack. */
 export interface Truth {
-  scenario: Scenario;
+  scenario: Scenario | "flow_attack";
   rules: readonly string[];
-  /** The user attacked, or the attacking IP for attacks across many users. */
-  entity: { type: "user" | "ip"; key: string };
+  /** The user attacked, the attacking IP for attacks across many users, or a flow source. */
+  entity: { type: "user" | "ip" | "src"; key: string };
   attacker_ip: string;
   start: string;
   end: string;
@@ -91,23 +110,47 @@ export class Simulator {
   #nextSession: number;
   #nextAttack: number;
   #attacks = 0;
+  #flows: FlowOptions | null;
+  #fr: () => number;
+  #flowIds = 0;
+  #nextFlow = Infinity;
+  #nextFlowAttack = Infinity;
+  #flowAttacks = 0;
 
   constructor(options: SimOptions) {
-    this.#o = { scenarios: SCENARIOS, ...options };
+    this.#o = { scenarios: SCENARIOS, ...options } as Required<SimOptions>;
     this.#r = seededRandom(options.seed);
+    this.#fr = seededRandom(options.seed + 1_000_003);
     this.#users = Array.from({ length: options.users }, (_, i) => this.#makeUser(i));
     this.#nextSession = options.start_ms;
     this.#nextAttack = options.attack_interval_s > 0 ? options.start_ms + 5_000 : Infinity;
+    this.#flows = options.flows ?? null;
+    if (this.#flows && this.#flows.per_second > 0) this.#nextFlow = options.start_ms;
+    if (this.#flows && options.attack_interval_s > 0) {
+      this.#nextFlowAttack = options.start_ms + 5_000 + options.attack_interval_s * 500;
+    }
   }
 
   /** Every event with event time before `until_ms` not yet returned, in time order. */
   *until(until_ms: number): Generator<SimEvent> {
     const sessionGap = 1000 * EVENTS_PER_SESSION / this.#o.events_per_second;
     for (;;) {
-      const next = Math.min(this.#nextSession, this.#nextAttack, until_ms);
+      const next = Math.min(
+        this.#nextSession,
+        this.#nextAttack,
+        this.#nextFlow,
+        this.#nextFlowAttack,
+        until_ms,
+      );
       while (this.#heap.size > 0 && this.#heap.peek()!.at < next) yield this.#heap.pop()!.event;
       if (next >= until_ms) return;
-      if (this.#nextAttack <= this.#nextSession) {
+      if (this.#nextFlow === next) {
+        this.#backgroundFlow(next);
+        this.#nextFlow += -Math.log(1 - this.#fr()) * 1000 / this.#flows!.per_second;
+      } else if (this.#nextFlowAttack === next) {
+        this.#flowAttack(next);
+        this.#nextFlowAttack += this.#o.attack_interval_s * 1000;
+      } else if (this.#nextAttack <= this.#nextSession) {
         this.#attack(this.#nextAttack);
         this.#nextAttack += this.#o.attack_interval_s * 1000;
       } else {
@@ -276,6 +319,72 @@ export class Simulator {
       decisive_event_id: decisive,
       event_ids: ids,
     });
+  }
+
+  /** A benign flow from one of the users' addresses to a server. */
+  #backgroundFlow(t: number): void {
+    const f = this.#flows!;
+    const u = this.#users[Math.floor(this.#fr() * this.#users.length)]!;
+    const dst = `192.0.2.${1 + Math.floor(this.#fr() * 20)}`;
+    this.#push(t, this.#flow(u.ip, dst, f.benign, t, 0.2));
+  }
+
+  /** A burst of 6–15 flows of one attack class from one source, over about 10 s. */
+  #flowAttack(t: number): void {
+    const f = this.#flows!;
+    const classes = Object.keys(f.prototypes).filter((c) => c !== f.benign);
+    if (classes.length === 0) return;
+    const cls = classes[this.#flowAttacks++ % classes.length]!;
+    const src = `198.18.${Math.floor(this.#fr() * 256)}.${1 + Math.floor(this.#fr() * 254)}`;
+    const dst = `192.0.2.${1 + Math.floor(this.#fr() * 20)}`;
+    const n = 6 + Math.floor(this.#fr() * 10);
+    const ids: string[] = [];
+    let at = t;
+    for (let i = 0; i < n; i++) {
+      const e = this.#flow(src, dst, cls, at);
+      ids.push(e.event_id as string);
+      this.#push(at, e);
+      at += 200 + this.#fr() * 1_500;
+    }
+    const rule = `flow.${cls.toLowerCase().replace(/[^a-z0-9]+/g, "_")}`;
+    this.truths.push({
+      scenario: "flow_attack",
+      rules: [rule],
+      entity: { type: "src", key: src },
+      attacker_ip: src,
+      start: new Date(t).toISOString(),
+      end: new Date(Math.floor(at)).toISOString(),
+      decisive_event_id: ids[0]!,
+      event_ids: ids,
+    });
+  }
+
+  /**
+   * A flow of class `cls`: its prototype, each value but the port moved by up to ±`jitter`
+   * (background flows vary; an attack tool's flows are alike).
+   */
+  #flow(src: string, dst: string, cls: string, t: number, jitter = 0): SimEvent {
+    const f = this.#flows!;
+    const proto = f.prototypes[cls]!;
+    const features: Record<string, number> = {};
+    f.features.forEach((name, i) => {
+      const v = proto[i] ?? 0;
+      const k = i === 0 || jitter === 0 ? 1 : 1 - jitter + this.#fr() * 2 * jitter;
+      features[name] = Math.round(v * k * 1e6) / 1e6;
+    });
+    const srcPort = 1024 + Math.floor(this.#fr() * 64_000);
+    return {
+      kind: "flow",
+      event_id: `flow${this.#o.seed}-${++this.#flowIds}`,
+      timestamp: new Date(t).toISOString(),
+      src_ip: src,
+      dst_ip: dst,
+      src_port: srcPort,
+      dst_port: proto[0] ?? 0,
+      protocol: 6,
+      flow_id: `${src}-${dst}-${srcPort}-${proto[0] ?? 0}-6`,
+      features,
+    };
   }
 
   #auth(

@@ -378,6 +378,10 @@ def main() -> None:
     (stem.with_suffix(".onnx")).write_bytes(model_bytes)
 
     fx = fixtures(x[tr], y[tr], args.seed)
+    # Each class's per-feature median over the training split (an aggregate, not a row):
+    # the simulator's flow prototypes. The first seven fixture rows are the same medians.
+    prototypes = {CLASSES[c]: [float(v) for v in fx[i]] for i, c in enumerate(
+        c for c in range(len(CLASSES)) if np.any(y[tr] == c))}
     fx_probs = session.run(["probabilities"], {"features": fx})[0]
     (args.out / f"v{args.version}.fixtures.json").write_text(json.dumps({
         "model": f"v{args.version}.onnx",
@@ -430,6 +434,7 @@ def main() -> None:
             },
         },
         "validation": metrics,
+        "prototypes": prototypes,
         "citations": [
             "I. Sharafaldin, A. H. Lashkari, A. A. Ghorbani. Toward Generating a New Intrusion "
             "Detection Dataset and Intrusion Traffic Characterization. ICISSP 2018 (CICIDS2017, "

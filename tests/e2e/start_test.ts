@@ -145,12 +145,12 @@ Deno.test({
 
     // The simulator's first attack starts 5 s in; its failures are 1–8 s apart.
     /** The alerts of a rule, once there are some. */
-    const alertsOf = (rule: string, timeout_ms: number) =>
+    const alertsOf = (query: string, timeout_ms: number) =>
       waitFor(
-        `a ${rule} alert`,
+        `an alert for ${query}`,
         timeout_ms,
         async () => {
-          const r = await get(`${base}/api/v1/alerts?rule=${rule}`, TOKEN);
+          const r = await get(`${base}/api/v1/alerts?${query}`, TOKEN);
           if (r?.status !== 200) return undefined;
           const body = JSON.parse(r.text);
           return body.count > 0 ? body.alerts as Record<string, unknown>[] : undefined;
@@ -158,7 +158,7 @@ Deno.test({
         exited,
         tail,
       );
-    const alerts = await alertsOf("auth.brute_force", 60_000);
+    const alerts = await alertsOf("rule=auth.brute_force", 60_000);
     for (const a of alerts) {
       assert.equal(a.rule, "auth.brute_force");
       assert.equal((a.entity as { type: string }).type, "user");
@@ -190,7 +190,7 @@ Deno.test({
       }),
     });
     assert.equal(posted.status, 202, await posted.text());
-    const [flowAlert] = await alertsOf("flow.ddos", 20_000);
+    const [flowAlert] = await alertsOf("rule=flow.ddos&entity_key=203.0.113.77", 20_000);
     assert.ok(flowAlert);
     assert.deepEqual(flowAlert.entity, { type: "src", key: "203.0.113.77" });
     assert.deepEqual(flowAlert.event_ids, ["e2e-flow-1"]);
@@ -200,6 +200,26 @@ Deno.test({
     assert.match(
       scored!.text,
       /vigil_model_predictions_total\{model="flow_classifier",class="DDoS"\} [1-9]/,
+    );
+
+    // The simulator also emits flows (from the model's class prototypes) with a flow attack
+    // every attack interval: one comes out as flow.<class> for its source.
+    const simulatedFlow = await waitFor(
+      "a flow alert for a simulated attacking source",
+      40_000,
+      async () => {
+        const r = await get(`${base}/api/v1/alerts?entity_type=src`, TOKEN);
+        if (r?.status !== 200) return undefined;
+        const alerts = JSON.parse(r.text).alerts as { rule: string; entity: { key: string } }[];
+        return alerts.find((a) => a.entity.key.startsWith("198.18."));
+      },
+      exited,
+      tail,
+    );
+    assert.match(simulatedFlow.rule, /^flow\.[a-z_]+$/);
+    assert.match(
+      (await get(`${base}/metrics`))!.text,
+      /vigil_events_ingested_total\{kind="flow"\} [1-9]/,
     );
 
     // The simulator's traffic is being consumed.
@@ -219,15 +239,19 @@ Deno.test({
     // And nothing listens on the port any more.
     assert.equal(await get(`${base}/health`), null, "the server is closed");
   } finally {
-    if (!exited()) {
+    // `deno task` passes SIGTERM on to the server it runs; a SIGKILL would kill only the
+    // task runner and leave the server holding the pipes open.
+    for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+      if (exited()) break;
       try {
-        child.kill("SIGKILL");
+        child.kill(signal);
       } catch {
         // Already gone.
       }
+      await within(status, 15_000);
     }
-    await status;
-    await stdoutDone;
-    await stderrDone;
+    await within(status, 5_000);
+    await within(stdoutDone, 5_000);
+    await within(stderrDone, 5_000);
   }
 });
