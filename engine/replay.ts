@@ -10,6 +10,8 @@
  * @module
  */
 
+import type { ModelService } from "../models/service.ts";
+import { flowModelView } from "./flow_model.ts";
 import { sourceBehaviour } from "../actors/source.ts";
 import { VirtualClock } from "../actors/clock.ts";
 import type { DeadLetterReason } from "../actors/ports.ts";
@@ -77,7 +79,7 @@ class Run {
   #batch: number;
   #last = -Infinity;
 
-  constructor(config: Config) {
+  constructor(config: Config, models: ModelService | null) {
     this.#batch = config.runtime.max_batch_events;
     this.store = new MemoryStore({
       max_alerts: 1,
@@ -88,12 +90,16 @@ class Run {
       for (const x of a) this.alerts.push(x);
     });
     this.runtime = new ActorRuntime({
-      // Flows are counted here, not scored: a replay loads no model (yet).
+      // Without a model service, flows are counted and not scored.
       behaviours: [
         userBehaviour(config),
         ipBehaviour(config),
-        sourceBehaviour({ alerts: config.alerts, model: () => null }),
+        sourceBehaviour({
+          alerts: config.alerts,
+          model: models ? flowModelView(models) : () => null,
+        }),
       ],
+      ...(models ? { inference: models } : {}),
       runtime: config.runtime,
       supervision: config.supervision,
       alerts: config.alerts,
@@ -144,6 +150,19 @@ class Run {
     await this.flush();
     await this.runtime.whenIdle();
     await this.outbox.flush();
+    // Flow alerts are raised when their scores come back, which may be in another order
+    // than the flows: the result is in event-time order, ties by id, every time.
+    this.alerts.sort((a, b) =>
+      a.timestamp < b.timestamp
+        ? -1
+        : a.timestamp > b.timestamp
+        ? 1
+        : a.alert_id < b.alert_id
+        ? -1
+        : a.alert_id > b.alert_id
+        ? 1
+        : 0
+    );
     return {
       events: this.counts.ingested_events,
       invalid: this.counts.invalid_events,
@@ -168,13 +187,17 @@ class Run {
  * r.events; // 1
  * ```
  */
-export async function replay(source: LineSource, config: Config): Promise<ReplayResult> {
+export async function replay(
+  source: LineSource,
+  config: Config,
+  models: ModelService | null = null,
+): Promise<ReplayResult> {
   const t0 = performance.now();
   try {
-    return await streamed(source, config, t0);
+    return await streamed(new Run(config, models), source, t0);
   } catch (err) {
     if (!(err instanceof OutOfOrder)) throw err;
-    return await sortedFirst(source, config, t0);
+    return await sortedFirst(new Run(config, models), source, config, t0);
   }
 }
 
@@ -197,14 +220,17 @@ async function eachEvent(
   }
 }
 
-async function streamed(source: LineSource, config: Config, t0: number): Promise<ReplayResult> {
-  const run = new Run(config);
+async function streamed(run: Run, source: LineSource, t0: number): Promise<ReplayResult> {
   await eachEvent(run, source, (e, line) => run.feed(e, line));
   return run.finish(false, t0);
 }
 
-async function sortedFirst(source: LineSource, config: Config, t0: number): Promise<ReplayResult> {
-  const run = new Run(config);
+async function sortedFirst(
+  run: Run,
+  source: LineSource,
+  config: Config,
+  t0: number,
+): Promise<ReplayResult> {
   const events: { e: VigilEvent; line: number }[] = [];
   await eachEvent(run, source, (e, line) => {
     if (events.length >= config.runtime.max_replay_events) {

@@ -9,8 +9,9 @@ import { type Clock, systemClock } from "../actors/clock.ts";
 import { ActorRuntime } from "../actors/runtime.ts";
 import { IP, ipBehaviour } from "../actors/ip.ts";
 import { USER, userBehaviour } from "../actors/user.ts";
-import { FLOW_MODEL, type FlowModelView, SOURCE, sourceBehaviour } from "../actors/source.ts";
-import { type ModelManifest, ModelService, versionsOf } from "../models/service.ts";
+import { FLOW_MODEL, SOURCE, sourceBehaviour } from "../actors/source.ts";
+import { ModelService, versionsOf } from "../models/service.ts";
+import { flowModelView, loadFlowModel } from "./flow_model.ts";
 import type { Config } from "../config/defaults.ts";
 import { KEY_FIELD, messageKey } from "../events/route.ts";
 import { Topics } from "../events/topics.ts";
@@ -379,21 +380,8 @@ export class VigilSystem {
   }
 
   /** Loads the newest version of the flow classifier; without it, flows are counted only. */
-  async #loadModels(): Promise<void> {
-    const dir = this.config.models.dir;
-    const version = (await versionsOf(dir, FLOW_MODEL)).at(-1);
-    if (version === undefined) {
-      log("warn", "No flow model found; flows are counted, not scored", { dir });
-      return;
-    }
-    try {
-      const m = await this.models.activate(FLOW_MODEL, version);
-      log("info", "Model loaded", { model: m.name, version: m.version, classes: m.classes });
-    } catch (err) {
-      log("error", "Cannot load the flow model; flows are counted, not scored", {
-        error: (err as Error).message,
-      });
-    }
+  #loadModels(): Promise<void> {
+    return loadFlowModel(this.models, this.config.models.dir);
   }
 
   #every(ms: number, fn: () => void | Promise<void>): void {
@@ -416,24 +404,4 @@ export class VigilSystem {
 function withId(event: VigilEvent, text: string): string {
   if (event.raw.event_id !== undefined) return text;
   return JSON.stringify({ ...event.raw, event_id: event.event_id });
-}
-
-/** What source actors read of the active flow model (rebuilt only when the version changes). */
-function flowModelView(models: ModelService): () => FlowModelView | null {
-  let seen: ModelManifest | null = null;
-  let view: FlowModelView | null = null;
-  return () => {
-    const m = models.manifest(FLOW_MODEL);
-    if (m !== seen) {
-      seen = m;
-      view = m && {
-        version: m.version,
-        classes: m.classes,
-        benign: m.benign_class ?? m.classes[0]!,
-        default_threshold: m.thresholds.default,
-        per_class: m.thresholds.per_class,
-      };
-    }
-    return view;
-  };
 }
