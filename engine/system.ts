@@ -85,6 +85,7 @@ export class VigilSystem {
     this.metrics = new Metrics({
       stats: () => runtime!.stats(),
       lag: () => this.#consumer?.lag() ?? {},
+      drift: () => this.models.drift(),
     });
     const models = this.models = new ModelService(c.models, this.metrics);
     runtime = this.runtime = new ActorRuntime({

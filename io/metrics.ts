@@ -17,6 +17,8 @@ import type { ModelTelemetry } from "../models/service.ts";
 export interface MetricSources {
   stats(): RuntimeStats;
   lag(): Record<string, number>;
+  /** Each served model's input drift (PSI per feature against its training data). */
+  drift?(): { model: string; rows: number; features: { feature: string; psi: number }[] }[];
 }
 
 /** Latency buckets (seconds) from 1 ms to 2 min. */
@@ -182,6 +184,29 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry {
       help: "1 for the version of each model that serves.",
       labelNames: ["model", "version"],
       registers,
+    });
+    new client.Gauge({
+      name: "vigil_model_drift_psi",
+      help: "Population stability index of each model feature's live values against training " +
+        "(> 0.25: a large shift).",
+      labelNames: ["model", "feature"],
+      registers,
+      collect() {
+        this.reset();
+        for (const d of sources.drift?.() ?? []) {
+          for (const f of d.features) this.set({ model: d.model, feature: f.feature }, f.psi);
+        }
+      },
+    });
+    new client.Gauge({
+      name: "vigil_model_drift_rows",
+      help: "Rows a model's drift figures are computed over (since its version became active).",
+      labelNames: ["model"],
+      registers,
+      collect() {
+        this.reset();
+        for (const d of sources.drift?.() ?? []) this.set({ model: d.model }, d.rows);
+      },
     });
     new client.Gauge({
       name: "vigil_process_heap_bytes",

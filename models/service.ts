@@ -22,6 +22,7 @@
 import type * as Ort from "onnxruntime-node";
 import type { Inference } from "../actors/ports.ts";
 import type { ModelSettings } from "../config/defaults.ts";
+import { type DriftBaseline, DriftTracker } from "./drift.ts";
 
 /** What a manifest says of its model (`models/train/*.py` writes them). */
 export interface ModelManifest {
@@ -37,6 +38,8 @@ export interface ModelManifest {
   thresholds: { default: number; per_class: Record<string, number> };
   /** The class of ordinary traffic (no alert); the first class if absent. */
   benign_class?: string;
+  /** Training distributions of the features, for drift (`models/drift.ts`). */
+  drift_baseline?: DriftBaseline;
   [more: string]: unknown;
 }
 
@@ -83,6 +86,8 @@ export class LoadedModel {
   readonly #ort: typeof Ort;
   readonly width: number;
   readonly classes: number;
+  /** Live inputs against the training distributions (when the manifest has a baseline). */
+  readonly drift: DriftTracker | null;
 
   private constructor(manifest: ModelManifest, session: Ort.InferenceSession, ort: typeof Ort) {
     this.manifest = manifest;
@@ -90,6 +95,9 @@ export class LoadedModel {
     this.#ort = ort;
     this.width = manifest.features.length;
     this.classes = manifest.classes.length;
+    this.drift = manifest.drift_baseline
+      ? new DriftTracker(manifest.drift_baseline, manifest.features)
+      : null;
   }
 
   /** Loads and checks `<dir>/<name>/v<version>.*`; throws a ModelError saying what is wrong. */
@@ -133,7 +141,13 @@ export class LoadedModel {
         `Cannot load ${what}: onnxruntime refused it: ${(err as Error).message}`,
       );
     }
-    const model = new LoadedModel(manifest, session, ort);
+    let model: LoadedModel;
+    try {
+      model = new LoadedModel(manifest, session, ort);
+    } catch (err) {
+      await session.release().catch(() => {});
+      throw new ModelError(`Cannot load ${what}: ${(err as Error).message}`);
+    }
     try {
       if (!session.inputNames.includes(manifest.input.name)) {
         throw new ModelError(
@@ -282,6 +296,7 @@ class Batcher {
       const input = this.running.size === 0 ? this.#rows : new Float32Array(n * this.model.width);
       rows.forEach((r, i) => input.set(r, i * this.model.width));
       const model = this.model;
+      model.drift?.observe(input, n, model.width);
       const started = performance.now();
       const run = model.run(input, n).then((probs) => {
         this.#telemetry.inferenceBatch(
@@ -349,6 +364,21 @@ export class ModelService implements Inference {
   /** The active version's manifest, or null. */
   manifest(name: string): ModelManifest | null {
     return this.#active.get(name)?.model.manifest ?? null;
+  }
+
+  /** Each active model's drift: rows seen and each feature's PSI against training. */
+  drift(): {
+    model: string;
+    version: string;
+    rows: number;
+    features: { feature: string; psi: number }[];
+  }[] {
+    return [...this.#active].flatMap(([name, b]) => {
+      const d = b.model.drift;
+      return d
+        ? [{ model: name, version: b.model.manifest.version, rows: d.rows, features: d.psi() }]
+        : [];
+    });
   }
 
   /** The models served: name → active version. */

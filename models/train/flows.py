@@ -294,6 +294,23 @@ def fixtures(x: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
     return np.vstack([np.array(rows), special, random_rows]).astype(np.float32)
 
 
+def drift_baseline(x: np.ndarray) -> dict:
+    """Per feature: decile edges of the training values (NaN as 0, clipped as the graph does)
+    and the share of training rows in each bin (`edges` cut the line into len(edges)+1 bins;
+    a value v falls in the first bin whose upper edge is >= v)."""
+    v = np.clip(np.nan_to_num(x, nan=0.0, posinf=CLIP, neginf=-CLIP), -CLIP, CLIP)
+    edges, shares = [], []
+    for j in range(v.shape[1]):
+        col = v[:, j]
+        e = np.unique(np.quantile(col, np.linspace(0.1, 0.9, 9)))
+        bins = np.searchsorted(e, col, side="left")
+        counts = np.bincount(bins, minlength=len(e) + 1)
+        edges.append([float(t) for t in e])
+        shares.append([round(float(c) / len(col), 6) for c in counts])
+    return {"method": "population stability index over training deciles", "edges": edges,
+            "shares": shares}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data-dir", default="../shared/data", type=pathlib.Path)
@@ -435,6 +452,7 @@ def main() -> None:
         },
         "validation": metrics,
         "prototypes": prototypes,
+        "drift_baseline": drift_baseline(x[tr]),
         "citations": [
             "I. Sharafaldin, A. H. Lashkari, A. A. Ghorbani. Toward Generating a New Intrusion "
             "Detection Dataset and Intrusion Traffic Characterization. ICISSP 2018 (CICIDS2017, "

@@ -55,6 +55,11 @@ Deno.test("Hot reload through the API: start serves the newest version, a good o
     const metrics = await system.metrics.text();
     assert.match(metrics, /vigil_model_active\{model="flow_classifier",version="1"\} 1/);
     assert.doesNotMatch(metrics, /version="2"\} 1/, "only the active version is 1");
+    assert.match(
+      metrics,
+      /vigil_model_drift_psi\{model="flow_classifier",feature="Flow Duration"\} \d/,
+    );
+    assert.match(metrics, /vigil_model_drift_rows\{model="flow_classifier"\} 1/);
   } finally {
     await system.stop();
     await Deno.remove(dir, { recursive: true });

@@ -187,3 +187,40 @@ Deno.test("Hot reload under load: every request is answered, by one version or t
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("Drift: each feature's PSI against training is tracked per active model, and a shifted input shows", async () => {
+  const service = new ModelService(settings());
+  try {
+    const m = await service.activate(FLOW, "1");
+    assert.deepEqual(service.drift(), [{ model: FLOW, version: "1", rows: 0, features: [] }]);
+    // 1,000 rows distributed over each feature's training deciles as training was: one value
+    // per bin (the bin's upper edge, or past the last edge), in the training shares.
+    const { edges, shares } = m.drift_baseline!;
+    const N = 1_000;
+    const rows = Array.from({ length: N }, (_, r) =>
+      Float32Array.from(edges.map((e, j) => {
+        let bin = 0, cum = shares[j]![0]!;
+        while ((r + 0.5) / N > cum && bin < e.length) cum += shares[j]![++bin]!;
+        return bin < e.length ? e[bin]! : e[e.length - 1]! * 2 + 1;
+      })));
+    await Promise.all(rows.map((r) => service.infer(FLOW, r)));
+    const like = service.drift()[0]!;
+    assert.equal(like.rows, N);
+    assert.equal(like.features.length, 52);
+    const worst = Math.max(...like.features.map((f) => f.psi));
+    assert.ok(worst < 0.02, `rows like training: PSI at most ${worst}`);
+    // As many again, with flows longer than any seen in training.
+    const duration = m.features.indexOf("Flow Duration");
+    await Promise.all(rows.map((r) => {
+      const long = r.slice();
+      long[duration] = 1e13;
+      return service.infer(FLOW, long);
+    }));
+    const shifted = service.drift()[0]!;
+    const psiOf = (name: string) => shifted.features.find((f) => f.feature === name)!.psi;
+    assert.ok(psiOf("Flow Duration") > 0.25, `Flow Duration: ${psiOf("Flow Duration")}`);
+    assert.ok(psiOf("Total Fwd Packets") < 0.02, "the other features did not move");
+  } finally {
+    await service.close();
+  }
+});
