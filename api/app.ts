@@ -26,6 +26,8 @@ export interface ModelInfo {
   name: string;
   /** The version serving, or null. */
   active: string | null;
+  /** A candidate scored beside the active version, with their agreement so far. */
+  shadow: { version: string; agree: number; disagree: number; error: number } | null;
   /** The versions present in the models folder. */
   versions: string[];
   /** A summary of the active version's manifest. */
@@ -37,6 +39,10 @@ export interface ModelsDeps {
   list(): Promise<ModelInfo[]>;
   /** Loads, checks and swaps in a version; throws NotFound or an error saying why not. */
   activate(name: string, version: string): Promise<{ version: string; previous: string | null }>;
+  /** Scores a candidate version beside the active one (NotFound, or an error saying why not). */
+  shadow(name: string, version: string): Promise<void>;
+  /** Stops shadow scoring; false when there was none. */
+  unshadow(name: string): Promise<boolean>;
 }
 
 /** Something asked for that is not there (404). */
@@ -156,40 +162,65 @@ export function createApp(deps: ApiDeps): Hono {
   });
 
   app.get("/api/v1/models", async (c) => {
-    if (!deps.models) throw new NotFound("No models are served by this process");
-    const models = await deps.models.list();
+    const models = await modelsOf().list();
     return c.json({ count: models.length, models });
   });
 
-  app.post(
-    "/api/v1/models/:name/activate",
-    bodyLimit({
-      maxSize: 4_096,
-      onError: (c) => c.json({ error: "Body is larger than 4096 bytes" }, 413),
-    }),
-    async (c) => {
-      if (!deps.models) throw new NotFound("No models are served by this process");
-      const name = c.req.param("name");
-      let body: unknown;
-      try {
-        body = JSON.parse(await c.req.text());
-      } catch {
-        throw new BadRequest('Cannot parse the body: send {"version": "<version>"}');
-      }
-      const version = (body as { version?: unknown } | null)?.version;
-      if (typeof version !== "string" || !/^[A-Za-z0-9._-]{1,64}$/.test(version)) {
-        throw new BadRequest('Cannot activate: "version" must be a version name such as "2"');
-      }
-      try {
-        const r = await deps.models.activate(name, version);
-        return c.json({ name, version: r.version, previous: r.previous });
-      } catch (err) {
-        if (err instanceof NotFound || err instanceof BadRequest) throw err;
-        // The version failed its checks: the active one keeps serving.
-        return c.json({ error: (err as Error).message, active: "unchanged" }, 422);
-      }
-    },
-  );
+  /** The version named in a small JSON body `{"version": "…"}`. */
+  const versionOf = async (c: { req: { text(): Promise<string> } }): Promise<string> => {
+    let body: unknown;
+    try {
+      body = JSON.parse(await c.req.text());
+    } catch {
+      throw new BadRequest('Cannot parse the body: send {"version": "<version>"}');
+    }
+    const version = (body as { version?: unknown } | null)?.version;
+    if (typeof version !== "string" || !/^[A-Za-z0-9._-]{1,64}$/.test(version)) {
+      throw new BadRequest('Cannot use the body: "version" must be a version name such as "2"');
+    }
+    return version;
+  };
+  const smallBody = bodyLimit({
+    maxSize: 4_096,
+    onError: (c) => c.json({ error: "Body is larger than 4096 bytes" }, 413),
+  });
+  /** Runs a model operation; a version that fails its checks is a 422 with the reason. */
+  const checked = async <T>(op: () => Promise<T>): Promise<T | { refused: string }> => {
+    try {
+      return await op();
+    } catch (err) {
+      if (err instanceof NotFound || err instanceof BadRequest) throw err;
+      return { refused: (err as Error).message };
+    }
+  };
+  const modelsOf = (): ModelsDeps => {
+    if (!deps.models) throw new NotFound("No models are served by this process");
+    return deps.models;
+  };
+
+  app.post("/api/v1/models/:name/activate", smallBody, async (c) => {
+    const models = modelsOf();
+    const name = c.req.param("name");
+    const version = await versionOf(c);
+    const r = await checked(() => models.activate(name, version));
+    if ("refused" in r) return c.json({ error: r.refused, active: "unchanged" }, 422);
+    return c.json({ name, version: r.version, previous: r.previous });
+  });
+
+  app.post("/api/v1/models/:name/shadow", smallBody, async (c) => {
+    const models = modelsOf();
+    const name = c.req.param("name");
+    const version = await versionOf(c);
+    const r = await checked(() => models.shadow(name, version));
+    if (r && typeof r === "object" && "refused" in r) return c.json({ error: r.refused }, 422);
+    return c.json({ name, shadow: version });
+  });
+
+  app.delete("/api/v1/models/:name/shadow", async (c) => {
+    const name = c.req.param("name");
+    if (!(await modelsOf().unshadow(name))) throw new NotFound(`Model ${name} has no shadow`);
+    return c.json({ name, shadow: null });
+  });
 
   app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {

@@ -106,6 +106,26 @@ export const openapi = {
         },
       },
     },
+    "/api/v1/models/{name}/shadow": {
+      post: {
+        summary:
+          'Shadow scoring: score a candidate version beside the active one (body {"version": "3"})',
+        security: bearer,
+        parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
+        responses: {
+          "200": json("The shadow version"),
+          "404": json("No such model or version"),
+          "422": json("The candidate failed its checks"),
+          ...errors,
+        },
+      },
+      delete: {
+        summary: "Stop shadow scoring",
+        security: bearer,
+        parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
+        responses: { "200": json("No shadow"), "404": json("No shadow to stop"), ...errors },
+      },
+    },
     "/api/v1/dead-letters": {
       get: {
         summary: "Dead letters, newest first",

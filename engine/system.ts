@@ -177,6 +177,14 @@ export class VigilSystem {
           log("info", "Model activated", { model: name, version, previous });
           return { version: m.version, previous };
         },
+        shadow: async (name, version) => {
+          if (!(await versionsOf(c.models.dir, name)).includes(version)) {
+            throw new NotFound(`No model ${name} v${version} in ${c.models.dir}`);
+          }
+          await this.models.shadow(name, version);
+          log("info", "Model shadowed", { model: name, version });
+        },
+        unshadow: (name) => this.models.unshadow(name),
       },
     });
   }
@@ -198,6 +206,7 @@ export class VigilSystem {
       out.push({
         name,
         active: m?.version ?? null,
+        shadow: this.models.shadowOf(name),
         versions,
         manifest: m && {
           created_at: m.created_at,

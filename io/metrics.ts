@@ -43,6 +43,7 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry {
   #batchRows: client.Histogram<"model">;
   #predictions: client.Counter<"model" | "class">;
   #modelVersion: client.Gauge<"model" | "version">;
+  #shadow: client.Counter<"model" | "version" | "result">;
   #active = new Map<string, string>();
   #bound = new Map<string, client.Counter.Internal>();
   #latencyBound = new Map<string, client.Histogram.Internal<"family">>();
@@ -179,6 +180,13 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry {
       labelNames: ["model", "class"],
       registers,
     });
+    this.#shadow = new client.Counter({
+      name: "vigil_model_shadow_rows_total",
+      help: "Rows a shadow (candidate) version scored beside the active one: agree, disagree " +
+        "(most likely class), error.",
+      labelNames: ["model", "version", "result"],
+      registers,
+    });
     this.#modelVersion = new client.Gauge({
       name: "vigil_model_active",
       help: "1 for the version of each model that serves.",
@@ -287,6 +295,15 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry {
     this.#modelVersion.reset();
     this.#active.set(model, version);
     for (const [m, v] of this.#active) this.#modelVersion.set({ model: m, version: v }, 1);
+  }
+
+  shadowed(
+    model: string,
+    version: string,
+    result: "agree" | "disagree" | "error",
+    rows: number,
+  ): void {
+    this.#shadow.inc({ model, version, result }, rows);
   }
 
   predictions(model: string, cls: string, rows: number): void {

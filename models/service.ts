@@ -65,12 +65,23 @@ export interface ModelTelemetry {
   modelActivated(model: string, version: string): void;
   /** Rows of a batch whose most likely class was `cls`. */
   predictions(model: string, cls: string, rows: number): void;
+  /**
+   * Rows a shadow version scored beside the active one: whether its most likely class
+   * (by name) agreed, or it failed.
+   */
+  shadowed(
+    model: string,
+    version: string,
+    result: "agree" | "disagree" | "error",
+    rows: number,
+  ): void;
 }
 
 const noModelTelemetry: ModelTelemetry = {
   inferenceBatch() {},
   modelActivated() {},
   predictions() {},
+  shadowed() {},
 };
 
 let runtime: Promise<typeof Ort> | null = null;
@@ -236,6 +247,10 @@ class Batcher {
   #timer: ReturnType<typeof setTimeout> | null = null;
   /** Batches running now (a swap waits for them before freeing the old session). */
   running = new Set<Promise<void>>();
+  /** A candidate version scored beside this one, its answers only compared. */
+  shadow: LoadedModel | null = null;
+  /** The shadow's rows so far: agreeing, disagreeing, failed. */
+  shadowCounts = { agree: 0, disagree: 0, error: 0 };
 
   constructor(model: LoadedModel, o: ModelSettings, telemetry: ModelTelemetry) {
     this.model = model;
@@ -275,14 +290,38 @@ class Batcher {
   #countClasses(model: LoadedModel, probs: Float32Array, n: number): void {
     const k = model.classes;
     const counts = new Array<number>(k).fill(0);
-    for (let r = 0; r < n; r++) {
-      let best = 0;
-      for (let j = 1; j < k; j++) if (probs[r * k + j]! > probs[r * k + best]!) best = j;
-      counts[best]!++;
-    }
+    for (let r = 0; r < n; r++) counts[argmax(probs, r, k)]!++;
     counts.forEach((c, j) => {
       if (c > 0) this.#telemetry.predictions(model.manifest.name, model.manifest.classes[j]!, c);
     });
+  }
+
+  /** Scores a batch with the shadow too, and counts how often the two agree. */
+  async #compare(
+    model: LoadedModel,
+    probs: Float32Array,
+    shadow: LoadedModel,
+    input: Float32Array,
+    n: number,
+  ): Promise<void> {
+    const counts = { agree: 0, disagree: 0, error: 0 };
+    try {
+      const theirs = await shadow.run(input, n);
+      for (let r = 0; r < n; r++) {
+        const mine = model.manifest.classes[argmax(probs, r, model.classes)];
+        const other = shadow.manifest.classes[argmax(theirs, r, shadow.classes)];
+        counts[mine === other ? "agree" : "disagree"]++;
+      }
+    } catch {
+      counts.error = n;
+    }
+    const v = shadow.manifest.version;
+    for (const result of ["agree", "disagree", "error"] as const) {
+      this.shadowCounts[result] += counts[result];
+      if (counts[result] > 0) {
+        this.#telemetry.shadowed(model.manifest.name, v, result, counts[result]);
+      }
+    }
   }
 
   /** Runs what waits now, in batches of at most `max_batch_rows`. */
@@ -309,6 +348,8 @@ class Batcher {
         this.#pending -= n;
         this.#countClasses(model, probs, n);
         waiting.forEach((w, i) => w.resolve(probs.slice(i * k, (i + 1) * k)));
+        const shadow = this.shadow;
+        if (shadow) return this.#compare(model, probs, shadow, input.slice(0, n * model.width), n);
       }, (err) => {
         this.#pending -= n;
         for (const w of waiting) w.reject(err);
@@ -357,8 +398,53 @@ export class ModelService implements Inference {
       old.flush();
       await Promise.all(old.running);
       await old.model.release().catch(() => {});
+      await old.shadow?.release().catch(() => {});
     }
     return model.manifest;
+  }
+
+  /**
+   * Loads a candidate version (with the same checks) and scores every batch with it too,
+   * beside the active one: only their agreement is counted; actors get the active answers.
+   */
+  async shadow(name: string, version: string): Promise<ModelManifest> {
+    const b = this.#active.get(name);
+    if (!b) throw new ModelError(`Cannot shadow model ${name}: no version of it is active`);
+    const candidate = await LoadedModel.load(this.#o.dir, name, version, this.#o);
+    if (candidate.width !== b.model.width) {
+      await candidate.release();
+      throw new ModelError(
+        `Cannot shadow model ${name} v${version}: it reads ${candidate.width} features, the active one ${b.model.width}`,
+      );
+    }
+    const old = b.shadow;
+    b.shadow = candidate;
+    b.shadowCounts = { agree: 0, disagree: 0, error: 0 };
+    if (old) {
+      await Promise.all(b.running);
+      await old.release().catch(() => {});
+    }
+    return candidate.manifest;
+  }
+
+  /** Stops shadow scoring of a model; false if there was none. */
+  async unshadow(name: string): Promise<boolean> {
+    const b = this.#active.get(name);
+    const old = b?.shadow;
+    if (!b || !old) return false;
+    b.shadow = null;
+    await Promise.all(b.running);
+    await old.release().catch(() => {});
+    return true;
+  }
+
+  /** The shadow version of a model and its agreement so far, or null. */
+  shadowOf(
+    name: string,
+  ): { version: string; agree: number; disagree: number; error: number } | null {
+    const b = this.#active.get(name);
+    if (!b?.shadow) return null;
+    return { version: b.shadow.manifest.version, ...b.shadowCounts };
   }
 
   /** The active version's manifest, or null. */
@@ -396,7 +482,10 @@ export class ModelService implements Inference {
   async close(): Promise<void> {
     for (const b of this.#active.values()) b.flush();
     await Promise.all([...this.#active.values()].flatMap((b) => [...b.running]));
-    for (const b of this.#active.values()) await b.model.release().catch(() => {});
+    for (const b of this.#active.values()) {
+      await b.model.release().catch(() => {});
+      await b.shadow?.release().catch(() => {});
+    }
     this.#active.clear();
   }
 }
@@ -413,6 +502,13 @@ export async function versionsOf(dir: string, name: string): Promise<string[]> {
     return [];
   }
   return out.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+}
+
+/** The most likely class of row `r` of `k`-wide probabilities. */
+function argmax(probs: Float32Array, r: number, k: number): number {
+  let best = 0;
+  for (let j = 1; j < k; j++) if (probs[r * k + j]! > probs[r * k + best]!) best = j;
+  return best;
 }
 
 function fixtureValue(v: number | string | null): number {

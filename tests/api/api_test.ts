@@ -888,6 +888,14 @@ Deno.test("/api/v1/models: bad activation requests get a 4xx with a message, and
       body: JSON.stringify({ version: "1", pad: "x".repeat(5_000) }),
     });
     assert.equal(big.status, 413);
+    const shadow = await call("/api/v1/models/nope/shadow", {
+      method: "POST",
+      body: { version: "1" },
+    });
+    assert.equal(shadow.status, 404);
+    const unshadow = await call("/api/v1/models/nope/shadow", { method: "DELETE" });
+    assert.equal(unshadow.status, 404);
+    assert.match(unshadow.json.error, /has no shadow/);
     const denied = await call("/api/v1/models", { token: null });
     assert.equal(denied.status, 401);
   });

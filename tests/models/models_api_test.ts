@@ -52,6 +52,22 @@ Deno.test("Hot reload through the API: start serves the newest version, a good o
     r = await call(system, `/api/v1/models/${FLOW}/activate`, { version: "1" }, "wrong");
     assert.equal(r.status, 401);
 
+    r = await call(system, `/api/v1/models/${FLOW}/shadow`, { version: "2" });
+    assert.deepEqual([r.status, r.json], [200, { name: FLOW, shadow: "2" }]);
+    await system.models.infer(FLOW, new Float32Array(52));
+    for (let i = 0; i < 100 && (system.models.shadowOf(FLOW)?.agree ?? 0) === 0; i++) {
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    r = await call(system, "/api/v1/models");
+    assert.deepEqual(r.json.models[0].shadow, { version: "2", agree: 1, disagree: 0, error: 0 });
+    r = await call(system, `/api/v1/models/${FLOW}/shadow`, { version: "3" });
+    assert.equal(r.status, 422, "a broken candidate is refused");
+    const res = await system.app.request(`/api/v1/models/${FLOW}/shadow`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    assert.deepEqual([res.status, await res.json()], [200, { name: FLOW, shadow: null }]);
+
     const metrics = await system.metrics.text();
     assert.match(metrics, /vigil_model_active\{model="flow_classifier",version="1"\} 1/);
     assert.doesNotMatch(metrics, /version="2"\} 1/, "only the active version is 1");
@@ -59,7 +75,11 @@ Deno.test("Hot reload through the API: start serves the newest version, a good o
       metrics,
       /vigil_model_drift_psi\{model="flow_classifier",feature="Flow Duration"\} \d/,
     );
-    assert.match(metrics, /vigil_model_drift_rows\{model="flow_classifier"\} 1/);
+    assert.match(metrics, /vigil_model_drift_rows\{model="flow_classifier"\} 2/);
+    assert.match(
+      metrics,
+      /vigil_model_shadow_rows_total\{model="flow_classifier",version="2",result="agree"\} 1/,
+    );
   } finally {
     await system.stop();
     await Deno.remove(dir, { recursive: true });

@@ -33,6 +33,7 @@ function counting(): ModelTelemetry & { rows: number[]; active: string[] } {
       t.active.push(`${m}@${v}`);
     },
     predictions() {},
+    shadowed() {},
   };
   return t;
 }
@@ -224,3 +225,56 @@ Deno.test("Drift: each feature's PSI against training is tracked per active mode
     await service.close();
   }
 });
+
+Deno.test("Shadow scoring: a candidate scores every batch beside the active version; only their agreement is counted", async () => {
+  const dir = await scratch();
+  await variant(dir, "2"); // the same model: agrees on every row
+  // The same graph with two class names swapped: disagrees wherever DoS or DDoS wins.
+  await variant(dir, "3", {
+    manifest: (m) => {
+      const c = m.classes as string[];
+      [c[1], c[2]] = [c[2]!, c[1]!];
+    },
+  });
+  const again = new ModelService(settings({ dir }));
+  try {
+    await assert.rejects(again.shadow(FLOW, "2"), /no version of it is active/);
+    await again.activate(FLOW, "1");
+    await again.shadow(FLOW, "2");
+    const answers = await Promise.all(fixtures.rows.map((r) => again.infer(FLOW, row(r))));
+    answers.forEach((p, i) => {
+      assert.ok(Math.abs(p[0]! - fixtures.probabilities[i]![0]!) <= 1e-5, "the active answers");
+    });
+    await waitShadow(again, fixtures.rows.length);
+    assert.deepEqual(again.shadowOf(FLOW), {
+      version: "2",
+      agree: fixtures.rows.length,
+      disagree: 0,
+      error: 0,
+    });
+    await again.shadow(FLOW, "3");
+    await Promise.all(fixtures.rows.map((r) => again.infer(FLOW, row(r))));
+    await waitShadow(again, fixtures.rows.length);
+    const s = again.shadowOf(FLOW)!;
+    // Fixture rows 1 and 2 are the DoS and DDoS medians.
+    assert.equal(s.version, "3");
+    assert.ok(s.disagree >= 2, `disagreements: ${s.disagree}`);
+    assert.equal(s.agree + s.disagree, fixtures.rows.length);
+    assert.equal(await again.unshadow(FLOW), true);
+    assert.equal(again.shadowOf(FLOW), null);
+    assert.equal(await again.unshadow(FLOW), false);
+  } finally {
+    await again.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Waits until the shadow has compared `rows` rows (its batch runs after the answers). */
+async function waitShadow(service: ModelService, rows: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const s = service.shadowOf(FLOW);
+    if (s && s.agree + s.disagree + s.error >= rows) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.fail(`the shadow did not compare ${rows} rows`);
+}
