@@ -3,6 +3,7 @@ import { type Config, defaults } from "../../config/defaults.ts";
 import type { AuthEvent } from "../../events/types.ts";
 import type { ActorContext, AlertDraft, Step } from "../../actors/types.ts";
 import { ipBehaviour, type IpState, isIpAttempt } from "../../actors/ip.ts";
+import { authEvent } from "./events.ts";
 
 const IP = "198.51.100.9";
 const T0 = Date.UTC(2026, 0, 5, 3);
@@ -10,21 +11,7 @@ const MIN = 60_000;
 const ctx: ActorContext = { self: { type: "ip", key: IP }, watermark_ms: 0 };
 
 function fail(user: string, id: string, ts: number): AuthEvent {
-  return {
-    kind: "auth",
-    event_id: id,
-    ts,
-    raw: {},
-    type: "login_failure",
-    user_id: user,
-    ip: IP,
-    country: undefined,
-    city: undefined,
-    lat: undefined,
-    lon: undefined,
-    device_id: undefined,
-    session_id: undefined,
-  };
+  return authEvent("login_failure", id, ts, { user_id: user, ip: IP });
 }
 
 /** `users` users, `each` failures per user, one failure every `gap_ms` (user by user). */

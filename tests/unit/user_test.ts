@@ -3,6 +3,7 @@ import { type Config, defaults } from "../../config/defaults.ts";
 import type { AuthEvent, TransactionEvent } from "../../events/types.ts";
 import type { ActorContext, AlertDraft, Behaviour, Effect, Step } from "../../actors/types.ts";
 import { userBehaviour, type UserMessage, type UserState } from "../../actors/user.ts";
+import { authEvent } from "./events.ts";
 
 const SEC = 1_000;
 const MIN = 60 * SEC;
@@ -36,22 +37,7 @@ function auth(
   ts: number,
   fields: Partial<Omit<AuthEvent, "kind" | "type" | "event_id" | "ts">> = {},
 ): AuthEvent {
-  return {
-    kind: "auth",
-    event_id,
-    ts,
-    raw: {},
-    type,
-    user_id: "u1",
-    ip: type === "logout" ? undefined : IP_A,
-    country: undefined,
-    city: undefined,
-    lat: undefined,
-    lon: undefined,
-    device_id: undefined,
-    session_id: undefined,
-    ...fields,
-  };
+  return authEvent(type, event_id, ts, { ip: type === "logout" ? undefined : IP_A, ...fields });
 }
 
 function tx(event_id: string, ts: number): TransactionEvent {
