@@ -152,6 +152,8 @@ export interface ModelSettings {
   max_queued_rows: number;
   /** onnxruntime intra-op threads per session (the other core is left to the event loop). */
   intra_op_threads: number;
+  /** Drift counts one in this many scored rows (a sample: PSI needs no census). */
+  drift_sample_every: number;
 }
 
 /** The built-in simulator as run by `deno task start`. */
@@ -347,6 +349,7 @@ export const defaults: Readonly<Config> = Object.freeze({
     max_wait_ms: 2,
     max_queued_rows: 65_536,
     intra_op_threads: 1,
+    drift_sample_every: 8,
   },
   max_event_bytes: 1_048_576,
   memory_store_max_dead_letters: 100_000,

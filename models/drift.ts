@@ -37,9 +37,14 @@ export class DriftTracker {
   /** The edges as float32, the precision of the rows the model is given. */
   #edges: Float32Array[];
   #counts: Float64Array[];
+  /** Rows counted (one in `every` of the rows observed). */
   rows = 0;
+  #every: number;
+  /** Rows still to skip before the next one counted. */
+  #skip = 0;
 
-  constructor(baseline: DriftBaseline, features: readonly string[]) {
+  constructor(baseline: DriftBaseline, features: readonly string[], every = 1) {
+    this.#every = Math.max(1, Math.floor(every));
     if (baseline.edges.length !== features.length || baseline.shares.length !== features.length) {
       throw new Error(
         `Cannot track drift: the baseline has ${baseline.edges.length} features, the model ${features.length}`,
@@ -58,10 +63,11 @@ export class DriftTracker {
     this.#counts = baseline.shares.map((s) => new Float64Array(s.length));
   }
 
-  /** Counts `n` rows laid out one after another (`width` values each). */
+  /** Counts one in `every` of `n` rows laid out one after another (`width` values each). */
   observe(rows: Float32Array, n: number, width: number): void {
     const edges = this.#edges;
-    for (let r = 0; r < n; r++) {
+    let r = this.#skip;
+    for (; r < n; r += this.#every) {
       const base = r * width;
       for (let j = 0; j < edges.length; j++) {
         let v = rows[base + j]!;
@@ -77,8 +83,9 @@ export class DriftTracker {
         }
         this.#counts[j]![lo]!++;
       }
+      this.rows++;
     }
-    this.rows += n;
+    this.#skip = r - n;
   }
 
   /** Each feature's PSI over the rows counted so far (empty before any row). */

@@ -100,14 +100,19 @@ export class LoadedModel {
   /** Live inputs against the training distributions (when the manifest has a baseline). */
   readonly drift: DriftTracker | null;
 
-  private constructor(manifest: ModelManifest, session: Ort.InferenceSession, ort: typeof Ort) {
+  private constructor(
+    manifest: ModelManifest,
+    session: Ort.InferenceSession,
+    ort: typeof Ort,
+    drift_every: number,
+  ) {
     this.manifest = manifest;
     this.#session = session;
     this.#ort = ort;
     this.width = manifest.features.length;
     this.classes = manifest.classes.length;
     this.drift = manifest.drift_baseline
-      ? new DriftTracker(manifest.drift_baseline, manifest.features)
+      ? new DriftTracker(manifest.drift_baseline, manifest.features, drift_every)
       : null;
   }
 
@@ -116,7 +121,7 @@ export class LoadedModel {
     dir: string,
     name: string,
     version: string,
-    options: { intra_op_threads: number },
+    options: { intra_op_threads: number; drift_sample_every?: number },
   ): Promise<LoadedModel> {
     const base = `${dir}/${name}/v${version}`;
     const what = `model ${name} v${version}`;
@@ -154,7 +159,7 @@ export class LoadedModel {
     }
     let model: LoadedModel;
     try {
-      model = new LoadedModel(manifest, session, ort);
+      model = new LoadedModel(manifest, session, ort, options.drift_sample_every ?? 1);
     } catch (err) {
       await session.release().catch(() => {});
       throw new ModelError(`Cannot load ${what}: ${(err as Error).message}`);

@@ -20,6 +20,7 @@ Deno.test("Hot reload through the API: start serves the newest version, a good o
   await variant(dir, "2");
   const config = loadConfig({});
   config.models.dir = dir;
+  config.models.drift_sample_every = 1; // every row in the drift counts below
   const system = new VigilSystem({ config, token: TOKEN });
   await system.start({ simulate: false });
   try {

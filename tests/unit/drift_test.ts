@@ -26,3 +26,11 @@ Deno.test("DriftTracker bins like the training side: first edge >= value; NaN as
     /bin count that does not fit/,
   );
 });
+
+Deno.test("DriftTracker counts one in `every` rows, evenly across batches", () => {
+  const t = new DriftTracker({ edges: [[1]], shares: [[0.5, 0.5]] }, ["f"], 3);
+  for (let b = 0; b < 5; b++) t.observe(Float32Array.from([0, 5, 0, 5]), 4, 1);
+  // 20 rows observed, rows 0, 3, 6, … counted: 7 of them, alternating bins as the rows do.
+  assert.equal(t.rows, 7);
+  assert.ok(t.psi()[0]!.psi < 0.05);
+});
