@@ -15,6 +15,11 @@ export interface Envelope {
   ticket: Ticket | null;
   /** Failed attempts so far. */
   attempt: number;
+  /**
+   * For an inference reply under a virtual clock: the clock's time when the turn that asked
+   * was handled (alerts of the reply are raised at that time); -1 otherwise.
+   */
+  at: number;
 }
 
 interface Waiter {

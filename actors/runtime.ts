@@ -43,6 +43,12 @@ export interface RuntimeOptions {
   supervision: SupervisionLimits;
   alerts: AlertLimits;
   clock?: Clock;
+  /**
+   * Raise the alerts of an inference reply at the time its turn asked (a replay: the
+   * virtual clock runs on while scores are pending, by as much as the input got ahead,
+   * so the time a reply lands is not repeatable). Off: at the time they are raised.
+   */
+  replies_at_request_time?: boolean;
   /** Random source for backoff jitter (seed it in tests). */
   random?: () => number;
   snapshots?: SnapshotStore;
@@ -337,7 +343,7 @@ export class ActorRuntime {
   #admit(cell: Cell, message: unknown, ticket: Ticket | null): Promise<void> | null {
     ticket?.add();
     this.#inflight++;
-    const env: Envelope = { message, ticket, attempt: 0 };
+    const env: Envelope = { message, ticket, attempt: 0, at: -1 };
     if (!cell.busy && cell.queued === 0) {
       this.#turn(cell, env);
       return null;
@@ -691,7 +697,7 @@ export class ActorRuntime {
     const cell = this.#cells.get(type, key) ??
       this.#activate({ type, key }, id, this.partitionFor(key));
     this.#inflight++;
-    const env: Envelope = { message, ticket: null, attempt: 0 };
+    const env: Envelope = { message, ticket: null, attempt: 0, at: -1 };
     if (!cell.busy && cell.queued === 0) this.#turn(cell, env);
     else cell.enqueue(env); // timers may exceed the mailbox bound by at most one per timer name
   }
@@ -720,6 +726,7 @@ export class ActorRuntime {
 
   #awaitInference(cell: Cell, env: Envelope, step: Step<unknown>): void {
     cell.busy = true;
+    const asked = this.#o.replies_at_request_time ? this.#clock.now() : -1;
     const infers = step.effects.filter((e) => e.kind === "infer");
     const model = this.#o.inference;
     const scored = model
@@ -728,26 +735,32 @@ export class ActorRuntime {
     scored.then((results) => {
       cell.busy = false;
       const replies = infers.map((e, i) => e.reply(results[i]!));
-      this.#commit(cell, env, step, replies);
+      this.#commit(cell, env, step, replies, asked);
     }).catch((err) => {
       cell.busy = false;
       this.#fail(cell, env, err);
     }).finally(() => this.#drain(cell));
   }
 
-  #commit(cell: Cell, env: Envelope, step: Step<unknown>, replies: unknown[] | null): void {
+  #commit(
+    cell: Cell,
+    env: Envelope,
+    step: Step<unknown>,
+    replies: unknown[] | null,
+    repliesAt = -1,
+  ): void {
     cell.state = step.state;
     env.attempt = 0;
     let blocked: Promise<void>[] | null = null;
     for (const effect of step.effects) {
-      const waiting = this.#effect(cell, effect, env.ticket);
+      const waiting = this.#effect(cell, effect, env.ticket, env.at);
       if (waiting) (blocked ??= []).push(waiting);
     }
     if (replies) {
       for (let i = replies.length - 1; i >= 0; i--) {
         env.ticket?.add();
         this.#inflight++;
-        cell.pushFront({ message: replies[i], ticket: env.ticket, attempt: 0 });
+        cell.pushFront({ message: replies[i], ticket: env.ticket, attempt: 0, at: repliesAt });
       }
     }
     if (!blocked) {
@@ -762,10 +775,10 @@ export class ActorRuntime {
     });
   }
 
-  #effect(cell: Cell, effect: Effect, ticket: Ticket | null): Promise<void> | null {
+  #effect(cell: Cell, effect: Effect, ticket: Ticket | null, at: number): Promise<void> | null {
     switch (effect.kind) {
       case "alert":
-        if (ticket?.replay !== true) this.#raise(effect.alert);
+        if (ticket?.replay !== true) this.#raise(effect.alert, at);
         return null;
       case "timer":
         if ("after_ms" in effect) {
@@ -793,8 +806,9 @@ export class ActorRuntime {
     }
   }
 
-  #raise(d: AlertDraft): void {
-    const now = this.#clock.now();
+  /** Raises an alert at `at` (-1: the clock's now). */
+  #raise(d: AlertDraft, at: number): void {
+    const now = at >= 0 ? at : this.#clock.now();
     const alert: Alert = {
       alert_id: hash64(`${d.rule}|${d.entity.type}|${d.entity.key}|${d.dedup}`),
       rule: d.rule,

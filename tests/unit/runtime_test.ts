@@ -402,3 +402,43 @@ Deno.test("A lane waits for its expected streams until each delivers or goes idl
   restored.rt.deliverEvent("rec", "b", { n: 3 }, 9_000, null, "s1");
   assert.equal(restored.rt.watermark(q, "rec"), 9_000);
 });
+
+Deno.test("ActorRuntime raises a reply's alerts at the time the turn asked, when told to (replay), else when raised", async () => {
+  const asker: Behaviour<null, { ask: number } | { scored: true }> = {
+    type: "rec",
+    initial: () => null,
+    receive(state, m, ctx) {
+      if ("ask" in m) {
+        return {
+          state,
+          effects: [{
+            kind: "infer",
+            model: "m",
+            features: new Float32Array([m.ask]),
+            reply: () => ({ scored: true }),
+          }],
+        };
+      }
+      const alert = {
+        rule: "test.scored",
+        severity: "low" as const,
+        entity: { type: "rec", key: ctx.self.key },
+        ts: 1_000,
+        evidence: {},
+        event_ids: ["e"],
+        dedup: "e",
+      };
+      return { state, effects: [{ kind: "alert", alert }] };
+    },
+  };
+  for (const replies_at_request_time of [true, false]) {
+    const { rt, clock, alerts } = setup({ behaviours: [asker], replies_at_request_time });
+    rt.deliver(at("a"), { ask: 40 });
+    clock.advance(40); // the score lands 40 ms later
+    await tick();
+    await rt.whenIdle();
+    assert.equal(alerts.length, 1);
+    const expected = replies_at_request_time ? 10_000 : 10_040;
+    assert.equal(alerts[0]!.detected_at, new Date(expected).toISOString());
+  }
+});
