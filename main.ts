@@ -19,7 +19,7 @@ import { Args, UsageError } from "./engine/args.ts";
 import { log } from "./engine/logger.ts";
 import { linesOfFile, replay as replayLines } from "./engine/replay.ts";
 import { VigilSystem } from "./engine/system.ts";
-import { loadFlowModel } from "./engine/flow_model.ts";
+import { loadModels } from "./engine/served_models.ts";
 import { ModelService } from "./models/service.ts";
 import { flowCsvReader, type FlowRow } from "./io/flow_csv.ts";
 import { type Scenario, SCENARIOS, Simulator } from "./sim/simulator.ts";
@@ -249,9 +249,9 @@ async function replay(args: Args): Promise<number> {
   args.checkAllUsed();
   if (!input) throw new UsageError("replay needs --input FILE.jsonl");
   const config = loadConfig(Deno.env.toObject());
-  // Flows are scored as a live worker scores them, by the newest flow model.
+  // Flows and logins are scored as a live worker scores them, by the newest models.
   const models = new ModelService(config.models);
-  await loadFlowModel(models, config.models.dir);
+  await loadModels(models, config.models.dir);
   const r = await replayLines(linesOfFile(input), config, models).finally(() => models.close());
   const lines = r.alerts.map((a) => JSON.stringify(a) + "\n").join("");
   if (output) await Deno.writeTextFile(output, lines);

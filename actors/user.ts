@@ -11,6 +11,16 @@
 import type { AlertLimits, AuthRules } from "../config/defaults.ts";
 import type { AuthEvent, TransactionEvent } from "../events/types.ts";
 import { type FailureState, NO_FAILURES, onFailure, onSuccess } from "./rules/auth_failures.ts";
+import {
+  LOGIN_MODEL,
+  loginFeatures,
+  type LoginHistory,
+  NO_HOUR,
+  rememberLogin,
+  riskyLogin,
+  type ScoredLogin,
+  usualHour,
+} from "./rules/login_risk.ts";
 import { type ActorContext, type Behaviour, type Effect, NO_EFFECTS, type Step } from "./types.ts";
 
 /** The actor type name. */
@@ -19,7 +29,8 @@ export const USER = "user";
 /** Messages a user actor understands. */
 export type UserMessage =
   | { kind: "event"; event: AuthEvent | TransactionEvent }
-  | { kind: "session_idle" };
+  | { kind: "session_idle" }
+  | ScoredLogin;
 
 /** Where and how the user last logged in. */
 export interface LastLogin {
@@ -28,6 +39,8 @@ export interface LastLogin {
   readonly country: string | null;
   readonly city: string | null;
   readonly device_id: string | null;
+  readonly lat: number | null;
+  readonly lon: number | null;
 }
 
 /** A user's state. Never mutated: each turn returns a new one. */
@@ -41,6 +54,13 @@ export interface UserState {
   /** Due time of the pending idle-session timer, if one is set. */
   readonly idle_timer_ms: number | null;
   readonly auth: FailureState;
+  /**
+   * For the login-risk features: devices and countries of earlier logins besides the last
+   * one's (newest last), and the usual login hour (see `LoginHistory`).
+   */
+  readonly devices: readonly string[];
+  readonly countries: readonly string[];
+  readonly hour: number;
 }
 
 const NO_SESSIONS: readonly string[] = Object.freeze([]);
@@ -62,6 +82,9 @@ function copy(s: UserState): Draft {
     last_activity_ms: s.last_activity_ms,
     idle_timer_ms: s.idle_timer_ms,
     auth: s.auth,
+    devices: s.devices,
+    countries: s.countries,
+    hour: s.hour,
   };
 }
 
@@ -74,12 +97,22 @@ const INITIAL: UserState = copy({
   last_activity_ms: null,
   idle_timer_ms: null,
   auth: NO_FAILURES,
+  devices: NO_SESSIONS,
+  countries: NO_SESSIONS,
+  hour: NO_HOUR,
 });
 
 /** The parameters a user actor reads on every turn (changed at run time by the API). */
 export interface UserParams {
   auth: AuthRules;
   alerts: AlertLimits;
+}
+
+/** What a user actor learns of the login-risk model it is served (from its manifest). */
+export interface RiskModelView {
+  version: string;
+  /** The index of the risky class among the model's outputs. */
+  risky_index: number;
 }
 
 /**
@@ -93,11 +126,14 @@ export interface UserParams {
  * const s0 = user.initial("alice");
  * ```
  */
-export function userBehaviour(params: UserParams): Behaviour<UserState, UserMessage> {
+export function userBehaviour(
+  params: UserParams,
+  model: () => RiskModelView | null = () => null,
+): Behaviour<UserState, UserMessage> {
   return {
     type: USER,
     initial: () => INITIAL,
-    receive: (state, message, ctx) => receive(state, message, ctx, params),
+    receive: (state, message, ctx) => receive(state, message, ctx, params, model),
     view,
   };
 }
@@ -107,8 +143,15 @@ function receive(
   m: UserMessage,
   ctx: ActorContext,
   p: UserParams,
+  model: () => RiskModelView | null,
 ): Step<UserState> {
   if (m.kind === "session_idle") return closeIdle(s, ctx.watermark_ms, p);
+  if (m.kind === "login_risk") {
+    const version = model()?.version;
+    if (version === undefined) return { state: s, effects: NO_EFFECTS };
+    const alert = riskyLogin(ctx.self.key, m, p.auth, `${LOGIN_MODEL}@${version}`);
+    return { state: s, effects: alert ? [{ kind: "alert", alert }] : NO_EFFECTS };
+  }
   const e = m.event;
   if (e.kind === "transaction") {
     const n = copy(s);
@@ -125,7 +168,7 @@ function receive(
       return { state: n, effects: r.alert ? [{ kind: "alert", alert: r.alert }] : NO_EFFECTS };
     }
     case "login_success":
-      return login(s, e, p);
+      return login(s, e, p, model());
     case "logout":
       return closeSession(s, e);
   }
@@ -135,9 +178,19 @@ const OPENED: Effect = Object.freeze({ kind: "gauge", name: "active_sessions", d
 const CLOSED: Effect = Object.freeze({ kind: "gauge", name: "active_sessions", delta: -1 });
 const IDLE: UserMessage = Object.freeze({ kind: "session_idle" });
 
-/** A successful login: the failure rules, a session opened, the last login remembered. */
-function login(s: UserState, e: AuthEvent, p: UserParams): Step<UserState> {
+/**
+ * A successful login: the failure rules, a session opened, the last login remembered,
+ * and, when a login-risk model is served, the login scored (its features come from the
+ * state before it).
+ */
+function login(
+  s: UserState,
+  e: AuthEvent,
+  p: UserParams,
+  model: RiskModelView | null,
+): Step<UserState> {
   const effects: Effect[] = [];
+  if (model !== null) effects.push(scoreLogin(s, e, p, model));
   let auth = s.auth;
   if (auth.failures.ts.length > 0 || auth.streak > 0) {
     const r = onSuccess(auth, e, p);
@@ -162,6 +215,7 @@ function login(s: UserState, e: AuthEvent, p: UserParams): Step<UserState> {
     effects.push(idleTimer(idle_timer_ms));
   }
   const n = copy(s);
+  const h = rememberLogin(historyOf(s), e);
   n.sessions = sessions;
   n.logins++;
   n.last_login = {
@@ -170,11 +224,46 @@ function login(s: UserState, e: AuthEvent, p: UserParams): Step<UserState> {
     country: e.country ?? null,
     city: e.city ?? null,
     device_id: e.device_id ?? null,
+    lat: e.lat ?? null,
+    lon: e.lon ?? null,
   };
+  n.devices = h.devices;
+  n.countries = h.countries;
+  n.hour = h.hour;
   n.last_activity_ms = last;
   n.idle_timer_ms = idle_timer_ms;
   n.auth = auth;
   return { state: n, effects };
+}
+
+function historyOf(s: UserState): LoginHistory {
+  return {
+    logins: s.logins,
+    last: s.last_login,
+    devices: s.devices,
+    countries: s.countries,
+    hour: s.hour,
+  };
+}
+
+/** The infer effect that scores a login; its reply comes back as a `login_risk` message. */
+function scoreLogin(s: UserState, e: AuthEvent, p: UserParams, model: RiskModelView): Effect {
+  const features = loginFeatures(historyOf(s), s.auth, e, p.auth);
+  return {
+    kind: "infer",
+    model: LOGIN_MODEL,
+    features,
+    reply: (scores): ScoredLogin => ({
+      kind: "login_risk",
+      event_id: e.event_id,
+      ts: e.ts,
+      ip: e.ip ?? null,
+      country: e.country ?? null,
+      device_id: e.device_id ?? null,
+      features,
+      risk: scores[model.risky_index] ?? 0,
+    }),
+  };
 }
 
 function closeSession(s: UserState, e: AuthEvent): Step<UserState> {
@@ -233,6 +322,10 @@ function maxTime(a: number | null, b: number): number {
   return a === null || b > a ? b : a;
 }
 
+function roundTenth(x: number | null): number | null {
+  return x === null ? null : Math.round(x * 10) / 10;
+}
+
 function view(s: UserState): unknown {
   const iso = (ms: number | null) => ms === null ? null : new Date(ms).toISOString();
   return {
@@ -247,5 +340,8 @@ function view(s: UserState): unknown {
     failures_since_reset: s.auth.streak,
     brute_force_step: s.auth.step,
     alerts_raised: s.auth.alerts,
+    earlier_devices: s.devices,
+    earlier_countries: s.countries,
+    usual_login_hour_utc: roundTenth(usualHour(s)),
   };
 }

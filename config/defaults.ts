@@ -96,6 +96,13 @@ export interface AuthRules {
   session_idle_timeout_ms: number;
   /** Open sessions remembered per user (oldest closed first past this). */
   max_sessions_per_user: number;
+  /**
+   * `auth.risky_login`: the login-risk model's risk at which a login is alerted at the
+   * low (allow), medium (step-up) and high (block) level.
+   */
+  risky_login_low: number;
+  risky_login_medium: number;
+  risky_login_high: number;
 }
 
 /** Per-IP rules (DETECTIONS.md), over failed logins re-keyed by source IP. */
@@ -309,6 +316,9 @@ export const defaults: Readonly<Config> = Object.freeze({
     max_failures_tracked: 32,
     session_idle_timeout_ms: 30 * MINUTE,
     max_sessions_per_user: 8,
+    risky_login_low: 0.5,
+    risky_login_medium: 0.8,
+    risky_login_high: 0.95,
   },
   ip: {
     spray_min_users: 5,

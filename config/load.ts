@@ -115,6 +115,13 @@ function check(c: Config): void {
       `Cannot use VIGIL_IP_STUFFING_MIN_SHARE=${c.ip.stuffing_min_share}: it must be 0..1`,
     );
   }
+  const { risky_login_low: low, risky_login_medium: mid, risky_login_high: high } = c.auth;
+  if (!(low >= 0 && low <= mid && mid <= high && high <= 1)) {
+    throw new ConfigError(
+      `Cannot use the risky-login levels ${low} / ${mid} / ${high} ` +
+        "(VIGIL_AUTH_RISKY_LOGIN_LOW, _MEDIUM, _HIGH): they must rise within 0..1",
+    );
+  }
   if (!(Number.isInteger(c.api.port) && c.api.port >= 0 && c.api.port <= 65535)) {
     throw new ConfigError(`Cannot use PORT=${c.api.port}: it must be 0..65535`);
   }

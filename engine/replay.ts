@@ -11,7 +11,7 @@
  */
 
 import type { ModelService } from "../models/service.ts";
-import { flowModelView } from "./flow_model.ts";
+import { flowModelView, loginModelView } from "./served_models.ts";
 import { sourceBehaviour } from "../actors/source.ts";
 import { VirtualClock } from "../actors/clock.ts";
 import type { DeadLetterReason } from "../actors/ports.ts";
@@ -92,7 +92,7 @@ class Run {
     this.runtime = new ActorRuntime({
       // Without a model service, flows are counted and not scored.
       behaviours: [
-        userBehaviour(config),
+        userBehaviour(config, models ? loginModelView(models) : () => null),
         ipBehaviour(config),
         sourceBehaviour({
           alerts: config.alerts,
@@ -104,6 +104,7 @@ class Run {
       supervision: config.supervision,
       alerts: config.alerts,
       clock: this.clock,
+      replies_at_request_time: true,
       random: seededRandom(1),
       alertSink: this.outbox,
       deadLetters: this.outbox,

@@ -11,7 +11,7 @@ import { IP, ipBehaviour } from "../actors/ip.ts";
 import { USER, userBehaviour } from "../actors/user.ts";
 import { FLOW_MODEL, SOURCE, sourceBehaviour } from "../actors/source.ts";
 import { ModelService, versionsOf } from "../models/service.ts";
-import { flowModelView, loadFlowModel } from "./flow_model.ts";
+import { flowModelView, loadModels, loginModelView } from "./served_models.ts";
 import type { Config } from "../config/defaults.ts";
 import { KEY_FIELD, messageKey } from "../events/route.ts";
 import { Topics } from "../events/topics.ts";
@@ -90,7 +90,7 @@ export class VigilSystem {
     const models = this.models = new ModelService(c.models, this.metrics);
     runtime = this.runtime = new ActorRuntime({
       behaviours: [
-        userBehaviour(c),
+        userBehaviour(c, loginModelView(models)),
         ipBehaviour(c),
         sourceBehaviour({ alerts: c.alerts, model: flowModelView(models) }),
       ],
@@ -389,9 +389,9 @@ export class VigilSystem {
     };
   }
 
-  /** Loads the newest version of the flow classifier; without it, flows are counted only. */
+  /** Loads the newest version of each model; without one, its actors go without scores. */
   #loadModels(): Promise<void> {
-    return loadFlowModel(this.models, this.config.models.dir);
+    return loadModels(this.models, this.config.models.dir);
   }
 
   #every(ms: number, fn: () => void | Promise<void>): void {

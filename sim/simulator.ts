@@ -10,6 +10,7 @@
 
 import { TimeHeap } from "../actors/heap.ts";
 import { seededRandom } from "../actors/random.ts";
+import { distanceKm } from "../actors/rules/login_risk.ts";
 import { ATTACK_AGENTS, ATTACKER_CITIES, type City, HOME_CITIES, USER_AGENTS } from "./geo.ts";
 
 /** Attack scenarios the simulator can inject. */
@@ -18,6 +19,8 @@ export const SCENARIOS = [
   "guess_then_success",
   "password_spray",
   "credential_stuffing",
+  "account_takeover",
+  "impossible_travel",
 ] as const;
 /** One attack scenario. */
 export type Scenario = (typeof SCENARIOS)[number];
@@ -28,7 +31,12 @@ export const EXPECTED_RULES: Readonly<Record<Scenario, readonly string[]>> = {
   guess_then_success: ["auth.brute_force", "auth.success_after_failures"],
   password_spray: ["ip.password_spray"],
   credential_stuffing: ["ip.credential_stuffing"],
+  account_takeover: ["auth.risky_login"],
+  impossible_travel: ["auth.risky_login"],
 };
+
+/** Chance that a session at home starts a trip (another city, a known device, another IP). */
+const TRAVEL_SHARE = 0.01;
 
 /** How to simulate. */
 export interface SimOptions {
@@ -75,6 +83,8 @@ export interface Truth {
   /** The event at which the attack becomes detectable (the last one of it). */
   decisive_event_id: string;
   event_ids: string[];
+  /** The attacker's successful logins (the ones `auth.risky_login` should find), if any. */
+  risky_logins?: { user_id: string; event_id: string }[];
 }
 
 /** A simulated event: a JSON-ready object in the CONTRACT.md §1 format. */
@@ -86,6 +96,13 @@ interface User {
   ip: string;
   devices: string[];
   agent: string;
+  /** Successful logins so far (attacks that need a victim with history look for one). */
+  logins: number;
+  /** When the user last logged in (0: never), and where from. */
+  last_login_ms: number;
+  last_place: City;
+  /** A trip away from home: another city and IP until a time. */
+  trip: { place: City; ip: string; until_ms: number } | null;
 }
 
 interface Pending {
@@ -180,6 +197,10 @@ export class Simulator {
       ip: this.#ip(home),
       devices: Array.from({ length: 1 + Math.floor(this.#r() * 2) }, (_, k) => `d-${id}-${k}`),
       agent: this.#pick(USER_AGENTS),
+      logins: 0,
+      last_login_ms: 0,
+      last_place: home,
+      trip: null,
     };
   }
 
@@ -188,15 +209,19 @@ export class Simulator {
     const u = this.#activeUser(t);
     const session = `s${this.#o.seed}-${++this.#sessions}`;
     const device = this.#r() < 0.02 ? `d-${u.id}-new${this.#sessions}` : this.#pick(u.devices);
+    const { place, ip } = this.#whereIs(u, t);
     let at = t;
     if (this.#r() < 0.04) {
       const mistypes = 1 + Math.floor(this.#r() * 2);
       for (let i = 0; i < mistypes; i++) {
-        this.#push(at, this.#auth("login_failure", u.id, u.ip, u.home, device, u.agent, null));
+        this.#push(at, this.#auth("login_failure", u.id, ip, place, device, u.agent, null));
         at += 3_000 + this.#r() * 12_000;
       }
     }
-    this.#push(at, this.#auth("login_success", u.id, u.ip, u.home, device, u.agent, session));
+    this.#push(at, this.#auth("login_success", u.id, ip, place, device, u.agent, session));
+    u.logins++;
+    u.last_login_ms = at;
+    u.last_place = place;
     const payments = Math.floor(this.#r() * 2.5);
     let pt = at;
     for (let i = 0; i < payments; i++) {
@@ -211,6 +236,28 @@ export class Simulator {
         session_id: session,
       });
     }
+  }
+
+  /**
+   * Where a user logs in from at `t`: home, or now and then a trip of 2–10 days to another
+   * city (maybe another country) with an IP there. A trip starts or ends only when a
+   * flight could have made it since the user's last login (800 km/h plus 2 h), so benign
+   * travel is never impossible travel.
+   */
+  #whereIs(u: User, t: number): { place: City; ip: string } {
+    const travel = this.#r();
+    const reachable = (to: City) =>
+      u.last_login_ms === 0 ||
+      t - u.last_login_ms >=
+        (distanceKm(u.last_place.lat, u.last_place.lon, to.lat, to.lon) / 800 + 2) * 3_600_000;
+    if (u.trip && t >= u.trip.until_ms && reachable(u.home)) u.trip = null;
+    if (!u.trip && travel < TRAVEL_SHARE) {
+      const to = this.#pick(HOME_CITIES);
+      if (to !== u.home && reachable(to)) {
+        u.trip = { place: to, ip: this.#ip(to), until_ms: t + (2 + this.#r() * 8) * 86_400_000 };
+      }
+    }
+    return u.trip ? { place: u.trip.place, ip: u.trip.ip } : { place: u.home, ip: u.ip };
   }
 
   /** A user more likely awake at `t` in their home time zone. */
@@ -234,6 +281,10 @@ export class Simulator {
       this.#manyUsers(scenario, t, ip, from, device, agent);
       return;
     }
+    if (scenario === "account_takeover" || scenario === "impossible_travel") {
+      this.#takeover(scenario, t, this.#knownUser(), ip, from, device, agent);
+      return;
+    }
     const victim = this.#pick(this.#users);
     const failures = scenario === "brute_force"
       ? 8 + Math.floor(this.#r() * 8)
@@ -246,21 +297,49 @@ export class Simulator {
       this.#push(at, e);
       at += 1_000 + this.#r() * 7_000;
     }
+    let login: string | null = null;
     if (scenario === "guess_then_success") {
-      const e = this.#auth(
-        "login_success",
-        victim.id,
-        ip,
-        from,
-        device,
-        agent,
-        `sa-${this.#attacks}`,
-      );
-      ids.push(e.event_id as string);
-      this.#push(at, e);
+      login = this.#attackerLogin(victim, at, ip, from, device, agent, ids);
     } else {
       at -= 2_000;
     }
+    this.#userTruth(scenario, victim, ip, t, at, ids, login);
+  }
+
+  /** The attacker's successful login as `victim`; its id is added to `ids` and returned. */
+  #attackerLogin(
+    victim: User,
+    at: number,
+    ip: string,
+    from: City,
+    device: string,
+    agent: string,
+    ids: string[],
+  ): string {
+    const e = this.#auth(
+      "login_success",
+      victim.id,
+      ip,
+      from,
+      device,
+      agent,
+      `sa-${this.#attacks}`,
+    );
+    ids.push(e.event_id as string);
+    this.#push(at, e);
+    return e.event_id as string;
+  }
+
+  /** The ground truth of an attack on one user; `login`: the attacker's successful login. */
+  #userTruth(
+    scenario: Scenario,
+    victim: User,
+    ip: string,
+    t: number,
+    at: number,
+    ids: string[],
+    login: string | null,
+  ): void {
     this.truths.push({
       scenario,
       rules: EXPECTED_RULES[scenario],
@@ -270,7 +349,55 @@ export class Simulator {
       end: new Date(Math.floor(at)).toISOString(),
       decisive_event_id: ids[ids.length - 1]!,
       event_ids: ids,
+      ...(login ? { risky_logins: [{ user_id: victim.id, event_id: login }] } : {}),
     });
+  }
+
+  /**
+   * A user who has logged in before (a takeover is told from the user's history), if one
+   * turns up among a few tries.
+   */
+  #knownUser(): User {
+    let u = this.#pick(this.#users);
+    for (let tries = 0; tries < 50 && u.logins < 1; tries++) u = this.#pick(this.#users);
+    return u;
+  }
+
+  /**
+   * A login with stolen credentials and no failed attempt: account takeover from the
+   * attacker's own city and device at any hour; impossible travel with the victim's own
+   * device (a stolen session or cookie), 5–30 min after the victim logged in at home.
+   */
+  #takeover(
+    scenario: "account_takeover" | "impossible_travel",
+    t: number,
+    victim: User,
+    ip: string,
+    from: City,
+    device: string,
+    agent: string,
+  ): void {
+    const ids: string[] = [];
+    let at = t;
+    if (scenario === "impossible_travel") {
+      const own = this.#pick(victim.devices);
+      const home = this.#auth(
+        "login_success",
+        victim.id,
+        victim.ip,
+        victim.home,
+        own,
+        victim.agent,
+        `s${this.#o.seed}-${++this.#sessions}`,
+      );
+      ids.push(home.event_id as string);
+      this.#push(at, home);
+      at += 300_000 + this.#r() * 1_500_000;
+      device = own;
+      agent = victim.agent;
+    }
+    const login = this.#attackerLogin(victim, at, ip, from, device, agent, ids);
+    this.#userTruth(scenario, victim, ip, t, at, ids, login);
   }
 
   /**
@@ -302,12 +429,20 @@ export class Simulator {
       }
     }
     const decisive = ids[ids.length - 1]!;
+    let risky: Truth["risky_logins"] | null = null;
     if (!spray) {
       const lucky = [...victims][Math.floor(this.#r() * n)]!;
-      this.#push(
-        at,
-        this.#auth("login_success", lucky.id, ip, from, device, agent, `sa-${this.#attacks}`),
+      const e = this.#auth(
+        "login_success",
+        lucky.id,
+        ip,
+        from,
+        device,
+        agent,
+        `sa-${this.#attacks}`,
       );
+      this.#push(at, e);
+      risky = [{ user_id: lucky.id, event_id: e.event_id as string }];
     }
     this.truths.push({
       scenario,
@@ -318,6 +453,7 @@ export class Simulator {
       end: new Date(Math.floor(end)).toISOString(),
       decisive_event_id: decisive,
       event_ids: ids,
+      ...(risky ? { risky_logins: risky } : {}),
     });
   }
 

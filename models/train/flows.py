@@ -30,21 +30,18 @@ import hashlib
 import io
 import json
 import pathlib
-import platform
 import sys
 import zipfile
 
 import numpy as np
 import onnx
 import onnxruntime as ort
-import skl2onnx
-import sklearn
 from onnx import TensorProto, helper
-from skl2onnx import convert_sklearn
-from skl2onnx.common.data_types import FloatTensorType
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import precision_recall_fscore_support
 from sklearn.model_selection import train_test_split
+
+from common import CLIP, IR_VERSION, OPSET, drift_baseline, forest_to_onnx, libraries
 
 FEATURES = [
     "Destination Port", "Flow Duration", "Total Fwd Packets", "Total Length of Fwd Packets",
@@ -78,9 +75,6 @@ IMPROVED_NAMES = {
     "Fwd Seg Size Min": "min_seg_size_forward",
 }
 
-CLIP = 1e12
-OPSET = {"": 17, "ai.onnx.ml": 3}
-IR_VERSION = 8
 THRESHOLD = 0.9
 
 
@@ -294,23 +288,6 @@ def fixtures(x: np.ndarray, y: np.ndarray, seed: int) -> np.ndarray:
     return np.vstack([np.array(rows), special, random_rows]).astype(np.float32)
 
 
-def drift_baseline(x: np.ndarray) -> dict:
-    """Per feature: decile edges of the training values (NaN as 0, clipped as the graph does)
-    and the share of training rows in each bin (`edges` cut the line into len(edges)+1 bins;
-    a value v falls in the first bin whose upper edge is >= v)."""
-    v = np.clip(np.nan_to_num(x, nan=0.0, posinf=CLIP, neginf=-CLIP), -CLIP, CLIP)
-    edges, shares = [], []
-    for j in range(v.shape[1]):
-        col = v[:, j]
-        e = np.unique(np.quantile(col, np.linspace(0.1, 0.9, 9)))
-        bins = np.searchsorted(e, col, side="left")
-        counts = np.bincount(bins, minlength=len(e) + 1)
-        edges.append([float(t) for t in e])
-        shares.append([round(float(c) / len(col), 6) for c in counts])
-    return {"method": "population stability index over training deciles", "edges": edges,
-            "shares": shares}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data-dir", default="../shared/data", type=pathlib.Path)
@@ -357,19 +334,10 @@ def main() -> None:
     forest = RandomForestClassifier(**params)
     forest.fit(scaled[tr], y[tr])
 
-    classifier = convert_sklearn(
-        forest,
-        initial_types=[("scaled", FloatTensorType([None, 52]))],
-        options={id(forest): {"zipmap": False}},
-        target_opset=OPSET,
-    )
-    classifier.ir_version = IR_VERSION
-    # One import per domain, the same in both graphs (skl2onnx lists the default twice).
-    used = {o.domain: o.version for o in classifier.opset_import}
-    del classifier.opset_import[:]
-    classifier.opset_import.extend(helper.make_opsetid(d, v) for d, v in sorted(used.items()))
+    classifier = forest_to_onnx(forest, "scaled", 52)
+    # The same imports in both graphs.
     del pre.opset_import[:]
-    pre.opset_import.extend(helper.make_opsetid(d, v) for d, v in sorted(used.items()))
+    pre.opset_import.extend(classifier.opset_import)
     model = onnx.compose.merge_models(pre, classifier, io_map=[("scaled", "scaled")])
     model.graph.name = "vigil_flow_classifier"
     # The merged graph's doc string names skl2onnx's random graph id: a fixed one instead,
@@ -441,14 +409,7 @@ def main() -> None:
                 "train_rows": int(len(tr)),
                 "validation_rows": int(len(va)),
             },
-            "libraries": {
-                "python": platform.python_version(),
-                "numpy": np.__version__,
-                "scikit-learn": sklearn.__version__,
-                "skl2onnx": skl2onnx.__version__,
-                "onnx": onnx.__version__,
-                "onnxruntime": ort.__version__,
-            },
+            "libraries": libraries(),
         },
         "validation": metrics,
         "prototypes": prototypes,

@@ -202,6 +202,46 @@ Deno.test({
       /vigil_model_predictions_total\{model="flow_classifier",class="DDoS"\} [1-9]/,
     );
 
+    // Logins posted by hand: two at home, then one from São Paulo on a new device a minute
+    // later. The user actor scores it with the login-risk model: auth.risky_login.
+    const now = Date.now();
+    const login = (id: string, ago_ms: number, place: Record<string, unknown>) => ({
+      kind: "auth",
+      type: "login_success",
+      event_id: id,
+      user_id: "e2e-traveller",
+      timestamp: new Date(now - ago_ms).toISOString(),
+      ...place,
+    });
+    const oslo = { ip: "84.10.20.30", country: "NO", lat: 59.91, lon: 10.75, device_id: "d-own" };
+    const logins = await fetch(`${base}/api/v1/events`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify([
+        login("e2e-login-1", 50_000, oslo),
+        login("e2e-login-2", 40_000, oslo),
+        login("e2e-login-3", 0, {
+          ip: "177.10.20.30",
+          country: "BR",
+          lat: -23.55,
+          lon: -46.63,
+          device_id: "d-unknown",
+        }),
+      ]),
+    });
+    assert.equal(logins.status, 202, await logins.text());
+    const [risky] = await alertsOf("rule=auth.risky_login&entity_key=e2e-traveller", 20_000);
+    assert.ok(risky);
+    assert.deepEqual(risky.event_ids, ["e2e-login-3"]);
+    assert.equal(risky.model, "login_risk@1");
+    const evidence = risky.evidence as Record<string, unknown>;
+    assert.ok(
+      (risky.score as number) >= 0.5 && ["allow", "step_up", "block"].includes(
+        evidence.action as string,
+      ),
+    );
+    assert.equal((evidence.features as Record<string, number>).new_country, 1);
+
     // The simulator also emits flows (from the model's class prototypes) with a flow attack
     // every attack interval: one comes out as flow.<class> for its source.
     const simulatedFlow = await waitFor(

@@ -120,9 +120,10 @@ Deno.test("settings() lists one VIGIL_ variable for every leaf of the defaults",
 
 Deno.test("settings() variables each set their own leaf", () => {
   for (const s of settings()) {
-    // A share (0..1) is halved; any other number goes up by one.
+    // A share (0..1) moves halfway to 1 (rising levels stay in order); any other number
+    // goes up by one.
     const bumped = typeof s.value === "number"
-      ? (s.value > 0 && s.value < 1 ? s.value / 2 : s.value + 1)
+      ? (s.value > 0 && s.value < 1 ? (s.value + 1) / 2 : s.value + 1)
       : 0;
     const [text, value] = typeof s.value === "number"
       ? [String(bumped), bumped]
@@ -146,4 +147,13 @@ Deno.test("settings() reports the values of the config it is given", () => {
     path: "auth.brute_force_failures",
     value: 7,
   });
+});
+
+Deno.test("loadConfig() refuses risky-login levels that do not rise within 0..1", () => {
+  assert.throws(
+    () => loadConfig({ VIGIL_AUTH_RISKY_LOGIN_MEDIUM: "0.4" }),
+    /risky-login levels 0.5 \/ 0.4 \/ 0.95/,
+  );
+  assert.throws(() => loadConfig({ VIGIL_AUTH_RISKY_LOGIN_HIGH: "1.5" }), /within 0\.\.1/);
+  assert.equal(loadConfig({ VIGIL_AUTH_RISKY_LOGIN_LOW: "0.6" }).auth.risky_login_low, 0.6);
 });

@@ -396,7 +396,13 @@ Deno.test("userBehaviour() uses the event id as the session id when a login has 
 });
 
 Deno.test("userBehaviour() records where the user last logged in", () => {
-  const event = login("e1", T0, { city: "Utrecht", country: "NL", device_id: "d1" });
+  const event = login("e1", T0, {
+    city: "Utrecht",
+    country: "NL",
+    device_id: "d1",
+    lat: 52.09,
+    lon: 5.12,
+  });
   const { state } = feed(user(), [event]);
   assert.deepEqual(state.last_login, {
     ts: T0,
@@ -404,6 +410,8 @@ Deno.test("userBehaviour() records where the user last logged in", () => {
     country: "NL",
     city: "Utrecht",
     device_id: "d1",
+    lat: 52.09,
+    lon: 5.12,
   });
 });
 
@@ -602,12 +610,17 @@ Deno.test("userBehaviour() view shows sessions, counters, last login and failure
       country: null,
       city: null,
       device_id: null,
+      lat: null,
+      lon: null,
     },
     last_activity: iso(T0 + 4 * MIN),
     recent_failures: 5,
     failures_since_reset: 5,
     brute_force_step: 1,
     alerts_raised: 1,
+    earlier_devices: ["d1"],
+    earlier_countries: ["NL"],
+    usual_login_hour_utc: Math.round((T0 / 3_600_000 % 24 + 2 / 60) * 10) / 10,
   });
 });
 
@@ -625,6 +638,9 @@ Deno.test("userBehaviour() view of a new user has nulls and zeros", () => {
     failures_since_reset: 0,
     brute_force_step: 0,
     alerts_raised: 0,
+    earlier_devices: [],
+    earlier_countries: [],
+    usual_login_hour_utc: null,
   });
   assert.equal(b.type, "user");
 });
