@@ -11,6 +11,8 @@ import type { MongoStore } from "../../io/mongo_store.ts";
 import { until } from "./workers.ts";
 import { type Config, defaults } from "../../config/defaults.ts";
 import { linesOf, replay } from "../../engine/replay.ts";
+import { loadModels } from "../../engine/served_models.ts";
+import { ModelService } from "../../models/service.ts";
 import { Simulator } from "../../sim/simulator.ts";
 
 /** `n` simulated auth events (JSON lines) in event-time order, with attacks every 10 s. */
@@ -31,9 +33,12 @@ export function simulatedAuthStream(n: number, seed: number): string[] {
   return lines;
 }
 
-/** The alert ids replay gives for these lines. */
+/** The alert ids replay gives for these lines, scoring with the models the workers load. */
 export async function expectedAlertIds(lines: string[]): Promise<Set<string>> {
-  const r = await replay(linesOf(lines.join("\n")), structuredClone(defaults) as Config);
+  const config = structuredClone(defaults) as Config;
+  const models = new ModelService(config.models);
+  await loadModels(models, new URL("../../models", import.meta.url).pathname);
+  const r = await replay(linesOf(lines.join("\n")), config, models).finally(() => models.close());
   for (const a of r.alerts) replayed.set(a.alert_id, `${a.rule}/${a.entity.key}@${a.timestamp}`);
   return new Set(r.alerts.map((a) => a.alert_id));
 }
