@@ -16,8 +16,8 @@ export interface Envelope {
   /** Failed attempts so far. */
   attempt: number;
   /**
-   * For an inference reply under a virtual clock: the clock's time when the turn that asked
-   * was handled (alerts of the reply are raised at that time); -1 otherwise.
+   * The time the message's alerts are raised at: the clock's when it was delivered (a
+   * reply: when its asking message was), under `alerts_at_delivery_time`; -1: when raised.
    */
   at: number;
 }

@@ -44,11 +44,13 @@ export interface RuntimeOptions {
   alerts: AlertLimits;
   clock?: Clock;
   /**
-   * Raise the alerts of an inference reply at the time its turn asked (a replay: the
-   * virtual clock runs on while scores are pending, by as much as the input got ahead,
-   * so the time a reply lands is not repeatable). Off: at the time they are raised.
+   * Raise the alerts of a message at the clock's time when it was delivered, and those of
+   * a model's reply at the time its asking message was (a replay: actors work through
+   * their mailboxes and wait for scores while the virtual clock runs on with the input, so
+   * the time a turn runs is not repeatable; the time a message is delivered is). Off: at
+   * the time they are raised.
    */
-  replies_at_request_time?: boolean;
+  alerts_at_delivery_time?: boolean;
   /** Random source for backoff jitter (seed it in tests). */
   random?: () => number;
   snapshots?: SnapshotStore;
@@ -343,7 +345,7 @@ export class ActorRuntime {
   #admit(cell: Cell, message: unknown, ticket: Ticket | null): Promise<void> | null {
     ticket?.add();
     this.#inflight++;
-    const env: Envelope = { message, ticket, attempt: 0, at: -1 };
+    const env: Envelope = { message, ticket, attempt: 0, at: this.#deliveredAt() };
     if (!cell.busy && cell.queued === 0) {
       this.#turn(cell, env);
       return null;
@@ -697,7 +699,7 @@ export class ActorRuntime {
     const cell = this.#cells.get(type, key) ??
       this.#activate({ type, key }, id, this.partitionFor(key));
     this.#inflight++;
-    const env: Envelope = { message, ticket: null, attempt: 0, at: -1 };
+    const env: Envelope = { message, ticket: null, attempt: 0, at: this.#deliveredAt() };
     if (!cell.busy && cell.queued === 0) this.#turn(cell, env);
     else cell.enqueue(env); // timers may exceed the mailbox bound by at most one per timer name
   }
@@ -726,7 +728,6 @@ export class ActorRuntime {
 
   #awaitInference(cell: Cell, env: Envelope, step: Step<unknown>): void {
     cell.busy = true;
-    const asked = this.#o.replies_at_request_time ? this.#clock.now() : -1;
     const infers = step.effects.filter((e) => e.kind === "infer");
     const model = this.#o.inference;
     const scored = model
@@ -735,32 +736,33 @@ export class ActorRuntime {
     scored.then((results) => {
       cell.busy = false;
       const replies = infers.map((e, i) => e.reply(results[i]!));
-      this.#commit(cell, env, step, replies, asked);
+      this.#commit(cell, env, step, replies);
     }).catch((err) => {
       cell.busy = false;
       this.#fail(cell, env, err);
     }).finally(() => this.#drain(cell));
   }
 
-  #commit(
-    cell: Cell,
-    env: Envelope,
-    step: Step<unknown>,
-    replies: unknown[] | null,
-    repliesAt = -1,
-  ): void {
+  /** The time a message delivered now raises its alerts at (-1: when they are raised). */
+  #deliveredAt(): number {
+    return this.#o.alerts_at_delivery_time ? this.#clock.now() : -1;
+  }
+
+  /** Puts a turn's state and effects in place; its alerts are raised at `env.at`. */
+  #commit(cell: Cell, env: Envelope, step: Step<unknown>, replies: unknown[] | null): void {
+    const at = env.at;
     cell.state = step.state;
     env.attempt = 0;
     let blocked: Promise<void>[] | null = null;
     for (const effect of step.effects) {
-      const waiting = this.#effect(cell, effect, env.ticket, env.at);
+      const waiting = this.#effect(cell, effect, env.ticket, at);
       if (waiting) (blocked ??= []).push(waiting);
     }
     if (replies) {
       for (let i = replies.length - 1; i >= 0; i--) {
         env.ticket?.add();
         this.#inflight++;
-        cell.pushFront({ message: replies[i], ticket: env.ticket, attempt: 0, at: repliesAt });
+        cell.pushFront({ message: replies[i], ticket: env.ticket, attempt: 0, at });
       }
     }
     if (!blocked) {

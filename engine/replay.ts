@@ -104,7 +104,7 @@ class Run {
       supervision: config.supervision,
       alerts: config.alerts,
       clock: this.clock,
-      replies_at_request_time: true,
+      alerts_at_delivery_time: true,
       random: seededRandom(1),
       alertSink: this.outbox,
       deadLetters: this.outbox,

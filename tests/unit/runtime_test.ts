@@ -403,7 +403,16 @@ Deno.test("A lane waits for its expected streams until each delivers or goes idl
   assert.equal(restored.rt.watermark(q, "rec"), 9_000);
 });
 
-Deno.test("ActorRuntime raises a reply's alerts at the time the turn asked, when told to (replay), else when raised", async () => {
+Deno.test("ActorRuntime raises a message's alerts, and its model reply's, at the time it was delivered when told to (replay), else when raised", async () => {
+  const alert = (rule: string, key: string) => ({
+    rule,
+    severity: "low" as const,
+    entity: { type: "rec", key },
+    ts: 1_000,
+    evidence: {},
+    event_ids: ["e"],
+    dedup: "e",
+  });
   const asker: Behaviour<null, { ask: number } | { scored: true }> = {
     type: "rec",
     initial: () => null,
@@ -416,29 +425,31 @@ Deno.test("ActorRuntime raises a reply's alerts at the time the turn asked, when
             model: "m",
             features: new Float32Array([m.ask]),
             reply: () => ({ scored: true }),
-          }],
+          }, { kind: "alert", alert: alert("test.asked", ctx.self.key) }],
         };
       }
-      const alert = {
-        rule: "test.scored",
-        severity: "low" as const,
-        entity: { type: "rec", key: ctx.self.key },
-        ts: 1_000,
-        evidence: {},
-        event_ids: ["e"],
-        dedup: "e",
-      };
-      return { state, effects: [{ kind: "alert", alert }] };
+      return { state, effects: [{ kind: "alert", alert: alert("test.scored", ctx.self.key) }] };
     },
   };
-  for (const replies_at_request_time of [true, false]) {
-    const { rt, clock, alerts } = setup({ behaviours: [asker], replies_at_request_time });
+  for (const alerts_at_delivery_time of [true, false]) {
+    const { rt, clock, alerts } = setup({ behaviours: [asker], alerts_at_delivery_time });
     rt.deliver(at("a"), { ask: 40 });
-    clock.advance(40); // the score lands 40 ms later
-    await tick();
+    clock.advance(10);
+    rt.deliver(at("a"), { ask: 40 }); // waits in the mailbox while the first is scored
+    clock.advance(100); // both scores land meanwhile
+    for (let i = 0; i < 3; i++) {
+      await tick();
+      clock.advance(100);
+    }
     await rt.whenIdle();
-    assert.equal(alerts.length, 1);
-    const expected = replies_at_request_time ? 10_000 : 10_040;
-    assert.equal(alerts[0]!.detected_at, new Date(expected).toISOString());
+    assert.deepEqual(alerts.map((a) => a.rule), [
+      "test.asked",
+      "test.scored",
+      "test.asked",
+      "test.scored",
+    ]);
+    const times = alerts.map((a) => Date.parse(a.detected_at) - 10_000);
+    if (alerts_at_delivery_time) assert.deepEqual(times, [0, 0, 10, 10]);
+    else assert.ok(times[0]! >= 40 && times[2]! > times[0]!, `${times}`);
   }
 });
