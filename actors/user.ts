@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { AlertLimits, AuthRules } from "../config/defaults.ts";
+import type { AlertLimits, AuthRules, TxRules } from "../config/defaults.ts";
 import type { AuthEvent, TransactionEvent } from "../events/types.ts";
 import { type FailureState, NO_FAILURES, onFailure, onSuccess } from "./rules/auth_failures.ts";
 import {
@@ -21,7 +21,25 @@ import {
   type ScoredLogin,
   usualHour,
 } from "./rules/login_risk.ts";
-import { type ActorContext, type Behaviour, type Effect, NO_EFFECTS, type Step } from "./types.ts";
+import {
+  addAmount,
+  type AmountStats,
+  impossibleTravel,
+  isOutgoing,
+  largeAmount,
+  newDeviceLocation,
+  NO_TRANSFERS,
+  rapidTransfers,
+} from "./rules/user_rules.ts";
+import type { Recent } from "./window.ts";
+import {
+  type ActorContext,
+  type AlertDraft,
+  type Behaviour,
+  type Effect,
+  NO_EFFECTS,
+  type Step,
+} from "./types.ts";
 
 /** The actor type name. */
 export const USER = "user";
@@ -61,6 +79,12 @@ export interface UserState {
   readonly devices: readonly string[];
   readonly countries: readonly string[];
   readonly hour: number;
+  /** Event time of the last alert of each rule besides the failure rules (cool-downs). */
+  readonly cooldowns: Readonly<Record<string, number>>;
+  /** The user's outgoing amounts (`tx.large_amount`); null before the first. */
+  readonly amounts: AmountStats | null;
+  /** Recent transfers (`tx.rapid_transfers`). */
+  readonly transfers: Recent;
 }
 
 const NO_SESSIONS: readonly string[] = Object.freeze([]);
@@ -85,6 +109,9 @@ function copy(s: UserState): Draft {
     devices: s.devices,
     countries: s.countries,
     hour: s.hour,
+    cooldowns: s.cooldowns,
+    amounts: s.amounts,
+    transfers: s.transfers,
   };
 }
 
@@ -100,11 +127,15 @@ const INITIAL: UserState = copy({
   devices: NO_SESSIONS,
   countries: NO_SESSIONS,
   hour: NO_HOUR,
+  cooldowns: Object.freeze({}),
+  amounts: null,
+  transfers: NO_TRANSFERS,
 });
 
 /** The parameters a user actor reads on every turn (changed at run time by the API). */
 export interface UserParams {
   auth: AuthRules;
+  tx: TxRules;
   alerts: AlertLimits;
 }
 
@@ -153,11 +184,7 @@ function receive(
     return { state: s, effects: alert ? [{ kind: "alert", alert }] : NO_EFFECTS };
   }
   const e = m.event;
-  if (e.kind === "transaction") {
-    const n = copy(s);
-    n.transactions++;
-    return touch(n, e.ts, p, NO_EFFECTS);
-  }
+  if (e.kind === "transaction") return transaction(s, e, p);
   switch (e.type) {
     case "login_failure": {
       // A failed login is not session activity: an attacker's attempts must not keep
@@ -191,6 +218,14 @@ function login(
 ): Step<UserState> {
   const effects: Effect[] = [];
   if (model !== null) effects.push(scoreLogin(s, e, p, model));
+  let cooldowns = s.cooldowns;
+  const raise = (alert: AlertDraft | null) => {
+    if (!alert || !cooledDown(cooldowns, alert, p)) return;
+    cooldowns = { ...cooldowns, [alert.rule]: alert.ts };
+    effects.push({ kind: "alert", alert });
+  };
+  raise(impossibleTravel(s.last_login, e, p.auth));
+  raise(newDeviceLocation(known(s), e, p.auth));
   let auth = s.auth;
   if (auth.failures.ts.length > 0 || auth.streak > 0) {
     const r = onSuccess(auth, e, p);
@@ -230,10 +265,55 @@ function login(
   n.devices = h.devices;
   n.countries = h.countries;
   n.hour = h.hour;
+  n.cooldowns = cooldowns;
   n.last_activity_ms = last;
   n.idle_timer_ms = idle_timer_ms;
   n.auth = auth;
   return { state: n, effects };
+}
+
+/** Whether a rule's cool-down since its last alert for this user has passed. */
+function cooledDown(
+  cooldowns: Readonly<Record<string, number>>,
+  alert: AlertDraft,
+  p: UserParams,
+): boolean {
+  const last = cooldowns[alert.rule];
+  return last === undefined || alert.ts - last >= p.alerts.cooldown_ms;
+}
+
+/** The devices and countries the user has used (the last login's and the ones before). */
+function known(s: UserState) {
+  const last = s.last_login;
+  const withLast = (earlier: readonly string[], v: string | null | undefined) =>
+    v === null || v === undefined ? earlier : [...earlier, v];
+  return {
+    logins: s.logins,
+    devices: withLast(s.devices, last?.device_id),
+    countries: withLast(s.countries, last?.country),
+  };
+}
+
+/** A transaction: counted as activity, and the transaction rules. */
+function transaction(s: UserState, e: TransactionEvent, p: UserParams): Step<UserState> {
+  const n = copy(s);
+  n.transactions++;
+  const effects: Effect[] = [];
+  const raise = (alert: AlertDraft | null) => {
+    if (!alert || !cooledDown(n.cooldowns, alert, p)) return;
+    n.cooldowns = { ...n.cooldowns, [alert.rule]: alert.ts };
+    effects.push({ kind: "alert", alert });
+  };
+  if (isOutgoing(e)) {
+    raise(largeAmount(s.amounts, e, p.tx));
+    n.amounts = addAmount(s.amounts, e.amount, p.tx);
+  }
+  if (e.type === "transfer") {
+    const r = rapidTransfers(s.transfers, e, p.tx);
+    n.transfers = r.recent;
+    raise(r.alert);
+  }
+  return touch(n, e.ts, p, effects.length > 0 ? effects : NO_EFFECTS);
 }
 
 function historyOf(s: UserState): LoginHistory {

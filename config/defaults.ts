@@ -103,6 +103,27 @@ export interface AuthRules {
   risky_login_low: number;
   risky_login_medium: number;
   risky_login_high: number;
+  /** `auth.impossible_travel`: two logins needing more than this speed … */
+  impossible_travel_speed_kmh: number;
+  /** … and further apart than this. */
+  impossible_travel_min_km: number;
+  /** `auth.new_device_location`: logins the user must have had before a new device or country alerts. */
+  new_device_min_logins: number;
+}
+
+/** Per-user transaction rules (DETECTIONS.md). */
+export interface TxRules {
+  /** `tx.large_amount`: an amount above the user's mean + this many standard deviations … */
+  large_amount_sigma: number;
+  /** … of (about) this many of the user's latest outgoing amounts (an exponential average) … */
+  large_amount_history: number;
+  /** … once the user has had at least this many; */
+  large_amount_min_history: number;
+  /** or any amount above this cap. */
+  large_amount_cap: number;
+  /** `tx.rapid_transfers`: more than this many transfers within the window. */
+  rapid_transfers_max: number;
+  rapid_transfers_window_ms: number;
 }
 
 /** Per-IP rules (DETECTIONS.md), over failed logins re-keyed by source IP. */
@@ -234,6 +255,7 @@ export interface Config {
   runtime: RuntimeLimits;
   supervision: SupervisionLimits;
   auth: AuthRules;
+  tx: TxRules;
   ip: IpRules;
   alerts: AlertLimits;
   api: ApiLimits;
@@ -319,6 +341,17 @@ export const defaults: Readonly<Config> = Object.freeze({
     risky_login_low: 0.5,
     risky_login_medium: 0.8,
     risky_login_high: 0.95,
+    impossible_travel_speed_kmh: 900,
+    impossible_travel_min_km: 500,
+    new_device_min_logins: 5,
+  },
+  tx: {
+    large_amount_sigma: 3,
+    large_amount_history: 50,
+    large_amount_min_history: 10,
+    large_amount_cap: 10_000,
+    rapid_transfers_max: 5,
+    rapid_transfers_window_ms: MINUTE,
   },
   ip: {
     spray_min_users: 5,

@@ -32,7 +32,7 @@ export const EXPECTED_RULES: Readonly<Record<Scenario, readonly string[]>> = {
   password_spray: ["ip.password_spray"],
   credential_stuffing: ["ip.credential_stuffing"],
   account_takeover: ["auth.risky_login"],
-  impossible_travel: ["auth.risky_login"],
+  impossible_travel: ["auth.risky_login", "auth.impossible_travel"],
 };
 
 /** Chance that a session at home starts a trip (another city, a known device, another IP). */

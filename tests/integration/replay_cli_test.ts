@@ -68,8 +68,15 @@ Deno.test("deno task simulate + replay: the same file gives a byte-identical ale
         allowed.add(`${r}|${t.entity.key}`);
         if (t.complete) expected.add(`${r}|${t.entity.key}`);
       }
-      // The login-risk model may flag the attacker's login of any scenario.
-      for (const l of t.risky_logins ?? []) allowed.add(`auth.risky_login|${l.user_id}`);
+      // The attacker's login of any scenario may be flagged by the login-risk model and the
+      // login rules (the victim's next login from home may be impossible travel too).
+      for (const l of t.risky_logins ?? []) {
+        for (
+          const r of ["auth.risky_login", "auth.impossible_travel", "auth.new_device_location"]
+        ) {
+          allowed.add(`${r}|${l.user_id}`);
+        }
+      }
     }
     // A victim of an attack across users (its truth names the IP) who also mistyped a
     // password may reach 5 failures in 5 min: auth.brute_force is then right by definition.
@@ -85,6 +92,19 @@ Deno.test("deno task simulate + replay: the same file gives a byte-identical ale
       if (ts.some((t, i) => i >= 4 && t - ts[i - 4]! < 300_000)) {
         allowed.add(`auth.brute_force|${user}`);
       }
+    }
+    // A benign user with 5 logins or more who logs in from a device or country not used
+    // before in the file: auth.new_device_location is right by definition.
+    const seen = new Map<string, { logins: number; used: Set<string> }>();
+    for (const line of (await Deno.readTextFile(`${dir}/events.jsonl`)).trim().split("\n")) {
+      const e = JSON.parse(line);
+      if (e.type !== "login_success") continue;
+      const u = seen.get(e.user_id) ?? { logins: 0, used: new Set<string>() };
+      const fresh = !u.used.has(`d:${e.device_id}`) || !u.used.has(`c:${e.country}`);
+      if (u.logins >= 5 && fresh) allowed.add(`auth.new_device_location|${e.user_id}`);
+      u.logins++;
+      u.used.add(`d:${e.device_id}`).add(`c:${e.country}`);
+      seen.set(e.user_id, u);
     }
     assert.ok(
       truth.some((t) => t.entity.type === "ip" && t.complete),

@@ -1,0 +1,218 @@
+/**
+ * The per-user rules of DETECTIONS.md besides the failure rules: `auth.impossible_travel`
+ * and `auth.new_device_location` on a successful login, `tx.large_amount` and
+ * `tx.rapid_transfers` on a transaction. Pure functions over what the user actor keeps.
+ *
+ * @module
+ */
+
+import type { AuthRules, TxRules } from "../../config/defaults.ts";
+import type { AuthEvent, TransactionEvent } from "../../events/types.ts";
+import type { AlertDraft } from "../types.ts";
+import { distanceKm } from "./login_risk.ts";
+import { addRecent, EMPTY_RECENT, type Recent } from "../window.ts";
+
+/** Where and when the user last logged in (the user actor's `last_login`). */
+export interface LastPlace {
+  readonly ts: number;
+  readonly ip: string | null;
+  readonly country: string | null;
+  readonly city: string | null;
+  readonly lat: number | null;
+  readonly lon: number | null;
+  readonly device_id: string | null;
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * `auth.impossible_travel`: the last login and this one are more than `min_km` apart and
+ * the trip between them needs more than `speed_kmh` (as Okta's and Entra's velocity
+ * checks). Null when either place is unknown or the trip was possible.
+ */
+export function impossibleTravel(
+  last: LastPlace | null,
+  e: AuthEvent,
+  a: Pick<AuthRules, "impossible_travel_speed_kmh" | "impossible_travel_min_km">,
+): AlertDraft | null {
+  if (!last || last.lat === null || last.lon === null || e.lat === undefined) return null;
+  if (e.lon === undefined) return null;
+  const km = distanceKm(last.lat, last.lon, e.lat, e.lon);
+  if (!(km > a.impossible_travel_min_km)) return null;
+  const hours = (e.ts - last.ts) / HOUR_MS;
+  // Logins at the same instant (or the earlier one arriving later) need infinite speed.
+  const speed = hours > 0 ? km / hours : Infinity;
+  if (!(speed > a.impossible_travel_speed_kmh)) return null;
+  return {
+    rule: "auth.impossible_travel",
+    severity: "high",
+    entity: { type: "user", key: e.user_id },
+    ts: e.ts,
+    evidence: {
+      from: { at: iso(last.ts), ip: last.ip, country: last.country, city: last.city },
+      to: { at: iso(e.ts), ip: e.ip ?? null, country: e.country ?? null, city: e.city ?? null },
+      distance_km: Math.round(km),
+      hours: round(hours, 3),
+      speed_kmh: Number.isFinite(speed) ? Math.round(speed) : null,
+      max_speed_kmh: a.impossible_travel_speed_kmh,
+      min_distance_km: a.impossible_travel_min_km,
+    },
+    event_ids: [e.event_id],
+    dedup: e.event_id,
+  };
+}
+
+/**
+ * `auth.new_device_location`: a login from a device or a country the user has not used
+ * (among the last login's and the 3 distinct ones before it), once the user has at least
+ * `new_device_min_logins` logins.
+ */
+export function newDeviceLocation(
+  known: { logins: number; devices: readonly string[]; countries: readonly string[] },
+  e: AuthEvent,
+  a: Pick<AuthRules, "new_device_min_logins">,
+): AlertDraft | null {
+  if (known.logins < a.new_device_min_logins) return null;
+  const device = e.device_id !== undefined && !known.devices.includes(e.device_id);
+  const country = e.country !== undefined && !known.countries.includes(e.country);
+  if (!device && !country) return null;
+  return {
+    rule: "auth.new_device_location",
+    severity: device && country ? "medium" : "low",
+    entity: { type: "user", key: e.user_id },
+    ts: e.ts,
+    evidence: {
+      new_device: device,
+      new_country: country,
+      device_id: e.device_id ?? null,
+      country: e.country ?? null,
+      ip: e.ip ?? null,
+      known_devices: known.devices,
+      known_countries: known.countries,
+      baseline_logins: known.logins,
+      min_logins: a.new_device_min_logins,
+    },
+    event_ids: [e.event_id],
+    dedup: e.event_id,
+  };
+}
+
+/** A user's outgoing amounts: an exponentially weighted mean and variance, and their count. */
+export interface AmountStats {
+  readonly n: number;
+  readonly mean: number;
+  readonly variance: number;
+}
+
+/** Outgoing money: what `tx.large_amount` looks at (a deposit is not). */
+export function isOutgoing(e: TransactionEvent): boolean {
+  return e.type !== "deposit";
+}
+
+/**
+ * `tx.large_amount`: an amount above the cap, or, once the user has `large_amount_min_history`
+ * outgoing amounts, above their mean + `large_amount_sigma` standard deviations. `stats`
+ * are the user's before this transaction.
+ */
+export function largeAmount(
+  stats: AmountStats | null,
+  e: TransactionEvent,
+  t: Pick<TxRules, "large_amount_sigma" | "large_amount_min_history" | "large_amount_cap">,
+): AlertDraft | null {
+  const over_cap = e.amount > t.large_amount_cap;
+  const std = stats ? Math.sqrt(stats.variance) : 0;
+  const limit = stats ? stats.mean + t.large_amount_sigma * std : Infinity;
+  const unusual = stats !== null && stats.n >= t.large_amount_min_history && e.amount > limit;
+  if (!over_cap && !unusual) return null;
+  return {
+    rule: "tx.large_amount",
+    severity: over_cap ? "high" : "medium",
+    entity: { type: "user", key: e.user_id },
+    ts: e.ts,
+    evidence: {
+      amount: e.amount,
+      currency: e.currency,
+      type: e.type,
+      counterparty: e.counterparty ?? null,
+      over_cap,
+      cap: t.large_amount_cap,
+      unusual_for_user: unusual,
+      user_mean: stats ? round(stats.mean, 2) : null,
+      user_std: stats ? round(std, 2) : null,
+      user_limit: Number.isFinite(limit) ? round(limit, 2) : null,
+      sigma: t.large_amount_sigma,
+      history: stats?.n ?? 0,
+    },
+    event_ids: [e.event_id],
+    dedup: e.event_id,
+  };
+}
+
+/**
+ * The stats after an outgoing amount: an exponential average over about `history` amounts
+ * (weight 2 / (history + 1), as an N-sample moving average), exact for the first ones.
+ */
+export function addAmount(
+  stats: AmountStats | null,
+  amount: number,
+  t: Pick<TxRules, "large_amount_history">,
+): AmountStats {
+  if (stats === null) return { n: 1, mean: amount, variance: 0 };
+  const n = stats.n + 1;
+  const w = Math.max(1 / n, 2 / (t.large_amount_history + 1));
+  const diff = amount - stats.mean;
+  const mean = stats.mean + w * diff;
+  const variance = (1 - w) * (stats.variance + w * diff * diff);
+  return { n: Math.min(n, 1_000_000), mean, variance };
+}
+
+/**
+ * `tx.rapid_transfers`: the user's recent transfers with this one, and the alert when more
+ * than `rapid_transfers_max` fall within the window.
+ */
+export function rapidTransfers(
+  recent: Recent,
+  e: TransactionEvent,
+  t: Pick<TxRules, "rapid_transfers_max" | "rapid_transfers_window_ms">,
+): { recent: Recent; alert: AlertDraft | null } {
+  const next = addRecent(
+    recent,
+    e.ts,
+    e.event_id,
+    e.counterparty ?? "",
+    t.rapid_transfers_window_ms,
+    t.rapid_transfers_max + 1,
+  );
+  if (next.ts.length <= t.rapid_transfers_max) return { recent: next, alert: null };
+  return {
+    recent: next,
+    alert: {
+      rule: "tx.rapid_transfers",
+      severity: "high",
+      entity: { type: "user", key: e.user_id },
+      ts: e.ts,
+      evidence: {
+        transfers: next.ts.length,
+        max: t.rapid_transfers_max,
+        window_s: t.rapid_transfers_window_ms / 1000,
+        first: iso(next.ts[0]!),
+        last: iso(next.ts[next.ts.length - 1]!),
+        counterparties: [...new Set(next.tags.filter((c) => c !== ""))],
+      },
+      event_ids: [...next.ids],
+      dedup: next.ids[0]!,
+    },
+  };
+}
+
+/** No transfers yet. */
+export const NO_TRANSFERS: Recent = EMPTY_RECENT;
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function round(x: number, digits: number): number {
+  const k = 10 ** digits;
+  return Math.round(x * k) / k;
+}

@@ -1,0 +1,220 @@
+import assert from "node:assert/strict";
+import {
+  addAmount,
+  type AmountStats,
+  impossibleTravel,
+  largeAmount,
+  type LastPlace,
+  newDeviceLocation,
+  NO_TRANSFERS,
+  rapidTransfers,
+} from "../../actors/rules/user_rules.ts";
+import type { ActorContext, AlertDraft, Effect } from "../../actors/types.ts";
+import { userBehaviour, type UserMessage, type UserState } from "../../actors/user.ts";
+import { type Config, defaults } from "../../config/defaults.ts";
+import type { AuthEvent, TransactionEvent } from "../../events/types.ts";
+import { authEvent } from "./events.ts";
+
+const SEC = 1_000;
+const MIN = 60 * SEC;
+const HOUR = 60 * MIN;
+const T0 = Date.UTC(2024, 0, 1, 9);
+const OSLO = { lat: 59.91, lon: 10.75, country: "NO", city: "Oslo" };
+const STOCKHOLM = { lat: 59.33, lon: 18.07, country: "SE", city: "Stockholm" };
+const SAO_PAULO = { lat: -23.55, lon: -46.63, country: "BR", city: "Sao Paulo" };
+
+function lastAt(ts: number, place = OSLO): LastPlace {
+  return { ts, ip: "84.1.2.3", device_id: "d1", ...place };
+}
+
+function loginAt(id: string, ts: number, more: Partial<AuthEvent> = {}): AuthEvent {
+  return authEvent("login_success", id, ts, { ip: "84.1.2.3", device_id: "d1", ...OSLO, ...more });
+}
+
+function tx(
+  id: string,
+  ts: number,
+  amount: number,
+  type: TransactionEvent["type"] = "transfer",
+): TransactionEvent {
+  return {
+    kind: "transaction",
+    event_id: id,
+    ts,
+    raw: {},
+    user_id: "u1",
+    account_id: "a1",
+    type,
+    amount,
+    currency: "EUR",
+    counterparty: `c-${id}`,
+  };
+}
+
+Deno.test("impossibleTravel() fires above 900 km/h over more than 500 km, not at a speed a flight makes", () => {
+  // Oslo–São Paulo is about 10,630 km: 11 h is 966 km/h, 12 h is 886 km/h.
+  const a = defaults.auth;
+  const fast = impossibleTravel(lastAt(T0 - 11 * HOUR), loginAt("e", T0, SAO_PAULO), a);
+  assert.ok(fast);
+  assert.equal(fast.rule, "auth.impossible_travel");
+  assert.equal(fast.severity, "high");
+  assert.equal(fast.evidence.distance_km, 10_633);
+  assert.equal(fast.evidence.speed_kmh, 967);
+  assert.deepEqual(fast.event_ids, ["e"]);
+  assert.equal(impossibleTravel(lastAt(T0 - 12 * HOUR), loginAt("e", T0, SAO_PAULO), a), null);
+});
+
+Deno.test("impossibleTravel() ignores short hops at any speed, unknown places, and alerts logins at one instant", () => {
+  const a = defaults.auth;
+  // Oslo–Stockholm, about 417 km, in one minute: too close to count.
+  assert.equal(impossibleTravel(lastAt(T0 - MIN), loginAt("e", T0, STOCKHOLM), a), null);
+  const noPlace = loginAt("e", T0, { lat: undefined, lon: undefined });
+  assert.equal(impossibleTravel(lastAt(T0 - MIN), noPlace, a), null);
+  assert.equal(impossibleTravel(null, loginAt("e", T0, SAO_PAULO), a), null);
+  const same = impossibleTravel(lastAt(T0), loginAt("e", T0, SAO_PAULO), a);
+  assert.equal(same?.evidence.speed_kmh, null, "no time between them: infinite speed");
+  // Parameters are read per call.
+  const lenient = { ...a, impossible_travel_speed_kmh: 20_000 };
+  assert.equal(impossibleTravel(lastAt(T0 - HOUR), loginAt("e", T0, SAO_PAULO), lenient), null);
+});
+
+Deno.test("newDeviceLocation() fires for a new device or country only after 5 logins", () => {
+  const a = defaults.auth;
+  const known = { devices: ["d1", "d2"], countries: ["NO"] };
+  const newDevice = loginAt("e", T0, { device_id: "d9" });
+  assert.equal(newDeviceLocation({ logins: 4, ...known }, newDevice, a), null, "4: no baseline");
+  const fired = newDeviceLocation({ logins: 5, ...known }, newDevice, a);
+  assert.ok(fired);
+  assert.equal(fired.rule, "auth.new_device_location");
+  assert.equal(fired.severity, "low");
+  assert.equal(fired.evidence.new_device, true);
+  assert.equal(fired.evidence.new_country, false);
+  const both = newDeviceLocation(
+    { logins: 5, ...known },
+    loginAt("e", T0, { device_id: "d9", ...SAO_PAULO }),
+    a,
+  );
+  assert.equal(both?.severity, "medium");
+  assert.equal(newDeviceLocation({ logins: 50, ...known }, loginAt("e", T0), a), null);
+  const unnamed = loginAt("e", T0, { device_id: undefined, country: undefined });
+  assert.equal(newDeviceLocation({ logins: 50, ...known }, unnamed, a), null);
+});
+
+Deno.test("largeAmount() fires above the 10,000 cap with no history, and not at the cap", () => {
+  const t = defaults.tx;
+  const big = largeAmount(null, tx("t", T0, 10_000.01), t);
+  assert.ok(big);
+  assert.equal(big.rule, "tx.large_amount");
+  assert.equal(big.severity, "high");
+  assert.equal(big.evidence.over_cap, true);
+  assert.equal(largeAmount(null, tx("t", T0, 10_000), t), null);
+});
+
+Deno.test("largeAmount() fires above mean + 3σ of the user's amounts once there are 10", () => {
+  const t = defaults.tx;
+  let stats: AmountStats | null = null;
+  const amounts = [90, 110, 95, 105, 100, 100, 98, 102, 100];
+  for (const x of amounts) stats = addAmount(stats, x, t);
+  assert.equal(stats!.n, 9);
+  assert.equal(largeAmount(stats, tx("t", T0, 900), t), null, "9 amounts: no baseline yet");
+  stats = addAmount(stats, 100, t);
+  const std = Math.sqrt(stats.variance);
+  const limit = stats.mean + 3 * std;
+  assert.ok(limit > 100 && limit < 130, `limit ${limit}`);
+  assert.equal(largeAmount(stats, tx("t", T0, limit - 0.01), t), null);
+  const fired = largeAmount(stats, tx("t", T0, limit + 0.01), t);
+  assert.ok(fired);
+  assert.equal(fired.severity, "medium");
+  assert.equal(fired.evidence.unusual_for_user, true);
+  assert.equal(fired.evidence.history, 10);
+});
+
+Deno.test("addAmount() averages the first amounts exactly, then weighs about the last 50", () => {
+  const t = defaults.tx;
+  let s = addAmount(null, 10, t);
+  s = addAmount(s, 20, t);
+  s = addAmount(s, 30, t);
+  assert.equal(s.mean, 20);
+  assert.ok(Math.abs(s.variance - 200 / 3) < 1e-9, "the population variance of 10, 20, 30");
+  let long: AmountStats | null = null;
+  for (let i = 0; i < 500; i++) long = addAmount(long, 100, t);
+  for (let i = 0; i < 50; i++) long = addAmount(long, 200, t);
+  // An exponential average with weight 2/51 has moved 1 - (49/51)^50 ≈ 86 % of the way.
+  assert.ok(long!.mean > 180 && long!.mean < 190, `${long!.mean}`);
+});
+
+Deno.test("rapidTransfers() fires at the sixth transfer within 1 min, not at the fifth, nor at the window's edge", () => {
+  const t = defaults.tx;
+  let recent = NO_TRANSFERS;
+  let alert: AlertDraft | null = null;
+  for (let i = 0; i < 5; i++) {
+    ({ recent, alert } = rapidTransfers(recent, tx(`t${i}`, T0 + i * 10 * SEC, 50), t));
+    assert.equal(alert, null, `transfer ${i + 1}`);
+  }
+  const edge = rapidTransfers(recent, tx("t5", T0 + MIN, 50), t);
+  assert.equal(edge.alert, null, "exactly 1 min after the first: it has left the window");
+  const sixth = rapidTransfers(recent, tx("t5", T0 + 59 * SEC, 50), t);
+  assert.ok(sixth.alert);
+  assert.equal(sixth.alert.rule, "tx.rapid_transfers");
+  assert.deepEqual(sixth.alert.event_ids, ["t0", "t1", "t2", "t3", "t4", "t5"]);
+  assert.equal(sixth.alert.evidence.transfers, 6);
+});
+
+const CTX = { self: { type: "user", key: "u1" }, watermark_ms: 0 } as ActorContext;
+
+function feed(events: UserMessage[], c = structuredClone(defaults) as Config) {
+  const b = userBehaviour(c);
+  let s: UserState = b.initial("u1");
+  const alerts: AlertDraft[] = [];
+  for (const m of events) {
+    const step = b.receive(s, m, CTX);
+    s = step.state;
+    for (const e of step.effects as Effect[]) if (e.kind === "alert") alerts.push(e.alert);
+  }
+  return { state: s, alerts };
+}
+
+const ev = (event: AuthEvent | TransactionEvent): UserMessage => ({ kind: "event", event });
+
+Deno.test("userBehaviour() raises impossible travel once per 15 min cool-down, and again after it", () => {
+  const hop = (id: string, ts: number, place: typeof OSLO) => ev(loginAt(id, ts, place));
+  const { alerts } = feed([
+    hop("a", T0, OSLO),
+    hop("b", T0 + 10 * MIN, SAO_PAULO), // alert
+    hop("c", T0 + 20 * MIN, OSLO), // within the cool-down
+    hop("d", T0 + 26 * MIN, SAO_PAULO), // 16 min after the alert: alert
+  ]);
+  const travel = alerts.filter((a) => a.rule === "auth.impossible_travel");
+  assert.deepEqual(travel.map((a) => a.event_ids[0]), ["b", "d"]);
+});
+
+Deno.test("userBehaviour() knows the last login's device and the ones before it for new_device_location", () => {
+  const logins = ["d1", "d2", "d1", "d2", "d1"].map((d, i) =>
+    ev(loginAt(`l${i}`, T0 + i * HOUR, { device_id: d }))
+  );
+  const { alerts } = feed([
+    ...logins,
+    ev(loginAt("same", T0 + 6 * HOUR, { device_id: "d2" })),
+    ev(loginAt("new", T0 + 7 * HOUR, { device_id: "d3" })),
+  ]);
+  const fired = alerts.filter((a) => a.rule === "auth.new_device_location");
+  assert.deepEqual(fired.map((a) => a.event_ids[0]), ["new"]);
+  assert.deepEqual(fired[0]!.evidence.known_devices, ["d1", "d2"]);
+});
+
+Deno.test("userBehaviour() runs the transaction rules: deposits are not outgoing, payments are not transfers", () => {
+  const deposits = Array.from({ length: 20 }, (_, i) => ev(tx(`d${i}`, T0 + i, 50_000, "deposit")));
+  const payments = Array.from(
+    { length: 8 },
+    (_, i) => ev(tx(`p${i}`, T0 + HOUR + i * SEC, 20, "payment")),
+  );
+  const { state, alerts } = feed([...deposits, ...payments]);
+  assert.deepEqual(alerts, [], "no large amount for deposits, no rapid transfers for payments");
+  assert.equal(state.amounts?.n, 8);
+  assert.equal(state.transactions, 28);
+  const burst = Array.from({ length: 8 }, (_, i) => ev(tx(`t${i}`, T0 + 2 * HOUR + i * SEC, 20)));
+  const after = feed([...deposits, ...payments, ...burst]);
+  const rapid = after.alerts.filter((a) => a.rule === "tx.rapid_transfers");
+  assert.equal(rapid.length, 1, "one alert for the burst (cool-down)");
+  assert.equal(rapid[0]!.event_ids.at(-1), "t5");
+});
