@@ -9,6 +9,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { ApiLimits } from "../config/defaults.ts";
 import type { RuntimeStats } from "../actors/runtime.ts";
+import { RuleError, type RuleInfo } from "../engine/rules.ts";
 import type { Store } from "../io/store.ts";
 import { requireToken } from "./auth.ts";
 import { openapi } from "./openapi.ts";
@@ -45,6 +46,14 @@ export interface ModelsDeps {
   unshadow(name: string): Promise<boolean>;
 }
 
+/** What the API can do with the rules (`engine/rules.ts`). */
+export interface RulesDeps {
+  list(): RuleInfo[];
+  get(rule: string): RuleInfo | null;
+  /** Changes mode and parameters together; throws RuleError for a change it cannot make. */
+  change(rule: string, change: { mode?: unknown; params?: unknown }): RuleInfo | null;
+}
+
 /** Something asked for that is not there (404). */
 export class NotFound extends Error {}
 
@@ -61,6 +70,8 @@ export interface ApiDeps {
   partitions?: () => number[] | null;
   /** Model operations (absent: the routes answer 404). */
   models?: ModelsDeps;
+  /** Rule operations (absent: the routes answer 404). */
+  rules?: RulesDeps;
   actors: {
     types: string[];
     stats(): RuntimeStats;
@@ -220,6 +231,48 @@ export function createApp(deps: ApiDeps): Hono {
     const name = c.req.param("name");
     if (!(await modelsOf().unshadow(name))) throw new NotFound(`Model ${name} has no shadow`);
     return c.json({ name, shadow: null });
+  });
+
+  const rulesOf = (): RulesDeps => {
+    if (!deps.rules) throw new NotFound("No rules are run by this process");
+    return deps.rules;
+  };
+
+  app.get("/api/v1/rules", (c) => {
+    const rules = rulesOf().list();
+    return c.json({ count: rules.length, rules });
+  });
+
+  app.get("/api/v1/rules/:rule", (c) => {
+    const rule = rulesOf().get(c.req.param("rule"));
+    if (!rule) throw new NotFound(`No rule ${c.req.param("rule")}`);
+    return c.json(rule);
+  });
+
+  app.patch("/api/v1/rules/:rule", smallBody, async (c) => {
+    const rules = rulesOf();
+    const name = c.req.param("rule");
+    let body: unknown;
+    try {
+      body = JSON.parse(await c.req.text());
+    } catch {
+      throw new BadRequest(
+        'Cannot parse the body: send {"mode": "enforce" | "shadow", "params": {"name": number}}',
+      );
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      throw new BadRequest('Cannot use the body: send an object with "mode" and/or "params"');
+    }
+    const unknown = Object.keys(body).filter((k) => k !== "mode" && k !== "params");
+    if (unknown.length > 0) throw new BadRequest(`Cannot use field(s) ${unknown.join(", ")}`);
+    try {
+      const rule = rules.change(name, body as { mode?: unknown; params?: unknown });
+      if (!rule) throw new NotFound(`No rule ${name}`);
+      return c.json(rule);
+    } catch (err) {
+      if (err instanceof RuleError) throw new BadRequest(err.message);
+      throw err;
+    }
   });
 
   app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}` }, 404));

@@ -126,6 +126,34 @@ export const openapi = {
         responses: { "200": json("No shadow"), "404": json("No shadow to stop"), ...errors },
       },
     },
+    "/api/v1/rules": {
+      get: {
+        summary: "Every rule: its entity, mode (enforce or shadow) and parameters now",
+        security: bearer,
+        responses: { "200": json("Rules"), ...errors },
+      },
+    },
+    "/api/v1/rules/{rule}": {
+      get: {
+        summary: "One rule",
+        security: bearer,
+        parameters: [{ name: "rule", in: "path", required: true, schema: { type: "string" } }],
+        responses: { "200": json("The rule"), "404": json("No such rule"), ...errors },
+      },
+      patch: {
+        summary:
+          'Change a rule at run time: {"mode": "enforce" | "shadow", "params": {"name": number}}; ' +
+          "all or nothing, from the next event on",
+        security: bearer,
+        parameters: [{ name: "rule", in: "path", required: true, schema: { type: "string" } }],
+        responses: {
+          "200": json("The rule as it is now"),
+          ...errors,
+          "400": json("A parameter the rule does not read, or a value it cannot take"),
+          "404": json("No such rule"),
+        },
+      },
+    },
     "/api/v1/dead-letters": {
       get: {
         summary: "Dead letters, newest first",

@@ -267,6 +267,13 @@ export interface Config {
   memory_store_max_dead_letters: number;
   /** Write every alert as a JSON line on stdout. */
   alerts_stdout: boolean;
+  rules: RuleSettings;
+}
+
+/** How the rules run. */
+export interface RuleSettings {
+  /** Rules that start in shadow mode (alerts marked `mode: "shadow"`), comma-separated. */
+  shadow: string;
 }
 
 const MINUTE = 60_000;
@@ -397,4 +404,5 @@ export const defaults: Readonly<Config> = Object.freeze({
   max_event_bytes: 1_048_576,
   memory_store_max_dead_letters: 100_000,
   alerts_stdout: false,
+  rules: { shadow: "" },
 });

@@ -73,7 +73,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (name === undefined) (config as unknown as Record<string, unknown>)[section!] = value;
     else (config as unknown as Record<string, Record<string, unknown>>)[section!]![name] = value;
   }
-  check(config);
+  checkConfig(config);
   return config;
 }
 
@@ -93,7 +93,8 @@ function parseValue(variable: string, text: string, like: unknown): unknown {
   return text;
 }
 
-function check(c: Config): void {
+/** Throws a ConfigError for a configuration whose values cannot be used together. */
+export function checkConfig(c: Config): void {
   const positive: [string, number][] = [
     ["VIGIL_RUNTIME_PARTITIONS", c.runtime.partitions],
     ["VIGIL_RUNTIME_MAILBOX_CAPACITY", c.runtime.mailbox_capacity],

@@ -26,6 +26,7 @@ import { parseEvent } from "../events/validate.ts";
 import { MemoryStore } from "../io/memory_store.ts";
 import { Intake, type IntakeTelemetry } from "./intake.ts";
 import { Outbox } from "./outbox.ts";
+import { Rules } from "./rules.ts";
 
 /** What a replay did. */
 export interface ReplayResult {
@@ -89,6 +90,8 @@ class Run {
     this.outbox.listen((a) => {
       for (const x of a) this.alerts.push(x);
     });
+    // The modes of VIGIL_RULES_SHADOW (flow.<class> rules take any class name there).
+    const rules = new Rules(config);
     this.runtime = new ActorRuntime({
       // Without a model service, flows are counted and not scored.
       behaviours: [
@@ -100,6 +103,7 @@ class Run {
         }),
       ],
       ...(models ? { inference: models } : {}),
+      modeOf: (rule) => rules.modeOf(rule),
       runtime: config.runtime,
       supervision: config.supervision,
       alerts: config.alerts,

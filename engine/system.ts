@@ -9,7 +9,7 @@ import { type Clock, systemClock } from "../actors/clock.ts";
 import { ActorRuntime } from "../actors/runtime.ts";
 import { IP, ipBehaviour } from "../actors/ip.ts";
 import { USER, userBehaviour } from "../actors/user.ts";
-import { FLOW_MODEL, SOURCE, sourceBehaviour } from "../actors/source.ts";
+import { FLOW_MODEL, flowRule, SOURCE, sourceBehaviour } from "../actors/source.ts";
 import { ModelService, versionsOf } from "../models/service.ts";
 import { flowModelView, loadModels, loginModelView } from "./served_models.ts";
 import type { Config } from "../config/defaults.ts";
@@ -25,6 +25,7 @@ import type { Store } from "../io/store.ts";
 import { type FlowOptions, Simulator } from "../sim/simulator.ts";
 import { createApp, type IngestResult, type ModelInfo, NotFound } from "../api/app.ts";
 import { Checkpointer } from "./checkpoints.ts";
+import { Rules } from "./rules.ts";
 import { Intake, oversize, rekeyStream } from "./intake.ts";
 import { Outbox } from "./outbox.ts";
 import { log } from "./logger.ts";
@@ -54,6 +55,8 @@ export class VigilSystem {
   readonly metrics: Metrics;
   /** The models served to the actors (loaded by `start`). */
   readonly models: ModelService;
+  /** The rules' modes and parameters (changed through the API). */
+  readonly rules: Rules;
   readonly app: Hono;
   #clock: Clock;
   #consumer: Consumer | null = null;
@@ -88,6 +91,11 @@ export class VigilSystem {
       drift: () => this.models.drift(),
     });
     const models = this.models = new ModelService(c.models, this.metrics);
+    const rules = this.rules = new Rules(c, () => {
+      const m = models.manifest(FLOW_MODEL);
+      const benign = m?.benign_class ?? m?.classes[0];
+      return m ? m.classes.filter((k) => k !== benign).map(flowRule) : [];
+    });
     runtime = this.runtime = new ActorRuntime({
       behaviours: [
         userBehaviour(c, loginModelView(models)),
@@ -95,6 +103,7 @@ export class VigilSystem {
         sourceBehaviour({ alerts: c.alerts, model: flowModelView(models) }),
       ],
       inference: models,
+      modeOf: (rule) => rules.modeOf(rule),
       runtime: c.runtime,
       supervision: c.supervision,
       alerts: c.alerts,
@@ -185,6 +194,15 @@ export class VigilSystem {
           log("info", "Model shadowed", { model: name, version });
         },
         unshadow: (name) => this.models.unshadow(name),
+      },
+      rules: {
+        list: () => rules.list(),
+        get: (rule) => rules.get(rule),
+        change: (rule, change) => {
+          const r = rules.change(rule, change);
+          if (r) log("info", "Rule changed", { rule, mode: r.mode, params: r.params });
+          return r;
+        },
       },
     });
   }

@@ -900,3 +900,115 @@ Deno.test("/api/v1/models: bad activation requests get a 4xx with a message, and
     assert.equal(denied.status, 401);
   });
 });
+
+Deno.test("/api/v1/rules lists every rule with its entity, mode and parameters; the token is needed", async () => {
+  await withSystem(async (h) => {
+    assert.equal((await h.call("/api/v1/rules", { token: null })).status, 401);
+    const r = await h.call("/api/v1/rules");
+    assert.equal(r.status, 200, r.text);
+    const names = (r.json.rules as { rule: string }[]).map((x) => x.rule);
+    for (
+      const rule of [
+        "auth.brute_force",
+        "auth.success_after_failures",
+        "auth.impossible_travel",
+        "auth.new_device_location",
+        "auth.risky_login",
+        "tx.large_amount",
+        "tx.rapid_transfers",
+        "ip.password_spray",
+        "ip.credential_stuffing",
+      ]
+    ) assert.ok(names.includes(rule), rule);
+    const one = await h.call("/api/v1/rules/auth.brute_force");
+    assert.deepEqual(one.json, {
+      rule: "auth.brute_force",
+      entity: "user",
+      mode: "enforce",
+      params: {
+        brute_force_failures: 5,
+        brute_force_window_ms: 300_000,
+        brute_force_lock_step_ms: 60_000,
+        brute_force_lock_max_ms: 900_000,
+        brute_force_reset_ms: 43_200_000,
+      },
+    });
+    assert.equal((await h.call("/api/v1/rules/auth.nope")).status, 404);
+  });
+});
+
+Deno.test("PATCH /api/v1/rules/{rule} changes a threshold from the next event on, and shadow mode marks its alerts", async () => {
+  await withSystem(async (h) => {
+    const t0 = Date.now() - 4 * MINUTE;
+    const patched = await h.call("/api/v1/rules/auth.brute_force", {
+      method: "PATCH",
+      body: { mode: "shadow", params: { brute_force_failures: 3 } },
+    });
+    assert.equal(patched.status, 200, patched.text);
+    assert.equal(patched.json.mode, "shadow");
+    assert.equal(patched.json.params.brute_force_failures, 3);
+    await ingestAll(h, failures("patched", t0, 3, 10_000));
+    const [alert] = await waitFor("auth.brute_force at the third failure", async () => {
+      const l = await alertsFor(h, "patched", "auth.brute_force");
+      return l.length > 0 ? l : undefined;
+    });
+    assert.equal(alert!.mode, "shadow");
+    assert.equal((alert!.evidence as Record<string, unknown>).threshold, 3);
+    assert.equal((alert!.event_ids as string[]).length, 3);
+    const back = await h.call("/api/v1/rules/auth.brute_force", {
+      method: "PATCH",
+      body: { mode: "enforce" },
+    });
+    assert.equal(back.json.mode, "enforce");
+    assert.equal(back.json.params.brute_force_failures, 3, "a mode change keeps the parameters");
+  });
+});
+
+Deno.test("PATCH /api/v1/rules/{rule}: bad changes are a 4xx with a message and change nothing", async () => {
+  await withSystem(async (h) => {
+    const patch = (rule: string, body: unknown) =>
+      h.call(`/api/v1/rules/${rule}`, { method: "PATCH", body });
+    const cases: [string, unknown, number, RegExp][] = [
+      ["auth.brute_force", { params: { nope: 1 } }, 400, /no parameter "nope"/],
+      ["auth.brute_force", { params: { brute_force_failures: "5" } }, 400, /must be a number/],
+      ["auth.brute_force", { params: { brute_force_failures: -1 } }, 400, /must be a number ≥ 0/],
+      ["auth.brute_force", { mode: "loud" }, 400, /"enforce" or "shadow"/],
+      ["auth.brute_force", { other: 1 }, 400, /Cannot use field/],
+      ["auth.brute_force", "{not json", 400, /Cannot parse/],
+      ["auth.risky_login", { params: { risky_login_medium: 0.99 } }, 400, /must rise/],
+      ["auth.nope", { mode: "shadow" }, 404, /No rule/],
+    ];
+    for (const [rule, body, status, message] of cases) {
+      const r = await patch(rule, body);
+      assert.equal(r.status, status, `${JSON.stringify(body)}: ${r.text}`);
+      assert.match(r.json.error, message);
+    }
+    // The refused risk levels left the rule as it was, mode included.
+    const mixed = await patch("auth.risky_login", {
+      mode: "shadow",
+      params: { risky_login_low: 0.9 },
+    });
+    assert.equal(mixed.status, 400);
+    const risky = await h.call("/api/v1/rules/auth.risky_login");
+    assert.deepEqual(risky.json.params, {
+      risky_login_low: 0.5,
+      risky_login_medium: 0.8,
+      risky_login_high: 0.95,
+    });
+    assert.equal(risky.json.mode, "enforce");
+    const big = await patch("auth.brute_force", { params: { x: "y".repeat(5_000) } });
+    assert.equal(big.status, 413);
+  });
+});
+
+Deno.test("VIGIL_RULES_SHADOW starts rules in shadow mode and refuses an unknown rule", async () => {
+  await withSystem(async (h) => {
+    const r = await h.call("/api/v1/rules/tx.large_amount");
+    assert.equal(r.json.mode, "shadow");
+    assert.equal((await h.call("/api/v1/rules/tx.rapid_transfers")).json.mode, "enforce");
+  }, (c) => {
+    c.rules.shadow = "tx.large_amount, ip.password_spray";
+  });
+  const config = loadConfig({ VIGIL_RULES_SHADOW: "auth.nope" });
+  assert.throws(() => new VigilSystem({ config, token: TOKEN }), /no such rule/);
+});
