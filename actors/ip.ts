@@ -10,6 +10,7 @@
 import type { AlertLimits, IpRules } from "../config/defaults.ts";
 import type { AuthEvent } from "../events/types.ts";
 import { type AttemptState, NO_ATTEMPTS, onIpFailure } from "./rules/ip_attempts.ts";
+import { type Bucket, FULL, onThrottledFailure } from "./rules/ip_throttle.ts";
 import { type Behaviour, type Effect, NO_EFFECTS, type Step } from "./types.ts";
 
 /** The actor type name. */
@@ -25,12 +26,15 @@ export interface IpState {
   /** Event time of the latest attempt. */
   readonly last_attempt_ms: number | null;
   readonly attempts: AttemptState;
+  /** The `ip.throttle` token bucket. */
+  readonly bucket: Bucket;
 }
 
 const INITIAL: IpState = Object.freeze({
   failed_logins: 0,
   last_attempt_ms: null,
   attempts: NO_ATTEMPTS,
+  bucket: FULL,
 });
 
 /** The parameters an IP actor reads on every turn. */
@@ -67,8 +71,15 @@ function receive(s: IpState, m: IpMessage, p: IpParams): Step<IpState> {
   const out = onIpFailure(s.attempts, e, p);
   if (out.state === s.attempts) return { state: s, effects: NO_EFFECTS }; // a repeat
   const effects: Effect[] = out.alerts.map((alert) => ({ kind: "alert", alert }));
+  const throttle = onThrottledFailure(s.bucket, e, p);
+  if (throttle.alert) effects.push({ kind: "alert", alert: throttle.alert });
   return {
-    state: { failed_logins: s.failed_logins + 1, last_attempt_ms: last, attempts: out.state },
+    state: {
+      failed_logins: s.failed_logins + 1,
+      last_attempt_ms: last,
+      attempts: out.state,
+      bucket: throttle.bucket,
+    },
     effects: effects.length > 0 ? effects : NO_EFFECTS,
   };
 }
@@ -81,5 +92,7 @@ function view(s: IpState): unknown {
     recent_failures: s.attempts.failures.ts.length,
     recent_users: users.size,
     alerts_raised: s.attempts.alerts,
+    // The throttle bucket as of the last failure it counted (null: never used, full).
+    throttle_credit_ms: s.bucket.at_ms === null ? null : s.bucket.credit_ms,
   };
 }

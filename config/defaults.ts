@@ -142,6 +142,10 @@ export interface IpRules {
   /** Share of the users tried at most `stuffing_max_per_user` times. */
   stuffing_min_share: number;
   stuffing_window_ms: number;
+  /** `ip.throttle`: a token bucket of failed logins per IP holding this many … */
+  throttle_capacity: number;
+  /** … refilled by one every this long (100 a day: one per 14.4 min). */
+  throttle_refill_ms: number;
   /** Failed logins remembered per IP (newest kept), enough for the rules above. */
   max_failures_tracked: number;
 }
@@ -371,6 +375,8 @@ export const defaults: Readonly<Config> = Object.freeze({
     stuffing_max_per_user: 2,
     stuffing_min_share: 0.8,
     stuffing_window_ms: 60 * MINUTE,
+    throttle_capacity: 100,
+    throttle_refill_ms: 864_000,
     max_failures_tracked: 512,
   },
   alerts: {

@@ -89,6 +89,7 @@ export const RULES: readonly { rule: string; entity: string; params: readonly st
       "ip.stuffing_window_ms",
     ],
   },
+  { rule: "ip.throttle", entity: "ip", params: ["ip.throttle_capacity", "ip.throttle_refill_ms"] },
 ];
 
 /** A change asked for that cannot be made (the API answers 400 with the message). */

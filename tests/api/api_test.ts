@@ -918,6 +918,7 @@ Deno.test("/api/v1/rules lists every rule with its entity, mode and parameters; 
         "tx.rapid_transfers",
         "ip.password_spray",
         "ip.credential_stuffing",
+        "ip.throttle",
       ]
     ) assert.ok(names.includes(rule), rule);
     const one = await h.call("/api/v1/rules/auth.brute_force");
