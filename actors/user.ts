@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { AlertLimits, AuthRules, TxRules } from "../config/defaults.ts";
+import type { AlertLimits, AuthRules, TxRules, UserChainRules } from "../config/defaults.ts";
 import type { AuthEvent, TransactionEvent } from "../events/types.ts";
 import { type FailureState, NO_FAILURES, onFailure, onSuccess } from "./rules/auth_failures.ts";
 import {
@@ -22,6 +22,7 @@ import {
   usualHour,
 } from "./rules/login_risk.ts";
 import {
+  accountTakeover,
   addAmount,
   type AmountStats,
   impossibleTravel,
@@ -30,8 +31,11 @@ import {
   newDeviceLocation,
   NO_TRANSFERS,
   rapidTransfers,
+  rememberPayee,
+  type SuspiciousLogin,
+  suspiciousLogin,
 } from "./rules/user_rules.ts";
-import type { Recent } from "./window.ts";
+import { countIn, type Recent } from "./window.ts";
 import {
   type ActorContext,
   type AlertDraft,
@@ -85,6 +89,9 @@ export interface UserState {
   readonly amounts: AmountStats | null;
   /** Recent transfers (`tx.rapid_transfers`). */
   readonly transfers: Recent;
+  /** The latest suspicious login (`user.account_takeover`), and the payees paid lately. */
+  readonly suspicious: SuspiciousLogin | null;
+  readonly payees: readonly string[];
 }
 
 const NO_SESSIONS: readonly string[] = Object.freeze([]);
@@ -112,6 +119,8 @@ function copy(s: UserState): Draft {
     cooldowns: s.cooldowns,
     amounts: s.amounts,
     transfers: s.transfers,
+    suspicious: s.suspicious,
+    payees: s.payees,
   };
 }
 
@@ -130,12 +139,15 @@ const INITIAL: UserState = copy({
   cooldowns: Object.freeze({}),
   amounts: null,
   transfers: NO_TRANSFERS,
+  suspicious: null,
+  payees: NO_SESSIONS,
 });
 
 /** The parameters a user actor reads on every turn (changed at run time by the API). */
 export interface UserParams {
   auth: AuthRules;
   tx: TxRules;
+  user: UserChainRules;
   alerts: AlertLimits;
 }
 
@@ -225,7 +237,9 @@ function login(
     effects.push({ kind: "alert", alert });
   };
   raise(impossibleTravel(s.last_login, e, p.auth));
-  raise(newDeviceLocation(known(s), e, p.auth));
+  const seen = known(s);
+  raise(newDeviceLocation(seen, e, p.auth));
+  const suspicious = suspiciousLogin(seen, failuresBefore(s, e, p), e, p.auth) ?? s.suspicious;
   let auth = s.auth;
   if (auth.failures.ts.length > 0 || auth.streak > 0) {
     const r = onSuccess(auth, e, p);
@@ -266,6 +280,7 @@ function login(
   n.countries = h.countries;
   n.hour = h.hour;
   n.cooldowns = cooldowns;
+  n.suspicious = suspicious;
   n.last_activity_ms = last;
   n.idle_timer_ms = idle_timer_ms;
   n.auth = auth;
@@ -280,6 +295,11 @@ function cooledDown(
 ): boolean {
   const last = cooldowns[alert.rule];
   return last === undefined || alert.ts - last >= p.alerts.cooldown_ms;
+}
+
+/** The user's failed logins in the success-after-failures window before a login. */
+function failuresBefore(s: UserState, e: AuthEvent, p: UserParams): number {
+  return countIn(s.auth.failures, e.ts - p.auth.success_after_failures_window_ms, e.ts);
 }
 
 /** The devices and countries the user has used (the last login's and the ones before). */
@@ -306,7 +326,9 @@ function transaction(s: UserState, e: TransactionEvent, p: UserParams): Step<Use
   };
   if (isOutgoing(e)) {
     raise(largeAmount(s.amounts, e, p.tx));
+    raise(accountTakeover(s.suspicious, s.payees, e, p.user));
     n.amounts = addAmount(s.amounts, e.amount, p.tx);
+    n.payees = rememberPayee(s.payees, e.counterparty, p.user.max_payees);
   }
   if (e.type === "transfer") {
     const r = rapidTransfers(s.transfers, e, p.tx);

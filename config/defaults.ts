@@ -111,6 +111,16 @@ export interface AuthRules {
   new_device_min_logins: number;
 }
 
+/** Rules that chain a user's logins, payments and the alerts about them (DETECTIONS.md). */
+export interface UserChainRules {
+  /** `user.account_takeover`: a suspicious login, then a transfer to a new payee within this … */
+  account_takeover_window_ms: number;
+  /** … of at least this amount. */
+  account_takeover_min_amount: number;
+  /** Payees remembered per user (the most recent distinct ones). */
+  max_payees: number;
+}
+
 /** Per-user transaction rules (DETECTIONS.md). */
 export interface TxRules {
   /** `tx.large_amount`: an amount above the user's mean + this many standard deviations … */
@@ -260,6 +270,7 @@ export interface Config {
   supervision: SupervisionLimits;
   auth: AuthRules;
   tx: TxRules;
+  user: UserChainRules;
   ip: IpRules;
   alerts: AlertLimits;
   api: ApiLimits;
@@ -363,6 +374,11 @@ export const defaults: Readonly<Config> = Object.freeze({
     large_amount_cap: 10_000,
     rapid_transfers_max: 5,
     rapid_transfers_window_ms: MINUTE,
+  },
+  user: {
+    account_takeover_window_ms: 30 * MINUTE,
+    account_takeover_min_amount: 1_000,
+    max_payees: 16,
   },
   ip: {
     spray_min_users: 5,

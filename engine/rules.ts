@@ -68,6 +68,15 @@ export const RULES: readonly { rule: string; entity: string; params: readonly st
     params: ["tx.rapid_transfers_max", "tx.rapid_transfers_window_ms"],
   },
   {
+    rule: "user.account_takeover",
+    entity: "user",
+    params: [
+      "user.account_takeover_window_ms",
+      "user.account_takeover_min_amount",
+      "user.max_payees",
+    ],
+  },
+  {
     rule: "ip.password_spray",
     entity: "ip",
     params: [

@@ -31,9 +31,12 @@ export const EXPECTED_RULES: Readonly<Record<Scenario, readonly string[]>> = {
   guess_then_success: ["auth.brute_force", "auth.success_after_failures"],
   password_spray: ["ip.password_spray"],
   credential_stuffing: ["ip.credential_stuffing"],
-  account_takeover: ["auth.risky_login"],
+  account_takeover: ["auth.risky_login", "user.account_takeover"],
   impossible_travel: ["auth.risky_login", "auth.impossible_travel"],
 };
+
+/** Share of payments to someone the user has not paid regularly. */
+const NEW_PAYEE_SHARE = 0.05;
 
 /** Chance that a session at home starts a trip (another city, a known device, another IP). */
 const TRAVEL_SHARE = 0.01;
@@ -98,6 +101,8 @@ interface User {
   agent: string;
   /** Successful logins so far (attacks that need a victim with history look for one). */
   logins: number;
+  /** The payees the user pays regularly (rent, utilities, family). */
+  payees: string[];
   /** When the user last logged in (0: never), and where from. */
   last_login_ms: number;
   last_place: City;
@@ -198,6 +203,10 @@ export class Simulator {
       devices: Array.from({ length: 1 + Math.floor(this.#r() * 2) }, (_, k) => `d-${id}-${k}`),
       agent: this.#pick(USER_AGENTS),
       logins: 0,
+      payees: Array.from(
+        { length: 3 + Math.floor(this.#r() * 6) },
+        () => `cp-${Math.floor(this.#r() * 5_000)}`,
+      ),
       last_login_ms: 0,
       last_place: home,
       trip: null,
@@ -330,7 +339,10 @@ export class Simulator {
     return e.event_id as string;
   }
 
-  /** The ground truth of an attack on one user; `login`: the attacker's successful login. */
+  /**
+   * The ground truth of an attack on one user; `login`: the attacker's successful login.
+   * The decisive event is the last of `ids`.
+   */
   #userTruth(
     scenario: Scenario,
     victim: User,
@@ -397,6 +409,24 @@ export class Simulator {
       agent = victim.agent;
     }
     const login = this.#attackerLogin(victim, at, ip, from, device, agent, ids);
+    if (scenario === "account_takeover") {
+      // The intruder moves money out: a transfer to a mule account within 2–20 min.
+      at += 120_000 + this.#r() * 1_080_000;
+      const out: SimEvent = {
+        ...this.#base("transaction", 0),
+        user_id: victim.id,
+        account_id: `a-${victim.id}`,
+        type: "transfer",
+        amount: Math.round((1_500 + this.#r() * 7_500) * 100) / 100,
+        currency: "NOK",
+        counterparty: `mule-${this.#attacks}`,
+        ip,
+        device_id: device,
+        channel: "web",
+      };
+      ids.push(out.event_id as string);
+      this.#push(at, out);
+    }
     this.#userTruth(scenario, victim, ip, t, at, ids, login);
   }
 
@@ -557,7 +587,10 @@ export class Simulator {
       type: this.#r() < 0.6 ? "payment" : "transfer",
       amount,
       currency: "NOK",
-      counterparty: `cp-${Math.floor(this.#r() * 500)}`,
+      // Mostly one of the user's regular payees; now and then someone new.
+      counterparty: this.#r() < NEW_PAYEE_SHARE
+        ? `cp-${Math.floor(this.#r() * 5_000)}`
+        : this.#pick(u.payees),
       ip: u.ip,
       device_id: device,
       channel: "web",

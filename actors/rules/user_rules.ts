@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { AuthRules, TxRules } from "../../config/defaults.ts";
+import type { AuthRules, TxRules, UserChainRules } from "../../config/defaults.ts";
 import type { AuthEvent, TransactionEvent } from "../../events/types.ts";
 import type { AlertDraft } from "../types.ts";
 import { distanceKm } from "./login_risk.ts";
@@ -215,4 +215,78 @@ function iso(ms: number): string {
 function round(x: number, digits: number): number {
   const k = 10 ** digits;
   return Math.round(x * k) / k;
+}
+
+/** A login that may be an intruder's: what made it suspicious. */
+export interface SuspiciousLogin {
+  readonly ts: number;
+  readonly event_id: string;
+  readonly ip: string | null;
+  readonly why: readonly ("new_device" | "new_country" | "after_failures")[];
+}
+
+/**
+ * Whether a successful login starts a `user.account_takeover` chain: a device or country
+ * the user has not used (no baseline of logins needed, but some history), or a success
+ * after failures (as many as `auth.success_after_failures` needs, from any IP, in its
+ * window). Null when none of these holds.
+ */
+export function suspiciousLogin(
+  known: { logins: number; devices: readonly string[]; countries: readonly string[] },
+  failures_before: number,
+  e: AuthEvent,
+  a: Pick<AuthRules, "success_after_failures_min">,
+): SuspiciousLogin | null {
+  const why: SuspiciousLogin["why"][number][] = [];
+  if (known.logins > 0) {
+    if (e.device_id !== undefined && !known.devices.includes(e.device_id)) why.push("new_device");
+    if (e.country !== undefined && !known.countries.includes(e.country)) why.push("new_country");
+  }
+  if (failures_before >= a.success_after_failures_min) why.push("after_failures");
+  return why.length === 0 ? null : { ts: e.ts, event_id: e.event_id, ip: e.ip ?? null, why };
+}
+
+/**
+ * `user.account_takeover`: a transfer of at least the floor to a payee the user has not
+ * paid (among the ones remembered), within the window after a suspicious login.
+ */
+export function accountTakeover(
+  login: SuspiciousLogin | null,
+  payees: readonly string[],
+  e: TransactionEvent,
+  u: Pick<UserChainRules, "account_takeover_window_ms" | "account_takeover_min_amount">,
+): AlertDraft | null {
+  if (!login || e.type !== "transfer" || e.counterparty === undefined) return null;
+  if (payees.includes(e.counterparty) || e.amount < u.account_takeover_min_amount) return null;
+  const after = e.ts - login.ts;
+  if (after < 0 || after > u.account_takeover_window_ms) return null;
+  return {
+    rule: "user.account_takeover",
+    severity: "critical",
+    entity: { type: "user", key: e.user_id },
+    ts: e.ts,
+    evidence: {
+      login: { event_id: login.event_id, at: iso(login.ts), ip: login.ip, why: login.why },
+      transfer: { amount: e.amount, currency: e.currency, counterparty: e.counterparty },
+      new_payee: true,
+      minutes_after_login: round(after / 60_000, 1),
+      window_min: u.account_takeover_window_ms / 60_000,
+      min_amount: u.account_takeover_min_amount,
+    },
+    event_ids: [login.event_id, e.event_id],
+    dedup: `${login.event_id}>${e.event_id}`,
+  };
+}
+
+/** The payees after an outgoing payment: the most recent distinct ones, newest last. */
+export function rememberPayee(
+  payees: readonly string[],
+  payee: string | undefined,
+  max: number,
+): readonly string[] {
+  if (payee === undefined || payees[payees.length - 1] === payee) return payees;
+  const rest = payees.includes(payee) ? payees.filter((p) => p !== payee) : payees;
+  const next = rest.length >= max ? rest.slice(rest.length - max + 1) : rest.slice();
+  next.push(payee);
+  return next;
 }

@@ -916,6 +916,7 @@ Deno.test("/api/v1/rules lists every rule with its entity, mode and parameters; 
         "auth.risky_login",
         "tx.large_amount",
         "tx.rapid_transfers",
+        "user.account_takeover",
         "ip.password_spray",
         "ip.credential_stuffing",
         "ip.throttle",

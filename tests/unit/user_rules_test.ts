@@ -218,3 +218,65 @@ Deno.test("userBehaviour() runs the transaction rules: deposits are not outgoing
   assert.equal(rapid.length, 1, "one alert for the burst (cool-down)");
   assert.equal(rapid[0]!.event_ids.at(-1), "t5");
 });
+
+Deno.test("user.account_takeover: a login from a new device, then a transfer of at least 1,000 to a new payee within 30 min", () => {
+  const home = ev(loginAt("home", T0));
+  const intruder = ev(loginAt("intruder", T0 + HOUR, { device_id: "d-evil", ...SAO_PAULO }));
+  const transfer = (id: string, ts: number, amount: number, to = `new-${id}`) =>
+    ev({ ...tx(id, ts, amount), counterparty: to });
+  const fired = feed([home, intruder, transfer("t1", T0 + HOUR + 29 * MIN, 1_000)]).alerts
+    .filter((a) => a.rule === "user.account_takeover");
+  assert.equal(fired.length, 1);
+  assert.equal(fired[0]!.severity, "critical");
+  assert.deepEqual(fired[0]!.event_ids, ["intruder", "t1"]);
+  assert.deepEqual((fired[0]!.evidence.login as { why: string[] }).why, [
+    "new_device",
+    "new_country",
+  ]);
+  const none = (events: UserMessage[]) =>
+    feed(events).alerts.filter((a) => a.rule === "user.account_takeover").length;
+  assert.equal(none([home, intruder, transfer("t1", T0 + HOUR + 31 * MIN, 5_000)]), 0, "too late");
+  assert.equal(none([home, intruder, transfer("t1", T0 + HOUR + MIN, 999.99)]), 0, "below 1,000");
+  assert.equal(
+    none([home, ev(loginAt("again", T0 + HOUR)), transfer("t1", T0 + HOUR + MIN, 5_000)]),
+    0,
+    "a known device and country",
+  );
+  assert.equal(
+    none([ev(loginAt("first", T0)), transfer("t1", T0 + MIN, 5_000)]),
+    0,
+    "a first login has no history to be new against",
+  );
+  // A payee paid before the intruder came is not new.
+  const known = transfer("t0", T0 + 10 * MIN, 50, "landlord");
+  assert.equal(
+    none([home, known, intruder, transfer("t1", T0 + HOUR + MIN, 5_000, "landlord")]),
+    0,
+    "a known payee",
+  );
+});
+
+Deno.test("user.account_takeover: a success after 5 failed logins starts the chain too; after 4 it does not", () => {
+  const four = [1, 2, 3, 4].map((i) =>
+    ev(authEvent("login_failure", `f${i}`, T0 + HOUR + i * SEC, { ip: "84.1.2.3" }))
+  );
+  const mistyped = feed([
+    ev(loginAt("home", T0)),
+    ...four,
+    ev(loginAt("in", T0 + HOUR + 10 * SEC)),
+    ev({ ...tx("t", T0 + HOUR + 5 * MIN, 2_000), counterparty: "mule" }),
+  ]);
+  assert.equal(mistyped.alerts.filter((a) => a.rule === "user.account_takeover").length, 0);
+  const fails = [1, 2, 3, 4, 5].map((i) =>
+    ev(authEvent("login_failure", `f${i}`, T0 + HOUR + i * SEC, { ip: "84.1.2.3" }))
+  );
+  const { alerts } = feed([
+    ev(loginAt("home", T0)),
+    ...fails,
+    ev(loginAt("in", T0 + HOUR + 10 * SEC)),
+    ev({ ...tx("t", T0 + HOUR + 5 * MIN, 2_000), counterparty: "mule" }),
+  ]);
+  const chain = alerts.find((a) => a.rule === "user.account_takeover");
+  assert.ok(chain);
+  assert.deepEqual((chain.evidence.login as { why: string[] }).why, ["after_failures"]);
+});
