@@ -31,11 +31,10 @@ import {
   newDeviceLocation,
   NO_TRANSFERS,
   rapidTransfers,
-  rememberPayee,
   type SuspiciousLogin,
   suspiciousLogin,
 } from "./rules/user_rules.ts";
-import { countIn, type Recent } from "./window.ts";
+import { countIn, type Recent, rememberDistinct } from "./window.ts";
 import {
   type ActorContext,
   type AlertDraft,
@@ -328,7 +327,7 @@ function transaction(s: UserState, e: TransactionEvent, p: UserParams): Step<Use
     raise(largeAmount(s.amounts, e, p.tx));
     raise(accountTakeover(s.suspicious, s.payees, e, p.user));
     n.amounts = addAmount(s.amounts, e.amount, p.tx);
-    n.payees = rememberPayee(s.payees, e.counterparty, p.user.max_payees);
+    n.payees = rememberDistinct(s.payees, e.counterparty, p.user.max_payees);
   }
   if (e.type === "transfer") {
     const r = rapidTransfers(s.transfers, e, p.tx);

@@ -78,3 +78,25 @@ export function within(w: Recent, from_ms: number, to_ms: number): Recent {
 export function distinctTags(w: Recent): string[] {
   return [...new Set(w.tags.filter((t) => t !== ""))];
 }
+
+/**
+ * A bounded list of recent distinct values, newest last, after `value` (absent: the
+ * same list): `value` moves to the end, and the oldest go past `max`.
+ *
+ * @example
+ * ```ts
+ * import { rememberDistinct } from "./window.ts";
+ * rememberDistinct(["a", "b", "c"], "a", 3); // ["b", "c", "a"]
+ * ```
+ */
+export function rememberDistinct(
+  list: readonly string[],
+  value: string | undefined,
+  max: number,
+): readonly string[] {
+  if (value === undefined || list[list.length - 1] === value) return list;
+  const rest = list.includes(value) ? list.filter((v) => v !== value) : list;
+  const next = rest.length >= max ? rest.slice(rest.length - max + 1) : rest.slice();
+  next.push(value);
+  return next;
+}

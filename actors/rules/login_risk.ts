@@ -14,6 +14,7 @@ import type { AuthRules } from "../../config/defaults.ts";
 import type { AuthEvent } from "../../events/types.ts";
 import type { AlertDraft } from "../types.ts";
 import type { FailureState } from "./auth_failures.ts";
+import { rememberDistinct } from "../window.ts";
 
 /** The model the user actors ask for. */
 export const LOGIN_MODEL = "login_risk";
@@ -135,12 +136,10 @@ function remember(
   next: string | undefined,
 ): readonly string[] {
   if (last === null || last === next) return earlier;
-  const rest = earlier.includes(last) || (next !== undefined && earlier.includes(next))
-    ? earlier.filter((v) => v !== last && v !== next)
+  const rest = next !== undefined && earlier.includes(next)
+    ? earlier.filter((v) => v !== next)
     : earlier;
-  const out = rest.length >= MAX_KNOWN - 1 ? rest.slice(rest.length - MAX_KNOWN + 2) : rest.slice();
-  out.push(last);
-  return out;
+  return rememberDistinct(rest, last, MAX_KNOWN - 1);
 }
 
 /** Two coordinates in [-1, 1] to 1e-4, as one small integer (no heap number per user). */

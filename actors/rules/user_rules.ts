@@ -277,16 +277,3 @@ export function accountTakeover(
     dedup: `${login.event_id}>${e.event_id}`,
   };
 }
-
-/** The payees after an outgoing payment: the most recent distinct ones, newest last. */
-export function rememberPayee(
-  payees: readonly string[],
-  payee: string | undefined,
-  max: number,
-): readonly string[] {
-  if (payee === undefined || payees[payees.length - 1] === payee) return payees;
-  const rest = payees.includes(payee) ? payees.filter((p) => p !== payee) : payees;
-  const next = rest.length >= max ? rest.slice(rest.length - max + 1) : rest.slice();
-  next.push(payee);
-  return next;
-}

@@ -5,6 +5,7 @@ import {
   distinctTags,
   EMPTY_RECENT,
   type Recent,
+  rememberDistinct,
   within,
 } from "../../actors/window.ts";
 
@@ -105,4 +106,14 @@ Deno.test("distinctTags() lists non-empty tags once, in first-seen order", () =>
   assert.deepEqual(distinctTags(w), ["y", "x"]);
   assert.deepEqual(distinctTags(EMPTY_RECENT), []);
   assert.deepEqual(distinctTags(build([[1, "a", ""]])), []);
+});
+
+Deno.test("rememberDistinct() keeps the newest distinct values, newest last, up to max", () => {
+  let list: readonly string[] = [];
+  for (const v of ["a", "b", "a", "c", "d", "e"]) list = rememberDistinct(list, v, 3);
+  assert.deepEqual(list, ["c", "d", "e"]);
+  assert.deepEqual(rememberDistinct(["x", "y"], "x", 3), ["y", "x"], "a known value moves last");
+  const same = ["x", "y"];
+  assert.equal(rememberDistinct(same, "y", 3), same, "the newest again: the same list");
+  assert.equal(rememberDistinct(same, undefined, 3), same);
 });
