@@ -7,10 +7,13 @@
  * @module
  */
 
-import type { AlertLimits, IpRules } from "../config/defaults.ts";
+import type { AlertLimits, IpRules, UserChainRules } from "../config/defaults.ts";
 import type { AuthEvent } from "../events/types.ts";
 import { type AttemptState, NO_ATTEMPTS, onIpFailure } from "./rules/ip_attempts.ts";
 import { type Bucket, FULL, onThrottledFailure } from "./rules/ip_throttle.ts";
+import type { Targeted } from "./rules/user_rules.ts";
+import { USER } from "./user.ts";
+import { distinctTags } from "./window.ts";
 import { type Behaviour, type Effect, NO_EFFECTS, type Step } from "./types.ts";
 
 /** The actor type name. */
@@ -28,6 +31,11 @@ export interface IpState {
   readonly attempts: AttemptState;
   /** The `ip.throttle` token bucket. */
   readonly bucket: Bucket;
+  /**
+   * The IP's latest spray or stuffing alert, while its targets are still told: every user
+   * it goes on to try until then is told too.
+   */
+  readonly campaign: { readonly rule: string; readonly until_ms: number } | null;
 }
 
 const INITIAL: IpState = Object.freeze({
@@ -35,12 +43,14 @@ const INITIAL: IpState = Object.freeze({
   last_attempt_ms: null,
   attempts: NO_ATTEMPTS,
   bucket: FULL,
+  campaign: null,
 });
 
 /** The parameters an IP actor reads on every turn. */
 export interface IpParams {
   ip: IpRules;
   alerts: AlertLimits;
+  user: Pick<UserChainRules, "compromise_window_ms">;
 }
 
 /** Whether an auth event goes to the actor of its IP too. */
@@ -73,15 +83,35 @@ function receive(s: IpState, m: IpMessage, p: IpParams): Step<IpState> {
   const effects: Effect[] = out.alerts.map((alert) => ({ kind: "alert", alert }));
   const throttle = onThrottledFailure(s.bucket, e, p);
   if (throttle.alert) effects.push({ kind: "alert", alert: throttle.alert });
+  let campaign = s.campaign;
+  const attack = out.alerts.at(-1);
+  if (attack) {
+    // Every user the campaign tried, told: a success of theirs may be the attacker's.
+    campaign = { rule: attack.rule, until_ms: attack.ts + p.user.compromise_window_ms };
+    for (const user of distinctTags(out.state.failures)) {
+      effects.push(tell(user, attack.rule, e.ip!, attack.ts));
+    }
+  } else if (
+    campaign && e.ts <= campaign.until_ms && !s.attempts.failures.tags.includes(e.user_id)
+  ) {
+    effects.push(tell(e.user_id, campaign.rule, e.ip!, e.ts));
+  }
   return {
     state: {
       failed_logins: s.failed_logins + 1,
       last_attempt_ms: last,
       attempts: out.state,
       bucket: throttle.bucket,
+      campaign,
     },
     effects: effects.length > 0 ? effects : NO_EFFECTS,
   };
+}
+
+/** A `targeted` message for a user's actor. */
+function tell(user: string, rule: string, ip: string, ts: number): Effect {
+  const message: Targeted = { kind: "targeted", rule, ip, ts };
+  return { kind: "send", to: { type: USER, key: user }, message };
 }
 
 function view(s: IpState): unknown {

@@ -58,6 +58,12 @@ export interface RuntimeOptions {
   deadLetters?: DeadLetterSink;
   persist?: PersistSink;
   inference?: Inference;
+  /**
+   * Where `send` effects go when the receiver may live in another process: given, it
+   * takes each (e.g. onto an internal topic keyed by the receiver, read back by whichever
+   * process owns its partition); absent, messages are delivered here.
+   */
+  route?: (to: Address, message: unknown) => void;
   telemetry?: RuntimeTelemetry;
   /** The strategy for actors of a type (default: backoff from `supervision`). */
   strategyOf?: (type: string) => Strategy;
@@ -796,6 +802,11 @@ export class ActorRuntime {
         }
         return null;
       case "send":
+        if (this.#o.route) {
+          // Replayed turns (state rebuilt after a takeover) sent theirs the first time.
+          if (ticket?.replay !== true) this.#o.route(effect.to, effect.message);
+          return null;
+        }
         return this.deliver(effect.to, effect.message, ticket);
       case "persist":
         this.#o.persist?.persist(effect.collection, effect.doc);

@@ -25,6 +25,8 @@ import {
   accountTakeover,
   addAmount,
   type AmountStats,
+  type Attack,
+  compromiseAfterAttack,
   impossibleTravel,
   isOutgoing,
   largeAmount,
@@ -33,6 +35,7 @@ import {
   rapidTransfers,
   type SuspiciousLogin,
   suspiciousLogin,
+  type Targeted,
 } from "./rules/user_rules.ts";
 import { countIn, type Recent, rememberDistinct } from "./window.ts";
 import {
@@ -51,10 +54,12 @@ export const USER = "user";
 export type UserMessage =
   | { kind: "event"; event: AuthEvent | TransactionEvent }
   | { kind: "session_idle" }
-  | ScoredLogin;
+  | ScoredLogin
+  | Targeted;
 
 /** Where and how the user last logged in. */
 export interface LastLogin {
+  readonly event_id: string;
   readonly ts: number;
   readonly ip: string | null;
   readonly country: string | null;
@@ -91,6 +96,8 @@ export interface UserState {
   /** The latest suspicious login (`user.account_takeover`), and the payees paid lately. */
   readonly suspicious: SuspiciousLogin | null;
   readonly payees: readonly string[];
+  /** The latest attack the user was a target of (`user.compromise_after_attack`). */
+  readonly attacked: Attack | null;
 }
 
 const NO_SESSIONS: readonly string[] = Object.freeze([]);
@@ -120,6 +127,7 @@ function copy(s: UserState): Draft {
     transfers: s.transfers,
     suspicious: s.suspicious,
     payees: s.payees,
+    attacked: s.attacked,
   };
 }
 
@@ -140,6 +148,7 @@ const INITIAL: UserState = copy({
   transfers: NO_TRANSFERS,
   suspicious: null,
   payees: NO_SESSIONS,
+  attacked: null,
 });
 
 /** The parameters a user actor reads on every turn (changed at run time by the API). */
@@ -188,6 +197,7 @@ function receive(
   model: () => RiskModelView | null,
 ): Step<UserState> {
   if (m.kind === "session_idle") return closeIdle(s, ctx.watermark_ms, p);
+  if (m.kind === "targeted") return targeted(s, m, ctx.self.key, p);
   if (m.kind === "login_risk") {
     const version = model()?.version;
     if (version === undefined) return { state: s, effects: NO_EFFECTS };
@@ -203,7 +213,10 @@ function receive(
       const r = onFailure(s.auth, e, p);
       const n = copy(s);
       n.auth = r.state;
-      return { state: n, effects: r.alert ? [{ kind: "alert", alert: r.alert }] : NO_EFFECTS };
+      if (!r.alert) return { state: n, effects: NO_EFFECTS };
+      // The user is now a target: a success within the window is a possible compromise.
+      n.attacked = latest(s.attacked, { rule: r.alert.rule, ip: e.ip ?? null, ts: e.ts });
+      return { state: n, effects: [{ kind: "alert", alert: r.alert }] };
     }
     case "login_success":
       return login(s, e, p, model());
@@ -267,6 +280,7 @@ function login(
   n.sessions = sessions;
   n.logins++;
   n.last_login = {
+    event_id: e.event_id,
     ts: e.ts,
     ip: e.ip ?? null,
     country: e.country ?? null,
@@ -278,8 +292,9 @@ function login(
   n.devices = h.devices;
   n.countries = h.countries;
   n.hour = h.hour;
-  n.cooldowns = cooldowns;
   n.suspicious = suspicious;
+  raise(compromiseAfterAttack(s.attacked, n.last_login, e.user_id, p.user));
+  n.cooldowns = cooldowns;
   n.last_activity_ms = last;
   n.idle_timer_ms = idle_timer_ms;
   n.auth = auth;
@@ -294,6 +309,25 @@ function cooledDown(
 ): boolean {
   const last = cooldowns[alert.rule];
   return last === undefined || alert.ts - last >= p.alerts.cooldown_ms;
+}
+
+/** The later of two attacks. */
+function latest(a: Attack | null, b: Attack): Attack {
+  return a === null || b.ts >= a.ts ? b : a;
+}
+
+/**
+ * An IP actor's word that the user was a target of its alert. A login already handled
+ * after the attack (the IP's actor runs behind the user's) is judged now.
+ */
+function targeted(s: UserState, m: Targeted, user: string, p: UserParams): Step<UserState> {
+  const attack: Attack = { rule: m.rule, ip: m.ip, ts: m.ts };
+  const n = copy(s);
+  n.attacked = latest(s.attacked, attack);
+  const alert = s.last_login && compromiseAfterAttack(attack, s.last_login, user, p.user);
+  if (!alert || !cooledDown(s.cooldowns, alert, p)) return { state: n, effects: NO_EFFECTS };
+  n.cooldowns = { ...s.cooldowns, [alert.rule]: alert.ts };
+  return { state: n, effects: [{ kind: "alert", alert }] };
 }
 
 /** The user's failed logins in the success-after-failures window before a login. */
@@ -444,5 +478,7 @@ function view(s: UserState): unknown {
     earlier_devices: s.devices,
     earlier_countries: s.countries,
     usual_login_hour_utc: roundTenth(usualHour(s)),
+    attacked_by: s.attacked &&
+      { rule: s.attacked.rule, ip: s.attacked.ip, at: new Date(s.attacked.ts).toISOString() },
   };
 }

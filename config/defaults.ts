@@ -119,6 +119,11 @@ export interface UserChainRules {
   account_takeover_min_amount: number;
   /** Payees remembered per user (the most recent distinct ones). */
   max_payees: number;
+  /**
+   * `user.compromise_after_attack`: a successful login this long after the user was the
+   * target of a spray, stuffing or brute-force alert.
+   */
+  compromise_window_ms: number;
 }
 
 /** Per-user transaction rules (DETECTIONS.md). */
@@ -379,6 +384,7 @@ export const defaults: Readonly<Config> = Object.freeze({
     account_takeover_window_ms: 30 * MINUTE,
     account_takeover_min_amount: 1_000,
     max_payees: 16,
+    compromise_window_ms: 180 * MINUTE,
   },
   ip: {
     spray_min_users: 5,

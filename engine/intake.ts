@@ -95,6 +95,7 @@ export class Intake {
   #backoff: { min_ms: number; max_ms: number };
   #now: () => number;
   #rekey: Rekey | null;
+  #signals: string | null;
   /** `rekey/<p>`: the stream name of each source partition, built once. */
   #rekeyStreams: string[] = [];
   /** Re-key records being filled, by `source partition * partitions + target partition`. */
@@ -115,6 +116,8 @@ export class Intake {
       flush_backoff?: { min_ms: number; max_ms: number };
       /** Send login attempts to the actor of their IP (default: not). */
       rekey?: Rekey;
+      /** The internal topic of messages between actors (`forwardSignal`), read here too. */
+      signals?: string;
     },
   ) {
     this.#runtime = runtime;
@@ -128,6 +131,7 @@ export class Intake {
     this.#backoff = options.flush_backoff ?? { min_ms: 100, max_ms: 5_000 };
     this.#now = options.now;
     this.#rekey = options.rekey ?? null;
+    this.#signals = options.signals ?? null;
   }
 
   /** Handles one batch of log records; resolves when all is handled and durable. */
@@ -156,6 +160,7 @@ export class Intake {
     const rekeyed = this.#rekey !== null && this.#rekey !== "direct" &&
       batch.topic === this.#rekey.topic;
     const kind = this.#topics.kindOf(batch.topic);
+    const signals = batch.topic === this.#signals;
     for (const r of batch.records) {
       const input: RawInput = {
         value: r.value,
@@ -167,7 +172,11 @@ export class Intake {
         offset: r.offset,
       };
       const ticket = r.offset < below ? replayed : live;
-      const waiting = rekeyed ? this.#offerRekeyed(input, ticket) : this.offer(input, ticket);
+      const waiting = signals
+        ? this.#offerSignal(input, ticket)
+        : rekeyed
+        ? this.#offerRekeyed(input, ticket)
+        : this.offer(input, ticket);
       if (waiting) await waiting;
     }
     await replayed.settled();
@@ -316,6 +325,46 @@ export class Intake {
       value: JSON.stringify(bundle),
       partition: slot % this.#runtime.partitions,
     });
+  }
+
+  /**
+   * Puts a message for an actor that may live in another process on the signals topic,
+   * keyed (and partitioned) by the receiver; it goes out with the batch's flush, before
+   * the batch's offsets are committed.
+   */
+  forwardSignal(to: Address, message: unknown): void {
+    if (this.#signals === null) throw new Error("Cannot forward a signal: no signals topic");
+    this.#outbox.forward(this.#signals, {
+      key: to.key,
+      value: JSON.stringify({ to: { type: to.type, key: to.key }, m: message }),
+      partition: this.#runtime.partitionFor(to.key),
+    });
+  }
+
+  /** A record of the signals topic: its message delivered to its actor. */
+  #offerSignal(input: RawInput, ticket: Ticket | null): Promise<void> | null {
+    let record: { to?: { type?: unknown; key?: unknown }; m?: unknown };
+    try {
+      record = JSON.parse(input.value);
+    } catch (err) {
+      if (ticket?.replay !== true) {
+        this.reject(input, "invalid", `Cannot read a signal: ${String(err)}`, undefined);
+      }
+      return null;
+    }
+    const type = record?.to?.type, key = record?.to?.key, m = record?.m;
+    const known = typeof type === "string" && this.#runtime.types.includes(type);
+    const message = typeof m === "object" && m !== null &&
+      typeof (m as { kind?: unknown }).kind === "string";
+    if (!known || typeof key !== "string" || key === "" || !message) {
+      if (ticket?.replay !== true) {
+        const reason =
+          "Cannot use a signal: it needs to.type (an actor type), to.key and a message m";
+        this.reject(input, "invalid", reason, undefined);
+      }
+      return null;
+    }
+    return this.#runtime.deliver({ type, key }, m, ticket);
   }
 
   /** A record of the re-key topic: each attempt in it delivered to the actor of its IP. */

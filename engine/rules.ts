@@ -77,6 +77,11 @@ export const RULES: readonly { rule: string; entity: string; params: readonly st
     ],
   },
   {
+    rule: "user.compromise_after_attack",
+    entity: "user",
+    params: ["user.compromise_window_ms"],
+  },
+  {
     rule: "ip.password_spray",
     entity: "ip",
     params: [

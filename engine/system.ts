@@ -104,6 +104,9 @@ export class VigilSystem {
       ],
       inference: models,
       modeOf: (rule) => rules.modeOf(rule),
+      // Messages between actors go through the signals topic: the receiver's partition
+      // may be owned by another process.
+      route: (to, message) => this.intake.forwardSignal(to, message),
       runtime: c.runtime,
       supervision: c.supervision,
       alerts: c.alerts,
@@ -128,6 +131,7 @@ export class VigilSystem {
       topics: this.topics,
       archive: c.io.archive_raw_events,
       rekey: { topic: this.topics.rekeyIp },
+      signals: this.topics.signals,
       health: {
         durable: (ok, err) => {
           if (ok === this.#durable) return;

@@ -15,6 +15,8 @@ export class Topics {
   readonly deadLetters: string;
   /** Internal: login attempts re-keyed by IP, so each IP's actor sees all of them. */
   readonly rekeyIp: string;
+  /** Internal: messages between actors (e.g. an IP's alert to the users it targeted), keyed by receiver. */
+  readonly signals: string;
   /** Every input topic, one per event kind. */
   readonly inputs: readonly string[];
   #kindOf = new Map<string, EventKind>();
@@ -24,6 +26,7 @@ export class Topics {
     this.alerts = `${prefix}alerts`;
     this.deadLetters = `${prefix}dead-letters`;
     this.rekeyIp = `${prefix}vigil-rekey-ip`;
+    this.signals = `${prefix}vigil-signals`;
     for (const [kind, topic] of Object.entries(TOPIC_OF_KIND) as [EventKind, string][]) {
       this.#kindOf.set(prefix + topic, kind);
     }
@@ -42,11 +45,11 @@ export class Topics {
 
   /** Every topic the deployment uses. */
   get all(): string[] {
-    return [...this.inputs, this.rekeyIp, this.alerts, this.deadLetters];
+    return [...this.inputs, this.rekeyIp, this.signals, this.alerts, this.deadLetters];
   }
 
-  /** What the workers consume: the input topics and the internal re-key topic. */
+  /** What the workers consume: the input topics and the internal topics. */
   get consumed(): string[] {
-    return [...this.inputs, this.rekeyIp];
+    return [...this.inputs, this.rekeyIp, this.signals];
   }
 }

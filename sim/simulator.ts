@@ -28,7 +28,11 @@ export type Scenario = (typeof SCENARIOS)[number];
 /** Rules each scenario must fire. */
 export const EXPECTED_RULES: Readonly<Record<Scenario, readonly string[]>> = {
   brute_force: ["auth.brute_force"],
-  guess_then_success: ["auth.brute_force", "auth.success_after_failures"],
+  guess_then_success: [
+    "auth.brute_force",
+    "auth.success_after_failures",
+    "user.compromise_after_attack",
+  ],
   password_spray: ["ip.password_spray"],
   credential_stuffing: ["ip.credential_stuffing"],
   account_takeover: ["auth.risky_login", "user.account_takeover"],

@@ -277,3 +277,52 @@ export function accountTakeover(
     dedup: `${login.event_id}>${e.event_id}`,
   };
 }
+
+/** An attack the user was a target of: the alert's rule, the attacking IP, when. */
+export interface Attack {
+  readonly rule: string;
+  readonly ip: string | null;
+  readonly ts: number;
+}
+
+/** What an IP actor tells a user it targeted (through the signals path). */
+export interface Targeted extends Attack {
+  readonly kind: "targeted";
+}
+
+/**
+ * `user.compromise_after_attack` (Elastic's higher-order rule): a successful login within
+ * the window after the user was the target of a spray, stuffing or brute-force alert,
+ * whatever IP it comes from (grouped by user, so IP rotation does not hide it).
+ */
+export function compromiseAfterAttack(
+  attack: Attack | null,
+  login: LastPlace & { readonly event_id: string },
+  user: string,
+  u: Pick<UserChainRules, "compromise_window_ms">,
+): AlertDraft | null {
+  if (!attack) return null;
+  const after = login.ts - attack.ts;
+  if (after < 0 || after > u.compromise_window_ms) return null;
+  return {
+    rule: "user.compromise_after_attack",
+    severity: "high",
+    entity: { type: "user", key: user },
+    ts: login.ts,
+    evidence: {
+      attack: { rule: attack.rule, ip: attack.ip, at: iso(attack.ts) },
+      login: {
+        event_id: login.event_id,
+        at: iso(login.ts),
+        ip: login.ip,
+        country: login.country,
+        device_id: login.device_id,
+      },
+      same_ip: attack.ip !== null && attack.ip === login.ip,
+      minutes_after_attack: round(after / 60_000, 1),
+      window_min: u.compromise_window_ms / 60_000,
+    },
+    event_ids: [login.event_id],
+    dedup: `${attack.rule}@${attack.ts}>${login.event_id}`,
+  };
+}

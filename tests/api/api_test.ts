@@ -681,14 +681,15 @@ Deno.test("alert ids are deterministic: the same events give the same ids", asyn
   for (let run = 0; run < 2; run++) {
     await withSystem(async (h) => {
       await ingestAll(h, events);
-      const list = await waitFor("two alerts for dora", async () => {
+      // Brute force, success after failures, and compromise after the attack.
+      const list = await waitFor("three alerts for dora", async () => {
         const r = await h.call("/api/v1/alerts?entity_key=dora");
-        return r.json.count === 2 ? r.json.alerts as { alert_id: string }[] : undefined;
+        return r.json.count === 3 ? r.json.alerts as { alert_id: string }[] : undefined;
       });
       ids.push(list.map((a) => a.alert_id).sort());
     });
   }
-  assert.equal(new Set(ids[0]).size, 2, "two different ids");
+  assert.equal(new Set(ids[0]).size, 3, "three different ids");
   assert.deepEqual(ids[0], ids[1]);
 });
 
@@ -786,6 +787,9 @@ Deno.test("GET /api/v1/alerts filters by rule, entity, since and limit", async (
       const dl = await h.call("/api/v1/dead-letters?limit=0");
       assert.equal(dl.status, 400);
     });
+  }, (c) => {
+    // About the filters: the failure rules' alerts only (no compromise chain after them).
+    c.user.compromise_window_ms = 0;
   });
 });
 
@@ -1013,4 +1017,42 @@ Deno.test("VIGIL_RULES_SHADOW starts rules in shadow mode and refuses an unknown
   });
   const config = loadConfig({ VIGIL_RULES_SHADOW: "auth.nope" });
   assert.throws(() => new VigilSystem({ config, token: TOKEN }), /no such rule/);
+});
+
+Deno.test("an IP's spray alert reaches the users it targeted through the signals topic: a later success is user.compromise_after_attack", async () => {
+  await withSystem(async (h) => {
+    const t0 = Date.now() - 4 * MINUTE;
+    const sprayer = "198.51.100.77";
+    const events: Record<string, unknown>[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (let u = 0; u < 5; u++) {
+        events.push(
+          auth("login_failure", `sprayed${u}`, t0 + (round * 5 + u) * 1_000, { ip: sprayer }),
+        );
+      }
+    }
+    await ingestAll(h, events);
+    await waitFor("ip.password_spray", async () => {
+      const r = await h.call(`/api/v1/alerts?rule=ip.password_spray&entity_key=${sprayer}`);
+      return r.json.count > 0 ? true : undefined;
+    });
+    // The attacker logs in as one of them from another address two minutes later.
+    await ingestAll(h, [
+      auth("login_success", "sprayed3", t0 + 2 * MINUTE, { ip: "192.0.2.200", event_id: "in" }),
+    ]);
+    const [alert] = await waitFor("user.compromise_after_attack", async () => {
+      const l = await alertsFor(h, "sprayed3", "user.compromise_after_attack");
+      return l.length > 0 ? l : undefined;
+    });
+    assert.deepEqual(alert!.event_ids, ["in"]);
+    const evidence = alert!.evidence as { attack: { rule: string; ip: string }; same_ip: boolean };
+    assert.equal(evidence.attack.rule, "ip.password_spray");
+    assert.equal(evidence.attack.ip, sprayer);
+    assert.equal(evidence.same_ip, false);
+    // Users the spray did not try are not told.
+    await ingestAll(h, [auth("login_success", "bystander", t0 + 2 * MINUTE)]);
+    await h.system.runtime.whenIdle();
+    await h.system.outbox.flush();
+    assert.deepEqual(await alertsFor(h, "bystander", "user.compromise_after_attack"), []);
+  });
 });

@@ -310,3 +310,51 @@ Deno.test("Records a consumer is handed again (rejoined at an older offset) coun
   assert.equal(user.logins, 10, "offsets 3 to 7 were handed twice and counted once");
   assert.deepEqual(await store.findDeadLetters(10), [], "none of them dead-lettered as late");
 });
+
+Deno.test("Signals: a message forwarded for an actor goes out keyed by it, and a signals record reaches the actor; malformed ones are dead-lettered", async () => {
+  const c = structuredClone(defaults) as Config;
+  const clock = new VirtualClock(NOW);
+  const store = new MemoryStore({ max_alerts: 100, max_dead_letters: 100 });
+  const log = new MemoryLog({ now: () => NOW });
+  await log.ensureTopics(["signals", "alerts", "dead-letters"], c.runtime.partitions);
+  const outbox = new Outbox(store, log);
+  const rt = engineRuntime(c, clock, outbox, { ip: true });
+  const intake = new Intake(rt, outbox, { ...noTelemetry, ingested() {}, invalid() {} }, {
+    max_event_bytes: 10_000,
+    max_future_ms: defaults.runtime.max_future_ms,
+    now: () => clock.now(),
+    signals: "signals",
+  });
+  const told = { kind: "targeted", rule: "ip.password_spray", ip: "192.0.2.1", ts: NOW - 60_000 };
+  intake.forwardSignal({ type: "user", key: "victim" }, told);
+  await outbox.flush();
+  const p = rt.partitionFor("victim");
+  const out = log.records("signals", p);
+  assert.equal(out.length, 1, "on the receiver's partition");
+  assert.equal(out[0]!.key, "victim");
+  const values = [
+    out[0]!.value,
+    "{oops",
+    JSON.stringify({ to: { type: "nope", key: "victim" }, m: told }),
+    JSON.stringify({ to: { type: "user", key: "victim" }, m: "not a message" }),
+  ];
+  await intake.handleBatch({
+    topic: "signals",
+    partition: p,
+    records: values.map((value, offset) => ({
+      topic: "signals",
+      partition: p,
+      offset,
+      key: "victim",
+      value,
+      timestamp: NOW,
+    })),
+  });
+  const state = await rt.stateOf("user", "victim") as { attacked_by: { rule: string } };
+  assert.equal(state.attacked_by.rule, "ip.password_spray", "the user's actor got the message");
+  const reasons = (await store.findDeadLetters(10)).map((d) => d.reason).sort();
+  assert.equal(reasons.length, 3);
+  assert.match(reasons[0]!, /^Cannot read a signal/);
+  assert.match(reasons[1]!, /^Cannot use a signal/);
+  assert.match(reasons[2]!, /^Cannot use a signal/);
+});

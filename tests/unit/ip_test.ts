@@ -122,3 +122,34 @@ Deno.test("isIpAttempt(): login attempts with an IP go to the IP's actor; logout
   assert.equal(isIpAttempt({ ...f, ip: undefined }), false);
   assert.equal(isIpAttempt({ ...f, ip: "" }), false);
 });
+
+Deno.test("an IP's spray or stuffing alert tells every user it tried, and each user it tries next", () => {
+  const c = structuredClone(defaults) as Config;
+  const b = ipBehaviour(c);
+  let s = b.initial("203.0.113.9");
+  const sends: { user: string; ts: number; rule: string }[] = [];
+  const step = (id: string, user: string, ts: number) => {
+    const e = authEvent("login_failure", id, ts, { ip: "203.0.113.9", user_id: user });
+    const out = b.receive(s, { kind: "event", event: e }, ctx);
+    s = out.state;
+    for (const x of out.effects) {
+      if (x.kind !== "send") continue;
+      const m = x.message as { rule: string; ts: number };
+      assert.equal(x.to.type, "user");
+      sends.push({ user: x.to.key, ts: m.ts, rule: m.rule });
+    }
+  };
+  // Credential stuffing: 25 users once each; the alert comes at the 25th.
+  for (let i = 0; i < 25; i++) step(`f${i}`, `u${i}`, T0 + i * 1_000);
+  assert.equal(sends.length, 25, "every user tried so far is told");
+  assert.ok(sends.every((x) => x.rule === "ip.credential_stuffing" && x.ts === T0 + 24_000));
+  step("f25", "u25", T0 + 25_000); // a new user, during the campaign
+  step("f26", "u3", T0 + 26_000); // tried before: told already
+  assert.deepEqual(sends.slice(25), [{
+    user: "u25",
+    ts: T0 + 25_000,
+    rule: "ip.credential_stuffing",
+  }]);
+  step("late", "u99", T0 + 24_000 + 181 * 60_000); // after the campaign's window
+  assert.equal(sends.length, 26);
+});

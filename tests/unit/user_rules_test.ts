@@ -280,3 +280,46 @@ Deno.test("user.account_takeover: a success after 5 failed logins starts the cha
   assert.ok(chain);
   assert.deepEqual((chain.evidence.login as { why: string[] }).why, ["after_failures"]);
 });
+
+Deno.test("user.compromise_after_attack: a success within 180 min of a brute-force alert on the user, from any IP", () => {
+  const burst = Array.from(
+    { length: 5 },
+    (_, i) => ev(authEvent("login_failure", `f${i}`, T0 + i * SEC, { ip: "203.0.113.9" })),
+  );
+  const after = (min: number) =>
+    feed([...burst, ev(loginAt("in", T0 + 4 * SEC + min * MIN, { ip: "84.9.9.9" }))]).alerts
+      .filter((a) => a.rule === "user.compromise_after_attack");
+  const fired = after(179);
+  assert.equal(fired.length, 1);
+  assert.deepEqual(fired[0]!.event_ids, ["in"]);
+  assert.deepEqual(fired[0]!.evidence.attack, {
+    rule: "auth.brute_force",
+    ip: "203.0.113.9",
+    at: new Date(T0 + 4 * SEC).toISOString(),
+  });
+  assert.equal(fired[0]!.evidence.same_ip, false, "IP rotation does not hide it");
+  assert.equal(after(180).length, 1, "at the window's edge");
+  assert.equal(after(181).length, 0);
+});
+
+Deno.test("user.compromise_after_attack: an IP's word that the user was targeted, before or after the login arrives", () => {
+  const told = (ts: number): UserMessage => ({
+    kind: "targeted",
+    rule: "ip.credential_stuffing",
+    ip: "203.0.113.9",
+    ts,
+  });
+  const rule = (alerts: AlertDraft[]) =>
+    alerts.filter((a) => a.rule === "user.compromise_after_attack").map((a) => a.event_ids[0]);
+  // Told first, then the success.
+  assert.deepEqual(rule(feed([told(T0), ev(loginAt("s", T0 + 10 * MIN))]).alerts), ["s"]);
+  // The success was handled first (the IP's actor runs behind): judged when told.
+  assert.deepEqual(rule(feed([ev(loginAt("s", T0 + 10 * MIN)), told(T0)]).alerts), ["s"]);
+  // A success before the attack is not a compromise.
+  assert.deepEqual(rule(feed([ev(loginAt("s", T0 - MIN)), told(T0)]).alerts), []);
+  // Told twice about the same attack: one alert (cool-down).
+  assert.deepEqual(
+    rule(feed([told(T0), ev(loginAt("s", T0 + MIN)), told(T0), told(T0 + SEC)]).alerts),
+    ["s"],
+  );
+});

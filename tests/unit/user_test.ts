@@ -83,8 +83,13 @@ function feed(
   return { state, steps };
 }
 
+/** The failure rules' alerts (the rules that chain several signals: user_rules_test.ts). */
+const FAILURE_RULES = new Set(["auth.brute_force", "auth.success_after_failures"]);
+
 function alertsOf(effects: readonly Effect[]): AlertDraft[] {
-  return effects.flatMap((e) => e.kind === "alert" ? [e.alert] : []);
+  return effects.flatMap((e) =>
+    e.kind === "alert" && FAILURE_RULES.has(e.alert.rule) ? [e.alert] : []
+  );
 }
 
 function allAlerts(steps: readonly Step<UserState>[]): AlertDraft[] {
@@ -405,6 +410,7 @@ Deno.test("userBehaviour() records where the user last logged in", () => {
   });
   const { state } = feed(user(), [event]);
   assert.deepEqual(state.last_login, {
+    event_id: "e1",
     ts: T0,
     ip: IP_A,
     country: "NL",
@@ -605,6 +611,7 @@ Deno.test("userBehaviour() view shows sessions, counters, last login and failure
     logouts: 1,
     transactions: 1,
     last_login: {
+      event_id: "e2",
       ts: iso(T0 + 3 * MIN),
       ip: IP_A,
       country: null,
@@ -621,6 +628,7 @@ Deno.test("userBehaviour() view shows sessions, counters, last login and failure
     earlier_devices: ["d1"],
     earlier_countries: ["NL"],
     usual_login_hour_utc: Math.round((T0 / 3_600_000 % 24 + 2 / 60) * 10) / 10,
+    attacked_by: { rule: "auth.brute_force", ip: IP_B, at: iso(T0 + 4 * SEC) },
   });
 });
 
@@ -641,6 +649,7 @@ Deno.test("userBehaviour() view of a new user has nulls and zeros", () => {
     earlier_devices: [],
     earlier_countries: [],
     usual_login_hour_utc: null,
+    attacked_by: null,
   });
   assert.equal(b.type, "user");
 });
