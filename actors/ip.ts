@@ -13,7 +13,6 @@ import { type AttemptState, NO_ATTEMPTS, onIpFailure } from "./rules/ip_attempts
 import { type Bucket, FULL, onThrottledFailure } from "./rules/ip_throttle.ts";
 import type { Targeted } from "./rules/user_rules.ts";
 import { USER } from "./user.ts";
-import { distinctTags } from "./window.ts";
 import { type Behaviour, type Effect, NO_EFFECTS, type Step } from "./types.ts";
 
 /** The actor type name. */
@@ -35,7 +34,9 @@ export interface IpState {
    * The IP's latest spray or stuffing alert, while its targets are still told: every user
    * it goes on to try until then is told too.
    */
-  readonly campaign: { readonly rule: string; readonly until_ms: number } | null;
+  readonly campaign:
+    | { readonly rule: string; readonly episode: string; readonly until_ms: number }
+    | null;
 }
 
 const INITIAL: IpState = Object.freeze({
@@ -86,15 +87,23 @@ function receive(s: IpState, m: IpMessage, p: IpParams): Step<IpState> {
   let campaign = s.campaign;
   const attack = out.alerts.at(-1);
   if (attack) {
-    // Every user the campaign tried, told: a success of theirs may be the attacker's.
-    campaign = { rule: attack.rule, until_ms: attack.ts + p.user.compromise_window_ms };
-    for (const user of distinctTags(out.state.failures)) {
-      effects.push(tell(user, attack.rule, e.ip!, attack.ts));
+    // Every user the campaign tried is told, with the time they were first tried: a
+    // success of theirs after it may be the attacker's.
+    campaign = {
+      rule: attack.rule,
+      episode: attack.dedup,
+      until_ms: attack.ts + p.user.compromise_window_ms,
+    };
+    const w = out.state.failures;
+    const first = new Map<string, number>();
+    for (let i = 0; i < w.ts.length; i++) {
+      if (!first.has(w.tags[i]!)) first.set(w.tags[i]!, w.ts[i]!);
     }
-  } else if (
-    campaign && e.ts <= campaign.until_ms && !s.attempts.failures.tags.includes(e.user_id)
-  ) {
-    effects.push(tell(e.user_id, campaign.rule, e.ip!, e.ts));
+    for (const [user, ts] of first) effects.push(tell(user, campaign, e.ip!, ts));
+  } else if (campaign && e.ts <= campaign.until_ms) {
+    // Tried during the campaign (or told again, of an earlier try that came in late: the
+    // user keeps the earliest). What is told does not depend on the order of arrival.
+    effects.push(tell(e.user_id, campaign, e.ip!, e.ts));
   }
   return {
     state: {
@@ -108,9 +117,9 @@ function receive(s: IpState, m: IpMessage, p: IpParams): Step<IpState> {
   };
 }
 
-/** A `targeted` message for a user's actor. */
-function tell(user: string, rule: string, ip: string, ts: number): Effect {
-  const message: Targeted = { kind: "targeted", rule, ip, ts };
+/** A `targeted` message for a user's actor: tried by this IP's campaign at `ts`. */
+function tell(user: string, c: { rule: string; episode: string }, ip: string, ts: number): Effect {
+  const message: Targeted = { kind: "targeted", rule: c.rule, ip, episode: c.episode, ts };
   return { kind: "send", to: { type: USER, key: user }, message };
 }
 

@@ -25,12 +25,14 @@ import {
   accountTakeover,
   addAmount,
   type AmountStats,
-  type Attack,
+  type AttackMark,
   compromiseAfterAttack,
   impossibleTravel,
   isOutgoing,
   largeAmount,
+  markAttack,
   newDeviceLocation,
+  NO_ATTACKS,
   NO_TRANSFERS,
   rapidTransfers,
   type SuspiciousLogin,
@@ -96,8 +98,8 @@ export interface UserState {
   /** The latest suspicious login (`user.account_takeover`), and the payees paid lately. */
   readonly suspicious: SuspiciousLogin | null;
   readonly payees: readonly string[];
-  /** The latest attack the user was a target of (`user.compromise_after_attack`). */
-  readonly attacked: Attack | null;
+  /** The latest attacks the user was a target of (`user.compromise_after_attack`). */
+  readonly attacked: readonly AttackMark[];
 }
 
 const NO_SESSIONS: readonly string[] = Object.freeze([]);
@@ -148,7 +150,7 @@ const INITIAL: UserState = copy({
   transfers: NO_TRANSFERS,
   suspicious: null,
   payees: NO_SESSIONS,
-  attacked: null,
+  attacked: NO_ATTACKS,
 });
 
 /** The parameters a user actor reads on every turn (changed at run time by the API). */
@@ -215,7 +217,12 @@ function receive(
       n.auth = r.state;
       if (!r.alert) return { state: n, effects: NO_EFFECTS };
       // The user is now a target: a success within the window is a possible compromise.
-      n.attacked = latest(s.attacked, { rule: r.alert.rule, ip: e.ip ?? null, ts: e.ts });
+      n.attacked = markAttack(s.attacked, {
+        rule: r.alert.rule,
+        ip: e.ip ?? null,
+        episode: r.alert.dedup,
+        ts: e.ts,
+      });
       return { state: n, effects: [{ kind: "alert", alert: r.alert }] };
     }
     case "login_success":
@@ -293,7 +300,9 @@ function login(
   n.countries = h.countries;
   n.hour = h.hour;
   n.suspicious = suspicious;
-  raise(compromiseAfterAttack(s.attacked, n.last_login, e.user_id, p.user));
+  const attacked = compromises(s.attacked, n.last_login, e.user_id, p);
+  n.attacked = attacked.marks;
+  for (const alert of attacked.alerts) effects.push({ kind: "alert", alert });
   n.cooldowns = cooldowns;
   n.last_activity_ms = last;
   n.idle_timer_ms = idle_timer_ms;
@@ -311,9 +320,22 @@ function cooledDown(
   return last === undefined || alert.ts - last >= p.alerts.cooldown_ms;
 }
 
-/** The later of two attacks. */
-function latest(a: Attack | null, b: Attack): Attack {
-  return a === null || b.ts >= a.ts ? b : a;
+/** The attacks a login comes after (within the window), alerted once each. */
+function compromises(
+  marks: readonly AttackMark[],
+  login: LastLogin,
+  user: string,
+  p: UserParams,
+): { marks: readonly AttackMark[]; alerts: AlertDraft[] } {
+  const alerts: AlertDraft[] = [];
+  const next = marks.map((m) => {
+    if (m.alerted) return m;
+    const alert = compromiseAfterAttack(m, login, user, p.user);
+    if (!alert) return m;
+    alerts.push(alert);
+    return { ...m, alerted: true };
+  });
+  return { marks: alerts.length > 0 ? next : marks, alerts };
 }
 
 /**
@@ -321,13 +343,13 @@ function latest(a: Attack | null, b: Attack): Attack {
  * after the attack (the IP's actor runs behind the user's) is judged now.
  */
 function targeted(s: UserState, m: Targeted, user: string, p: UserParams): Step<UserState> {
-  const attack: Attack = { rule: m.rule, ip: m.ip, ts: m.ts };
+  const marks = markAttack(s.attacked, { rule: m.rule, ip: m.ip, episode: m.episode, ts: m.ts });
+  if (marks === s.attacked) return { state: s, effects: NO_EFFECTS }; // told already
   const n = copy(s);
-  n.attacked = latest(s.attacked, attack);
-  const alert = s.last_login && compromiseAfterAttack(attack, s.last_login, user, p.user);
-  if (!alert || !cooledDown(s.cooldowns, alert, p)) return { state: n, effects: NO_EFFECTS };
-  n.cooldowns = { ...s.cooldowns, [alert.rule]: alert.ts };
-  return { state: n, effects: [{ kind: "alert", alert }] };
+  const judged = s.last_login ? compromises(marks, s.last_login, user, p) : { marks, alerts: [] };
+  n.attacked = judged.marks;
+  const effects: Effect[] = judged.alerts.map((alert) => ({ kind: "alert", alert }));
+  return { state: n, effects: effects.length > 0 ? effects : NO_EFFECTS };
 }
 
 /** The user's failed logins in the success-after-failures window before a login. */
@@ -478,7 +500,11 @@ function view(s: UserState): unknown {
     earlier_devices: s.devices,
     earlier_countries: s.countries,
     usual_login_hour_utc: roundTenth(usualHour(s)),
-    attacked_by: s.attacked &&
-      { rule: s.attacked.rule, ip: s.attacked.ip, at: new Date(s.attacked.ts).toISOString() },
+    attacked_by: s.attacked.map((m) => ({
+      rule: m.rule,
+      ip: m.ip,
+      at: new Date(m.ts).toISOString(),
+      login_after: m.alerted,
+    })),
   };
 }

@@ -173,7 +173,7 @@ export class Intake {
       };
       const ticket = r.offset < below ? replayed : live;
       const waiting = signals
-        ? this.#offerSignal(input, ticket)
+        ? this.#offerSignal(input, ticket, live)
         : rekeyed
         ? this.#offerRekeyed(input, ticket)
         : this.offer(input, ticket);
@@ -341,8 +341,13 @@ export class Intake {
     });
   }
 
-  /** A record of the signals topic: its message delivered to its actor. */
-  #offerSignal(input: RawInput, ticket: Ticket | null): Promise<void> | null {
+  /**
+   * A record of the signals topic: its message delivered to its actor. Always as live,
+   * also when re-read after a takeover: the partition's topics are re-read side by side,
+   * so the receiver may already hold live events its sender's word was not judged against
+   * the first time (what it raises again has the same alert id: consumers de-duplicate).
+   */
+  #offerSignal(input: RawInput, ticket: Ticket | null, live: Ticket): Promise<void> | null {
     let record: { to?: { type?: unknown; key?: unknown }; m?: unknown };
     try {
       record = JSON.parse(input.value);
@@ -364,7 +369,7 @@ export class Intake {
       }
       return null;
     }
-    return this.#runtime.deliver({ type, key }, m, ticket);
+    return this.#runtime.deliver({ type, key }, m, live);
   }
 
   /** A record of the re-key topic: each attempt in it delivered to the actor of its IP. */

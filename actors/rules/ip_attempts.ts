@@ -88,17 +88,39 @@ export function onIpFailure(s: AttemptState, e: AuthEvent, p: AttemptParams): At
   const ts = state.failures.ts;
   const now = ts[ts.length - 1]!;
 
-  const stuffing = evaluateStuffing(state, now, r, p.alerts);
+  const stuffing = decisive(state, now, (at) => evaluateStuffing(state, at, r, p.alerts));
   if (stuffing) {
-    alerts.push(draft("ip.credential_stuffing", ip, now, state.alerts, stuffing));
-    state = { ...state, stuffing_alert_ms: now, alerts: state.alerts + 1 };
+    alerts.push(draft("ip.credential_stuffing", ip, stuffing.at, state.alerts, stuffing.found));
+    state = { ...state, stuffing_alert_ms: stuffing.at, alerts: state.alerts + 1 };
   }
-  const spray = evaluateSpray(state, now, r, p.alerts);
+  const spray = decisive(state, now, (at) => evaluateSpray(state, at, r, p.alerts));
   if (spray) {
-    alerts.push(draft("ip.password_spray", ip, now, state.alerts, spray));
-    state = { ...state, spray_alert_ms: now, alerts: state.alerts + 1 };
+    alerts.push(draft("ip.password_spray", ip, spray.at, state.alerts, spray.found));
+    state = { ...state, spray_alert_ms: spray.at, alerts: state.alerts + 1 };
   }
   return { state, alerts };
+}
+
+/**
+ * When a rule that holds now first held: the earliest failure time at which the failures
+ * up to it meet the rule. An attempt that arrives late (from another source partition)
+ * then gives the alert the time, and the failures, it has when the attempts come in
+ * time order, so the alert is the same whatever the order.
+ */
+function decisive(
+  s: AttemptState,
+  now: number,
+  evaluate: (at: number) => Finding | null,
+): { at: number; found: Finding } | null {
+  const found = evaluate(now);
+  if (!found) return null;
+  const ts = s.failures.ts;
+  for (let i = 0; i < ts.length && ts[i]! < now; i++) {
+    if (i > 0 && ts[i] === ts[i - 1]) continue;
+    const earlier = evaluate(ts[i]!);
+    if (earlier) return { at: ts[i]!, found: earlier };
+  }
+  return { at: now, found };
 }
 
 interface Finding {

@@ -278,11 +278,21 @@ export function accountTakeover(
   };
 }
 
-/** An attack the user was a target of: the alert's rule, the attacking IP, when. */
+/**
+ * An attack the user was a target of: the alert's rule, the attacking IP, the alert's
+ * episode (which names it whatever the order events arrive in), and when the user was
+ * first tried in it.
+ */
 export interface Attack {
   readonly rule: string;
   readonly ip: string | null;
+  readonly episode: string;
   readonly ts: number;
+}
+
+/** An attack as the user remembers it: whether a login after it has been alerted. */
+export interface AttackMark extends Attack {
+  readonly alerted: boolean;
 }
 
 /** What an IP actor tells a user it targeted (through the signals path). */
@@ -290,18 +300,52 @@ export interface Targeted extends Attack {
   readonly kind: "targeted";
 }
 
+/** Attacks remembered per user (the latest by time). */
+export const MAX_ATTACKS = 4;
+
+/** No attack. */
+export const NO_ATTACKS: readonly AttackMark[] = Object.freeze([]);
+
+/** The same attack (told twice, or by two paths). */
+export function sameAttack(a: Attack, b: Attack): boolean {
+  return a.episode === b.episode && a.rule === b.rule && a.ip === b.ip;
+}
+
+/**
+ * The marks after word of an attack: a new one is added (the latest `MAX_ATTACKS` by time
+ * kept); one known keeps the earliest time the user was tried. Nothing new: the same list.
+ */
+export function markAttack(marks: readonly AttackMark[], attack: Attack): readonly AttackMark[] {
+  const known = marks.find((m) => sameAttack(m, attack));
+  if (known) {
+    if (attack.ts >= known.ts) return marks;
+    return marks.map((m) => m === known ? { ...m, ts: attack.ts } : m);
+  }
+  const next = [...marks, {
+    rule: attack.rule,
+    ip: attack.ip,
+    episode: attack.episode,
+    ts: attack.ts,
+    alerted: false,
+  }];
+  next.sort((a, b) => a.ts - b.ts || (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0));
+  return next.length > MAX_ATTACKS ? next.slice(next.length - MAX_ATTACKS) : next;
+}
+
 /**
  * `user.compromise_after_attack` (Elastic's higher-order rule): a successful login within
  * the window after the user was the target of a spray, stuffing or brute-force alert,
- * whatever IP it comes from (grouped by user, so IP rotation does not hide it).
+ * whatever IP it comes from (grouped by user, so IP rotation does not hide it). The window
+ * starts when the user was first tried in the attack. One alert per user and attack: its
+ * id names the attack, not the login, so it is the same whether the login or the word of
+ * the attack reached the user's actor first.
  */
 export function compromiseAfterAttack(
-  attack: Attack | null,
+  attack: Attack,
   login: LastPlace & { readonly event_id: string },
   user: string,
   u: Pick<UserChainRules, "compromise_window_ms">,
 ): AlertDraft | null {
-  if (!attack) return null;
   const after = login.ts - attack.ts;
   if (after < 0 || after > u.compromise_window_ms) return null;
   return {
@@ -323,6 +367,6 @@ export function compromiseAfterAttack(
       window_min: u.compromise_window_ms / 60_000,
     },
     event_ids: [login.event_id],
-    dedup: `${attack.rule}@${attack.ts}>${login.event_id}`,
+    dedup: `${attack.rule}|${attack.ip}|${attack.episode}`,
   };
 }

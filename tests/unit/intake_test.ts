@@ -325,7 +325,13 @@ Deno.test("Signals: a message forwarded for an actor goes out keyed by it, and a
     now: () => clock.now(),
     signals: "signals",
   });
-  const told = { kind: "targeted", rule: "ip.password_spray", ip: "192.0.2.1", ts: NOW - 60_000 };
+  const told = {
+    kind: "targeted",
+    rule: "ip.password_spray",
+    ip: "192.0.2.1",
+    episode: "0",
+    ts: NOW - 60_000,
+  };
   intake.forwardSignal({ type: "user", key: "victim" }, told);
   await outbox.flush();
   const p = rt.partitionFor("victim");
@@ -350,8 +356,8 @@ Deno.test("Signals: a message forwarded for an actor goes out keyed by it, and a
       timestamp: NOW,
     })),
   });
-  const state = await rt.stateOf("user", "victim") as { attacked_by: { rule: string } };
-  assert.equal(state.attacked_by.rule, "ip.password_spray", "the user's actor got the message");
+  const state = await rt.stateOf("user", "victim") as { attacked_by: { rule: string }[] };
+  assert.equal(state.attacked_by[0]?.rule, "ip.password_spray", "the user's actor got the message");
   const reasons = (await store.findDeadLetters(10)).map((d) => d.reason).sort();
   assert.equal(reasons.length, 3);
   assert.match(reasons[0]!, /^Cannot read a signal/);

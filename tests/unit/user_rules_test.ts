@@ -303,10 +303,11 @@ Deno.test("user.compromise_after_attack: a success within 180 min of a brute-for
 });
 
 Deno.test("user.compromise_after_attack: an IP's word that the user was targeted, before or after the login arrives", () => {
-  const told = (ts: number): UserMessage => ({
+  const told = (ts: number, episode = "0"): UserMessage => ({
     kind: "targeted",
     rule: "ip.credential_stuffing",
     ip: "203.0.113.9",
+    episode,
     ts,
   });
   const rule = (alerts: AlertDraft[]) =>
@@ -317,9 +318,25 @@ Deno.test("user.compromise_after_attack: an IP's word that the user was targeted
   assert.deepEqual(rule(feed([ev(loginAt("s", T0 + 10 * MIN)), told(T0)]).alerts), ["s"]);
   // A success before the attack is not a compromise.
   assert.deepEqual(rule(feed([ev(loginAt("s", T0 - MIN)), told(T0)]).alerts), []);
-  // Told twice about the same attack: one alert (cool-down).
+  // Told twice about the same attack, and a second login after it: one alert.
   assert.deepEqual(
-    rule(feed([told(T0), ev(loginAt("s", T0 + MIN)), told(T0), told(T0 + SEC)]).alerts),
+    rule(
+      feed([told(T0), ev(loginAt("s", T0 + MIN)), told(T0), ev(loginAt("t", T0 + 2 * MIN))])
+        .alerts,
+    ),
+    ["s"],
+  );
+  // Another attack (episode) of the IP: an alert of its own, whichever came first.
+  const both = (events: UserMessage[]) =>
+    feed(events).alerts.filter((a) => a.rule === "user.compromise_after_attack").map((a) => a.dedup)
+      .sort();
+  const inOrder = both([told(T0), told(T0 + SEC, "1"), ev(loginAt("s", T0 + MIN))]);
+  const late = both([ev(loginAt("s", T0 + MIN)), told(T0 + SEC, "1"), told(T0)]);
+  assert.equal(inOrder.length, 2);
+  assert.deepEqual(late, inOrder, "the same alert ids in either order");
+  // Word of a later try, then of an earlier one (arriving late): the earliest counts.
+  assert.deepEqual(
+    rule(feed([told(T0 + 5 * MIN), ev(loginAt("s", T0 + 2 * MIN)), told(T0)]).alerts),
     ["s"],
   );
 });

@@ -628,7 +628,9 @@ Deno.test("userBehaviour() view shows sessions, counters, last login and failure
     earlier_devices: ["d1"],
     earlier_countries: ["NL"],
     usual_login_hour_utc: Math.round((T0 / 3_600_000 % 24 + 2 / 60) * 10) / 10,
-    attacked_by: { rule: "auth.brute_force", ip: IP_B, at: iso(T0 + 4 * SEC) },
+    attacked_by: [
+      { rule: "auth.brute_force", ip: IP_B, at: iso(T0 + 4 * SEC), login_after: true },
+    ],
   });
 });
 
@@ -649,7 +651,7 @@ Deno.test("userBehaviour() view of a new user has nulls and zeros", () => {
     earlier_devices: [],
     earlier_countries: [],
     usual_login_hour_utc: null,
-    attacked_by: null,
+    attacked_by: [],
   });
   assert.equal(b.type, "user");
 });
