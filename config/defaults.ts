@@ -141,6 +141,29 @@ export interface TxRules {
   rapid_transfers_window_ms: number;
 }
 
+/** Per-service rules (DETECTIONS.md), over log and metric events. */
+export interface ServiceRules {
+  /** `svc.error_burst`: more ERROR/FATAL logs than this within the window. */
+  error_burst_max: number;
+  error_burst_window_ms: number;
+  /** `svc.high_cpu`: CPU (percent) above this … */
+  high_cpu_percent: number;
+  /** `svc.high_latency`: latency (ms) above this … */
+  high_latency_ms: number;
+  /** … for this many samples in a row (both rules). */
+  sustained_samples: number;
+  /** `svc.metric_anomaly`: |z| above this against the metric's own long-run average … */
+  anomaly_z: number;
+  /** … or outside the quartiles by this many interquartile ranges (last samples) … */
+  anomaly_iqr: number;
+  /** … once the metric has this many samples … */
+  anomaly_min_samples: number;
+  /** … and at least this many of the methods (z-score, IQR, EWMA, hour of day) agree. */
+  anomaly_min_methods: number;
+  /** Metrics (numeric fields) followed per service, at most. */
+  max_metrics: number;
+}
+
 /** Per-IP rules (DETECTIONS.md), over failed logins re-keyed by source IP. */
 export interface IpRules {
   /** `ip.password_spray`: users tried a few times each from one IP. */
@@ -277,6 +300,7 @@ export interface Config {
   tx: TxRules;
   user: UserChainRules;
   ip: IpRules;
+  svc: ServiceRules;
   alerts: AlertLimits;
   api: ApiLimits;
   simulator: SimulatorDefaults;
@@ -385,6 +409,18 @@ export const defaults: Readonly<Config> = Object.freeze({
     account_takeover_min_amount: 1_000,
     max_payees: 16,
     compromise_window_ms: 180 * MINUTE,
+  },
+  svc: {
+    error_burst_max: 20,
+    error_burst_window_ms: MINUTE,
+    high_cpu_percent: 85,
+    high_latency_ms: 400,
+    sustained_samples: 3,
+    anomaly_z: 3,
+    anomaly_iqr: 1.5,
+    anomaly_min_samples: 30,
+    anomaly_min_methods: 2,
+    max_metrics: 16,
   },
   ip: {
     spray_min_users: 5,

@@ -13,6 +13,7 @@
 import type { ModelService } from "../models/service.ts";
 import { flowModelView, loginModelView } from "./served_models.ts";
 import { sourceBehaviour } from "../actors/source.ts";
+import { serviceBehaviour } from "../actors/service.ts";
 import { VirtualClock } from "../actors/clock.ts";
 import type { DeadLetterReason } from "../actors/ports.ts";
 import { seededRandom } from "../actors/random.ts";
@@ -101,6 +102,7 @@ class Run {
           alerts: config.alerts,
           model: models ? flowModelView(models) : () => null,
         }),
+        serviceBehaviour(config),
       ],
       ...(models ? { inference: models } : {}),
       modeOf: (rule) => rules.modeOf(rule),

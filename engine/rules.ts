@@ -104,6 +104,32 @@ export const RULES: readonly { rule: string; entity: string; params: readonly st
     ],
   },
   { rule: "ip.throttle", entity: "ip", params: ["ip.throttle_capacity", "ip.throttle_refill_ms"] },
+  {
+    rule: "svc.error_burst",
+    entity: "service",
+    params: ["svc.error_burst_max", "svc.error_burst_window_ms"],
+  },
+  {
+    rule: "svc.high_cpu",
+    entity: "service",
+    params: ["svc.high_cpu_percent", "svc.sustained_samples"],
+  },
+  {
+    rule: "svc.high_latency",
+    entity: "service",
+    params: ["svc.high_latency_ms", "svc.sustained_samples"],
+  },
+  {
+    rule: "svc.metric_anomaly",
+    entity: "service",
+    params: [
+      "svc.anomaly_z",
+      "svc.anomaly_iqr",
+      "svc.anomaly_min_samples",
+      "svc.anomaly_min_methods",
+      "svc.max_metrics",
+    ],
+  },
 ];
 
 /** A change asked for that cannot be made (the API answers 400 with the message). */

@@ -10,6 +10,7 @@ import { ActorRuntime } from "../actors/runtime.ts";
 import { IP, ipBehaviour } from "../actors/ip.ts";
 import { USER, userBehaviour } from "../actors/user.ts";
 import { FLOW_MODEL, flowRule, SOURCE, sourceBehaviour } from "../actors/source.ts";
+import { SERVICE, serviceBehaviour } from "../actors/service.ts";
 import { ModelService, versionsOf } from "../models/service.ts";
 import { flowModelView, loadModels, loginModelView } from "./served_models.ts";
 import type { Config } from "../config/defaults.ts";
@@ -101,6 +102,7 @@ export class VigilSystem {
         userBehaviour(c, loginModelView(models)),
         ipBehaviour(c),
         sourceBehaviour({ alerts: c.alerts, model: flowModelView(models) }),
+        serviceBehaviour(c),
       ],
       inference: models,
       modeOf: (rule) => rules.modeOf(rule),
@@ -118,6 +120,7 @@ export class VigilSystem {
         [USER]: [this.topics.of("auth"), this.topics.of("transaction")],
         [IP]: Array.from({ length: c.runtime.partitions }, (_, p) => rekeyStream(p)),
         [SOURCE]: [this.topics.of("flow")],
+        [SERVICE]: [this.topics.of("log"), this.topics.of("metric")],
       },
       onFatal: (reason) => {
         log("error", "The root supervisor gave up; stopping", { reason });

@@ -7,6 +7,7 @@
 import type { Address } from "../actors/types.ts";
 import { USER } from "../actors/user.ts";
 import { SOURCE } from "../actors/source.ts";
+import { SERVICE } from "../actors/service.ts";
 import type { EventKind, VigilEvent } from "./types.ts";
 
 /** The actor that handles an event, or null for kinds no actor handles yet. */
@@ -17,6 +18,9 @@ export function routeOf(e: VigilEvent): Address | null {
       return { type: USER, key: e.user_id };
     case "flow":
       return { type: SOURCE, key: String(e.raw.src_ip) };
+    case "log":
+    case "metric":
+      return { type: SERVICE, key: String(e.raw.service) };
     default:
       return null;
   }

@@ -584,6 +584,7 @@ Deno.test("failed logins end to end: brute force, success after failures, actor 
         user: { resident: 2 },
         ip: { resident: 1 },
         src: { resident: 0 },
+        service: { resident: 0 },
       });
       assert.equal(typeof r.json.mailbox_depth, "number");
     });
@@ -924,6 +925,10 @@ Deno.test("/api/v1/rules lists every rule with its entity, mode and parameters; 
         "ip.password_spray",
         "ip.credential_stuffing",
         "ip.throttle",
+        "svc.error_burst",
+        "svc.high_cpu",
+        "svc.high_latency",
+        "svc.metric_anomaly",
       ]
     ) assert.ok(names.includes(rule), rule);
     const one = await h.call("/api/v1/rules/auth.brute_force");
