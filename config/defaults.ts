@@ -164,6 +164,20 @@ export interface ServiceRules {
   max_metrics: number;
 }
 
+/** Per-page counts and rules (DETECTIONS.md, the clickstream seed). */
+export interface PageRules {
+  /** Page views are counted in tumbling windows of this length (event time). */
+  window_ms: number;
+  /** Closed windows kept per page (and shown by the API). */
+  history_windows: number;
+  /** `click.traffic_spike`: a window's count above the page's mean + this many σ … */
+  spike_z: number;
+  /** … once the page has this many windows of history … */
+  spike_min_windows: number;
+  /** … and at least this many views in the window. */
+  spike_min_views: number;
+}
+
 /** Per-IP rules (DETECTIONS.md), over failed logins re-keyed by source IP. */
 export interface IpRules {
   /** `ip.password_spray`: users tried a few times each from one IP. */
@@ -301,6 +315,7 @@ export interface Config {
   user: UserChainRules;
   ip: IpRules;
   svc: ServiceRules;
+  page: PageRules;
   alerts: AlertLimits;
   api: ApiLimits;
   simulator: SimulatorDefaults;
@@ -421,6 +436,13 @@ export const defaults: Readonly<Config> = Object.freeze({
     anomaly_min_samples: 30,
     anomaly_min_methods: 2,
     max_metrics: 16,
+  },
+  page: {
+    window_ms: MINUTE,
+    history_windows: 60,
+    spike_z: 3,
+    spike_min_windows: 30,
+    spike_min_views: 10,
   },
   ip: {
     spray_min_users: 5,

@@ -14,6 +14,7 @@ import type { ModelService } from "../models/service.ts";
 import { flowModelView, loginModelView } from "./served_models.ts";
 import { sourceBehaviour } from "../actors/source.ts";
 import { serviceBehaviour } from "../actors/service.ts";
+import { pageBehaviour } from "../actors/page.ts";
 import { VirtualClock } from "../actors/clock.ts";
 import type { DeadLetterReason } from "../actors/ports.ts";
 import { seededRandom } from "../actors/random.ts";
@@ -103,6 +104,7 @@ class Run {
           model: models ? flowModelView(models) : () => null,
         }),
         serviceBehaviour(config),
+        pageBehaviour(config),
       ],
       ...(models ? { inference: models } : {}),
       modeOf: (rule) => rules.modeOf(rule),

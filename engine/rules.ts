@@ -130,6 +130,11 @@ export const RULES: readonly { rule: string; entity: string; params: readonly st
       "svc.max_metrics",
     ],
   },
+  {
+    rule: "click.traffic_spike",
+    entity: "page",
+    params: ["page.spike_z", "page.spike_min_windows", "page.spike_min_views"],
+  },
 ];
 
 /** A change asked for that cannot be made (the API answers 400 with the message). */

@@ -11,6 +11,7 @@ import { IP, ipBehaviour } from "../actors/ip.ts";
 import { USER, userBehaviour } from "../actors/user.ts";
 import { FLOW_MODEL, flowRule, SOURCE, sourceBehaviour } from "../actors/source.ts";
 import { SERVICE, serviceBehaviour } from "../actors/service.ts";
+import { PAGE, pageBehaviour } from "../actors/page.ts";
 import { ModelService, versionsOf } from "../models/service.ts";
 import { flowModelView, loadModels, loginModelView } from "./served_models.ts";
 import type { Config } from "../config/defaults.ts";
@@ -103,6 +104,7 @@ export class VigilSystem {
         ipBehaviour(c),
         sourceBehaviour({ alerts: c.alerts, model: flowModelView(models) }),
         serviceBehaviour(c),
+        pageBehaviour(c),
       ],
       inference: models,
       modeOf: (rule) => rules.modeOf(rule),
@@ -121,6 +123,7 @@ export class VigilSystem {
         [IP]: Array.from({ length: c.runtime.partitions }, (_, p) => rekeyStream(p)),
         [SOURCE]: [this.topics.of("flow")],
         [SERVICE]: [this.topics.of("log"), this.topics.of("metric")],
+        [PAGE]: [this.topics.of("click")],
       },
       onFatal: (reason) => {
         log("error", "The root supervisor gave up; stopping", { reason });

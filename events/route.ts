@@ -8,6 +8,7 @@ import type { Address } from "../actors/types.ts";
 import { USER } from "../actors/user.ts";
 import { SOURCE } from "../actors/source.ts";
 import { SERVICE } from "../actors/service.ts";
+import { PAGE } from "../actors/page.ts";
 import type { EventKind, VigilEvent } from "./types.ts";
 
 /** The actor that handles an event, or null for kinds no actor handles yet. */
@@ -21,6 +22,8 @@ export function routeOf(e: VigilEvent): Address | null {
     case "log":
     case "metric":
       return { type: SERVICE, key: String(e.raw.service) };
+    case "click":
+      return { type: PAGE, key: String(e.raw.page) };
     default:
       return null;
   }

@@ -585,6 +585,7 @@ Deno.test("failed logins end to end: brute force, success after failures, actor 
         ip: { resident: 1 },
         src: { resident: 0 },
         service: { resident: 0 },
+        page: { resident: 0 },
       });
       assert.equal(typeof r.json.mailbox_depth, "number");
     });
@@ -929,6 +930,7 @@ Deno.test("/api/v1/rules lists every rule with its entity, mode and parameters; 
         "svc.high_cpu",
         "svc.high_latency",
         "svc.metric_anomaly",
+        "click.traffic_spike",
       ]
     ) assert.ok(names.includes(rule), rule);
     const one = await h.call("/api/v1/rules/auth.brute_force");
