@@ -10,10 +10,12 @@
  * @module
  */
 
-import type { AlertLimits } from "../config/defaults.ts";
+import type { AlertLimits, NetRules } from "../config/defaults.ts";
+import { addProbe, findScans, probeOf, scanAlert } from "./rules/scans.ts";
+import { EMPTY_RECENT, type Recent } from "./window.ts";
 import type { OtherEvent } from "../events/types.ts";
 import { FLOW_FEATURES } from "../io/flow_csv.ts";
-import { type Behaviour, NO_EFFECTS, type Step } from "./types.ts";
+import { type Behaviour, type Effect, NO_EFFECTS, type Step } from "./types.ts";
 
 /** The actor type name. */
 export const SOURCE = "src";
@@ -34,6 +36,7 @@ export interface FlowModelView {
 /** The parameters a source actor reads on every turn. */
 export interface SourceParams {
   alerts: AlertLimits;
+  net: NetRules;
   /** The active flow model, or null when none is loaded (flows are then counted only). */
   model(): FlowModelView | null;
 }
@@ -71,6 +74,10 @@ export interface SourceState {
   /** Flows per predicted class. */
   readonly predicted: Readonly<Record<string, number>>;
   readonly episodes: readonly Episode[];
+  /** Recent probes (few-packet flows) by target `host|port` (the scan rules). */
+  readonly probes: Recent;
+  /** Event time of the last alert of each scan rule (cool-down). */
+  readonly scan_alerts: Readonly<Record<string, number>>;
 }
 
 const INITIAL: SourceState = Object.freeze({
@@ -78,6 +85,8 @@ const INITIAL: SourceState = Object.freeze({
   scored: 0,
   predicted: Object.freeze({}),
   episodes: Object.freeze([]),
+  probes: EMPTY_RECENT,
+  scan_alerts: Object.freeze({}),
 });
 
 /** `flow.<class>`: the rule name of a class ("Port Scanning" → `flow.port_scanning`). */
@@ -133,12 +142,28 @@ function receive(
 ): Step<SourceState> {
   if (m.kind === "event") {
     const e = m.event;
-    const counted = { ...s, flows: s.flows + 1 };
-    if (p.model() === null) return { state: counted, effects: NO_EFFECTS };
+    let counted: SourceState = { ...s, flows: s.flows + 1 };
+    const scans: Effect[] = [];
+    const target = probeOf(e, p.net);
+    if (target !== null) {
+      const probes = addProbe(s.probes, e, target, p.net);
+      let scan_alerts = s.scan_alerts;
+      for (const scan of findScans(probes, e.ts, p.net)) {
+        const last = scan_alerts[scan.rule];
+        if (last !== undefined && e.ts - last < p.alerts.cooldown_ms) continue;
+        scan_alerts = { ...scan_alerts, [scan.rule]: e.ts };
+        const agrees = s.predicted["Port Scanning"] ?? 0;
+        scans.push({ kind: "alert", alert: scanAlert(scan, key, e.ts, p.net, agrees) });
+      }
+      counted = { ...counted, probes, scan_alerts };
+    }
+    if (p.model() === null) {
+      return { state: counted, effects: scans.length > 0 ? scans : NO_EFFECTS };
+    }
     const { row, missing } = flowFeatures(e.raw.features);
     return {
       state: counted,
-      effects: [{
+      effects: [...scans, {
         kind: "infer",
         model: FLOW_MODEL,
         features: row,

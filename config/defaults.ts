@@ -164,6 +164,19 @@ export interface ServiceRules {
   max_metrics: number;
 }
 
+/** Per-network-source rules over flow events (DETECTIONS.md, after Zeek's scan policy). */
+export interface NetRules {
+  /** `net.port_scan`: distinct ports of one host probed by a source within the window. */
+  port_scan_ports: number;
+  /** `net.address_scan`: distinct hosts probed on one port within the window. */
+  address_scan_hosts: number;
+  scan_window_ms: number;
+  /** A flow counts as a probe with at most this many forward packets (failed or short). */
+  probe_max_fwd_packets: number;
+  /** Probes remembered per source (newest kept). */
+  max_probes_tracked: number;
+}
+
 /** Per-page counts and rules (DETECTIONS.md, the clickstream seed). */
 export interface PageRules {
   /** Page views are counted in tumbling windows of this length (event time). */
@@ -316,6 +329,7 @@ export interface Config {
   ip: IpRules;
   svc: ServiceRules;
   page: PageRules;
+  net: NetRules;
   alerts: AlertLimits;
   api: ApiLimits;
   simulator: SimulatorDefaults;
@@ -436,6 +450,13 @@ export const defaults: Readonly<Config> = Object.freeze({
     anomaly_min_samples: 30,
     anomaly_min_methods: 2,
     max_metrics: 16,
+  },
+  net: {
+    port_scan_ports: 15,
+    address_scan_hosts: 25,
+    scan_window_ms: 5 * MINUTE,
+    probe_max_fwd_packets: 3,
+    max_probes_tracked: 512,
   },
   page: {
     window_ms: MINUTE,

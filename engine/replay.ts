@@ -101,6 +101,7 @@ class Run {
         ipBehaviour(config),
         sourceBehaviour({
           alerts: config.alerts,
+          net: config.net,
           model: models ? flowModelView(models) : () => null,
         }),
         serviceBehaviour(config),

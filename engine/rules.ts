@@ -131,6 +131,16 @@ export const RULES: readonly { rule: string; entity: string; params: readonly st
     ],
   },
   {
+    rule: "net.port_scan",
+    entity: "src",
+    params: ["net.port_scan_ports", "net.scan_window_ms", "net.probe_max_fwd_packets"],
+  },
+  {
+    rule: "net.address_scan",
+    entity: "src",
+    params: ["net.address_scan_hosts", "net.scan_window_ms", "net.probe_max_fwd_packets"],
+  },
+  {
     rule: "click.traffic_spike",
     entity: "page",
     params: ["page.spike_z", "page.spike_min_windows", "page.spike_min_views"],

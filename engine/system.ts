@@ -102,7 +102,7 @@ export class VigilSystem {
       behaviours: [
         userBehaviour(c, loginModelView(models)),
         ipBehaviour(c),
-        sourceBehaviour({ alerts: c.alerts, model: flowModelView(models) }),
+        sourceBehaviour({ alerts: c.alerts, net: c.net, model: flowModelView(models) }),
         serviceBehaviour(c),
         pageBehaviour(c),
       ],

@@ -931,6 +931,8 @@ Deno.test("/api/v1/rules lists every rule with its entity, mode and parameters; 
         "svc.high_latency",
         "svc.metric_anomaly",
         "click.traffic_spike",
+        "net.port_scan",
+        "net.address_scan",
       ]
     ) assert.ok(names.includes(rule), rule);
     const one = await h.call("/api/v1/rules/auth.brute_force");

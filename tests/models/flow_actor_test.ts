@@ -35,7 +35,9 @@ Deno.test("Flows through source actors and the real flow classifier: one flow.<c
     per_class: manifest.thresholds.per_class,
   };
   const rt = new ActorRuntime({
-    behaviours: [sourceBehaviour({ alerts: defaults.alerts, model: () => view })],
+    behaviours: [
+      sourceBehaviour({ alerts: defaults.alerts, net: defaults.net, model: () => view }),
+    ],
     runtime: defaults.runtime,
     supervision: defaults.supervision,
     alerts: defaults.alerts,

@@ -25,7 +25,7 @@ export function engineRuntime(
     behaviours: [
       userBehaviour(c),
       ...(options.ip ? [ipBehaviour(c)] : []),
-      sourceBehaviour({ alerts: c.alerts, model: () => null }),
+      sourceBehaviour({ alerts: c.alerts, net: c.net, model: () => null }),
     ],
     runtime: c.runtime,
     supervision: c.supervision,

@@ -45,7 +45,7 @@ function score(
   probs: number[],
   model: FlowModelView | null = MODEL,
 ): { state: SourceState; effects: readonly Effect[] } {
-  const b = sourceBehaviour({ alerts: defaults.alerts, model: () => model });
+  const b = sourceBehaviour({ alerts: defaults.alerts, net: defaults.net, model: () => model });
   const asked = b.receive(s, { kind: "event", event: e }, ctx);
   const infer = asked.effects.find((x) => x.kind === "infer");
   if (!infer || infer.kind !== "infer") return asked;
@@ -72,7 +72,7 @@ Deno.test("flowFeatures() lays the 52 features out in the model's order; named n
 });
 
 Deno.test("A source actor alerts flow.<class> at the class threshold, once per episode, never for normal traffic", () => {
-  const b = sourceBehaviour({ alerts: defaults.alerts, model: () => MODEL });
+  const b = sourceBehaviour({ alerts: defaults.alerts, net: defaults.net, model: () => MODEL });
   let s = b.initial("203.0.113.5");
   let r = score(s, flow("a", T0), [0.02, 0.03, 0.95, 0]);
   const [first] = alerts(r.effects);
@@ -106,7 +106,7 @@ Deno.test("A source actor alerts flow.<class> at the class threshold, once per e
 });
 
 Deno.test("Without a model a source actor counts its flows and asks for no score", () => {
-  const b = sourceBehaviour({ alerts: defaults.alerts, model: () => null });
+  const b = sourceBehaviour({ alerts: defaults.alerts, net: defaults.net, model: () => null });
   const r = b.receive(b.initial("x"), { kind: "event", event: flow("a", T0) }, ctx);
   assert.deepEqual(r.effects, []);
   assert.equal(r.state.flows, 1);
