@@ -164,6 +164,29 @@ export interface ServiceRules {
   max_metrics: number;
 }
 
+/** Where alerts are sent (Slack, a signed JSON webhook, Alertmanager), by severity. */
+export interface NotifySettings {
+  /** A Slack-compatible incoming-webhook URL (a secret: set it in the environment). */
+  slack_url: string;
+  slack_min_severity: string;
+  /** A generic JSON webhook, each request signed with HMAC-SHA256 of its body … */
+  webhook_url: string;
+  /** … with this key (a secret: set it in the environment; empty: unsigned). */
+  webhook_secret: string;
+  webhook_min_severity: string;
+  /** An Alertmanager base URL (alerts go to its `/api/v2/alerts`). */
+  alertmanager_url: string;
+  alertmanager_min_severity: string;
+  /** Notifications waiting per target, at most (past this the newest are dropped, counted). */
+  max_queued: number;
+  /** Tries per notification before it is given up (counted). */
+  max_attempts: number;
+  backoff_min_ms: number;
+  backoff_max_ms: number;
+  /** One request's time limit. */
+  timeout_ms: number;
+}
+
 /** Per-network-source rules over flow events (DETECTIONS.md, after Zeek's scan policy). */
 export interface NetRules {
   /** `net.port_scan`: distinct ports of one host probed by a source within the window. */
@@ -330,6 +353,7 @@ export interface Config {
   svc: ServiceRules;
   page: PageRules;
   net: NetRules;
+  notify: NotifySettings;
   alerts: AlertLimits;
   api: ApiLimits;
   simulator: SimulatorDefaults;
@@ -450,6 +474,20 @@ export const defaults: Readonly<Config> = Object.freeze({
     anomaly_min_samples: 30,
     anomaly_min_methods: 2,
     max_metrics: 16,
+  },
+  notify: {
+    slack_url: "",
+    slack_min_severity: "high",
+    webhook_url: "",
+    webhook_secret: "",
+    webhook_min_severity: "low",
+    alertmanager_url: "",
+    alertmanager_min_severity: "medium",
+    max_queued: 10_000,
+    max_attempts: 8,
+    backoff_min_ms: 1_000,
+    backoff_max_ms: 300_000,
+    timeout_ms: 5_000,
   },
   net: {
     port_scan_ports: 15,

@@ -123,6 +123,16 @@ export function checkConfig(c: Config): void {
         "(VIGIL_AUTH_RISKY_LOGIN_LOW, _MEDIUM, _HIGH): they must rise within 0..1",
     );
   }
+  const severities = ["info", "low", "medium", "high", "critical"];
+  for (const target of ["slack", "webhook", "alertmanager"] as const) {
+    const v = c.notify[`${target}_min_severity`];
+    if (!severities.includes(v)) {
+      throw new ConfigError(
+        `Cannot use VIGIL_NOTIFY_${target.toUpperCase()}_MIN_SEVERITY=${v}: it must be one of ` +
+          severities.join(", "),
+      );
+    }
+  }
   if (!(Number.isInteger(c.api.port) && c.api.port >= 0 && c.api.port <= 65535)) {
     throw new ConfigError(`Cannot use PORT=${c.api.port}: it must be 0..65535`);
   }

@@ -28,6 +28,7 @@ import { type FlowOptions, Simulator } from "../sim/simulator.ts";
 import { createApp, type IngestResult, type ModelInfo, NotFound } from "../api/app.ts";
 import { Checkpointer } from "./checkpoints.ts";
 import { Rules } from "./rules.ts";
+import { Notifier } from "../io/notify.ts";
 import { Intake, oversize, rekeyStream } from "./intake.ts";
 import { Outbox } from "./outbox.ts";
 import { log } from "./logger.ts";
@@ -40,6 +41,7 @@ export interface SystemOptions {
   clock?: Clock;
   log?: Log;
   store?: Store;
+  notifier?: Notifier;
 }
 
 const SIM_TICK_MS = 100;
@@ -59,6 +61,8 @@ export class VigilSystem {
   readonly models: ModelService;
   /** The rules' modes and parameters (changed through the API). */
   readonly rules: Rules;
+  /** Sends stored alerts to the configured targets (Slack, webhook, Alertmanager). */
+  readonly notifier: Notifier;
   readonly app: Hono;
   #clock: Clock;
   #consumer: Consumer | null = null;
@@ -86,6 +90,10 @@ export class VigilSystem {
       });
     this.topics = new Topics(c.io.topic_prefix);
     this.outbox = new Outbox(this.store, this.log, this.topics);
+    this.notifier = options.notifier ?? new Notifier(c.notify, {
+      notified: (target, result, n) => this.metrics.notified(target, result, n),
+    });
+    this.outbox.listen((alerts) => this.notifier.offer(alerts));
     let runtime: ActorRuntime | null = null;
     this.metrics = new Metrics({
       stats: () => runtime!.stats(),
@@ -363,6 +371,7 @@ export class VigilSystem {
     await this.runtime.whenIdle();
     this.runtime.cancelTimers();
     await this.outbox.flush();
+    await this.notifier.stop();
     this.runtime.passivateAll();
     await this.models.close();
     await this.log.close();

@@ -9,6 +9,7 @@
 import client from "prom-client";
 import type { RuntimeStats } from "../actors/runtime.ts";
 import type { IntakeTelemetry } from "../engine/intake.ts";
+import type { NotifyTelemetry } from "./notify.ts";
 import type { Alert, EventKind } from "../events/types.ts";
 import type { DeadLetterReason } from "../actors/ports.ts";
 import type { ModelTelemetry } from "../models/service.ts";
@@ -25,7 +26,7 @@ export interface MetricSources {
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120];
 
 /** The metrics of one process. */
-export class Metrics implements IntakeTelemetry, ModelTelemetry {
+export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry {
   readonly registry = new client.Registry();
   #ingested: client.Counter<"kind">;
   #invalid: client.Counter<"kind">;
@@ -44,6 +45,7 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry {
   #predictions: client.Counter<"model" | "class">;
   #modelVersion: client.Gauge<"model" | "version">;
   #shadow: client.Counter<"model" | "version" | "result">;
+  #notifications: client.Counter<"target" | "result">;
   #active = new Map<string, string>();
   #bound = new Map<string, client.Counter.Internal>();
   #latencyBound = new Map<string, client.Histogram.Internal<"family">>();
@@ -60,6 +62,12 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry {
       name: "vigil_events_invalid_total",
       help: "Events rejected as invalid or oversized, by the kind their source implies.",
       labelNames: ["kind"],
+      registers,
+    });
+    this.#notifications = new client.Counter({
+      name: "vigil_notifications_total",
+      help: "Alerts sent to notification targets, retried, given up or dropped (queue full).",
+      labelNames: ["target", "result"],
       registers,
     });
     this.#dead = new client.Counter({
@@ -256,6 +264,10 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry {
 
   restarted(type: string): void {
     this.#child(this.#restarts, "rst", type).inc();
+  }
+
+  notified(target: string, result: string, n: number): void {
+    this.#notifications.inc({ target, result }, n);
   }
 
   alertRaised(alert: Alert, latency_ms: number): void {

@@ -1,0 +1,263 @@
+/**
+ * Notifications: stored alerts sent to people and their tools, by severity. Targets: a
+ * Slack-compatible incoming webhook, a generic JSON webhook signed with HMAC-SHA256
+ * (`X-Vigil-Signature: sha256=<hex>` of `<timestamp>.<body>`, with `X-Vigil-Timestamp`), and
+ * Alertmanager's v2 API. Each target has its own bounded queue and sends in the
+ * background, one request at a time, retrying with exponential backoff; nothing here holds
+ * up the pipeline. Alerts in shadow mode are not sent.
+ *
+ * @module
+ */
+
+import type { NotifySettings } from "../config/defaults.ts";
+import type { Alert, Severity } from "../events/types.ts";
+
+const RANK: Readonly<Record<Severity, number>> = {
+  info: 0,
+  low: 1,
+  medium: 2,
+  high: 3,
+  critical: 4,
+};
+
+/** What a target sends: URL, body and headers for a batch of alerts. */
+export interface Target {
+  name: "slack" | "webhook" | "alertmanager";
+  min_severity: Severity;
+  request(
+    alerts: readonly Alert[],
+  ): Promise<{ url: string; body: string; headers: Record<string, string> }>;
+}
+
+/** What the notifier reports (the metrics adapter implements it). */
+export interface NotifyTelemetry {
+  notified(target: string, result: "sent" | "retried" | "given_up" | "dropped", n: number): void;
+}
+
+/** A one-line summary of an alert for people. */
+export function summary(a: Alert): string {
+  const entity = `${a.entity.type} ${a.entity.key}`;
+  const score = a.score !== undefined ? ` (score ${a.score})` : "";
+  return `[${a.severity.toUpperCase()}] ${a.rule} on ${entity}${score} at ${a.timestamp}`;
+}
+
+/** The targets the settings name (none: notifications are off). */
+export function targetsOf(s: NotifySettings): Target[] {
+  const out: Target[] = [];
+  if (s.slack_url) {
+    out.push({
+      name: "slack",
+      min_severity: s.slack_min_severity as Severity,
+      request: (alerts) =>
+        Promise.resolve({
+          url: s.slack_url,
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            text: alerts.map(summary).join("\n"),
+            blocks: alerts.slice(0, 20).map((a) => ({
+              type: "section",
+              text: {
+                type: "mrkdwn",
+                text: `*${summary(a)}*\n\`${a.alert_id}\` ${
+                  JSON.stringify(a.evidence).slice(0, 500)
+                }`,
+              },
+            })),
+          }),
+        }),
+    });
+  }
+  if (s.webhook_url) {
+    out.push({
+      name: "webhook",
+      min_severity: s.webhook_min_severity as Severity,
+      request: async (alerts) => {
+        const body = JSON.stringify({ alerts });
+        const ts = String(Math.floor(Date.now() / 1000));
+        const headers: Record<string, string> = {
+          "content-type": "application/json",
+          "x-vigil-timestamp": ts,
+        };
+        if (s.webhook_secret) {
+          headers["x-vigil-signature"] = `sha256=${await hmac(s.webhook_secret, `${ts}.${body}`)}`;
+        }
+        return { url: s.webhook_url, body, headers };
+      },
+    });
+  }
+  if (s.alertmanager_url) {
+    out.push({
+      name: "alertmanager",
+      min_severity: s.alertmanager_min_severity as Severity,
+      request: (alerts) =>
+        Promise.resolve({
+          url: new URL("/api/v2/alerts", s.alertmanager_url).toString(),
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(alerts.map((a) => ({
+            labels: {
+              alertname: a.rule,
+              severity: a.severity,
+              entity_type: a.entity.type,
+              entity_key: a.entity.key,
+              alert_id: a.alert_id,
+            },
+            annotations: { summary: summary(a), evidence: JSON.stringify(a.evidence) },
+            startsAt: a.timestamp,
+          }))),
+        }),
+    });
+  }
+  return out;
+}
+
+/** HMAC-SHA256 of `text` under `key`, hex. */
+export async function hmac(key: string, text: string): Promise<string> {
+  const enc = new TextEncoder();
+  const k = await crypto.subtle.importKey(
+    "raw",
+    enc.encode(key),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["sign"],
+  );
+  const sig = new Uint8Array(await crypto.subtle.sign("HMAC", k, enc.encode(text)));
+  return [...sig].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Alerts a request carries at most. */
+const MAX_BATCH = 50;
+
+/** One target's queue and sender. */
+class Lane {
+  #queue: Alert[] = [];
+  #running: Promise<void> | null = null;
+  #stopped = false;
+  #wake: (() => void) | null = null;
+
+  constructor(
+    readonly target: Target,
+    readonly s: NotifySettings,
+    readonly telemetry: NotifyTelemetry,
+    readonly fetcher: typeof fetch,
+  ) {}
+
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  offer(alerts: readonly Alert[]): void {
+    const room = Math.max(0, this.s.max_queued - this.#queue.length);
+    if (alerts.length > room) {
+      this.telemetry.notified(this.target.name, "dropped", alerts.length - room);
+    }
+    for (const a of alerts.slice(0, room)) this.#queue.push(a);
+    this.#running ??= this.#run().finally(() => this.#running = null);
+  }
+
+  async #run(): Promise<void> {
+    while (this.#queue.length > 0 && !this.#stopped) {
+      const batch = this.#queue.slice(0, MAX_BATCH);
+      for (let attempt = 1;; attempt++) {
+        if (await this.#send(batch)) {
+          this.telemetry.notified(this.target.name, "sent", batch.length);
+          break;
+        }
+        if (attempt >= this.s.max_attempts || this.#stopped) {
+          this.telemetry.notified(this.target.name, "given_up", batch.length);
+          break;
+        }
+        this.telemetry.notified(this.target.name, "retried", batch.length);
+        const delay = Math.min(this.s.backoff_max_ms, this.s.backoff_min_ms * 2 ** (attempt - 1));
+        await this.#sleep(delay);
+      }
+      this.#queue.splice(0, batch.length);
+    }
+  }
+
+  async #send(batch: readonly Alert[]): Promise<boolean> {
+    try {
+      const req = await this.target.request(batch);
+      const res = await this.fetcher(req.url, {
+        method: "POST",
+        headers: req.headers,
+        body: req.body,
+        signal: AbortSignal.timeout(this.s.timeout_ms),
+      });
+      await res.body?.cancel();
+      return res.ok;
+    } catch {
+      return false;
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.#wake = null;
+        resolve();
+      }, ms);
+      this.#wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  /** Waits for what is queued to be sent or given up (at most `ms`), then stops. */
+  async stop(ms: number): Promise<void> {
+    const running = this.#running;
+    if (running) {
+      await Promise.race([running, new Promise((r) => setTimeout(r, ms))]);
+    }
+    this.#stopped = true;
+    this.#wake?.();
+    await this.#running;
+  }
+
+  /** Resolves once nothing is queued (for tests and graceful stops). */
+  async idle(): Promise<void> {
+    while (this.#running) await this.#running;
+  }
+}
+
+/** Routes stored alerts to every target whose minimum severity they reach. */
+export class Notifier {
+  #lanes: Lane[];
+
+  constructor(
+    settings: NotifySettings,
+    telemetry: NotifyTelemetry,
+    fetcher: typeof fetch = fetch,
+    targets: Target[] = targetsOf(settings),
+  ) {
+    this.#lanes = targets.map((t) => new Lane(t, settings, telemetry, fetcher));
+  }
+
+  /** Whether any target is configured. */
+  get enabled(): boolean {
+    return this.#lanes.length > 0;
+  }
+
+  /** Queues alerts (never waits): shadow-mode alerts are not sent. */
+  offer(alerts: readonly Alert[]): void {
+    for (const lane of this.#lanes) {
+      const min = RANK[lane.target.min_severity];
+      const due = alerts.filter((a) => a.mode !== "shadow" && RANK[a.severity] >= min);
+      if (due.length > 0) lane.offer(due);
+    }
+  }
+
+  /** Notifications waiting, per target. */
+  queued(): Record<string, number> {
+    return Object.fromEntries(this.#lanes.map((l) => [l.target.name, l.queued]));
+  }
+
+  async idle(): Promise<void> {
+    await Promise.all(this.#lanes.map((l) => l.idle()));
+  }
+
+  /** Lets queued notifications go out for up to `ms`, then stops retrying. */
+  async stop(ms = 5_000): Promise<void> {
+    await Promise.all(this.#lanes.map((l) => l.stop(ms)));
+  }
+}
