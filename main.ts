@@ -17,12 +17,13 @@ import type { Log } from "./io/log.ts";
 import type { Store } from "./io/store.ts";
 import { Args, UsageError } from "./engine/args.ts";
 import { log } from "./engine/logger.ts";
-import { linesOfFile, replay as replayLines } from "./engine/replay.ts";
+import { linesOf, linesOfFile, replay as replayLines } from "./engine/replay.ts";
 import { VigilSystem } from "./engine/system.ts";
 import { loadModels } from "./engine/served_models.ts";
 import { ModelService } from "./models/service.ts";
 import { flowCsvReader, type FlowRow } from "./io/flow_csv.ts";
 import { type Scenario, SCENARIOS, Simulator } from "./sim/simulator.ts";
+import { formatQuality, quality } from "./sim/quality.ts";
 
 const HELP = `Vigil: real-time behaviour and intrusion detection.
 
@@ -34,6 +35,7 @@ Commands:
   simulate [--output FILE.jsonl | --to http://127.0.0.1:8080 --token T] [--events N]
            [--users N] [--seed N] [--rate EVENTS_PER_S] [--start ISO] [--attack-interval-s N]
            [--scenarios brute_force,guess_then_success] [--truth truth.jsonl] [--realtime]
+           [--report] [--report-json FILE]  replay it and print the detection quality per rule
   import-flows --input FLOWS.csv [--output FILE.jsonl] [--dead-letters FILE.jsonl]
            [--src-ip IP] [--dst-ip IP] [--time ISO]
                                 raw CICFlowMeter CSV (CICIDS2017 layouts) → flow events
@@ -378,9 +380,14 @@ async function simulate(args: Args): Promise<number> {
   const to = args.string("to");
   const token = args.string("token") ?? Deno.env.get("ADMIN_TOKEN") ?? "";
   const truthOut = args.string("truth");
+  const report = args.flag("report");
+  const reportJson = args.string("report-json");
   args.checkAllUsed();
+  if (report || reportJson) return await qualityRun(sim, count, config, reportJson);
   if (!output && !to) {
-    throw new UsageError("simulate needs --output FILE.jsonl or --to http://HOST:PORT");
+    throw new UsageError(
+      "simulate needs --output FILE.jsonl, --to http://HOST:PORT, or --report",
+    );
   }
   const encoder = new TextEncoder();
   const file = output
@@ -413,6 +420,30 @@ async function simulate(args: Args): Promise<number> {
     );
   }
   log("info", "Simulated", { events: sent, attacks: sim.truths.length });
+  return 0;
+}
+
+/**
+ * The detection quality report: `count` simulated events through replay (with the newest
+ * models), measured against their ground truth per rule.
+ */
+async function qualityRun(
+  sim: Simulator,
+  count: number,
+  config: Config,
+  jsonOut: string | undefined,
+): Promise<number> {
+  const events = sim.take(count);
+  const last_ms = Date.parse(events[events.length - 1]!.timestamp);
+  const truths = sim.truths.filter((t) => Date.parse(t.start) <= last_ms)
+    .map((t) => ({ ...t, complete: Date.parse(t.end) <= last_ms }));
+  const models = new ModelService(config.models);
+  await loadModels(models, config.models.dir);
+  const text = events.map((e) => JSON.stringify(e)).join("\n");
+  const r = await replayLines(linesOf(text), config, models).finally(() => models.close());
+  const q = quality(events, truths, r.alerts);
+  console.log(formatQuality(q));
+  if (jsonOut) await Deno.writeTextFile(jsonOut, JSON.stringify(q, null, 1) + "\n");
   return 0;
 }
 

@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import type { Alert } from "../../events/types.ts";
+import { formatQuality, quality } from "../../sim/quality.ts";
+import type { SimEvent, Truth } from "../../sim/simulator.ts";
+
+const T0 = Date.UTC(2026, 0, 5, 8);
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function ev(id: string, ts: number, user: string): SimEvent {
+  return { kind: "auth", event_id: id, timestamp: iso(ts), user_id: user, type: "login_failure" };
+}
+
+function alert(rule: string, key: string, ts: number, type = "user"): Alert {
+  return {
+    alert_id: `${rule}-${key}-${ts}`,
+    rule,
+    severity: "high",
+    entity: { type, key },
+    timestamp: iso(ts),
+    detected_at: iso(ts),
+    evidence: {},
+    event_ids: [],
+    mode: "enforce",
+  };
+}
+
+Deno.test("quality(): recall, precision, false alerts per 100k benign events and delay, per rule", () => {
+  const events: SimEvent[] = [];
+  for (let i = 0; i < 96; i++) events.push(ev(`b${i}`, T0 + i * 1_000, `u${i}`));
+  const attack = ["a1", "a2", "a3", "a4"].map((id, i) =>
+    ev(id, T0 + 200_000 + i * 1_000, "victim")
+  );
+  events.push(...attack);
+  const truths: (Truth & { complete: boolean })[] = [
+    {
+      scenario: "brute_force",
+      rules: ["auth.brute_force"],
+      entity: { type: "user", key: "victim" },
+      attacker_ip: "203.0.113.9",
+      start: iso(T0 + 200_000),
+      end: iso(T0 + 203_000),
+      decisive_event_id: "a4",
+      event_ids: ["a1", "a2", "a3", "a4"],
+      complete: true,
+    },
+    {
+      scenario: "brute_force",
+      rules: ["auth.brute_force"],
+      entity: { type: "user", key: "missed" },
+      attacker_ip: "203.0.113.10",
+      start: iso(T0 + 300_000),
+      end: iso(T0 + 301_000),
+      decisive_event_id: "none",
+      event_ids: [],
+      complete: true,
+    },
+  ];
+  const alerts = [
+    alert("auth.brute_force", "victim", T0 + 205_000), // 2 s after the decisive event
+    alert("auth.brute_force", "u7", T0 + 7_000), // a benign user: false
+    alert("auth.new_device_location", "victim", T0 + 210_000), // belongs to the attack
+  ];
+  const r = quality(events, truths, alerts);
+  assert.equal(r.events, 100);
+  assert.equal(r.benign_events, 96);
+  const brute = r.rules.find((q) => q.rule === "auth.brute_force")!;
+  assert.equal(brute.expected, 2);
+  assert.equal(brute.detected, 1);
+  assert.equal(brute.recall, 0.5);
+  assert.equal(brute.alerts, 2);
+  assert.equal(brute.false_alerts, 1);
+  assert.equal(brute.precision, 0.5);
+  assert.ok(Math.abs(brute.false_per_100k_benign - 100_000 / 96) < 1e-9);
+  assert.equal(brute.delay_p50_ms, 2_000);
+  const nd = r.rules.find((q) => q.rule === "auth.new_device_location")!;
+  assert.equal(nd.recall, null, "no attack must fire it");
+  assert.equal(nd.precision, 1);
+  assert.match(formatQuality(r), /auth\.brute_force\s+1\/2\s+50\.0 %/);
+});
