@@ -35,6 +35,7 @@ Commands:
   simulate [--output FILE.jsonl | --to http://127.0.0.1:8080 --token T] [--events N]
            [--users N] [--seed N] [--rate EVENTS_PER_S] [--start ISO] [--attack-interval-s N]
            [--scenarios brute_force,guess_then_success] [--truth truth.jsonl] [--realtime]
+           [--ops]  services' metrics and logs, page views, their incidents, payment incidents
            [--report] [--report-json FILE]  replay it and print the detection quality per rule
   import-flows --input FLOWS.csv [--output FILE.jsonl] [--dead-letters FILE.jsonl]
            [--src-ip IP] [--dst-ip IP] [--time ISO]
@@ -375,6 +376,7 @@ async function simulate(args: Args): Promise<number> {
     events_per_second: rate,
     attack_interval_s: args.number("attack-interval-s", s.attack_interval_s),
     scenarios,
+    ...(args.flag("ops") ? { ops: { clicks_per_second: s.clicks_per_second || 5 } } : {}),
   });
   const output = args.string("output");
   const to = args.string("to");

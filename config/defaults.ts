@@ -290,6 +290,11 @@ export interface SimulatorDefaults {
    * interval), when a flow model with prototypes is loaded; 0: no flows.
    */
   flows_per_second: number;
+  /**
+   * Operations traffic too (services' metrics and logs, page views, their incidents and
+   * payment incidents): page views per second (0: none of it).
+   */
+  clicks_per_second: number;
 }
 
 /** Where the log and the store are. Empty means the embedded ones. */
@@ -537,6 +542,7 @@ export const defaults: Readonly<Config> = Object.freeze({
     attack_interval_s: 20,
     enabled: true,
     flows_per_second: 5,
+    clicks_per_second: 5,
   },
   models: {
     dir: "models",

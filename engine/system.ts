@@ -397,6 +397,7 @@ export class VigilSystem {
       events_per_second: s.events_per_second,
       attack_interval_s: s.attack_interval_s,
       ...this.#simulatedFlows(),
+      ...(s.clicks_per_second > 0 ? { ops: { clicks_per_second: s.clicks_per_second } } : {}),
     });
     this.#every(SIM_TICK_MS, async () => {
       const byTopic = new Map<string, ProduceMessage[]>();

@@ -10,6 +10,7 @@
 
 import { TimeHeap } from "../actors/heap.ts";
 import { seededRandom } from "../actors/random.ts";
+import { Ops, type OpsOptions, type OpsScenario } from "./ops.ts";
 import { distanceKm } from "../actors/rules/login_risk.ts";
 import { ATTACK_AGENTS, ATTACKER_CITIES, type City, HOME_CITIES, USER_AGENTS } from "./geo.ts";
 
@@ -64,6 +65,12 @@ export interface SimOptions {
    * so the auth and payment events are the same with or without them.
    */
   flows?: FlowOptions;
+  /**
+   * Operations traffic too (`sim/ops.ts`): services' metrics and logs, page views, and an
+   * incident every attack interval (a quarter interval after each login attack). Its own
+   * random stream and ids: the auth and payment traffic is the same with or without it.
+   */
+  ops?: OpsOptions;
 }
 
 /** How to simulate flows. */
@@ -80,10 +87,10 @@ export interface FlowOptions {
 
 /** The ground truth of one injected attack. */
 export interface Truth {
-  scenario: Scenario | "flow_attack";
+  scenario: Scenario | "flow_attack" | OpsScenario;
   rules: readonly string[];
   /** The user attacked, the attacking IP for attacks across many users, or a flow source. */
-  entity: { type: "user" | "ip" | "src"; key: string };
+  entity: { type: "user" | "ip" | "src" | "service" | "page"; key: string };
   attacker_ip: string;
   start: string;
   end: string;
@@ -142,6 +149,8 @@ export class Simulator {
   #nextFlow = Infinity;
   #nextFlowAttack = Infinity;
   #flowAttacks = 0;
+  #ops: Ops | null = null;
+  #nextOpsIncident = Infinity;
 
   constructor(options: SimOptions) {
     this.#o = { scenarios: SCENARIOS, ...options } as Required<SimOptions>;
@@ -155,22 +164,41 @@ export class Simulator {
     if (this.#flows && options.attack_interval_s > 0) {
       this.#nextFlowAttack = options.start_ms + 5_000 + options.attack_interval_s * 500;
     }
+    if (options.ops) {
+      this.#ops = new Ops(options.seed, options.start_ms, options.ops);
+      if (options.attack_interval_s > 0) {
+        this.#nextOpsIncident = options.start_ms + 5_000 + options.attack_interval_s * 250;
+      }
+    }
   }
 
   /** Every event with event time before `until_ms` not yet returned, in time order. */
   *until(until_ms: number): Generator<SimEvent> {
     const sessionGap = 1000 * EVENTS_PER_SESSION / this.#o.events_per_second;
     for (;;) {
+      const nextOps = this.#ops?.next ?? Infinity;
       const next = Math.min(
         this.#nextSession,
         this.#nextAttack,
         this.#nextFlow,
         this.#nextFlowAttack,
+        nextOps,
+        this.#nextOpsIncident,
         until_ms,
       );
       while (this.#heap.size > 0 && this.#heap.peek()!.at < next) yield this.#heap.pop()!.event;
       if (next >= until_ms) return;
-      if (this.#nextFlow === next) {
+      if (nextOps === next) {
+        this.#ops!.step(next, (at, e) => this.#push(at, e));
+      } else if (this.#nextOpsIncident === next) {
+        const truth = this.#ops!.incident(
+          next,
+          (at, e) => this.#push(at, e),
+          this.#users.map((u) => u.id),
+        );
+        if (truth) this.truths.push(truth);
+        this.#nextOpsIncident += this.#o.attack_interval_s * 1000;
+      } else if (this.#nextFlow === next) {
         this.#backgroundFlow(next);
         this.#nextFlow += -Math.log(1 - this.#fr()) * 1000 / this.#flows!.per_second;
       } else if (this.#nextFlowAttack === next) {
