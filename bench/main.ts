@@ -6,11 +6,12 @@
  */
 
 import { kafkaBench } from "./kafka_bench.ts";
+import { mixedBench } from "./mixed_bench.ts";
 import { memoryBench } from "./memory_bench.ts";
 import { onnxBench } from "./onnx_bench.ts";
 import { type Figure, replayBench } from "./replay_bench.ts";
 
-// `--only replay|memory|onnx|kafka` runs one; `--no-kafka` skips the broker.
+// `--only replay|mixed|memory|onnx|kafka` runs one; `--no-kafka` skips the broker.
 const only = Deno.args.includes("--only") ? Deno.args[Deno.args.indexOf("--only") + 1] : null;
 const wanted = (name: string) =>
   only === null ? name !== "kafka" || !Deno.args.includes("--no-kafka") : only === name;
@@ -18,6 +19,10 @@ const figures: Figure[] = [];
 if (wanted("replay")) {
   console.log("replay throughput …");
   figures.push(...await replayBench());
+}
+if (wanted("mixed")) {
+  console.log("mixed replay throughput …");
+  figures.push(...await mixedBench());
 }
 if (wanted("memory")) {
   console.log("memory per actor …");
