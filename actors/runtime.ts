@@ -786,7 +786,7 @@ export class ActorRuntime {
   #effect(cell: Cell, effect: Effect, ticket: Ticket | null, at: number): Promise<void> | null {
     switch (effect.kind) {
       case "alert":
-        if (ticket?.replay !== true) this.#raise(effect.alert, at);
+        if (ticket?.replay !== true || effect.alert.resend === true) this.#raise(effect.alert, at);
         return null;
       case "timer":
         if ("after_ms" in effect) {

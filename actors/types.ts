@@ -29,6 +29,14 @@ export interface AlertDraft {
   dedup: string;
   score?: number;
   model?: string;
+  /**
+   * Raise it also in a turn that rebuilds state after a takeover (normally silent: the
+   * predecessor raised what those turns raise). For alerts that join two input topics,
+   * which a new owner re-reads side by side in another interleaving: the turn that raises
+   * the alert now may not be the one that raised it first, or it may never have been
+   * raised. Consumers de-duplicate on `alert_id`.
+   */
+  resend?: boolean;
 }
 
 /** Something a behaviour wants done. */

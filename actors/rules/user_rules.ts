@@ -368,5 +368,7 @@ export function compromiseAfterAttack(
     },
     event_ids: [login.event_id],
     dedup: `${attack.rule}|${attack.ip}|${attack.episode}`,
+    // It joins the IP's word (signals topic) and the login (auth topic).
+    resend: true,
   };
 }

@@ -453,3 +453,35 @@ Deno.test("ActorRuntime raises a message's alerts, and its model reply's, at the
     else assert.ok(times[0]! >= 40 && times[2]! > times[0]!, `${times}`);
   }
 });
+
+Deno.test("ActorRuntime: a turn rebuilding state (replay ticket) raises no alert, except one marked resend", async () => {
+  const both: Behaviour<null, { n: number }> = {
+    type: "rec",
+    initial: () => null,
+    receive(state, m, ctx) {
+      const alert = (rule: string, resend: boolean) => ({
+        kind: "alert" as const,
+        alert: {
+          rule,
+          severity: "low" as const,
+          entity: { type: "rec", key: ctx.self.key },
+          ts: 1_000,
+          evidence: {},
+          event_ids: [String(m.n)],
+          dedup: String(m.n),
+          ...(resend ? { resend: true } : {}),
+        },
+      });
+      return { state, effects: [alert("test.plain", false), alert("test.joined", true)] };
+    },
+  };
+  const { rt, alerts } = setup({ behaviours: [both] });
+  rt.deliver(at("a"), { n: 1 }, new Ticket({ replay: true }));
+  rt.deliver(at("a"), { n: 2 }, new Ticket());
+  await rt.whenIdle();
+  assert.deepEqual(alerts.map((a) => `${a.rule}#${a.event_ids[0]}`), [
+    "test.joined#1",
+    "test.plain#2",
+    "test.joined#2",
+  ]);
+});
