@@ -12,6 +12,7 @@
 
 import type { AlertLimits, NetRules } from "../config/defaults.ts";
 import { addProbe, findScans, probeOf, scanAlert } from "./rules/scans.ts";
+import { onFlow, type Pair } from "./rules/flood.ts";
 import { EMPTY_RECENT, type Recent } from "./window.ts";
 import type { OtherEvent } from "../events/types.ts";
 import { FLOW_FEATURES } from "../io/flow_csv.ts";
@@ -78,6 +79,8 @@ export interface SourceState {
   readonly probes: Recent;
   /** Event time of the last alert of each scan rule (cool-down). */
   readonly scan_alerts: Readonly<Record<string, number>>;
+  /** Per destination: flows this minute and the pair's baseline (`net.flood`). */
+  readonly pairs: readonly Pair[];
 }
 
 const INITIAL: SourceState = Object.freeze({
@@ -87,6 +90,7 @@ const INITIAL: SourceState = Object.freeze({
   episodes: Object.freeze([]),
   probes: EMPTY_RECENT,
   scan_alerts: Object.freeze({}),
+  pairs: Object.freeze([]),
 });
 
 /** `flow.<class>`: the rule name of a class ("Port Scanning" → `flow.port_scanning`). */
@@ -156,6 +160,15 @@ function receive(
         scans.push({ kind: "alert", alert: scanAlert(scan, key, e.ts, p.net, agrees) });
       }
       counted = { ...counted, probes, scan_alerts };
+    }
+    if (typeof e.raw.dst_ip === "string") {
+      const flood = onFlow(s.pairs, key, e.raw.dst_ip, e.ts, e.event_id, p.net);
+      counted = { ...counted, pairs: flood.pairs };
+      const last = counted.scan_alerts["net.flood"];
+      if (flood.alert && (last === undefined || e.ts - last >= p.alerts.cooldown_ms)) {
+        counted = { ...counted, scan_alerts: { ...counted.scan_alerts, "net.flood": e.ts } };
+        scans.push({ kind: "alert", alert: flood.alert });
+      }
     }
     if (p.model() === null) {
       return { state: counted, effects: scans.length > 0 ? scans : NO_EFFECTS };

@@ -198,6 +198,14 @@ export interface NetRules {
   probe_max_fwd_packets: number;
   /** Probes remembered per source (newest kept). */
   max_probes_tracked: number;
+  /** `net.flood`: flows per minute from a source to one destination above its mean + z·σ … */
+  flood_z: number;
+  /** … and at least this many … */
+  flood_min_flows: number;
+  /** … once the pair has this many minutes of history. */
+  flood_min_windows: number;
+  /** Destinations followed per source, at most (the busiest kept). */
+  max_flood_destinations: number;
 }
 
 /** Per-page counts and rules (DETECTIONS.md, the clickstream seed). */
@@ -500,6 +508,10 @@ export const defaults: Readonly<Config> = Object.freeze({
     scan_window_ms: 5 * MINUTE,
     probe_max_fwd_packets: 3,
     max_probes_tracked: 512,
+    flood_z: 3,
+    flood_min_flows: 100,
+    flood_min_windows: 10,
+    max_flood_destinations: 16,
   },
   page: {
     window_ms: MINUTE,

@@ -141,6 +141,11 @@ export const RULES: readonly { rule: string; entity: string; params: readonly st
     params: ["net.address_scan_hosts", "net.scan_window_ms", "net.probe_max_fwd_packets"],
   },
   {
+    rule: "net.flood",
+    entity: "src",
+    params: ["net.flood_z", "net.flood_min_flows", "net.flood_min_windows"],
+  },
+  {
     rule: "click.traffic_spike",
     entity: "page",
     params: ["page.spike_z", "page.spike_min_windows", "page.spike_min_views"],

@@ -933,6 +933,7 @@ Deno.test("/api/v1/rules lists every rule with its entity, mode and parameters; 
         "click.traffic_spike",
         "net.port_scan",
         "net.address_scan",
+        "net.flood",
       ]
     ) assert.ok(names.includes(rule), rule);
     const one = await h.call("/api/v1/rules/auth.brute_force");
