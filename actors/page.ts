@@ -144,6 +144,7 @@ function close(s: PageState, start: number, key: string, p: PageParams): Step<Pa
   }
   [n, mean, variance] = add(n, mean, variance, views, r);
   closed.push([start, views]);
+  effects.push({ kind: "observe", name: "page_views", value: views });
   return {
     state: {
       ...s,

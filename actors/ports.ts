@@ -50,6 +50,8 @@ export interface RuntimeTelemetry {
   deadLettered(reason: DeadLetterReason): void;
   alertRaised(alert: Alert, latency_ms: number): void;
   gauge(name: string, delta: number): void;
+  /** A value of one keyed thing (e.g. a page's views in its last minute), for a top-N metric. */
+  observed?(name: string, key: string, value: number): void;
 }
 
 /** Why something was dead-lettered, as a bounded metric label. */

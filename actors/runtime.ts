@@ -811,6 +811,11 @@ export class ActorRuntime {
       case "persist":
         this.#o.persist?.persist(effect.collection, effect.doc);
         return null;
+      case "observe":
+        if (ticket?.replay !== true) {
+          this.#telemetry.observed?.(effect.name, cell.key, effect.value);
+        }
+        return null;
       case "gauge":
         this.#telemetry.gauge(effect.name, effect.delta);
         return null;

@@ -61,6 +61,11 @@ export type Effect =
   /** Move a process-wide gauge (e.g. `active_sessions`) by `delta`. */
   | { kind: "gauge"; name: string; delta: number }
   /**
+   * Report a value of this actor (e.g. a page's views in its last window); metrics keep
+   * the top few keys only, so the cardinality stays bounded.
+   */
+  | { kind: "observe"; name: string; value: number }
+  /**
    * Score `features` with a model. The turn (its state and its other effects) takes
    * effect once the scores are in; the reply is then delivered to this actor before
    * any other message. A failed inference is a failed turn.

@@ -26,6 +26,10 @@ export interface MetricSources {
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120];
 
 /** The metrics of one process. */
+/** Pages the page-views metric shows (the busiest), and pages it follows to find them. */
+const TOP_PAGES = 10;
+const MAX_PAGES_FOLLOWED = 10_000;
+
 export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry {
   readonly registry = new client.Registry();
   #ingested: client.Counter<"kind">;
@@ -46,6 +50,8 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
   #modelVersion: client.Gauge<"model" | "version">;
   #shadow: client.Counter<"model" | "version" | "result">;
   #notifications: client.Counter<"target" | "result">;
+  /** Each page's views in its last window (most recently reported first out past the bound). */
+  #pageViews = new Map<string, number>();
   #active = new Map<string, string>();
   #bound = new Map<string, client.Counter.Internal>();
   #latencyBound = new Map<string, client.Histogram.Internal<"family">>();
@@ -106,6 +112,19 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
       labelNames: ["family"],
       buckets: LATENCY_BUCKETS,
       registers,
+    });
+    const pageViews = this.#pageViews;
+    new client.Gauge({
+      name: "vigil_page_views_last_window",
+      help:
+        `Views of the ${TOP_PAGES} busiest pages in their last closed window (1 min): top pages only, bounded.`,
+      labelNames: ["page"],
+      registers,
+      collect() {
+        this.reset();
+        const top = [...pageViews].sort((a, b) => b[1] - a[1]).slice(0, TOP_PAGES);
+        for (const [page, views] of top) this.set({ page }, views);
+      },
     });
     this.#sessions = new client.Gauge({
       name: "vigil_active_sessions",
@@ -264,6 +283,15 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
 
   restarted(type: string): void {
     this.#child(this.#restarts, "rst", type).inc();
+  }
+
+  observed(name: string, key: string, value: number): void {
+    if (name !== "page_views") return;
+    this.#pageViews.delete(key);
+    this.#pageViews.set(key, value);
+    if (this.#pageViews.size > MAX_PAGES_FOLLOWED) {
+      this.#pageViews.delete(this.#pageViews.keys().next().value!);
+    }
   }
 
   notified(target: string, result: string, n: number): void {

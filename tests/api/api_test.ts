@@ -1066,3 +1066,36 @@ Deno.test("an IP's spray alert reaches the users it targeted through the signals
     assert.deepEqual(await alertsFor(h, "bystander", "user.compromise_after_attack"), []);
   });
 });
+
+Deno.test("page views are counted per minute and the busiest pages' last window is a metric", async () => {
+  await withSystem(async (h) => {
+    const minute = Math.floor((Date.now() - 5 * MINUTE) / MINUTE) * MINUTE;
+    const click = (page: string, ts: number) => ({
+      kind: "click",
+      session_id: "s1",
+      page,
+      timestamp: iso(ts),
+    });
+    const views = [
+      ...Array.from({ length: 7 }, (_, i) => click("/pay", minute + i * 1_000)),
+      ...Array.from({ length: 3 }, (_, i) => click("/help", minute + i * 1_000)),
+      // Three minutes later: each page's partition watermark passes the first minute's end
+      // (and the lateness).
+      click("/pay", minute + 3 * MINUTE),
+      click("/help", minute + 3 * MINUTE),
+    ];
+    await ingestAll(h, views);
+    const state = await waitFor("/pay's first window to close", async () => {
+      const r = await h.call(`/api/v1/actors/page/${encodeURIComponent("/pay")}`);
+      return r.status === 200 && r.json.state.windows.length > 0 ? r.json.state : undefined;
+    });
+    assert.deepEqual(state.windows[0], { start: iso(minute), views: 7 });
+    await waitFor("/help's first window to close", async () => {
+      const r = await h.call(`/api/v1/actors/page/${encodeURIComponent("/help")}`);
+      return r.status === 200 && r.json.state.windows.length > 0 ? true : undefined;
+    });
+    const metrics = await h.call("/metrics", { token: null });
+    assert.equal(metricSum(metrics.text, "vigil_page_views_last_window", 'page="/pay"'), 7);
+    assert.equal(metricSum(metrics.text, "vigil_page_views_last_window", 'page="/help"'), 3);
+  });
+});
