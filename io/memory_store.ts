@@ -6,7 +6,13 @@
  */
 
 import type { Alert, DeadLetter } from "../events/types.ts";
-import type { AlertQuery, ArchivedEvent, Store, StoredCheckpoint } from "./store.ts";
+import type {
+  AlertQuery,
+  ArchivedEvent,
+  PendingNotification,
+  Store,
+  StoredCheckpoint,
+} from "./store.ts";
 
 /** An in-memory store. */
 export class MemoryStore implements Store {
@@ -14,6 +20,7 @@ export class MemoryStore implements Store {
   #dead: DeadLetter[] = [];
   #archive = new Map<string, ArchivedEvent>();
   #checkpoints = new Map<string, StoredCheckpoint>();
+  #notifications = new Map<string, { item: PendingNotification; lease_until: number }>();
   #maxAlerts: number;
   #maxDead: number;
 
@@ -90,6 +97,36 @@ export class MemoryStore implements Store {
 
   findArchived(limit: number): Promise<ArchivedEvent[]> {
     return Promise.resolve([...this.#archive.values()].slice(-limit).reverse());
+  }
+
+  queueNotifications(items: readonly PendingNotification[]): Promise<void> {
+    for (const item of items) {
+      if (!this.#notifications.has(item.id)) {
+        this.#notifications.set(item.id, { item, lease_until: 0 });
+      }
+    }
+    return Promise.resolve();
+  }
+
+  claimNotifications(
+    target: string,
+    now_ms: number,
+    lease_ms: number,
+    limit: number,
+  ): Promise<PendingNotification[]> {
+    const out: PendingNotification[] = [];
+    for (const n of this.#notifications.values()) {
+      if (out.length >= limit) break;
+      if (n.item.target !== target || n.lease_until > now_ms) continue;
+      n.lease_until = now_ms + lease_ms;
+      out.push(n.item);
+    }
+    return Promise.resolve(out);
+  }
+
+  doneNotifications(ids: readonly string[]): Promise<void> {
+    for (const id of ids) this.#notifications.delete(id);
+    return Promise.resolve();
   }
 
   ping(): Promise<void> {

@@ -8,7 +8,13 @@
 
 import { type Collection, type Db, MongoClient } from "mongodb";
 import type { Alert, DeadLetter } from "../events/types.ts";
-import type { AlertQuery, ArchivedEvent, Store, StoredCheckpoint } from "./store.ts";
+import type {
+  AlertQuery,
+  ArchivedEvent,
+  PendingNotification,
+  Store,
+  StoredCheckpoint,
+} from "./store.ts";
 
 /** How to reach MongoDB. */
 export interface MongoOptions {
@@ -48,6 +54,15 @@ type ArchiveDoc = {
   archived_at: Date;
 };
 
+/** A notification waiting to be sent, leased by the process sending it. */
+type NotificationDoc = {
+  _id: string;
+  target: string;
+  alert: Alert;
+  lease_until: number;
+  queued_at: Date;
+};
+
 /** A MongoDB-backed store. */
 export class MongoStore implements Store {
   #client: MongoClient;
@@ -57,6 +72,7 @@ export class MongoStore implements Store {
   #archive: Collection<ArchiveDoc>;
   #checkpoints: Collection<CheckpointDoc>;
   #chunks: Collection<ChunkDoc>;
+  #notifications: Collection<NotificationDoc>;
   #chunkChars: number;
   #raised = 0;
 
@@ -69,6 +85,7 @@ export class MongoStore implements Store {
     this.#alerts = db.collection<AlertDoc>("alerts");
     this.#dead = db.collection<DeadLetterDoc>("dead_letters");
     this.#archive = db.collection<ArchiveDoc>("raw_events");
+    this.#notifications = db.collection<NotificationDoc>("notifications");
   }
 
   /** Connects and creates the indexes. */
@@ -87,6 +104,10 @@ export class MongoStore implements Store {
     );
     await store.#chunks.createIndex({ checkpoint: 1, epoch: 1 }, { name: "checkpoint_epoch" });
     await store.#alerts.createIndex({ alert_id: 1 }, { unique: true, name: "alert_id_unique" });
+    await store.#notifications.createIndex(
+      { target: 1, lease_until: 1, queued_at: 1 },
+      { name: "target_lease" },
+    );
     await store.#alerts.createIndex({ ts_ms: -1 }, { name: "ts" });
     await store.#alerts.createIndex({ rule: 1, ts_ms: -1 }, { name: "rule_ts" });
     await store.#alerts.createIndex({ "entity.key": 1, ts_ms: -1 }, { name: "entity_ts" });
@@ -221,6 +242,48 @@ export class MongoStore implements Store {
     const docs = await this.#dead.find({}, { projection: { _id: 0, at_date: 0 } }).sort({ _id: -1 })
       .limit(limit).toArray();
     return docs as unknown as DeadLetter[];
+  }
+
+  async queueNotifications(items: readonly PendingNotification[]): Promise<void> {
+    if (items.length === 0) return;
+    const queued_at = new Date();
+    await this.#notifications.bulkWrite(
+      items.map((n) => ({
+        updateOne: {
+          filter: { _id: n.id },
+          update: { $setOnInsert: { target: n.target, alert: n.alert, lease_until: 0, queued_at } },
+          upsert: true,
+        },
+      })),
+      { ordered: false },
+    );
+  }
+
+  /** Leases one document at a time (a conditional update), so two processes never share one. */
+  async claimNotifications(
+    target: string,
+    now_ms: number,
+    lease_ms: number,
+    limit: number,
+  ): Promise<PendingNotification[]> {
+    const candidates = await this.#notifications
+      .find({ target, lease_until: { $lte: now_ms } })
+      .sort({ queued_at: 1 })
+      .limit(limit)
+      .toArray();
+    const out: PendingNotification[] = [];
+    for (const d of candidates) {
+      const r = await this.#notifications.updateOne(
+        { _id: d._id, lease_until: d.lease_until },
+        { $set: { lease_until: now_ms + lease_ms } },
+      );
+      if (r.modifiedCount === 1) out.push({ id: d._id, target: d.target, alert: d.alert });
+    }
+    return out;
+  }
+
+  async doneNotifications(ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.#notifications.deleteMany({ _id: { $in: [...ids] } });
   }
 
   async ping(): Promise<void> {

@@ -4,13 +4,16 @@
  * (`X-Vigil-Signature: sha256=<hex>` of `<timestamp>.<body>`, with `X-Vigil-Timestamp`), and
  * Alertmanager's v2 API. Each target has its own bounded queue and sends in the
  * background, one request at a time, retrying with exponential backoff; nothing here holds
- * up the pipeline. Alerts in shadow mode are not sent.
+ * up the pipeline. Alerts in shadow mode are not sent. With a store that keeps an outbox
+ * (MongoDB, or the embedded store for its lifetime), what waits is written there first and
+ * claimed with a lease, so it survives a restart, and a dead process's lease runs out.
  *
  * @module
  */
 
 import type { NotifySettings } from "../config/defaults.ts";
 import type { Alert, Severity } from "../events/types.ts";
+import type { Store } from "./store.ts";
 
 const RANK: Readonly<Record<Severity, number>> = {
   info: 0,
@@ -127,50 +130,127 @@ export async function hmac(key: string, text: string): Promise<string> {
 /** Alerts a request carries at most. */
 const MAX_BATCH = 50;
 
+/** Where a lane keeps what waits to be sent, when the store can (see `Store`). */
+export type NotificationOutbox = Required<
+  Pick<Store, "queueNotifications" | "claimNotifications" | "doneNotifications">
+>;
+
+/** How often a lane with a store looks for notifications a dead process left. */
+const POLL_MS = 10_000;
+
 /** One target's queue and sender. */
 class Lane {
   #queue: Alert[] = [];
+  #queued = 0;
   #running: Promise<void> | null = null;
   #stopped = false;
   #wake: (() => void) | null = null;
+  #writes: Promise<void> = Promise.resolve();
+  #poll: ReturnType<typeof setInterval> | null = null;
+  #again = false;
 
   constructor(
     readonly target: Target,
     readonly s: NotifySettings,
     readonly telemetry: NotifyTelemetry,
     readonly fetcher: typeof fetch,
-  ) {}
+    readonly outbox: NotificationOutbox | null,
+  ) {
+    if (outbox) {
+      // What an earlier run (or a dead process) left waiting is sent too.
+      this.#kick();
+      this.#poll = setInterval(() => this.#kick(), POLL_MS);
+    }
+  }
 
   get queued(): number {
-    return this.#queue.length;
+    return this.#queued;
+  }
+
+  /** A claim outlasts a batch's tries, so no other process takes it while this one tries. */
+  get #lease_ms(): number {
+    return (this.s.timeout_ms + this.s.backoff_max_ms) * this.s.max_attempts;
   }
 
   offer(alerts: readonly Alert[]): void {
-    const room = Math.max(0, this.s.max_queued - this.#queue.length);
+    const room = Math.max(0, this.s.max_queued - this.#queued);
     if (alerts.length > room) {
       this.telemetry.notified(this.target.name, "dropped", alerts.length - room);
     }
-    for (const a of alerts.slice(0, room)) this.#queue.push(a);
+    const taken = alerts.slice(0, room);
+    if (taken.length === 0) return;
+    this.#queued += taken.length;
+    const outbox = this.outbox;
+    if (outbox) {
+      const items = taken.map((alert) => ({
+        id: `${this.target.name}:${alert.alert_id}`,
+        target: this.target.name,
+        alert,
+      }));
+      // Written before they are claimed; a failed write keeps them in memory instead.
+      this.#writes = this.#writes.then(() => outbox.queueNotifications(items)).catch(() => {
+        for (const i of items) this.#queue.push(i.alert);
+      });
+    } else {
+      for (const a of taken) this.#queue.push(a);
+    }
+    this.#kick();
+  }
+
+  #kick(): void {
+    if (this.#stopped) return;
+    // A run going on may have looked already: it looks once more before it ends.
+    this.#again = true;
     this.#running ??= this.#run().finally(() => this.#running = null);
   }
 
+  /** The next batch: from memory first, then claimed from the store. */
+  async #next(): Promise<{ alerts: Alert[]; ids: string[] | null }> {
+    if (this.#queue.length > 0) return { alerts: this.#queue.slice(0, MAX_BATCH), ids: null };
+    if (!this.outbox) return { alerts: [], ids: null };
+    await this.#writes;
+    try {
+      const claimed = await this.outbox.claimNotifications(
+        this.target.name,
+        Date.now(),
+        this.#lease_ms,
+        MAX_BATCH,
+      );
+      return { alerts: claimed.map((c) => c.alert), ids: claimed.map((c) => c.id) };
+    } catch {
+      return { alerts: [], ids: null }; // the store is down: the poll tries again
+    }
+  }
+
   async #run(): Promise<void> {
-    while (this.#queue.length > 0 && !this.#stopped) {
-      const batch = this.#queue.slice(0, MAX_BATCH);
+    while (!this.#stopped) {
+      this.#again = false;
+      const { alerts: batch, ids } = await this.#next();
+      if (batch.length === 0) {
+        if (this.#again) continue;
+        return;
+      }
+      let finished = false;
       for (let attempt = 1;; attempt++) {
         if (await this.#send(batch)) {
           this.telemetry.notified(this.target.name, "sent", batch.length);
+          finished = true;
           break;
         }
-        if (attempt >= this.s.max_attempts || this.#stopped) {
+        if (this.#stopped) break; // left for the next run (in the store, if there is one)
+        if (attempt >= this.s.max_attempts) {
           this.telemetry.notified(this.target.name, "given_up", batch.length);
+          finished = true;
           break;
         }
         this.telemetry.notified(this.target.name, "retried", batch.length);
         const delay = Math.min(this.s.backoff_max_ms, this.s.backoff_min_ms * 2 ** (attempt - 1));
         await this.#sleep(delay);
       }
-      this.#queue.splice(0, batch.length);
+      if (!finished) return;
+      this.#queued = Math.max(0, this.#queued - batch.length);
+      if (ids) await this.outbox!.doneNotifications(ids).catch(() => {});
+      else this.#queue.splice(0, batch.length);
     }
   }
 
@@ -203,19 +283,20 @@ class Lane {
     });
   }
 
-  /** Waits for what is queued to be sent or given up (at most `ms`), then stops. */
+  /** Lets what is queued go out for up to `ms`, then stops (what waits stays in the store). */
   async stop(ms: number): Promise<void> {
+    if (this.#poll !== null) clearInterval(this.#poll);
     const running = this.#running;
-    if (running) {
-      await Promise.race([running, new Promise((r) => setTimeout(r, ms))]);
-    }
+    if (running) await Promise.race([running, new Promise((r) => setTimeout(r, ms))]);
     this.#stopped = true;
     this.#wake?.();
     await this.#running;
+    await this.#writes;
   }
 
-  /** Resolves once nothing is queued (for tests and graceful stops). */
+  /** Resolves once nothing is queued here (for tests and graceful stops). */
   async idle(): Promise<void> {
+    await this.#writes;
     while (this.#running) await this.#running;
   }
 }
@@ -227,10 +308,15 @@ export class Notifier {
   constructor(
     settings: NotifySettings,
     telemetry: NotifyTelemetry,
-    fetcher: typeof fetch = fetch,
-    targets: Target[] = targetsOf(settings),
+    options: { fetcher?: typeof fetch; targets?: Target[]; store?: Store } = {},
   ) {
-    this.#lanes = targets.map((t) => new Lane(t, settings, telemetry, fetcher));
+    const store = options.store;
+    const outbox = store?.queueNotifications && store.claimNotifications && store.doneNotifications
+      ? store as NotificationOutbox
+      : null;
+    this.#lanes = (options.targets ?? targetsOf(settings)).map((t) =>
+      new Lane(t, settings, telemetry, options.fetcher ?? fetch, outbox)
+    );
   }
 
   /** Whether any target is configured. */

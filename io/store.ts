@@ -41,6 +41,14 @@ export interface StoredCheckpoint {
   created_at: string;
 }
 
+/** A notification waiting to be sent to one target (the notifications outbox). */
+export interface PendingNotification {
+  /** `<target>:<alert_id>`: queueing the same twice keeps one. */
+  id: string;
+  target: string;
+  alert: Alert;
+}
+
 /** Durable storage. */
 export interface Store {
   /** Keeps events as they arrived (idempotent on `event_id`). */
@@ -65,6 +73,20 @@ export interface Store {
   saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void>;
   /** A partition's latest checkpoint, if any. */
   loadCheckpoint(id: string): Promise<StoredCheckpoint | null>;
+  /**
+   * The notifications outbox, so what waits to be sent survives a restart (stores without
+   * it: notifications wait in memory). Queueing is idempotent on `id`. A claim leases up to
+   * `limit` of a target's waiting notifications (oldest first) until `now_ms + lease_ms`;
+   * one whose lease ran out (its process died) can be claimed again.
+   */
+  queueNotifications?(items: readonly PendingNotification[]): Promise<void>;
+  claimNotifications?(
+    target: string,
+    now_ms: number,
+    lease_ms: number,
+    limit: number,
+  ): Promise<PendingNotification[]>;
+  doneNotifications?(ids: readonly string[]): Promise<void>;
   /** Resolves when the store answers; rejects when it does not. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -145,3 +145,44 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "MongoStore keeps the notifications outbox: queued once, leased to one claimer, claimable again when the lease runs out, gone when done",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const store = await MongoStore.connect({
+      uri: mongoUri(),
+      database: unique("db"),
+      timeout_ms: 5_000,
+      dead_letter_retention_s: 3600,
+    });
+    try {
+      const t = Date.UTC(2026, 0, 5);
+      const item = (id: string) => ({
+        id: `webhook:${id}`,
+        target: "webhook",
+        alert: alert(id, "auth.brute_force", "alice", t),
+      });
+      await store.queueNotifications([item("n1"), item("n2")]);
+      await store.queueNotifications([item("n1")]); // again: still one
+      const now = Date.now();
+      const claimed = await store.claimNotifications("webhook", now, 60_000, 10);
+      assert.deepEqual(claimed.map((c) => c.id).sort(), ["webhook:n1", "webhook:n2"]);
+      assert.deepEqual(claimed.find((c) => c.id === "webhook:n1")!.alert.alert_id, "n1");
+      assert.deepEqual(
+        await store.claimNotifications("webhook", now + 1, 60_000, 10),
+        [],
+        "leased",
+      );
+      assert.deepEqual(await store.claimNotifications("slack", now, 60_000, 10), [], "per target");
+      const later = await store.claimNotifications("webhook", now + 60_001, 60_000, 1);
+      assert.equal(later.length, 1, "the lease ran out (its process died): claimable again");
+      await store.doneNotifications(["webhook:n1", "webhook:n2"]);
+      assert.deepEqual(await store.claimNotifications("webhook", now + 999_999, 1, 10), []);
+    } finally {
+      await store.close();
+    }
+  },
+});

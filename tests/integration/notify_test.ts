@@ -11,6 +11,7 @@ import { type Config, defaults, type NotifySettings } from "../../config/default
 import { loadConfig } from "../../config/load.ts";
 import { VigilSystem } from "../../engine/system.ts";
 import type { Alert } from "../../events/types.ts";
+import { MemoryStore } from "../../io/memory_store.ts";
 import { hmac, Notifier } from "../../io/notify.ts";
 
 interface Received {
@@ -170,5 +171,34 @@ Deno.test("The system sends what it stores: a brute-force alert reaches the webh
   } finally {
     await system.stop();
     await r.close();
+  }
+});
+
+Deno.test("Notifier with a store: what waits survives a stop, and the next run sends it once its lease runs out", async () => {
+  const down = receiver(() => 503);
+  const up = receiver();
+  const store = new MemoryStore({ max_alerts: 10, max_dead_letters: 10 });
+  try {
+    // 5 tries of (200 ms + 50 ms) at most: a lease of 1.25 s.
+    const s = settings({ max_attempts: 5, backoff_max_ms: 50, timeout_ms: 200 });
+    const first = new Notifier({ ...s, webhook_url: `${down.url}/hook` }, counter(), { store });
+    first.offer([alert("w1", "high"), alert("w2", "high")]);
+    await new Promise((r) => setTimeout(r, 60));
+    await first.stop(0); // mid-retry: left in the store
+    assert.ok(down.got.length >= 1);
+    const t = counter();
+    await new Promise((r) => setTimeout(r, 1_300));
+    const second = new Notifier({ ...s, webhook_url: `${up.url}/hook` }, t, { store });
+    await second.idle();
+    assert.deepEqual(
+      up.got.flatMap((g) => JSON.parse(g.body).alerts.map((a: Alert) => a.alert_id)),
+      ["w1", "w2"],
+    );
+    assert.deepEqual(t.counts, { "webhook/sent": 2 });
+    assert.deepEqual(await store.claimNotifications("webhook", Date.now() + 10_000, 1, 10), []);
+    await second.stop();
+  } finally {
+    await down.close();
+    await up.close();
   }
 });
