@@ -24,6 +24,8 @@ export interface LastPlace {
 }
 
 const HOUR_MS = 3_600_000;
+/** More than half the Earth's circumference (about 20,015 km), km. */
+const MAX_KM = 20_050;
 
 /**
  * `auth.impossible_travel`: the last login and this one are more than `min_km` apart and
@@ -36,7 +38,11 @@ export function impossibleTravel(
   a: Pick<AuthRules, "impossible_travel_speed_kmh" | "impossible_travel_min_km">,
 ): AlertDraft | null {
   if (!last || last.lat === null || last.lon === null || e.lat === undefined) return null;
-  if (e.lon === undefined) return null;
+  if (e.lon === undefined || (last.lat === e.lat && last.lon === e.lon)) return null;
+  const gap = (e.ts - last.ts) / HOUR_MS;
+  // No two places on Earth are further apart than half its circumference: past this gap
+  // no trip can be too fast (most logins come from home, or long after the last one).
+  if (gap > 0 && MAX_KM / gap <= a.impossible_travel_speed_kmh) return null;
   const km = distanceKm(last.lat, last.lon, e.lat, e.lon);
   if (!(km > a.impossible_travel_min_km)) return null;
   const hours = (e.ts - last.ts) / HOUR_MS;
