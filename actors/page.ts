@@ -15,6 +15,7 @@ import type { AlertLimits, PageRules } from "../config/defaults.ts";
 import type { OtherEvent } from "../events/types.ts";
 import type { ActorContext, Behaviour, Effect, Step } from "./types.ts";
 import { NO_EFFECTS } from "./types.ts";
+import { cooledDown } from "./window.ts";
 
 /** The actor type name. */
 export const PAGE = "page";
@@ -116,7 +117,7 @@ function close(s: PageState, start: number, key: string, p: PageParams): Step<Pa
   const effects: Effect[] = [];
   const std = Math.sqrt(variance);
   const limit = mean + r.spike_z * std;
-  const cooled = s.spike_alert_ms === null || start - s.spike_alert_ms >= p.alerts.cooldown_ms;
+  const cooled = cooledDown(s.spike_alert_ms, start, p.alerts.cooldown_ms);
   let spike_alert_ms = s.spike_alert_ms;
   if (n >= r.spike_min_windows && views >= r.spike_min_views && views > limit && cooled) {
     spike_alert_ms = start;

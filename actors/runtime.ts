@@ -556,6 +556,11 @@ export class ActorRuntime {
     return this.#cells.get(type, key) !== undefined;
   }
 
+  /** Whether this runtime knows an actor type. */
+  hasType(type: string): boolean {
+    return this.#behaviours.has(type);
+  }
+
   /** Actor types this runtime knows. */
   get types(): string[] {
     return [...this.#behaviours.keys()];

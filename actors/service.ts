@@ -12,7 +12,7 @@ import type { OtherEvent } from "../events/types.ts";
 import { addSample, judge, type MetricBaseline } from "./rules/metric_anomaly.ts";
 import type { AlertDraft, Behaviour, Effect, Step } from "./types.ts";
 import { NO_EFFECTS } from "./types.ts";
-import { addRecent, EMPTY_RECENT, type Recent } from "./window.ts";
+import { addRecent, cooledDown, EMPTY_RECENT, type Recent } from "./window.ts";
 
 /** The actor type name. */
 export const SERVICE = "service";
@@ -76,8 +76,7 @@ function receive(
   let cooldowns = s.cooldowns;
   const raise = (alert: AlertDraft | null, slot = alert?.rule ?? "") => {
     if (!alert) return;
-    const last = cooldowns[slot];
-    if (last !== undefined && alert.ts - last < p.alerts.cooldown_ms) return;
+    if (!cooledDown(cooldowns[slot], alert.ts, p.alerts.cooldown_ms)) return;
     cooldowns = { ...cooldowns, [slot]: alert.ts };
     effects.push({ kind: "alert", alert });
   };
@@ -132,11 +131,14 @@ function receive(
         );
       }
     }
-    let baselines = s.baselines;
+    // One copy of the baselines per event, however many metrics it carries.
+    const baselines: Record<string, MetricBaseline> = { ...s.baselines };
+    let followed = Object.keys(baselines).length;
     for (const [name, v] of Object.entries(e.raw)) {
       if (typeof v !== "number" || !Number.isFinite(v) || NOT_METRICS.has(name)) continue;
       const b = baselines[name] ?? null;
-      if (!b && Object.keys(baselines).length >= r.max_metrics) continue;
+      if (!b && followed >= r.max_metrics) continue;
+      if (!b) followed++;
       const j = judge(b, v, e.ts, r);
       const flagged = Object.keys(j.flagged);
       if (flagged.length >= r.anomaly_min_methods) {
@@ -153,7 +155,7 @@ function receive(
           `svc.metric_anomaly:${name}`,
         );
       }
-      baselines = { ...baselines, [name]: addSample(b, v, e.ts) };
+      baselines[name] = addSample(b, v, e.ts);
     }
     next = { ...next, baselines };
   }

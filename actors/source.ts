@@ -13,7 +13,7 @@
 import type { AlertLimits, NetRules } from "../config/defaults.ts";
 import { addProbe, findScans, probeOf, scanAlert } from "./rules/scans.ts";
 import { onFlow, type Pair } from "./rules/flood.ts";
-import { EMPTY_RECENT, type Recent } from "./window.ts";
+import { cooledDown, EMPTY_RECENT, type Recent } from "./window.ts";
 import type { OtherEvent } from "../events/types.ts";
 import { FLOW_FEATURES } from "../io/flow_csv.ts";
 import { type Behaviour, type Effect, NO_EFFECTS, type Step } from "./types.ts";
@@ -153,8 +153,7 @@ function receive(
       const probes = addProbe(s.probes, e, target, p.net);
       let scan_alerts = s.scan_alerts;
       for (const scan of findScans(probes, e.ts, p.net)) {
-        const last = scan_alerts[scan.rule];
-        if (last !== undefined && e.ts - last < p.alerts.cooldown_ms) continue;
+        if (!cooledDown(scan_alerts[scan.rule], e.ts, p.alerts.cooldown_ms)) continue;
         scan_alerts = { ...scan_alerts, [scan.rule]: e.ts };
         const agrees = s.predicted["Port Scanning"] ?? 0;
         scans.push({ kind: "alert", alert: scanAlert(scan, key, e.ts, p.net, agrees) });
@@ -165,7 +164,7 @@ function receive(
       const flood = onFlow(s.pairs, key, e.raw.dst_ip, e.ts, e.event_id, p.net);
       counted = { ...counted, pairs: flood.pairs };
       const last = counted.scan_alerts["net.flood"];
-      if (flood.alert && (last === undefined || e.ts - last >= p.alerts.cooldown_ms)) {
+      if (flood.alert && cooledDown(last, e.ts, p.alerts.cooldown_ms)) {
         counted = { ...counted, scan_alerts: { ...counted.scan_alerts, "net.flood": e.ts } };
         scans.push({ kind: "alert", alert: flood.alert });
       }

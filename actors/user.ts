@@ -29,6 +29,7 @@ import {
   compromiseAfterAttack,
   impossibleTravel,
   isOutgoing,
+  type Known,
   largeAmount,
   markAttack,
   newDeviceLocation,
@@ -39,7 +40,7 @@ import {
   suspiciousLogin,
   type Targeted,
 } from "./rules/user_rules.ts";
-import { countIn, type Recent, rememberDistinct } from "./window.ts";
+import { cooledDown, countIn, type Recent, rememberDistinct } from "./window.ts";
 import {
   type ActorContext,
   type AlertDraft,
@@ -251,7 +252,7 @@ function login(
   if (model !== null) effects.push(scoreLogin(s, e, p, model));
   let cooldowns = s.cooldowns;
   const raise = (alert: AlertDraft | null) => {
-    if (!alert || !cooledDown(cooldowns, alert, p)) return;
+    if (!alert || !cooledDown(cooldowns[alert.rule], alert.ts, p.alerts.cooldown_ms)) return;
     cooldowns = { ...cooldowns, [alert.rule]: alert.ts };
     effects.push({ kind: "alert", alert });
   };
@@ -310,16 +311,6 @@ function login(
   return { state: n, effects };
 }
 
-/** Whether a rule's cool-down since its last alert for this user has passed. */
-function cooledDown(
-  cooldowns: Readonly<Record<string, number>>,
-  alert: AlertDraft,
-  p: UserParams,
-): boolean {
-  const last = cooldowns[alert.rule];
-  return last === undefined || alert.ts - last >= p.alerts.cooldown_ms;
-}
-
 /** The attacks a login comes after (within the window), alerted once each. */
 function compromises(
   marks: readonly AttackMark[],
@@ -328,6 +319,7 @@ function compromises(
   p: UserParams,
 ): { marks: readonly AttackMark[]; alerts: AlertDraft[] } {
   const alerts: AlertDraft[] = [];
+  if (marks.length === 0) return { marks, alerts };
   const next = marks.map((m) => {
     if (m.alerted) return m;
     const alert = compromiseAfterAttack(m, login, user, p.user);
@@ -358,14 +350,13 @@ function failuresBefore(s: UserState, e: AuthEvent, p: UserParams): number {
 }
 
 /** The devices and countries the user has used (the last login's and the ones before). */
-function known(s: UserState) {
-  const last = s.last_login;
-  const withLast = (earlier: readonly string[], v: string | null | undefined) =>
-    v === null || v === undefined ? earlier : [...earlier, v];
+function known(s: UserState): Known {
   return {
     logins: s.logins,
-    devices: withLast(s.devices, last?.device_id),
-    countries: withLast(s.countries, last?.country),
+    devices: s.devices,
+    countries: s.countries,
+    last_device: s.last_login?.device_id ?? null,
+    last_country: s.last_login?.country ?? null,
   };
 }
 
@@ -375,7 +366,7 @@ function transaction(s: UserState, e: TransactionEvent, p: UserParams): Step<Use
   n.transactions++;
   const effects: Effect[] = [];
   const raise = (alert: AlertDraft | null) => {
-    if (!alert || !cooledDown(n.cooldowns, alert, p)) return;
+    if (!alert || !cooledDown(n.cooldowns[alert.rule], alert.ts, p.alerts.cooldown_ms)) return;
     n.cooldowns = { ...n.cooldowns, [alert.rule]: alert.ts };
     effects.push({ kind: "alert", alert });
   };

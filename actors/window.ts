@@ -100,3 +100,15 @@ export function rememberDistinct(
   next.push(value);
   return next;
 }
+
+/**
+ * Whether a rule may alert again at `now_ms`: never alerted (`last_ms` null or absent), or
+ * its cool-down since the last alert has passed (one alert per rule, entity and episode).
+ */
+export function cooledDown(
+  last_ms: number | null | undefined,
+  now_ms: number,
+  cooldown_ms: number,
+): boolean {
+  return last_ms === null || last_ms === undefined || now_ms - last_ms >= cooldown_ms;
+}

@@ -358,7 +358,7 @@ export class Intake {
       return null;
     }
     const type = record?.to?.type, key = record?.to?.key, m = record?.m;
-    const known = typeof type === "string" && this.#runtime.types.includes(type);
+    const known = typeof type === "string" && this.#runtime.hasType(type);
     const message = typeof m === "object" && m !== null &&
       typeof (m as { kind?: unknown }).kind === "string";
     if (!known || typeof key !== "string" || key === "" || !message) {

@@ -16,7 +16,14 @@
 import type { AlertLimits, AuthRules } from "../../config/defaults.ts";
 import type { AuthEvent } from "../../events/types.ts";
 import type { AlertDraft } from "../types.ts";
-import { addRecent, distinctTags, EMPTY_RECENT, type Recent, within } from "../window.ts";
+import {
+  addRecent,
+  cooledDown,
+  distinctTags,
+  EMPTY_RECENT,
+  type Recent,
+  within,
+} from "../window.ts";
 
 /** What the failure rules remember about one user. */
 export interface FailureState {
@@ -168,10 +175,6 @@ function onlyTag(w: Recent, tag: string, except = false): Recent {
     ids: keep.map((i) => w.ids[i]!),
     tags: keep.map((i) => w.tags[i]!),
   };
-}
-
-function cooledDown(last_ms: number | null, now_ms: number, cooldown_ms: number): boolean {
-  return last_ms === null || now_ms - last_ms >= cooldown_ms;
 }
 
 function iso(ms: number): string {

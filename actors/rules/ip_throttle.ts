@@ -10,6 +10,7 @@
 import type { AlertLimits, IpRules } from "../../config/defaults.ts";
 import type { AuthEvent } from "../../events/types.ts";
 import type { AlertDraft } from "../types.ts";
+import { cooledDown } from "../window.ts";
 
 /**
  * One IP's bucket. Its content is kept in milliseconds of refill (a token is
@@ -48,7 +49,7 @@ export function onThrottledFailure(
     return { bucket: { ...b, credit_ms: credit - r.throttle_refill_ms, at_ms: at }, alert: null };
   }
   const tokens = credit / r.throttle_refill_ms;
-  const cooled = b.alert_ms === null || e.ts - b.alert_ms >= p.alerts.cooldown_ms;
+  const cooled = cooledDown(b.alert_ms, e.ts, p.alerts.cooldown_ms);
   const bucket = { credit_ms: credit, at_ms: at, alert_ms: cooled ? e.ts : b.alert_ms };
   if (!cooled) return { bucket, alert: null };
   const per_day = 86_400_000 / r.throttle_refill_ms;

@@ -69,18 +69,40 @@ export function impossibleTravel(
 }
 
 /**
+ * What a user has used: devices and countries of earlier logins, and the last login's
+ * (kept apart, so nothing is copied per login to ask).
+ */
+export interface Known {
+  readonly logins: number;
+  readonly devices: readonly string[];
+  readonly countries: readonly string[];
+  readonly last_device?: string | null;
+  readonly last_country?: string | null;
+}
+
+function used(list: readonly string[], last: string | null | undefined, v: string): boolean {
+  return v === last || list.includes(v);
+}
+
+/** The list with the last one's value at its end, for evidence. */
+function withLast(list: readonly string[], last: string | null | undefined): string[] {
+  return last === null || last === undefined ? [...list] : [...list, last];
+}
+
+/**
  * `auth.new_device_location`: a login from a device or a country the user has not used
  * (among the last login's and the 3 distinct ones before it), once the user has at least
  * `new_device_min_logins` logins.
  */
 export function newDeviceLocation(
-  known: { logins: number; devices: readonly string[]; countries: readonly string[] },
+  known: Known,
   e: AuthEvent,
   a: Pick<AuthRules, "new_device_min_logins">,
 ): AlertDraft | null {
   if (known.logins < a.new_device_min_logins) return null;
-  const device = e.device_id !== undefined && !known.devices.includes(e.device_id);
-  const country = e.country !== undefined && !known.countries.includes(e.country);
+  const device = e.device_id !== undefined && !used(known.devices, known.last_device, e.device_id);
+  const country = e.country !== undefined &&
+    !used(known.countries, known.last_country, e.country);
   if (!device && !country) return null;
   return {
     rule: "auth.new_device_location",
@@ -93,8 +115,8 @@ export function newDeviceLocation(
       device_id: e.device_id ?? null,
       country: e.country ?? null,
       ip: e.ip ?? null,
-      known_devices: known.devices,
-      known_countries: known.countries,
+      known_devices: withLast(known.devices, known.last_device),
+      known_countries: withLast(known.countries, known.last_country),
       baseline_logins: known.logins,
       min_logins: a.new_device_min_logins,
     },
@@ -238,18 +260,23 @@ export interface SuspiciousLogin {
  * window). Null when none of these holds.
  */
 export function suspiciousLogin(
-  known: { logins: number; devices: readonly string[]; countries: readonly string[] },
+  known: Known,
   failures_before: number,
   e: AuthEvent,
   a: Pick<AuthRules, "success_after_failures_min">,
 ): SuspiciousLogin | null {
+  const history = known.logins > 0;
+  const device = history && e.device_id !== undefined &&
+    !used(known.devices, known.last_device, e.device_id);
+  const country = history && e.country !== undefined &&
+    !used(known.countries, known.last_country, e.country);
+  const failures = failures_before >= a.success_after_failures_min;
+  if (!device && !country && !failures) return null; // most logins: nothing allocated
   const why: SuspiciousLogin["why"][number][] = [];
-  if (known.logins > 0) {
-    if (e.device_id !== undefined && !known.devices.includes(e.device_id)) why.push("new_device");
-    if (e.country !== undefined && !known.countries.includes(e.country)) why.push("new_country");
-  }
-  if (failures_before >= a.success_after_failures_min) why.push("after_failures");
-  return why.length === 0 ? null : { ts: e.ts, event_id: e.event_id, ip: e.ip ?? null, why };
+  if (device) why.push("new_device");
+  if (country) why.push("new_country");
+  if (failures) why.push("after_failures");
+  return { ts: e.ts, event_id: e.event_id, ip: e.ip ?? null, why };
 }
 
 /**
