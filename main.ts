@@ -21,6 +21,7 @@ import { linesOf, linesOfFile, replay as replayLines } from "./engine/replay.ts"
 import { VigilSystem } from "./engine/system.ts";
 import { loadModels } from "./engine/served_models.ts";
 import { ModelService } from "./models/service.ts";
+import { FLOW_MODEL } from "./actors/source.ts";
 import { flowCsvReader, type FlowRow } from "./io/flow_csv.ts";
 import { type Scenario, SCENARIOS, Simulator } from "./sim/simulator.ts";
 import { formatQuality, quality } from "./sim/quality.ts";
@@ -36,6 +37,7 @@ Commands:
            [--users N] [--seed N] [--rate EVENTS_PER_S] [--start ISO] [--attack-interval-s N]
            [--scenarios brute_force,guess_then_success] [--truth truth.jsonl] [--realtime]
            [--ops]  services' metrics and logs, page views, their incidents, payment incidents
+           [--flows]  network flows too (from the flow model's class prototypes), with flow attacks, scans and floods
            [--report] [--report-json FILE]  replay it and print the detection quality per rule
   import-flows --input FLOWS.csv [--output FILE.jsonl] [--dead-letters FILE.jsonl]
            [--src-ip IP] [--dst-ip IP] [--time ISO]
@@ -369,6 +371,20 @@ async function simulate(args: Args): Promise<number> {
   const rate = args.number("rate", s.events_per_second);
   const count = args.number("events", 100_000);
   const realtime = args.flag("realtime");
+  const report = args.flag("report");
+  const reportJson = args.string("report-json");
+  const withFlows = args.flag("flows");
+  // The models: for the report's replay, and the flow model's class prototypes for flows.
+  const models = report || reportJson || withFlows ? new ModelService(config.models) : null;
+  if (models) await loadModels(models, config.models.dir);
+  const flowModel = models?.manifest(FLOW_MODEL) ?? null;
+  const prototypes = flowModel?.prototypes as Record<string, number[]> | undefined;
+  if (withFlows && (!flowModel || !prototypes)) {
+    models?.close();
+    throw new UsageError(
+      `--flows needs a flow model with class prototypes in ${config.models.dir}`,
+    );
+  }
   const sim = new Simulator({
     seed: args.number("seed", s.seed),
     users: args.number("users", s.users),
@@ -377,15 +393,26 @@ async function simulate(args: Args): Promise<number> {
     attack_interval_s: args.number("attack-interval-s", s.attack_interval_s),
     scenarios,
     ...(args.flag("ops") ? { ops: { clicks_per_second: s.clicks_per_second || 5 } } : {}),
+    ...(withFlows && flowModel && prototypes
+      ? {
+        flows: {
+          prototypes,
+          benign: flowModel.benign_class ?? flowModel.classes[0]!,
+          features: flowModel.features,
+          per_second: s.flows_per_second || 5,
+        },
+      }
+      : {}),
   });
   const output = args.string("output");
   const to = args.string("to");
   const token = args.string("token") ?? Deno.env.get("ADMIN_TOKEN") ?? "";
   const truthOut = args.string("truth");
-  const report = args.flag("report");
-  const reportJson = args.string("report-json");
   args.checkAllUsed();
-  if (report || reportJson) return await qualityRun(sim, count, config, reportJson);
+  if (report || reportJson) {
+    return await qualityRun(sim, count, config, models!, reportJson).finally(() => models!.close());
+  }
+  models?.close();
   if (!output && !to) {
     throw new UsageError(
       "simulate needs --output FILE.jsonl, --to http://HOST:PORT, or --report",
@@ -433,16 +460,15 @@ async function qualityRun(
   sim: Simulator,
   count: number,
   config: Config,
+  models: ModelService,
   jsonOut: string | undefined,
 ): Promise<number> {
   const events = sim.take(count);
   const last_ms = Date.parse(events[events.length - 1]!.timestamp);
   const truths = sim.truths.filter((t) => Date.parse(t.start) <= last_ms)
     .map((t) => ({ ...t, complete: Date.parse(t.end) <= last_ms }));
-  const models = new ModelService(config.models);
-  await loadModels(models, config.models.dir);
   const text = events.map((e) => JSON.stringify(e)).join("\n");
-  const r = await replayLines(linesOf(text), config, models).finally(() => models.close());
+  const r = await replayLines(linesOf(text), config, models);
   const q = quality(events, truths, r.alerts);
   console.log(formatQuality(q));
   if (jsonOut) await Deno.writeTextFile(jsonOut, JSON.stringify(q, null, 1) + "\n");

@@ -9,7 +9,7 @@
 
 import type { AlertLimits, IpRules, UserChainRules } from "../config/defaults.ts";
 import type { AuthEvent } from "../events/types.ts";
-import { type AttemptState, NO_ATTEMPTS, onIpFailure } from "./rules/ip_attempts.ts";
+import { type AttemptState, failuresIn, NO_ATTEMPTS, onIpFailure } from "./rules/ip_attempts.ts";
 import { type Bucket, FULL, onThrottledFailure } from "./rules/ip_throttle.ts";
 import type { Targeted } from "./rules/user_rules.ts";
 import { USER } from "./user.ts";
@@ -37,6 +37,13 @@ export interface IpState {
   readonly campaign:
     | { readonly rule: string; readonly episode: string; readonly until_ms: number }
     | null;
+  /**
+   * Successful logins from the IP in the hour of event time `success_hour` and in the
+   * hour before (a sliding hour, estimated from the two).
+   */
+  readonly success_hour: number;
+  readonly successes: number;
+  readonly successes_before: number;
 }
 
 const INITIAL: IpState = Object.freeze({
@@ -45,7 +52,51 @@ const INITIAL: IpState = Object.freeze({
   attempts: NO_ATTEMPTS,
   bucket: FULL,
   campaign: null,
+  success_hour: 0,
+  successes: 0,
+  successes_before: 0,
 });
+
+const HOUR_MS = 3_600_000;
+
+/** The IP's state after a successful login at `ts` (one more in its hour). */
+function countSuccess(s: IpState, ts: number): IpState {
+  const hour = Math.floor(ts / HOUR_MS);
+  if (hour === s.success_hour) return { ...s, successes: s.successes + 1 };
+  if (hour === s.success_hour - 1) return { ...s, successes_before: s.successes_before + 1 };
+  if (hour < s.success_hour) return s; // older than the hours kept
+  return {
+    ...s,
+    success_hour: hour,
+    successes: 1,
+    successes_before: hour === s.success_hour + 1 ? s.successes : 0,
+  };
+}
+
+/**
+ * Successful logins in the hour before `ts`: the current hour's, and the hour before's in
+ * the share of it still within the hour.
+ */
+function successesBefore(s: IpState, ts: number): number {
+  const hour = Math.floor(ts / HOUR_MS);
+  if (hour > s.success_hour + 1 || hour < s.success_hour) return 0;
+  const into = (ts - hour * HOUR_MS) / HOUR_MS;
+  return hour === s.success_hour
+    ? s.successes + s.successes_before * (1 - into)
+    : s.successes * (1 - into);
+}
+
+/**
+ * Whether the address is shared by real users: at least `shared_success_ratio` successful
+ * logins per failed one over the last hour (an office NAT: many people log in, a few
+ * mistype). An attacker's address fails far more than it succeeds.
+ */
+function shared(s: IpState, attempts: AttemptState, ts: number, p: IpParams): boolean {
+  const ratio = p.ip.shared_success_ratio;
+  if (ratio <= 0) return false;
+  const ok = successesBefore(s, ts);
+  return ok > 0 && ok >= ratio * failuresIn(attempts, ts - HOUR_MS, ts);
+}
 
 /** The parameters an IP actor reads on every turn. */
 export interface IpParams {
@@ -74,15 +125,17 @@ function receive(s: IpState, m: IpMessage, p: IpParams): Step<IpState> {
   const e = m.event;
   const last = s.last_attempt_ms === null || e.ts > s.last_attempt_ms ? e.ts : s.last_attempt_ms;
   if (e.type !== "login_failure") {
+    const counted = countSuccess(s, e.ts);
     return {
-      state: last === s.last_attempt_ms ? s : { ...s, last_attempt_ms: last },
+      state: last === counted.last_attempt_ms ? counted : { ...counted, last_attempt_ms: last },
       effects: NO_EFFECTS,
     };
   }
-  const out = onIpFailure(s.attempts, e, p);
+  const quiet = shared(s, s.attempts, e.ts, p);
+  const out = onIpFailure(s.attempts, e, p, quiet);
   if (out.state === s.attempts) return { state: s, effects: NO_EFFECTS }; // a repeat
   const effects: Effect[] = out.alerts.map((alert) => ({ kind: "alert", alert }));
-  const throttle = onThrottledFailure(s.bucket, e, p);
+  const throttle = onThrottledFailure(s.bucket, e, p, quiet);
   if (throttle.alert) effects.push({ kind: "alert", alert: throttle.alert });
   let campaign = s.campaign;
   const attack = out.alerts.at(-1);
@@ -107,6 +160,7 @@ function receive(s: IpState, m: IpMessage, p: IpParams): Step<IpState> {
   }
   return {
     state: {
+      ...s,
       failed_logins: s.failed_logins + 1,
       last_attempt_ms: last,
       attempts: out.state,
@@ -133,5 +187,6 @@ function view(s: IpState): unknown {
     alerts_raised: s.attempts.alerts,
     // The throttle bucket as of the last failure it counted (null: never used, full).
     throttle_credit_ms: s.bucket.at_ms === null ? null : s.bucket.credit_ms,
+    successes_last_hour: Math.round(successesBefore(s, s.last_attempt_ms ?? 0)),
   };
 }

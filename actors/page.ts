@@ -41,6 +41,8 @@ export interface PageState {
   readonly variance: number;
   /** Event time of the last spike alert (cool-down). */
   readonly spike_alert_ms: number | null;
+  /** Views of the window last alerted (a much bigger one re-alerts within the cool-down). */
+  readonly spike_alert_views: number;
 }
 
 const INITIAL: PageState = Object.freeze({
@@ -51,6 +53,7 @@ const INITIAL: PageState = Object.freeze({
   mean: 0,
   variance: 0,
   spike_alert_ms: null,
+  spike_alert_views: 0,
 });
 
 /** The parameters a page actor reads on every turn. */
@@ -115,12 +118,19 @@ function close(s: PageState, start: number, key: string, p: PageParams): Step<Pa
   }
   const views = w[1];
   const effects: Effect[] = [];
-  const std = Math.sqrt(variance);
+  // Counts vary at least as a Poisson count does (σ = √mean): a baseline from a few quiet
+  // windows must not make an ordinary busy minute look like a spike.
+  const std = Math.max(Math.sqrt(variance), Math.sqrt(mean));
   const limit = mean + r.spike_z * std;
-  const cooled = cooledDown(s.spike_alert_ms, start, p.alerts.cooldown_ms);
+  // Within the cool-down only a window at least twice the last alerted one alerts again:
+  // a small spike does not hide the big one after it.
+  const cooled = cooledDown(s.spike_alert_ms, start, p.alerts.cooldown_ms) ||
+    views >= 2 * s.spike_alert_views;
   let spike_alert_ms = s.spike_alert_ms;
+  let spike_alert_views = s.spike_alert_views;
   if (n >= r.spike_min_windows && views >= r.spike_min_views && views > limit && cooled) {
     spike_alert_ms = start;
+    spike_alert_views = views;
     effects.push({
       kind: "alert",
       alert: {
@@ -143,7 +153,9 @@ function close(s: PageState, start: number, key: string, p: PageParams): Step<Pa
       },
     });
   }
-  [n, mean, variance] = add(n, mean, variance, views, r);
+  // A spike joins the baseline at the limit only, so one spike does not hide the next.
+  const over = n >= r.spike_min_windows && views > limit;
+  [n, mean, variance] = add(n, mean, variance, over ? limit : views, r);
   closed.push([start, views]);
   effects.push({ kind: "observe", name: "page_views", value: views });
   return {
@@ -157,6 +169,7 @@ function close(s: PageState, start: number, key: string, p: PageParams): Step<Pa
       mean,
       variance,
       spike_alert_ms,
+      spike_alert_views,
     },
     effects: effects.length > 0 ? effects : NO_EFFECTS,
   };

@@ -140,8 +140,9 @@ function receive(
       if (!b && followed >= r.max_metrics) continue;
       if (!b) followed++;
       const j = judge(b, v, e.ts, r);
-      const flagged = Object.keys(j.flagged);
-      if (flagged.length >= r.anomaly_min_methods) {
+      const anomalous = Object.keys(j.flagged).length >= r.anomaly_min_methods;
+      // Sustained, as the CPU and latency limits: a deploy's brief blip is not an anomaly.
+      if (anomalous && b !== null && b.anomalous + 1 === r.sustained_samples) {
         raise(
           {
             rule: "svc.metric_anomaly",
@@ -155,7 +156,7 @@ function receive(
           `svc.metric_anomaly:${name}`,
         );
       }
-      baselines[name] = addSample(b, v, e.ts);
+      baselines[name] = addSample(b, v, e.ts, anomalous);
     }
     next = { ...next, baselines };
   }

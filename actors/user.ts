@@ -16,6 +16,7 @@ import {
   loginFeatures,
   type LoginHistory,
   NO_HOUR,
+  remember,
   rememberLogin,
   riskyLogin,
   type ScoredLogin,
@@ -32,6 +33,7 @@ import {
   type Known,
   largeAmount,
   markAttack,
+  networkOf,
   newDeviceLocation,
   NO_ATTACKS,
   NO_TRANSFERS,
@@ -90,6 +92,8 @@ export interface UserState {
   readonly devices: readonly string[];
   readonly countries: readonly string[];
   readonly hour: number;
+  /** Networks (`networkOf`) of earlier logins besides the last one's, newest last. */
+  readonly networks: readonly number[];
   /** Event time of the last alert of each rule besides the failure rules (cool-downs). */
   readonly cooldowns: Readonly<Record<string, number>>;
   /** The user's outgoing amounts (`tx.large_amount`); null before the first. */
@@ -104,6 +108,7 @@ export interface UserState {
 }
 
 const NO_SESSIONS: readonly string[] = Object.freeze([]);
+const NO_NETWORKS: readonly number[] = Object.freeze([]);
 
 type Draft = { -readonly [K in keyof UserState]: UserState[K] };
 
@@ -125,6 +130,7 @@ function copy(s: UserState): Draft {
     devices: s.devices,
     countries: s.countries,
     hour: s.hour,
+    networks: s.networks,
     cooldowns: s.cooldowns,
     amounts: s.amounts,
     transfers: s.transfers,
@@ -146,6 +152,7 @@ const INITIAL: UserState = copy({
   devices: NO_SESSIONS,
   countries: NO_SESSIONS,
   hour: NO_HOUR,
+  networks: NO_NETWORKS,
   cooldowns: Object.freeze({}),
   amounts: null,
   transfers: NO_TRANSFERS,
@@ -300,6 +307,11 @@ function login(
   n.devices = h.devices;
   n.countries = h.countries;
   n.hour = h.hour;
+  n.networks = remember(
+    s.networks,
+    s.last_login?.ip ? networkOf(s.last_login.ip) : null,
+    e.ip !== undefined ? networkOf(e.ip) : undefined,
+  );
   n.suspicious = suspicious;
   const attacked = compromises(s.attacked, n.last_login, e.user_id, p);
   n.attacked = attacked.marks;
@@ -355,8 +367,10 @@ function known(s: UserState): Known {
     logins: s.logins,
     devices: s.devices,
     countries: s.countries,
+    networks: s.networks,
     last_device: s.last_login?.device_id ?? null,
     last_country: s.last_login?.country ?? null,
+    last_ip: s.last_login?.ip ?? null,
   };
 }
 

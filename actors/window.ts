@@ -89,11 +89,11 @@ export function distinctTags(w: Recent): string[] {
  * rememberDistinct(["a", "b", "c"], "a", 3); // ["b", "c", "a"]
  * ```
  */
-export function rememberDistinct(
-  list: readonly string[],
-  value: string | undefined,
+export function rememberDistinct<T extends string | number>(
+  list: readonly T[],
+  value: T | undefined,
   max: number,
-): readonly string[] {
+): readonly T[] {
   if (value === undefined || list[list.length - 1] === value) return list;
   const rest = list.includes(value) ? list.filter((v) => v !== value) : list;
   const next = rest.length >= max ? rest.slice(rest.length - max + 1) : rest.slice();

@@ -150,7 +150,7 @@ export interface ServiceRules {
   high_cpu_percent: number;
   /** `svc.high_latency`: latency (ms) above this … */
   high_latency_ms: number;
-  /** … for this many samples in a row (both rules). */
+  /** … for this many samples in a row (both rules, and `svc.metric_anomaly`). */
   sustained_samples: number;
   /** `svc.metric_anomaly`: |z| above this against the metric's own long-run average … */
   anomaly_z: number;
@@ -244,6 +244,12 @@ export interface IpRules {
   throttle_refill_ms: number;
   /** Failed logins remembered per IP (newest kept), enough for the rules above. */
   max_failures_tracked: number;
+  /**
+   * An address with at least this many successful logins per failed one over the last
+   * hour is shared by real users (an office or a carrier's NAT): its spray, stuffing and
+   * throttle alerts are held back. 0: never.
+   */
+  shared_success_ratio: number;
 }
 
 /** Alert hygiene. */
@@ -534,6 +540,7 @@ export const defaults: Readonly<Config> = Object.freeze({
     throttle_capacity: 100,
     throttle_refill_ms: 864_000,
     max_failures_tracked: 512,
+    shared_success_ratio: 1,
   },
   alerts: {
     cooldown_ms: 15 * MINUTE,

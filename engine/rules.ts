@@ -90,6 +90,7 @@ export const RULES: readonly { rule: string; entity: string; params: readonly st
       "ip.spray_min_per_user",
       "ip.spray_max_per_user",
       "ip.spray_window_ms",
+      "ip.shared_success_ratio",
     ],
   },
   {
@@ -101,9 +102,14 @@ export const RULES: readonly { rule: string; entity: string; params: readonly st
       "ip.stuffing_max_per_user",
       "ip.stuffing_min_share",
       "ip.stuffing_window_ms",
+      "ip.shared_success_ratio",
     ],
   },
-  { rule: "ip.throttle", entity: "ip", params: ["ip.throttle_capacity", "ip.throttle_refill_ms"] },
+  {
+    rule: "ip.throttle",
+    entity: "ip",
+    params: ["ip.throttle_capacity", "ip.throttle_refill_ms", "ip.shared_success_ratio"],
+  },
   {
     rule: "svc.error_burst",
     entity: "service",
@@ -128,6 +134,7 @@ export const RULES: readonly { rule: string; entity: string; params: readonly st
       "svc.anomaly_min_samples",
       "svc.anomaly_min_methods",
       "svc.max_metrics",
+      "svc.sustained_samples",
     ],
   },
   {

@@ -22,6 +22,7 @@ export const SCENARIOS = [
   "credential_stuffing",
   "account_takeover",
   "impossible_travel",
+  "slow_attack",
 ] as const;
 /** One attack scenario. */
 export type Scenario = (typeof SCENARIOS)[number];
@@ -38,7 +39,30 @@ export const EXPECTED_RULES: Readonly<Record<Scenario, readonly string[]>> = {
   credential_stuffing: ["ip.credential_stuffing"],
   account_takeover: ["auth.risky_login", "user.account_takeover"],
   impossible_travel: ["auth.risky_login", "auth.impossible_travel"],
+  slow_attack: ["ip.throttle"],
 };
+
+/**
+ * Network scenarios besides the flow model's attack classes, in the flows' rotation: a
+ * port scan of one host, an address scan of one port, and a flood from a source that
+ * talked to its target normally before.
+ */
+export const NET_SCENARIOS = ["port_scan", "address_scan", "flood"] as const;
+/** One network scenario. */
+export type NetScenario = (typeof NET_SCENARIOS)[number];
+
+const NET_RULES: Readonly<Record<NetScenario, string>> = {
+  port_scan: "net.port_scan",
+  address_scan: "net.address_scan",
+  flood: "net.flood",
+};
+
+/** Share of users who log in from an office: many users behind one address (a NAT). */
+const OFFICE_SHARE = 0.03;
+/** Offices (one address each). */
+const OFFICES = 3;
+/** Share of users paying their regular payees in the first hour after a salary day's 09:00. */
+const SALARY_SHARE = 0.05;
 
 /** Share of payments to someone the user has not paid regularly. */
 const NEW_PAYEE_SHARE = 0.05;
@@ -87,7 +111,7 @@ export interface FlowOptions {
 
 /** The ground truth of one injected attack. */
 export interface Truth {
-  scenario: Scenario | "flow_attack" | OpsScenario;
+  scenario: Scenario | "flow_attack" | NetScenario | OpsScenario;
   rules: readonly string[];
   /** The user attacked, the attacking IP for attacks across many users, or a flow source. */
   entity: { type: "user" | "ip" | "src" | "service" | "page"; key: string };
@@ -127,6 +151,9 @@ interface Pending {
   event: SimEvent;
 }
 
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
 /** Mean events of one benign session (login, ~1.2 payments, ~0.7 logout, rare mistypes). */
 const EVENTS_PER_SESSION = 3;
 
@@ -151,12 +178,17 @@ export class Simulator {
   #flowAttacks = 0;
   #ops: Ops | null = null;
   #nextOpsIncident = Infinity;
+  #offices: string[];
+  #nextSalary: number;
 
   constructor(options: SimOptions) {
     this.#o = { scenarios: SCENARIOS, ...options } as Required<SimOptions>;
     this.#r = seededRandom(options.seed);
     this.#fr = seededRandom(options.seed + 1_000_003);
+    this.#offices = Array.from({ length: OFFICES }, () => this.#ip(this.#pick(HOME_CITIES)));
     this.#users = Array.from({ length: options.users }, (_, i) => this.#makeUser(i));
+    // Salaries come on the 25th; the simulation's first day stands in for one.
+    this.#nextSalary = Math.ceil((options.start_ms - 9 * HOUR_MS) / DAY_MS) * DAY_MS + 9 * HOUR_MS;
     this.#nextSession = options.start_ms;
     this.#nextAttack = options.attack_interval_s > 0 ? options.start_ms + 5_000 : Infinity;
     this.#flows = options.flows ?? null;
@@ -184,11 +216,15 @@ export class Simulator {
         this.#nextFlowAttack,
         nextOps,
         this.#nextOpsIncident,
+        this.#nextSalary,
         until_ms,
       );
       while (this.#heap.size > 0 && this.#heap.peek()!.at < next) yield this.#heap.pop()!.event;
       if (next >= until_ms) return;
-      if (nextOps === next) {
+      if (this.#nextSalary === next) {
+        this.#salaryDay(next);
+        this.#nextSalary = Infinity;
+      } else if (nextOps === next) {
         this.#ops!.step(next, (at, e) => this.#push(at, e));
       } else if (this.#nextOpsIncident === next) {
         const truth = this.#ops!.incident(
@@ -228,10 +264,11 @@ export class Simulator {
   #makeUser(i: number): User {
     const home = this.#pick(HOME_CITIES);
     const id = `u${String(i + 1).padStart(6, "0")}`;
+    const office = this.#r() < OFFICE_SHARE ? this.#pick(this.#offices) : null;
     return {
       id,
       home,
-      ip: this.#ip(home),
+      ip: office ?? this.#ip(home),
       devices: Array.from({ length: 1 + Math.floor(this.#r() * 2) }, (_, k) => `d-${id}-${k}`),
       agent: this.#pick(USER_AGENTS),
       logins: 0,
@@ -326,6 +363,10 @@ export class Simulator {
       this.#takeover(scenario, t, this.#knownUser(), ip, from, device, agent);
       return;
     }
+    if (scenario === "slow_attack") {
+      this.#slowAttack(t, ip, from, device, agent);
+      return;
+    }
     const victim = this.#pick(this.#users);
     const failures = scenario === "brute_force"
       ? 8 + Math.floor(this.#r() * 8)
@@ -383,10 +424,11 @@ export class Simulator {
     at: number,
     ids: string[],
     login: string | null,
+    rules: readonly string[] = EXPECTED_RULES[scenario],
   ): void {
     this.truths.push({
       scenario,
-      rules: EXPECTED_RULES[scenario],
+      rules,
       entity: { type: "user", key: victim.id },
       attacker_ip: ip,
       start: new Date(t).toISOString(),
@@ -459,7 +501,12 @@ export class Simulator {
       ids.push(out.event_id as string);
       this.#push(at, out);
     }
-    this.#userTruth(scenario, victim, ip, t, at, ids, login);
+    // A victim with a baseline of logins also gets auth.new_device_location (the default
+    // baseline: 5), the intruder's device and network being new to them.
+    const rules = scenario === "account_takeover" && victim.logins >= 5
+      ? [...EXPECTED_RULES[scenario], "auth.new_device_location"]
+      : EXPECTED_RULES[scenario];
+    this.#userTruth(scenario, victim, ip, t, at, ids, login, rules);
   }
 
   /**
@@ -519,6 +566,61 @@ export class Simulator {
     });
   }
 
+  /**
+   * A salary day (benign, a look-alike of rapid transfers and large amounts): a share of
+   * the users pay 2–4 of their regular payees within the hour, ordinary amounts.
+   */
+  #salaryDay(t: number): void {
+    for (const u of this.#users) {
+      if (this.#r() >= SALARY_SHARE) continue;
+      let at = t + this.#r() * 3_000_000;
+      const n = 2 + Math.floor(this.#r() * 3);
+      for (let i = 0; i < n; i++) {
+        const e = this.#payment(u, this.#pick(u.devices));
+        e.counterparty = u.payees[i % u.payees.length];
+        e.type = "transfer";
+        this.#push(at, e);
+        at += 20_000 + this.#r() * 120_000;
+      }
+    }
+  }
+
+  /**
+   * A slow attack from one IP, under the per-user and spray limits' radar as far as it can
+   * be: 110–130 failed logins, one every 30–50 s, over 60 users tried twice each. It
+   * drains the IP's `ip.throttle` bucket (100, plus one back per 14.4 min); the decisive
+   * failure is the one that finds it empty.
+   */
+  #slowAttack(t: number, ip: string, from: City, device: string, agent: string): void {
+    const n = 110 + Math.floor(this.#r() * 21);
+    const victims = Array.from({ length: 60 }, () => this.#pick(this.#users));
+    const ids: string[] = [];
+    let at = t, decisive = "";
+    const capacity = 100, refill = 864_000;
+    let credit = capacity * refill, last = t;
+    for (let i = 0; i < n; i++) {
+      const e = this.#auth("login_failure", victims[i % 60]!.id, ip, from, device, agent, null);
+      ids.push(e.event_id as string);
+      const ts = Math.floor(at);
+      credit = Math.min(capacity * refill, credit + (ts - last));
+      last = ts;
+      if (credit >= refill) credit -= refill;
+      else if (!decisive) decisive = e.event_id as string;
+      this.#push(ts, e);
+      at += 30_000 + this.#r() * 20_000;
+    }
+    this.truths.push({
+      scenario: "slow_attack",
+      rules: EXPECTED_RULES.slow_attack,
+      entity: { type: "ip", key: ip },
+      attacker_ip: ip,
+      start: new Date(t).toISOString(),
+      end: new Date(last).toISOString(),
+      decisive_event_id: decisive || ids[ids.length - 1]!,
+      event_ids: ids,
+    });
+  }
+
   /** A benign flow from one of the users' addresses to a server. */
   #backgroundFlow(t: number): void {
     const f = this.#flows!;
@@ -527,13 +629,21 @@ export class Simulator {
     this.#push(t, this.#flow(u.ip, dst, f.benign, t, 0.2));
   }
 
-  /** A burst of 6–15 flows of one attack class from one source, over about 10 s. */
+  /**
+   * A burst of 6–15 flows of one attack class from one source, over about 10 s; or, in
+   * the rotation after the classes, a network scenario (`NET_SCENARIOS`).
+   */
   #flowAttack(t: number): void {
     const f = this.#flows!;
     const classes = Object.keys(f.prototypes).filter((c) => c !== f.benign);
     if (classes.length === 0) return;
-    const cls = classes[this.#flowAttacks++ % classes.length]!;
+    const turn = this.#flowAttacks++ % (classes.length + NET_SCENARIOS.length);
     const src = `198.18.${Math.floor(this.#fr() * 256)}.${1 + Math.floor(this.#fr() * 254)}`;
+    if (turn >= classes.length) {
+      this.#netScenario(NET_SCENARIOS[turn - classes.length]!, t, src);
+      return;
+    }
+    const cls = classes[turn]!;
     const dst = `192.0.2.${1 + Math.floor(this.#fr() * 20)}`;
     const n = 6 + Math.floor(this.#fr() * 10);
     const ids: string[] = [];
@@ -558,15 +668,80 @@ export class Simulator {
   }
 
   /**
+   * A port scan (one host, 20 ports), an address scan (30 hosts, one port), each probe a
+   * flow like the model's port-scanning prototype, one every 0.3–1.5 s; or a flood: a
+   * source that talked to a server a few times a minute for 12 minutes sends 150–250
+   * flows in the next minute (the decisive flow is the first of the minute after, when
+   * the flood minute is judged).
+   */
+  #netScenario(scenario: NetScenario, t: number, src: string): void {
+    const f = this.#flows!;
+    const probe = Object.keys(f.prototypes).find((c) => /scan/i.test(c)) ?? f.benign;
+    const flood = Object.keys(f.prototypes).find((c) => /^dos$/i.test(c)) ?? f.benign;
+    const ids: string[] = [];
+    let at = t, decisive = "";
+    const host = `10.20.${Math.floor(this.#fr() * 256)}.${1 + Math.floor(this.#fr() * 254)}`;
+    const push = (dst: string, cls: string, port: number | null, ts: number) => {
+      const e = this.#flow(src, dst, cls, ts, 0, port);
+      ids.push(e.event_id as string);
+      this.#push(ts, e);
+      return e.event_id as string;
+    };
+    if (scenario === "flood") {
+      for (let m = 0; m < 12; m++) {
+        const k = 1 + Math.floor(this.#fr() * 3);
+        for (let i = 0; i < k; i++) {
+          push(host, f.benign, null, t + m * 60_000 + this.#fr() * 59_000);
+        }
+      }
+      const minute = Math.floor(t / 60_000) * 60_000 + 13 * 60_000;
+      const n = 150 + Math.floor(this.#fr() * 101);
+      for (let i = 0; i < n; i++) push(host, flood, null, minute + (i * 59_000) / n);
+      at = minute + 60_000 + 1_000;
+      decisive = push(host, f.benign, null, at);
+    } else {
+      const n = scenario === "port_scan" ? 20 : 30;
+      const need = scenario === "port_scan" ? 15 : 25;
+      const base = 20 + Math.floor(this.#fr() * 1_000);
+      const port = [22, 445, 3389, 23][Math.floor(this.#fr() * 4)]!;
+      const net = `10.30.${Math.floor(this.#fr() * 256)}`;
+      for (let i = 0; i < n; i++) {
+        const id = scenario === "port_scan"
+          ? push(host, probe, base + i * 7, at)
+          : push(`${net}.${i + 1}`, probe, port, at);
+        if (i === need - 1) decisive = id;
+        at += 300 + this.#fr() * 1_200;
+      }
+    }
+    this.truths.push({
+      scenario,
+      rules: [NET_RULES[scenario]],
+      entity: { type: "src", key: src },
+      attacker_ip: src,
+      start: new Date(t).toISOString(),
+      end: new Date(Math.floor(at)).toISOString(),
+      decisive_event_id: decisive,
+      event_ids: ids,
+    });
+  }
+
+  /**
    * A flow of class `cls`: its prototype, each value but the port moved by up to ±`jitter`
    * (background flows vary; an attack tool's flows are alike).
    */
-  #flow(src: string, dst: string, cls: string, t: number, jitter = 0): SimEvent {
+  #flow(
+    src: string,
+    dst: string,
+    cls: string,
+    t: number,
+    jitter = 0,
+    port: number | null = null,
+  ): SimEvent {
     const f = this.#flows!;
     const proto = f.prototypes[cls]!;
     const features: Record<string, number> = {};
     f.features.forEach((name, i) => {
-      const v = proto[i] ?? 0;
+      const v = i === 0 && port !== null ? port : proto[i] ?? 0;
       const k = i === 0 || jitter === 0 ? 1 : 1 - jitter + this.#fr() * 2 * jitter;
       features[name] = Math.round(v * k * 1e6) / 1e6;
     });
@@ -578,9 +753,9 @@ export class Simulator {
       src_ip: src,
       dst_ip: dst,
       src_port: srcPort,
-      dst_port: proto[0] ?? 0,
+      dst_port: port ?? proto[0] ?? 0,
       protocol: 6,
-      flow_id: `${src}-${dst}-${srcPort}-${proto[0] ?? 0}-6`,
+      flow_id: `${src}-${dst}-${srcPort}-${port ?? proto[0] ?? 0}-6`,
       features,
     };
   }

@@ -50,6 +50,13 @@ export interface AttemptOutcome {
   alerts: AlertDraft[];
 }
 
+/** Failed logins from the IP within `(from_ms, to_ms]`. */
+export function failuresIn(s: AttemptState, from_ms: number, to_ms: number): number {
+  let n = 0;
+  for (const t of s.failures.ts) if (t > from_ms && t <= to_ms) n++;
+  return n;
+}
+
 /** Failures per user within `(from_ms, to_ms]`, with their event ids. */
 interface PerUser {
   counts: Map<string, number>;
@@ -70,8 +77,16 @@ function perUser(w: Recent, from_ms: number, to_ms: number): PerUser {
   return { counts, total: ids.length, ids };
 }
 
-/** A failed login from this IP: counts it, and raises the rules at their thresholds. */
-export function onIpFailure(s: AttemptState, e: AuthEvent, p: AttemptParams): AttemptOutcome {
+/**
+ * A failed login from this IP: counts it, and raises the rules at their thresholds
+ * (`quiet`: counts it only, the address being shared by real users).
+ */
+export function onIpFailure(
+  s: AttemptState,
+  e: AuthEvent,
+  p: AttemptParams,
+  quiet = false,
+): AttemptOutcome {
   // The re-key topic may carry an event twice (a worker died before committing): once.
   if (s.failures.ids.includes(e.event_id)) return { state: s, alerts: [] };
   const r = p.ip;
@@ -81,6 +96,7 @@ export function onIpFailure(s: AttemptState, e: AuthEvent, p: AttemptParams): At
     failures: addRecent(s.failures, e.ts, e.event_id, e.user_id, span, r.max_failures_tracked),
   };
   const alerts: AlertDraft[] = [];
+  if (quiet) return { state, alerts };
   const ip = e.ip!;
   // Re-keyed attempts from several source partitions arrive slightly out of order: the
   // windows end at the newest failure seen, not at the one that happened to arrive last,

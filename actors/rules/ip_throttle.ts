@@ -41,6 +41,7 @@ export function onThrottledFailure(
   b: Bucket,
   e: AuthEvent,
   p: { ip: IpRules; alerts: AlertLimits },
+  quiet = false,
 ): { bucket: Bucket; alert: AlertDraft | null } {
   const r = p.ip;
   const at = b.at_ms === null ? e.ts : Math.max(b.at_ms, e.ts);
@@ -49,6 +50,7 @@ export function onThrottledFailure(
     return { bucket: { ...b, credit_ms: credit - r.throttle_refill_ms, at_ms: at }, alert: null };
   }
   const tokens = credit / r.throttle_refill_ms;
+  if (quiet) return { bucket: { ...b, credit_ms: credit, at_ms: at }, alert: null };
   const cooled = cooledDown(b.alert_ms, e.ts, p.alerts.cooldown_ms);
   const bucket = { credit_ms: credit, at_ms: at, alert_ms: cooled ? e.ts : b.alert_ms };
   if (!cooled) return { bucket, alert: null };

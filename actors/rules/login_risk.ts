@@ -130,11 +130,11 @@ export function rememberLogin(
 }
 
 /** The earlier values once `next` follows `last`: `last` joins them unless it is `next`. */
-function remember(
-  earlier: readonly string[],
-  last: string | null,
-  next: string | undefined,
-): readonly string[] {
+export function remember<T extends string | number>(
+  earlier: readonly T[],
+  last: T | null,
+  next: T | undefined,
+): readonly T[] {
   if (last === null || last === next) return earlier;
   const rest = next !== undefined && earlier.includes(next)
     ? earlier.filter((v) => v !== next)

@@ -28,6 +28,8 @@ export interface MetricBaseline {
   readonly first_ms: number;
   /** Per hour of day (UTC): samples, mean, variance, as 72 numbers. */
   readonly hours: readonly number[];
+  /** Samples in a row, up to the last, that enough methods found anomalous. */
+  readonly anomalous: number;
 }
 
 /** The methods' names. */
@@ -85,12 +87,27 @@ export function judge(b: MetricBaseline | null, x: number, ts: number, r: Servic
 }
 
 /** The baseline after sample `x` at `ts`. */
-export function addSample(b: MetricBaseline | null, x: number, ts: number): MetricBaseline {
+export function addSample(
+  b: MetricBaseline | null,
+  x: number,
+  ts: number,
+  anomalous = false,
+): MetricBaseline {
   if (!b) {
     const hours = new Array<number>(72).fill(0);
     hours[3 * hourOf(ts)] = 1;
     hours[3 * hourOf(ts) + 1] = x;
-    return { n: 1, mean: x, variance: 0, short: x, short_dev: 0, recent: [x], first_ms: ts, hours };
+    return {
+      n: 1,
+      mean: x,
+      variance: 0,
+      short: x,
+      short_dev: 0,
+      recent: [x],
+      first_ms: ts,
+      hours,
+      anomalous: 0,
+    };
   }
   const n = b.n + 1;
   const [mean, variance] = ewm(b.mean, b.variance, x, Math.max(1 / n, LONG_WEIGHT));
@@ -116,6 +133,7 @@ export function addSample(b: MetricBaseline | null, x: number, ts: number): Metr
     recent,
     first_ms: Math.min(b.first_ms, ts),
     hours,
+    anomalous: anomalous ? b.anomalous + 1 : 0,
   };
 }
 

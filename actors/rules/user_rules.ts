@@ -69,15 +69,58 @@ export function impossibleTravel(
 }
 
 /**
- * What a user has used: devices and countries of earlier logins, and the last login's
- * (kept apart, so nothing is copied per login to ask).
+ * What a user has used: devices, countries and networks of earlier logins, and the last
+ * login's (kept apart, so nothing is copied per login to ask).
  */
 export interface Known {
   readonly logins: number;
   readonly devices: readonly string[];
   readonly countries: readonly string[];
+  /** Networks (`networkOf`) of earlier logins besides the last one's. */
+  readonly networks: readonly number[];
   readonly last_device?: string | null;
   readonly last_country?: string | null;
+  /** The last login's IP (its network is worked out when asked). */
+  readonly last_ip?: string | null;
+}
+
+/**
+ * The network an IP address belongs to, as a small integer: the /24 of an IPv4 address,
+ * the /64 of an IPv6 one (its first four groups as written), hashed (FNV-1a, 30 bits, so
+ * it is kept without a heap number). A user's home, office or phone carrier keeps its
+ * network while single addresses change.
+ *
+ * @example
+ * ```ts
+ * import { networkOf } from "./user_rules.ts";
+ * networkOf("10.1.2.3") === networkOf("10.1.2.200"); // true
+ * ```
+ */
+export function networkOf(ip: string): number {
+  let end = ip.length;
+  if (ip.includes(":")) {
+    let groups = 0;
+    for (let i = 0; i < ip.length; i++) {
+      if (ip.charCodeAt(i) === 58 && ++groups === 4) {
+        end = i;
+        break;
+      }
+    }
+  } else {
+    const dot = ip.lastIndexOf(".");
+    if (dot > 0) end = dot;
+  }
+  let h = 0x811c9dc5;
+  for (let i = 0; i < end; i++) h = Math.imul(h ^ ip.charCodeAt(i), 0x01000193);
+  return h & 0x3fffffff;
+}
+
+/** Whether the login comes from a network the user has logged in from (false: no IP). */
+function familiarNetwork(known: Known, ip: string | undefined): boolean {
+  if (ip === undefined) return false;
+  const net = networkOf(ip);
+  return (known.last_ip ? networkOf(known.last_ip) === net : false) ||
+    known.networks.includes(net);
 }
 
 function used(list: readonly string[], last: string | null | undefined, v: string): boolean {
@@ -90,9 +133,12 @@ function withLast(list: readonly string[], last: string | null | undefined): str
 }
 
 /**
- * `auth.new_device_location`: a login from a device or a country the user has not used
- * (among the last login's and the 3 distinct ones before it), once the user has at least
- * `new_device_min_logins` logins.
+ * `auth.new_device_location`: a login from a device the user has not used, from a network
+ * it has not used either (among the last login's and the 3 distinct ones before it), once
+ * the user has at least `new_device_min_logins` logins. Several unfamiliar properties
+ * together, as Entra's "unfamiliar sign-in properties": a user's new phone at home, or
+ * their own laptop abroad or behind a VPN, is not alerted; a new country as well makes it
+ * `medium`. (A known device far away too soon is `auth.impossible_travel`.)
  */
 export function newDeviceLocation(
   known: Known,
@@ -100,19 +146,22 @@ export function newDeviceLocation(
   a: Pick<AuthRules, "new_device_min_logins">,
 ): AlertDraft | null {
   if (known.logins < a.new_device_min_logins) return null;
-  const device = e.device_id !== undefined && !used(known.devices, known.last_device, e.device_id);
+  if (e.device_id === undefined || used(known.devices, known.last_device, e.device_id)) {
+    return null;
+  }
+  if (familiarNetwork(known, e.ip)) return null;
   const country = e.country !== undefined &&
     !used(known.countries, known.last_country, e.country);
-  if (!device && !country) return null;
   return {
     rule: "auth.new_device_location",
-    severity: device && country ? "medium" : "low",
+    severity: country ? "medium" : "low",
     entity: { type: "user", key: e.user_id },
     ts: e.ts,
     evidence: {
-      new_device: device,
+      new_device: true,
+      new_network: true,
       new_country: country,
-      device_id: e.device_id ?? null,
+      device_id: e.device_id,
       country: e.country ?? null,
       ip: e.ip ?? null,
       known_devices: withLast(known.devices, known.last_device),
@@ -125,11 +174,16 @@ export function newDeviceLocation(
   };
 }
 
-/** A user's outgoing amounts: an exponentially weighted mean and variance, and their count. */
+/**
+ * A user's outgoing amounts: their count, and an exponentially weighted mean and variance
+ * of the amounts and of their logarithms.
+ */
 export interface AmountStats {
   readonly n: number;
   readonly mean: number;
   readonly variance: number;
+  readonly log_mean: number;
+  readonly log_variance: number;
 }
 
 /** Outgoing money: what `tx.large_amount` looks at (a deposit is not). */
@@ -141,15 +195,34 @@ export function isOutgoing(e: TransactionEvent): boolean {
  * `tx.large_amount`: an amount above the cap, or, once the user has `large_amount_min_history`
  * outgoing amounts, above their mean + `large_amount_sigma` standard deviations. `stats`
  * are the user's before this transaction.
+ *
+ * Amounts are far from normal (a user pays 30 for lunch and 900 for rent): with only ten
+ * or so of them, mean + 3σ is often below the user's own ordinary large payments. So the
+ * amount must also be unusual as a ratio: above the geometric mean times e to the same
+ * number of standard deviations of the log amounts. An amount far above a steady history
+ * is above both. And σ estimated from a few amounts is itself uncertain: the number of
+ * them is raised to give the false-alarm rate `large_amount_sigma` has with a known σ
+ * (`sampleSigmas`).
  */
 export function largeAmount(
   stats: AmountStats | null,
   e: TransactionEvent,
-  t: Pick<TxRules, "large_amount_sigma" | "large_amount_min_history" | "large_amount_cap">,
+  t: Pick<
+    TxRules,
+    "large_amount_sigma" | "large_amount_min_history" | "large_amount_cap" | "large_amount_history"
+  >,
 ): AlertDraft | null {
   const over_cap = e.amount > t.large_amount_cap;
   const std = stats ? Math.sqrt(stats.variance) : 0;
-  const limit = stats ? stats.mean + t.large_amount_sigma * std : Infinity;
+  const k = stats
+    ? sampleSigmas(t.large_amount_sigma, Math.min(stats.n, t.large_amount_history))
+    : 0;
+  const limit = stats
+    ? Math.max(
+      stats.mean + k * std,
+      Math.exp(stats.log_mean + k * Math.sqrt(stats.log_variance)),
+    )
+    : Infinity;
   const unusual = stats !== null && stats.n >= t.large_amount_min_history && e.amount > limit;
   if (!over_cap && !unusual) return null;
   return {
@@ -169,12 +242,36 @@ export function largeAmount(
       user_std: stats ? round(std, 2) : null,
       user_limit: Number.isFinite(limit) ? round(limit, 2) : null,
       sigma: t.large_amount_sigma,
+      sigma_for_history: round(k, 3),
       history: stats?.n ?? 0,
     },
     event_ids: [e.event_id],
     dedup: e.event_id,
   };
 }
+
+/**
+ * The standard deviations from a mean, estimated with its σ from `n` samples, that a new
+ * sample exceeds as rarely as one of a normal distribution exceeds `z` known σ: Student's
+ * t quantile with n − 1 degrees of freedom (its Cornish–Fisher expansion, close from
+ * n = 10 up), times √(1 + 1/n) for the mean's own error: about 4.2 for z = 3 and n = 10, 3.2
+ * for n = 50; z itself for large n.
+ *
+ * @example
+ * ```ts
+ * import { sampleSigmas } from "./user_rules.ts";
+ * sampleSigmas(3, 10); // ≈ 4.24
+ * ```
+ */
+export function sampleSigmas(z: number, n: number): number {
+  if (n < 2) return Infinity;
+  const v = n - 1;
+  const t = z + (z ** 3 + z) / (4 * v) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * v * v);
+  return t * Math.sqrt(1 + 1 / n);
+}
+
+/** The smallest amount taken for its logarithm (a zero amount has none). */
+const MIN_AMOUNT = 0.01;
 
 /**
  * The stats after an outgoing amount: an exponential average over about `history` amounts
@@ -185,13 +282,19 @@ export function addAmount(
   amount: number,
   t: Pick<TxRules, "large_amount_history">,
 ): AmountStats {
-  if (stats === null) return { n: 1, mean: amount, variance: 0 };
+  const log = Math.log(Math.max(amount, MIN_AMOUNT));
+  if (stats === null) return { n: 1, mean: amount, variance: 0, log_mean: log, log_variance: 0 };
   const n = stats.n + 1;
   const w = Math.max(1 / n, 2 / (t.large_amount_history + 1));
   const diff = amount - stats.mean;
-  const mean = stats.mean + w * diff;
-  const variance = (1 - w) * (stats.variance + w * diff * diff);
-  return { n: Math.min(n, 1_000_000), mean, variance };
+  const logDiff = log - stats.log_mean;
+  return {
+    n: Math.min(n, 1_000_000),
+    mean: stats.mean + w * diff,
+    variance: (1 - w) * (stats.variance + w * diff * diff),
+    log_mean: stats.log_mean + w * logDiff,
+    log_variance: (1 - w) * (stats.log_variance + w * logDiff * logDiff),
+  };
 }
 
 /**
@@ -254,9 +357,9 @@ export interface SuspiciousLogin {
 }
 
 /**
- * Whether a successful login starts a `user.account_takeover` chain: a device or country
- * the user has not used (no baseline of logins needed, but some history), or a success
- * after failures (as many as `auth.success_after_failures` needs, from any IP, in its
+ * Whether a successful login starts a `user.account_takeover` chain: a device the user has
+ * not used from a network it has not used, or a country it has not used (no baseline of
+ * logins needed, but some history), or a success after failures (as many as `auth.success_after_failures` needs, from any IP, in its
  * window). Null when none of these holds.
  */
 export function suspiciousLogin(
@@ -267,7 +370,7 @@ export function suspiciousLogin(
 ): SuspiciousLogin | null {
   const history = known.logins > 0;
   const device = history && e.device_id !== undefined &&
-    !used(known.devices, known.last_device, e.device_id);
+    !used(known.devices, known.last_device, e.device_id) && !familiarNetwork(known, e.ip);
   const country = history && e.country !== undefined &&
     !used(known.countries, known.last_country, e.country);
   const failures = failures_before >= a.success_after_failures_min;

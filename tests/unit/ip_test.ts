@@ -154,3 +154,25 @@ Deno.test("an IP's spray or stuffing alert tells every user it tried, when first
   step("late", "u99", T0 + 24_000 + 181 * 60_000); // after the campaign's window
   assert.equal(sends.length, 26);
 });
+
+Deno.test("an address shared by real users (more successes than failures in the hour) raises no spray, stuffing or throttle", () => {
+  const ok = (i: number, ts: number) =>
+    authEvent("login_success", `ok${i}`, ts, { user_id: `staff${i}`, ip: IP });
+  // An office NAT: 40 people log in over the hour before …
+  const office = Array.from({ length: 40 }, (_, i) => ok(i, T0 - 50 * MIN + i * MIN));
+  // … then 30 failures of 30 users (stuffing's pattern) within 15 min.
+  const stuffing = attempts(30, 1, T0, 30_000);
+  assert.deepEqual(run([...office, ...stuffing]).alerts, [], "40 successes ≥ 30 failures");
+  assert.equal(run(stuffing).alerts.length, 1, "the same failures alone: stuffing");
+  // Failures outnumber the successes: it is not hidden any more.
+  const more = attempts(45, 1, T0, 10_000, "b");
+  const fired = run([...office, ...more]).alerts.map((a) => a.draft.rule);
+  assert.deepEqual(fired, ["ip.credential_stuffing"]);
+  // The hour slides: successes two hours ago do not count.
+  const old = office.map((e) => ({ ...e, ts: e.ts - 2 * 60 * MIN }));
+  assert.equal(run([...old, ...stuffing]).alerts.length, 1, "old successes");
+  // 0 turns the gate off.
+  const c = structuredClone(defaults) as Config;
+  c.ip.shared_success_ratio = 0;
+  assert.equal(run([...office, ...stuffing], c).alerts.length, 1, "ratio 0: never shared");
+});

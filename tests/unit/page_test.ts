@@ -106,3 +106,19 @@ Deno.test("click events reach the page's actor in a replay, and windows close as
   ]);
   assert.equal(r.alerts[0]!.evidence.views, 90);
 });
+
+Deno.test("click.traffic_spike: counts vary at least as Poisson counts; a spike joins the baseline at the limit; a spike twice the last re-alerts", () => {
+  // A steady 100 a minute exactly gives σ = 0, but 100 ± 10 is ordinary for counts.
+  const steady = Array.from({ length: 40 }, () => 100);
+  assert.deepEqual(feed(traffic([...steady, 125])).alerts, [], "within 3·√100 of the mean");
+  assert.equal(feed(traffic([...steady, 131])).alerts.length, 1, "above mean + 3·√mean");
+  // After a spike the baseline is not inflated: a second spike 20 min later is found.
+  const twice = feed(traffic([...steady, 5_000, ...Array(20).fill(100), 5_000]));
+  assert.equal(twice.alerts.length, 2);
+  assert.ok((twice.state.mean as number) < 110, `mean ${twice.state.mean}`);
+  // Within the cool-down a small spike then a big one: the big one alerts too.
+  const small = feed(traffic([...steady, 140, 100, 100, 1_000]));
+  assert.deepEqual(small.alerts.map((a) => a.evidence.views), [140, 1_000]);
+  const similar = feed(traffic([...steady, 140, 100, 100, 200]));
+  assert.deepEqual(similar.alerts.map((a) => a.evidence.views), [140], "not twice: cool-down");
+});

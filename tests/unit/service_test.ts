@@ -77,16 +77,22 @@ const steady = (n: number, start = T0, step = MIN) =>
     (_, i) => metric(`s${i}`, start + i * step, { queue: 50 + 2 * Math.sin(i) }),
   );
 
-Deno.test("svc.metric_anomaly fires when two methods agree, names them, and waits for 30 samples", () => {
-  const spike = feed([...steady(60), metric("spike", T0 + 61 * MIN, { queue: 90 })]).alerts;
+Deno.test("svc.metric_anomaly fires when two methods agree for 3 samples in a row, names them, and waits for 30 samples", () => {
+  const high = (n: number, value = 90) =>
+    Array.from({ length: n }, (_, i) => metric(`hi${i}`, T0 + (61 + i) * MIN, { queue: value }));
+  const spike = feed([...steady(60), ...high(3)]).alerts;
   assert.deepEqual(rules(spike), ["svc.metric_anomaly"]);
+  assert.deepEqual(spike[0]!.event_ids, ["hi2"], "decided on the third");
+  assert.deepEqual(feed([...steady(60), ...high(2)]).alerts, [], "a blip of 2 samples (a deploy)");
+  const back = feed([...steady(60), ...high(2), metric("ok", T0 + 63 * MIN, { queue: 50 })]);
+  assert.deepEqual(back.alerts, [], "the run ends at a normal sample");
   const ev = spike[0]!.evidence as { metric: string; methods: Record<string, unknown> };
   assert.equal(ev.metric, "queue");
   assert.ok(Object.keys(ev.methods).length >= 2, JSON.stringify(ev.methods));
   assert.ok("zscore" in ev.methods && "iqr" in ev.methods);
   assert.deepEqual(feed([...steady(60), metric("ok", T0 + 61 * MIN, { queue: 51 })]).alerts, []);
   assert.deepEqual(
-    feed([...steady(20), metric("early", T0 + 21 * MIN, { queue: 90 })]).alerts,
+    feed([...steady(20), ...high(3)]).alerts,
     [],
     "20 samples: no baseline yet",
   );

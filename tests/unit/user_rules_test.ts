@@ -5,9 +5,11 @@ import {
   impossibleTravel,
   largeAmount,
   type LastPlace,
+  networkOf,
   newDeviceLocation,
   NO_TRANSFERS,
   rapidTransfers,
+  sampleSigmas,
 } from "../../actors/rules/user_rules.ts";
 import type { ActorContext, AlertDraft, Effect } from "../../actors/types.ts";
 import { userBehaviour, type UserMessage, type UserState } from "../../actors/user.ts";
@@ -78,26 +80,55 @@ Deno.test("impossibleTravel() ignores short hops at any speed, unknown places, a
   assert.equal(impossibleTravel(lastAt(T0 - HOUR), loginAt("e", T0, SAO_PAULO), lenient), null);
 });
 
-Deno.test("newDeviceLocation() fires for a new device or country only after 5 logins", () => {
+Deno.test("newDeviceLocation() fires for a new device from a new network, only after 5 logins", () => {
   const a = defaults.auth;
-  const known = { devices: ["d1", "d2"], countries: ["NO"] };
-  const newDevice = loginAt("e", T0, { device_id: "d9" });
+  const known = {
+    devices: ["d1", "d2"],
+    countries: ["NO"],
+    networks: [networkOf("84.1.7.9")],
+    last_ip: "84.1.2.3",
+  };
+  const newDevice = loginAt("e", T0, { device_id: "d9", ip: "91.5.6.7" });
   assert.equal(newDeviceLocation({ logins: 4, ...known }, newDevice, a), null, "4: no baseline");
   const fired = newDeviceLocation({ logins: 5, ...known }, newDevice, a);
   assert.ok(fired);
   assert.equal(fired.rule, "auth.new_device_location");
   assert.equal(fired.severity, "low");
   assert.equal(fired.evidence.new_device, true);
+  assert.equal(fired.evidence.new_network, true);
   assert.equal(fired.evidence.new_country, false);
   const both = newDeviceLocation(
     { logins: 5, ...known },
-    loginAt("e", T0, { device_id: "d9", ...SAO_PAULO }),
+    loginAt("e", T0, { device_id: "d9", ip: "91.5.6.7", ...SAO_PAULO }),
     a,
   );
   assert.equal(both?.severity, "medium");
+  // The user's new phone at home (the last login's /24, or an earlier login's): no alert.
+  const atHome = (ip: string) => loginAt("e", T0, { device_id: "d9", ip });
+  assert.equal(newDeviceLocation({ logins: 50, ...known }, atHome("84.1.2.200"), a), null);
+  assert.equal(newDeviceLocation({ logins: 50, ...known }, atHome("84.1.7.1"), a), null);
+  assert.ok(newDeviceLocation({ logins: 50, ...known }, atHome("84.1.8.1"), a), "another /24");
+  // The user's own laptop abroad or behind a VPN: a known device, no alert.
+  const abroad = loginAt("e", T0, { device_id: "d2", ip: "91.5.6.7", ...SAO_PAULO });
+  assert.equal(newDeviceLocation({ logins: 50, ...known }, abroad, a), null);
   assert.equal(newDeviceLocation({ logins: 50, ...known }, loginAt("e", T0), a), null);
   const unnamed = loginAt("e", T0, { device_id: undefined, country: undefined });
   assert.equal(newDeviceLocation({ logins: 50, ...known }, unnamed, a), null);
+});
+
+Deno.test("sampleSigmas() is z for a large sample and more for a few", () => {
+  assert.ok(Math.abs(sampleSigmas(3, 100_000) - 3) < 0.001);
+  assert.ok(sampleSigmas(3, 10) > sampleSigmas(3, 20) && sampleSigmas(3, 20) > sampleSigmas(3, 50));
+  assert.equal(sampleSigmas(3, 1), Infinity);
+});
+
+Deno.test("networkOf() is the /24 of an IPv4 address and the /64 of an IPv6 one", () => {
+  assert.equal(networkOf("10.1.2.3"), networkOf("10.1.2.254"));
+  assert.notEqual(networkOf("10.1.2.3"), networkOf("10.1.3.3"));
+  assert.equal(networkOf("2001:db8:1:2::1"), networkOf("2001:db8:1:2:ffff::9"));
+  assert.notEqual(networkOf("2001:db8:1:2::1"), networkOf("2001:db8:1:3::1"));
+  assert.ok(Number.isInteger(networkOf("10.1.2.3")) && networkOf("10.1.2.3") >= 0);
+  assert.ok(networkOf("10.1.2.3") < 2 ** 30);
 });
 
 Deno.test("largeAmount() fires above the 10,000 cap with no history, and not at the cap", () => {
@@ -118,8 +149,12 @@ Deno.test("largeAmount() fires above mean + 3σ of the user's amounts once there
   assert.equal(stats!.n, 9);
   assert.equal(largeAmount(stats, tx("t", T0, 900), t), null, "9 amounts: no baseline yet");
   stats = addAmount(stats, 100, t);
-  const std = Math.sqrt(stats.variance);
-  const limit = stats.mean + 3 * std;
+  // 3σ as rare with σ from 10 amounts: 4.24 of them.
+  const k = sampleSigmas(3, 10);
+  assert.ok(k > 4.2 && k < 4.3, `k ${k}`);
+  const raw = stats.mean + k * Math.sqrt(stats.variance);
+  const ratio = Math.exp(stats.log_mean + k * Math.sqrt(stats.log_variance));
+  const limit = Math.max(raw, ratio);
   assert.ok(limit > 100 && limit < 130, `limit ${limit}`);
   assert.equal(largeAmount(stats, tx("t", T0, limit - 0.01), t), null);
   const fired = largeAmount(stats, tx("t", T0, limit + 0.01), t);
@@ -127,6 +162,21 @@ Deno.test("largeAmount() fires above mean + 3σ of the user's amounts once there
   assert.equal(fired.severity, "medium");
   assert.equal(fired.evidence.unusual_for_user, true);
   assert.equal(fired.evidence.history, 10);
+  assert.equal(fired.evidence.user_limit, Math.round(limit * 100) / 100);
+});
+
+Deno.test("largeAmount() wants an amount unusual as a ratio too: a user's ordinary rent is not", () => {
+  const t = defaults.tx;
+  let stats: AmountStats | null = null;
+  // Lunches and groceries, and once a month the rent.
+  for (const x of [30, 45, 25, 60, 35, 900, 40, 55, 30, 50]) stats = addAmount(stats, x, t);
+  const k = sampleSigmas(3, 10);
+  const raw = stats!.mean + k * Math.sqrt(stats!.variance);
+  assert.ok(raw < 1_300, `mean + kσ is ${raw}: below the next rent`);
+  assert.equal(largeAmount(stats, tx("rent", T0, 1_300), t), null, "not unusual as a ratio");
+  const ratio = Math.exp(stats!.log_mean + k * Math.sqrt(stats!.log_variance));
+  assert.ok(ratio > 1_300);
+  assert.ok(largeAmount(stats, tx("big", T0, ratio + 1), t), "above both limits");
 });
 
 Deno.test("addAmount() averages the first amounts exactly, then weighs about the last 50", () => {
@@ -195,11 +245,12 @@ Deno.test("userBehaviour() knows the last login's device and the ones before it 
   const { alerts } = feed([
     ...logins,
     ev(loginAt("same", T0 + 6 * HOUR, { device_id: "d2" })),
-    ev(loginAt("new", T0 + 7 * HOUR, { device_id: "d3" })),
+    ev(loginAt("home", T0 + 7 * HOUR, { device_id: "d3" })), // a new phone at home
+    ev(loginAt("new", T0 + 8 * HOUR, { device_id: "d4", ip: "91.5.6.7" })),
   ]);
   const fired = alerts.filter((a) => a.rule === "auth.new_device_location");
   assert.deepEqual(fired.map((a) => a.event_ids[0]), ["new"]);
-  assert.deepEqual(fired[0]!.evidence.known_devices, ["d1", "d2"]);
+  assert.deepEqual(fired[0]!.evidence.known_devices, ["d1", "d2", "d3"]);
 });
 
 Deno.test("userBehaviour() runs the transaction rules: deposits are not outgoing, payments are not transfers", () => {
@@ -221,7 +272,9 @@ Deno.test("userBehaviour() runs the transaction rules: deposits are not outgoing
 
 Deno.test("user.account_takeover: a login from a new device, then a transfer of at least 1,000 to a new payee within 30 min", () => {
   const home = ev(loginAt("home", T0));
-  const intruder = ev(loginAt("intruder", T0 + HOUR, { device_id: "d-evil", ...SAO_PAULO }));
+  const intruder = ev(
+    loginAt("intruder", T0 + HOUR, { device_id: "d-evil", ip: "203.0.113.50", ...SAO_PAULO }),
+  );
   const transfer = (id: string, ts: number, amount: number, to = `new-${id}`) =>
     ev({ ...tx(id, ts, amount), counterparty: to });
   const fired = feed([home, intruder, transfer("t1", T0 + HOUR + 29 * MIN, 1_000)]).alerts
@@ -242,6 +295,17 @@ Deno.test("user.account_takeover: a login from a new device, then a transfer of 
     0,
     "a known device and country",
   );
+  assert.equal(
+    none([
+      home,
+      ev(loginAt("phone", T0 + HOUR, { device_id: "d-new" })),
+      transfer("t1", T0 + HOUR + MIN, 5_000),
+    ]),
+    0,
+    "a new device on the user's own network",
+  );
+  const elsewhere = ev(loginAt("x", T0 + HOUR, { device_id: "d-new", ip: "91.5.6.7" }));
+  assert.equal(none([home, elsewhere, transfer("t1", T0 + HOUR + MIN, 5_000)]), 1, "new network");
   assert.equal(
     none([ev(loginAt("first", T0)), transfer("t1", T0 + MIN, 5_000)]),
     0,
