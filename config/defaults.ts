@@ -309,6 +309,13 @@ export interface SimulatorDefaults {
    * payment incidents): page views per second (0: none of it).
    */
   clicks_per_second: number;
+  /**
+   * In `start`, the simulated traffic begins this long before now and is played at full
+   * speed first (bounded per tick), so page and metric baselines exist and the slower
+   * scenarios (a flood, a throttled IP, a takeover of a user with history) have fired
+   * within a few minutes; then it runs in real time. 0: from now.
+   */
+  backfill_s: number;
 }
 
 /** Where the log and the store are. Empty means the embedded ones. */
@@ -562,6 +569,7 @@ export const defaults: Readonly<Config> = Object.freeze({
     enabled: true,
     flows_per_second: 5,
     clicks_per_second: 5,
+    backfill_s: 2_700,
   },
   models: {
     dir: "models",

@@ -45,6 +45,8 @@ export interface SystemOptions {
 }
 
 const SIM_TICK_MS = 100;
+/** Simulated events produced per tick at most (50,000 a second while it backfills). */
+const SIM_MAX_PER_TICK = 5_000;
 const MAX_REPORTED_ERRORS = 20;
 
 /** A running Vigil. */
@@ -393,7 +395,7 @@ export class VigilSystem {
     const sim = this.#simulator = new Simulator({
       seed: s.seed,
       users: s.users,
-      start_ms: this.#clock.now(),
+      start_ms: this.#clock.now() - s.backfill_s * 1000,
       events_per_second: s.events_per_second,
       attack_interval_s: s.attack_interval_s,
       ...this.#simulatedFlows(),
@@ -401,11 +403,13 @@ export class VigilSystem {
     });
     this.#every(SIM_TICK_MS, async () => {
       const byTopic = new Map<string, ProduceMessage[]>();
+      let n = 0;
       for (const e of sim.until(this.#clock.now())) {
         const topic = this.topics.of(e.kind as VigilEvent["kind"]);
         let list = byTopic.get(topic);
         if (!list) byTopic.set(topic, list = []);
         list.push({ key: String(e[KEY_FIELD[e.kind as EventKind]]), value: JSON.stringify(e) });
+        if (++n >= SIM_MAX_PER_TICK) break; // a backfill: the rest next tick
       }
       for (const [topic, messages] of byTopic) await this.log.produce(topic, messages);
     });

@@ -2,7 +2,8 @@
  * The simulator's operations traffic: services' metric samples and logs, page views, and
  * their incidents with ground truth (an error burst, CPU saturation, a latency spike, a
  * page's traffic spike), plus payment incidents of users (rapid transfers, a large
- * transfer). It draws from its own random stream and numbers its own events, so the auth
+ * transfer), and a benign look-alike: a deploy that raises a service's latency for two
+ * samples. It draws from its own random stream and numbers its own events, so the auth
  * and payment traffic is the same with or without it.
  *
  * @module
@@ -25,10 +26,11 @@ export const OPS_SCENARIOS = [
   "rapid_transfers",
   "large_transfer",
   "traffic_spike",
+  "deploy",
 ] as const;
 export type OpsScenario = (typeof OPS_SCENARIOS)[number];
 
-const RULES: Readonly<Record<OpsScenario, string>> = {
+const RULES: Readonly<Record<Exclude<OpsScenario, "deploy">, string>> = {
   error_burst: "svc.error_burst",
   cpu_saturation: "svc.high_cpu",
   latency_spike: "svc.high_latency",
@@ -109,15 +111,27 @@ export class Ops {
   /**
    * Starts the next incident at `t` (its events are pushed; its truth returned). Services
    * and pages take their turns, so one is not hit again within a rule's cool-down; a
-   * traffic spike waits until pages have 40 min of history (null: none this time).
+   * traffic spike waits until pages have 35 min of history (null: none this time).
    */
   incident(t: number, push: Push, users: readonly string[]): Truth | null {
     const round = Math.floor(this.#incidents / OPS_SCENARIOS.length);
     const scenario = OPS_SCENARIOS[this.#incidents++ % OPS_SCENARIOS.length]!;
-    if (scenario === "traffic_spike" && t - this.#start < 40 * 60_000) return null;
+    if (scenario === "traffic_spike" && t - this.#start < 35 * 60_000) return null;
+    if (scenario === "deploy") {
+      // Benign: a deploy briefly raises a service's latency (two samples), which must not
+      // alert. Another service than the latency incidents' of this round.
+      const service = SERVICES[(round + 2) % SERVICES.length]!;
+      const hot = this.#hot.get(service) ?? { cpu_until: 0, latency_until: 0, seen: 0 };
+      this.#hot.set(service, {
+        cpu_until: hot.cpu_until,
+        latency_until: t + 2 * SAMPLE_MS - 1,
+        seen: 0,
+      });
+      return null;
+    }
     const truth = (type: string, key: string): Truth => ({
       scenario: scenario as Truth["scenario"],
-      rules: [RULES[scenario]],
+      rules: [RULES[scenario as Exclude<OpsScenario, "deploy">]],
       entity: { type: type as Truth["entity"]["type"], key },
       attacker_ip: "",
       start: new Date(t).toISOString(),
@@ -141,6 +155,8 @@ export class Ops {
       case "cpu_saturation":
       case "latency_spike": {
         const tr = truth("service", service);
+        // The metric departs from its own baseline too, once it has one (30 samples).
+        if (t - this.#start >= 6 * 60_000) tr.rules = [...tr.rules, "svc.metric_anomaly"];
         const hot = this.#hot.get(service) ?? { cpu_until: 0, latency_until: 0, seen: 0 };
         const until = t + 5 * SAMPLE_MS;
         if (scenario === "cpu_saturation") hot.cpu_until = until;

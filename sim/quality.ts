@@ -7,7 +7,10 @@
  * An alert belongs to an attack when its entity is one the attack touched (the attacked
  * user or IP, the attacker's IP, a user it tried, the user whose account it got into)
  * and it was raised between the attack's start and 3 hours after its end (the longest
- * chain window). Anything else is a false alert.
+ * chain window); for an incident of a network source, a service or a page, 15 minutes
+ * after its end (a cool-down). So does an alert on the owner's first login after an
+ * intruder's, however late: it is judged from the intruder's place and device (the way
+ * back looks like the intrusion), an effect of the attack. Anything else is a false alert.
  *
  * @module
  */
@@ -39,6 +42,7 @@ export interface QualityReport {
 }
 
 const AFTER_MS = 3 * 3_600_000;
+const AFTER_INCIDENT_MS = 15 * 60_000;
 const DETECT_WITHIN_MS = 10 * 60_000;
 
 /** Measures alerts against the ground truth of the events they came from. */
@@ -66,9 +70,22 @@ export function quality(
       if (u) keys.add(u);
     }
     for (const l of t.risky_logins ?? []) keys.add(l.user_id);
-    return { t, keys, from: Date.parse(t.start), to: Date.parse(t.end) + AFTER_MS };
+    const after = t.entity.type === "user" || t.entity.type === "ip" ? AFTER_MS : AFTER_INCIDENT_MS;
+    return { t, keys, from: Date.parse(t.start), to: Date.parse(t.end) + after };
   });
+  // The owner's first successful login after each of an intruder's.
+  const intruded = new Set<string>();
+  for (const t of truths) for (const l of t.risky_logins ?? []) intruded.add(l.event_id);
+  const returns = new Set<string>();
+  const waiting = new Set<string>();
+  for (const e of events) {
+    if (e.type !== "login_success" || typeof e.user_id !== "string") continue;
+    const id = String(e.event_id);
+    if (intruded.has(id)) waiting.add(e.user_id);
+    else if (waiting.delete(e.user_id)) returns.add(id);
+  }
   const belongs = (a: Alert) => {
+    if (a.event_ids.some((id) => returns.has(id))) return true;
     const ts = Date.parse(a.timestamp);
     return touched.some((x) => x.keys.has(a.entity.key) && ts >= x.from && ts <= x.to);
   };

@@ -586,10 +586,10 @@ export class Simulator {
   }
 
   /**
-   * A slow attack from one IP, under the per-user and spray limits' radar as far as it can
-   * be: 110–130 failed logins, one every 30–50 s, over 60 users tried twice each. It
-   * drains the IP's `ip.throttle` bucket (100, plus one back per 14.4 min); the decisive
-   * failure is the one that finds it empty.
+   * A steady attack from one IP that stays under the per-user limits: 110–130 failed
+   * logins, one every 2–5 s, over 60 users tried twice each. It drains the IP's
+   * `ip.throttle` bucket (100, plus one back per 14.4 min); the decisive failure is the one
+   * that finds it empty.
    */
   #slowAttack(t: number, ip: string, from: City, device: string, agent: string): void {
     const n = 110 + Math.floor(this.#r() * 21);
@@ -607,7 +607,7 @@ export class Simulator {
       if (credit >= refill) credit -= refill;
       else if (!decisive) decisive = e.event_id as string;
       this.#push(ts, e);
-      at += 30_000 + this.#r() * 20_000;
+      at += 2_000 + this.#r() * 3_000;
     }
     this.truths.push({
       scenario: "slow_attack",

@@ -8,33 +8,11 @@
  */
 
 import assert from "node:assert/strict";
-import { collect, freePort } from "./workers.ts";
+import { get, startProcess, waitFor } from "./workers.ts";
 import { FLOW_FEATURES } from "../../io/flow_csv.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const TOKEN = "e2e-token-0123456789";
-
-/** One request, its body always read; `null` when the connection fails. */
-async function get(
-  url: string,
-  token?: string,
-): Promise<{ status: number; text: string; headers: Headers } | null> {
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), 5_000);
-  try {
-    const res = await fetch(url, {
-      headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
-      signal: abort.signal,
-    });
-    return { status: res.status, text: await res.text(), headers: res.headers };
-  } catch {
-    return null;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** `p`, or null when it takes longer than `ms` (the timer is always cleared). */
 async function within<T>(p: Promise<T>, ms: number): Promise<T | null> {
@@ -49,61 +27,19 @@ async function within<T>(p: Promise<T>, ms: number): Promise<T | null> {
   }
 }
 
-/** Polls until `probe` returns a value or the time runs out (then fails, saying what). */
-async function waitFor<T>(
-  what: string,
-  timeout_ms: number,
-  probe: () => Promise<T | undefined>,
-  exited: () => boolean,
-  stderr: () => string,
-): Promise<T> {
-  const deadline = Date.now() + timeout_ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (exited()) assert.fail(`The process exited while waiting for ${what}:\n${stderr()}`);
-    if (Date.now() > deadline) {
-      assert.fail(`Timed out after ${timeout_ms} ms waiting for ${what}:\n${stderr()}`);
-    }
-    await sleep(250);
-  }
-}
-
 Deno.test({
   name: "deno task start: serves the API, alerts on simulated brute force, stops on SIGTERM",
   sanitizeOps: true,
   sanitizeResources: true,
 }, async () => {
-  const port = freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["task", "start"],
-    cwd: ROOT,
-    env: {
-      HOST: "127.0.0.1",
-      PORT: String(port),
-      ADMIN_TOKEN: TOKEN,
-      VIGIL_SIMULATOR_ATTACK_INTERVAL_S: "10",
-      // Whatever the outer environment says, run on the embedded log and store.
-      KAFKA_BROKERS: "",
-      MONGODB_URI: "",
-      NO_COLOR: "1",
-    },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-
-  let stderrText = "";
-  let exitedStatus: Deno.CommandStatus | null = null;
-  const stdoutDone = collect(child.stdout);
-  const stderrDone = (async () => {
-    const decoder = new TextDecoder();
-    for await (const chunk of child.stderr) stderrText += decoder.decode(chunk, { stream: true });
-  })();
-  const status = child.status.then((s) => exitedStatus = s);
-  const exited = () => exitedStatus !== null;
-  const tail = () => stderrText.slice(-4_000);
+  const started = startProcess({
+    ADMIN_TOKEN: TOKEN,
+    VIGIL_SIMULATOR_ATTACK_INTERVAL_S: "10",
+    // From now, no backfill: this test times the simulator's first attacks.
+    VIGIL_SIMULATOR_BACKFILL_S: "0",
+  });
+  const { child, base, status, stdoutDone, stderrDone, exited } = started;
+  const tail = () => started.stderr().slice(-4_000);
 
   try {
     await waitFor(
@@ -233,7 +169,7 @@ Deno.test({
     const [risky] = await alertsOf("rule=auth.risky_login&entity_key=e2e-traveller", 20_000);
     assert.ok(risky);
     assert.deepEqual(risky.event_ids, ["e2e-login-3"]);
-    assert.equal(risky.model, "login_risk@1");
+    assert.equal(risky.model, "login_risk@2");
     const evidence = risky.evidence as Record<string, unknown>;
     assert.ok(
       (risky.score as number) >= 0.5 && ["allow", "step_up", "block"].includes(
@@ -275,7 +211,7 @@ Deno.test({
     assert.ok(result !== null, `the process did not exit within 15 s of SIGTERM:\n${tail()}`);
     assert.equal(result.code, 0, `exit code ${result.code} (signal ${result.signal}):\n${tail()}`);
     await stderrDone;
-    assert.match(stderrText, /Stopped cleanly/);
+    assert.match(started.stderr(), /Stopped cleanly/);
     // And nothing listens on the port any more.
     assert.equal(await get(`${base}/health`), null, "the server is closed");
   } finally {

@@ -5,6 +5,8 @@
  * @module
  */
 
+import assert from "node:assert/strict";
+
 const ROOT = new URL("../../", import.meta.url);
 
 /** A port nothing listens on right now. */
@@ -89,4 +91,99 @@ export async function isReady(w: Worker): Promise<boolean> {
   const r = await fetch(`http://127.0.0.1:${w.port}/ready`).catch(() => null);
   await r?.body?.cancel();
   return r?.status === 200;
+}
+
+export /** One request, its body always read; `null` when the connection fails. */
+async function get(
+  url: string,
+  token?: string,
+): Promise<{ status: number; text: string; headers: Headers } | null> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), 5_000);
+  try {
+    const res = await fetch(url, {
+      headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+      signal: abort.signal,
+    });
+    return { status: res.status, text: await res.text(), headers: res.headers };
+  } catch {
+    return null;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Resolves after `ms`. */
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until `probe` returns a value or the time runs out (then fails, saying what). */
+export async function waitFor<T>(
+  what: string,
+  timeout_ms: number,
+  probe: () => Promise<T | undefined>,
+  exited: () => boolean,
+  stderr: () => string,
+): Promise<T> {
+  const deadline = Date.now() + timeout_ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (exited()) assert.fail(`The process exited while waiting for ${what}:\n${stderr()}`);
+    if (Date.now() > deadline) {
+      assert.fail(`Timed out after ${timeout_ms} ms waiting for ${what}:\n${stderr()}`);
+    }
+    await sleep(250);
+  }
+}
+
+/** A `deno task start` process on a free port, its output collected. */
+export interface StartProcess {
+  child: Deno.ChildProcess;
+  base: string;
+  status: Promise<Deno.CommandStatus>;
+  stdoutDone: Promise<string>;
+  stderrDone: Promise<void>;
+  /** Its stderr so far. */
+  stderr(): string;
+  exited(): boolean;
+}
+
+/**
+ * Starts `deno task start` on a free loopback port with `env` (on the embedded log and
+ * store, whatever the outer environment says).
+ */
+export function startProcess(env: Record<string, string>): StartProcess {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["task", "start"],
+    cwd: ROOT,
+    env: {
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      KAFKA_BROKERS: "",
+      MONGODB_URI: "",
+      NO_COLOR: "1",
+      ...env,
+    },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let stderr = "";
+  let exited = false;
+  const stdoutDone = collect(child.stdout);
+  const stderrDone = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stderr) stderr += decoder.decode(chunk, { stream: true });
+  })();
+  const status = child.status.then((s) => (exited = true, s));
+  return {
+    child,
+    base: `http://127.0.0.1:${port}`,
+    status,
+    stdoutDone,
+    stderrDone,
+    stderr: () => stderr,
+    exited: () => exited,
+  };
 }

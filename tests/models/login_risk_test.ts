@@ -11,7 +11,7 @@ Deno.test("The login-risk model loads with its manifest: the actors' features in
   const models = new ModelService({ ...defaults.models, dir: MODELS });
   try {
     // activate() refuses a model whose fixture rows differ from Python's by more than 1e-5.
-    const m = await models.activate(LOGIN_MODEL, "1");
+    const m = await models.activate(LOGIN_MODEL, "2");
     assert.deepEqual(m.features, [...LOGIN_FEATURES]);
     assert.deepEqual(m.classes, ["benign", "risky"]);
     assert.equal(m.benign_class, "benign");
@@ -24,7 +24,7 @@ Deno.test("The login-risk model loads with its manifest: the actors' features in
 
 Deno.test("Replay with the login-risk model finds the simulated account takeovers among a day of logins, with few false alerts", async () => {
   const models = new ModelService({ ...defaults.models, dir: MODELS });
-  await models.activate(LOGIN_MODEL, "1");
+  await models.activate(LOGIN_MODEL, "2");
   try {
     // Not the training simulation (seed 11): another seed, other users, another month.
     const sim = new Simulator({
@@ -54,13 +54,26 @@ Deno.test("Replay with the login-risk model finds the simulated account takeover
     const stuffed = recall("credential_stuffing"); // never trained on
     const travel = recall("impossible_travel");
     for (const x of [takeover, guessed, stuffed, travel]) assert.ok(x.n >= 150, `${x.n} rows`);
-    assert.ok(takeover.share >= 0.85, `account takeover recall ${takeover.share}`);
+    assert.ok(takeover.share >= 0.95, `account takeover recall ${takeover.share}`);
     assert.ok(guessed.share >= 0.95, `guess-then-success recall ${guessed.share}`);
-    assert.ok(stuffed.share >= 0.75, `credential stuffing (held out) recall ${stuffed.share}`);
-    assert.ok(travel.share >= 0.7, `impossible travel recall ${travel.share}`);
+    assert.ok(stuffed.share >= 0.85, `credential stuffing (held out) recall ${stuffed.share}`);
+    assert.ok(travel.share >= 0.95, `impossible travel recall ${travel.share}`);
 
+    // The owner's first login after an intruder's is measured from the intruder's place and
+    // device: it looks like the way back, and is alerted as part of the incident (the
+    // model is not trained on it either way). Any other alert on a benign login is false.
+    const returns = new Set<string>();
+    const intruded = new Set<string>();
+    for (const e of events) {
+      if (e.type !== "login_success") continue;
+      const user = String(e.user_id), id = String(e.event_id);
+      if (risky.has(id)) intruded.add(user);
+      else if (intruded.delete(user)) returns.add(id);
+    }
     const logins = events.filter((e) => e.type === "login_success").length;
-    const falseAlerts = alerts.filter((a) => !risky.has(a.event_ids[0]!)).length;
+    const benign = alerts.filter((a) => !risky.has(a.event_ids[0]!));
+    const falseAlerts = benign.filter((a) => !returns.has(a.event_ids[0]!)).length;
+    assert.ok(benign.length > falseAlerts, "owners' returns are alerted");
     assert.ok(
       falseAlerts <= 0.001 * logins,
       `${falseAlerts} false alerts among ${logins} logins (at most 1 per 1,000)`,
@@ -76,7 +89,7 @@ Deno.test("Replay with the login-risk model finds the simulated account takeover
       const [, level, action] = levels.find(([t]) => a.score! >= t)!;
       assert.equal(a.severity, level);
       assert.equal(a.evidence.action, action);
-      assert.equal(a.model, "login_risk@1");
+      assert.equal(a.model, "login_risk@2");
       assert.deepEqual(Object.keys(a.evidence.features as object), [...LOGIN_FEATURES]);
     }
     assert.ok(alerts.some((a) => a.evidence.level === "high"), "some at the block level");

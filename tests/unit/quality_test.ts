@@ -77,3 +77,51 @@ Deno.test("quality(): recall, precision, false alerts per 100k benign events and
   assert.equal(nd.precision, 1);
   assert.match(formatQuality(r), /auth\.brute_force\s+1\/2\s+50\.0 %/);
 });
+
+Deno.test("quality(): the owner's first login after an intruder's belongs to the attack however late; a service alert only within 15 min", () => {
+  const login = (id: string, ts: number, user: string): SimEvent => ({
+    ...ev(id, ts, user),
+    type: "login_success",
+  });
+  const H = 3_600_000;
+  const events = [
+    login("in", T0, "victim"), // the intruder
+    login("back", T0 + 5 * H, "victim"), // the owner, 5 h later
+    login("later", T0 + 6 * H, "victim"), // the owner again: nothing to do with it
+  ];
+  const truths: Truth[] = [{
+    scenario: "account_takeover",
+    rules: ["user.account_takeover"],
+    entity: { type: "user", key: "victim" },
+    attacker_ip: "203.0.113.9",
+    start: iso(T0),
+    end: iso(T0),
+    decisive_event_id: "in",
+    event_ids: ["in"],
+    risky_logins: [{ user_id: "victim", event_id: "in" }],
+  }, {
+    scenario: "error_burst",
+    rules: ["svc.error_burst"],
+    entity: { type: "service", key: "ledger" },
+    attacker_ip: "",
+    start: iso(T0),
+    end: iso(T0),
+    decisive_event_id: "",
+    event_ids: [],
+  }];
+  const on = (rule: string, key: string, ts: number, ids: string[], type = "user") => ({
+    ...alert(rule, key, ts, type),
+    event_ids: ids,
+  });
+  const r = quality(events, truths, [
+    on("auth.impossible_travel", "victim", T0 + 5 * H, ["back"]),
+    on("auth.risky_login", "victim", T0 + 6 * H, ["later"]),
+    on("svc.metric_anomaly", "ledger", T0 + 14 * 60_000, [], "service"),
+    on("svc.high_cpu", "ledger", T0 + 16 * 60_000, [], "service"),
+  ]);
+  const falses = (rule: string) => r.rules.find((q) => q.rule === rule)!.false_alerts;
+  assert.equal(falses("auth.impossible_travel"), 0, "the way back");
+  assert.equal(falses("auth.risky_login"), 1, "6 h after, not the first login back");
+  assert.equal(falses("svc.metric_anomaly"), 0, "within 15 min");
+  assert.equal(falses("svc.high_cpu"), 1, "16 min after");
+});
