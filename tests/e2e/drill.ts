@@ -13,7 +13,7 @@ import { type Config, defaults } from "../../config/defaults.ts";
 import { linesOf, replay } from "../../engine/replay.ts";
 import { loadModels } from "../../engine/served_models.ts";
 import { ModelService } from "../../models/service.ts";
-import { Simulator } from "../../sim/simulator.ts";
+import { SCENARIOS, Simulator } from "../../sim/simulator.ts";
 
 /** `n` simulated auth events (JSON lines) in event-time order, with attacks every 10 s. */
 export function simulatedAuthStream(n: number, seed: number): string[] {
@@ -23,6 +23,11 @@ export function simulatedAuthStream(n: number, seed: number): string[] {
     start_ms: Date.UTC(2026, 0, 5, 8),
     events_per_second: 400,
     attack_interval_s: 10,
+    // Without the slow attack: its 60 users tried twice each sit on the edges of the spray
+    // and stuffing thresholds, where those rules' alerts can depend on the order attempts
+    // arrive in (tests/unit/window_property_test.ts records it), so a live run and a
+    // replay may differ there.
+    scenarios: SCENARIOS.filter((s) => s !== "slow_attack"),
   });
   const lines: string[] = [];
   while (lines.length < n) {
