@@ -155,7 +155,8 @@ function receive(s: IpState, m: IpMessage, p: IpParams): Step<IpState> {
     for (const [user, ts] of first) effects.push(tell(user, campaign, e.ip!, ts));
   } else if (campaign && e.ts <= campaign.until_ms) {
     // Tried during the campaign (or told again, of an earlier try that came in late: the
-    // user keeps the earliest). What is told does not depend on the order of arrival.
+    // user keeps the earliest). Which campaign a user hears of can depend on the order of
+    // arrival at the rules' edges (README: known limit).
     effects.push(tell(e.user_id, campaign, e.ip!, e.ts));
   }
   return {

@@ -98,18 +98,16 @@ export function onIpFailure(
   const alerts: AlertDraft[] = [];
   if (quiet) return { state, alerts };
   const ip = e.ip!;
-  // Re-keyed attempts from several source partitions arrive slightly out of order: the
-  // windows end at the newest failure seen, not at the one that happened to arrive last,
-  // so the same failures give the same alert whatever their order.
-  const ts = state.failures.ts;
-  const now = ts[ts.length - 1]!;
-
-  const stuffing = decisive(state, now, (at) => evaluateStuffing(state, at, r, p.alerts));
+  // Re-keyed attempts from several source partitions arrive slightly out of order: a late
+  // failure changes the windows that end at it and at every later failure seen, so the
+  // rules are judged at each of those times, earliest first (in time order that is only
+  // the failure itself).
+  const stuffing = decisive(state, e.ts, (at) => evaluateStuffing(state, at, r, p.alerts));
   if (stuffing) {
     alerts.push(draft("ip.credential_stuffing", ip, stuffing.at, state.alerts, stuffing.found));
     state = { ...state, stuffing_alert_ms: stuffing.at, alerts: state.alerts + 1 };
   }
-  const spray = decisive(state, now, (at) => evaluateSpray(state, at, r, p.alerts));
+  const spray = decisive(state, e.ts, (at) => evaluateSpray(state, at, r, p.alerts));
   if (spray) {
     alerts.push(draft("ip.password_spray", ip, spray.at, state.alerts, spray.found));
     state = { ...state, spray_alert_ms: spray.at, alerts: state.alerts + 1 };
@@ -117,26 +115,34 @@ export function onIpFailure(
   return { state, alerts };
 }
 
+/** Later failure times a late failure has its windows judged at, at most. */
+const LOOKAHEAD = 64;
+
 /**
- * When a rule that holds now first held: the earliest failure time at which the failures
- * up to it meet the rule. An attempt that arrives late (from another source partition)
- * then gives the alert the time, and the failures, it has when the attempts come in
- * time order, so the alert is the same whatever the order.
+ * The first time, from a failure's own time `from` on, at which the failures up to it
+ * meet a rule: the failure's own time and those of failures seen after it (up to
+ * `LOOKAHEAD` of them, then the newest). A failure that arrives late (from another source
+ * partition) so raises the alert, with the time and failures, that it raises when the
+ * failures come in time order; unless the failures seen before it had already met the
+ * rule without it (an alert is not taken back).
  */
 function decisive(
   s: AttemptState,
-  now: number,
+  from: number,
   evaluate: (at: number) => Finding | null,
 ): { at: number; found: Finding } | null {
-  const found = evaluate(now);
-  if (!found) return null;
   const ts = s.failures.ts;
-  for (let i = 0; i < ts.length && ts[i]! < now; i++) {
-    if (i > 0 && ts[i] === ts[i - 1]) continue;
-    const earlier = evaluate(ts[i]!);
-    if (earlier) return { at: ts[i]!, found: earlier };
+  let i = ts.length - 1;
+  while (i > 0 && ts[i - 1]! >= from) i--;
+  const newest = ts[ts.length - 1]!;
+  for (let n = 0; i < ts.length; i++) {
+    const at = ts[i]!;
+    if (at < from || (i + 1 < ts.length && ts[i + 1] === at)) continue;
+    if (++n > LOOKAHEAD && at !== newest) continue;
+    const found = evaluate(at);
+    if (found) return { at, found };
   }
-  return { at: now, found };
+  return null;
 }
 
 interface Finding {

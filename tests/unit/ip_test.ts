@@ -176,3 +176,22 @@ Deno.test("an address shared by real users (more successes than failures in the 
   c.ip.shared_success_ratio = 0;
   assert.equal(run([...office, ...stuffing], c).alerts.length, 1, "ratio 0: never shared");
 });
+
+Deno.test("a failure arriving late is judged at its own time too: a spray it completes is not lost to a later failure that arrived first", () => {
+  // u0 fails 8 times, u1–u3 twice, u4 once; then u4's second failure at t completes a spray
+  // (5 users with 2–8 each, 16 failures), and u0's ninth at t + 1 ms takes u0 out of range.
+  const events: AuthEvent[] = [];
+  let ms = 0;
+  const add = (user: string) => events.push(fail(user, `${user}-${ms}`, T0 + ms++ * 1_000));
+  for (let k = 0; k < 8; k++) add("u0");
+  for (const u of ["u1", "u2", "u3"]) for (let k = 0; k < 2; k++) add(u);
+  add("u4");
+  const decisive = fail("u4", "u4-decisive", T0 + ms * 1_000);
+  const ninth = fail("u0", "u0-ninth", T0 + ms * 1_000 + 1);
+  const inOrder = run([...events, decisive, ninth]).alerts.map((a) => a.draft);
+  const late = run([...events, ninth, decisive]).alerts.map((a) => a.draft);
+  assert.deepEqual(inOrder.map((a) => [a.rule, a.ts, a.dedup]), [
+    ["ip.password_spray", decisive.ts, "0"],
+  ]);
+  assert.deepEqual(late, inOrder, "the same alert, time and failures");
+});

@@ -439,18 +439,12 @@ Deno.test("property: the failures an IP's rules count over are the same in time 
   assert.ok(moved > SEED.numRuns / 2, `most runs arrive out of order (${moved})`);
 });
 
-// BUG (ignored until fixed): ip_attempts.ts says "the same failures give the same alert
-// whatever their order" and user_rules.ts that the IP alert's episode "names it whatever
-// the order events arrive in", but decisive() only looks back for the time a rule first
-// held when the rule still holds at the newest failure. Spray (2–8 failures per user) and
-// stuffing (≥ 80 % of users tried ≤ 2 times) are not monotone, so a failure 1 ms late can
-// lose an alert, or add one (decided before the late failures that would have ruled it out).
-// Minimal counterexample (the first example below, ipConfig: ≥ 3 users with 2–4 failures):
-// u0 fails at +0..+3 ms, u1 at +4, +5, u2 at +6, +7, then u0 at +8. In time order the
-// failure at +7 raises ip.password_spray (episode "0"); when it arrives after the one at +8
-// (1 ms late), u0 has 5 failures, the spray never holds at the newest failure: no alert.
-// With the defaults: u0 fails 8 times, u1–u3 twice, u4 once, then u4's second failure at t
-// and u0's ninth at t + 1 ms arriving first: no ip.password_spray (time order: one at t).
+// BUG (ignored until fixed): spray (2–8 failures per user) and stuffing (≥ 80 % of users
+// tried ≤ 2 times) are not monotone, so an alert decided on the failures that arrived so far
+// can differ from the one time order gives. A late failure is judged at its own time and at
+// the later failures' (ip_attempts.ts decisive()), so one that completes a rule is no longer
+// lost (the first example below, and tests/unit/ip_test.ts with the defaults); but an alert
+// raised before an earlier failure arrives that would have ruled it out is not taken back.
 // The other way round (defaults): u0–u3 fail twice, u4–u13 twice, u0–u3 a third time at
 // t − 5 s .. t − 2 s, u14 once at t; if the four third failures arrive just after u14's,
 // ip.credential_stuffing fires (15 users, all ≤ 2), which it never does in time order.
