@@ -102,11 +102,20 @@ Deno.test({
       const left = 10_000 - (Date.now() - stoppedAt);
       if (left > 0) await new Promise((r) => setTimeout(r, left));
       await mongo.restart();
+      const restartedAt = Date.now();
       await until(
         "the workers to be ready again",
         async () => (await Promise.all(workers.map(isReady))).every((r) => r) || undefined,
-        60_000,
-      );
+        120_000,
+      ).catch(async (err) => {
+        // Say why: each worker's /ready answer (CI saw this time out now and then).
+        const answers = await Promise.all(workers.map(async (w) => {
+          const r = await fetch(`http://127.0.0.1:${w.port}/ready`).catch((e) => String(e));
+          return typeof r === "string" ? r : `${r.status} ${await r.text()}`;
+        }));
+        throw new Error(`${(err as Error).message}: ${answers.join(" | ")}`);
+      });
+      console.log(`workers ready again ${Date.now() - restartedAt} ms after MongoDB restarted`);
     });
   },
 });
