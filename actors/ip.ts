@@ -31,12 +31,10 @@ export interface IpState {
   /** The `ip.throttle` token bucket. */
   readonly bucket: Bucket;
   /**
-   * The IP's latest spray or stuffing alert, while its targets are still told: every user
-   * it goes on to try until then is told too.
+   * The IP's latest spray and stuffing alerts (campaigns), oldest first, at most
+   * `MAX_CAMPAIGNS`: while one runs, every user the IP goes on to try is told of it.
    */
-  readonly campaign:
-    | { readonly rule: string; readonly episode: string; readonly until_ms: number }
-    | null;
+  readonly campaigns: readonly Campaign[];
   /**
    * Successful logins from the IP in the hour of event time `success_hour` and in the
    * hour before (a sliding hour, estimated from the two).
@@ -51,11 +49,23 @@ const INITIAL: IpState = Object.freeze({
   last_attempt_ms: null,
   attempts: NO_ATTEMPTS,
   bucket: FULL,
-  campaign: null,
+  campaigns: Object.freeze([]),
   success_hour: 0,
   successes: 0,
   successes_before: 0,
 });
+
+/** A spray or stuffing alert of the IP, as its targets are told of it. */
+export interface Campaign {
+  readonly rule: string;
+  readonly episode: string;
+  /** Event time of the alert, and until when users tried are told. */
+  readonly at_ms: number;
+  readonly until_ms: number;
+}
+
+/** Campaigns an IP remembers. */
+const MAX_CAMPAIGNS = 4;
 
 const HOUR_MS = 3_600_000;
 
@@ -137,27 +147,37 @@ function receive(s: IpState, m: IpMessage, p: IpParams): Step<IpState> {
   const effects: Effect[] = out.alerts.map((alert) => ({ kind: "alert", alert }));
   const throttle = onThrottledFailure(s.bucket, e, p, quiet);
   if (throttle.alert) effects.push({ kind: "alert", alert: throttle.alert });
-  let campaign = s.campaign;
-  const attack = out.alerts.at(-1);
-  if (attack) {
+  let campaigns = s.campaigns;
+  if (out.alerts.length > 0) {
     // Every user the campaign tried is told, with the time they were first tried: a
     // success of theirs after it may be the attacker's.
-    campaign = {
-      rule: attack.rule,
-      episode: attack.dedup,
-      until_ms: attack.ts + p.user.compromise_window_ms,
-    };
     const w = out.state.failures;
     const first = new Map<string, number>();
     for (let i = 0; i < w.ts.length; i++) {
       if (!first.has(w.tags[i]!)) first.set(w.tags[i]!, w.ts[i]!);
     }
-    for (const [user, ts] of first) effects.push(tell(user, campaign, e.ip!, ts));
-  } else if (campaign && e.ts <= campaign.until_ms) {
-    // Tried during the campaign (or told again, of an earlier try that came in late: the
-    // user keeps the earliest). Which campaign a user hears of can depend on the order of
-    // arrival at the rules' edges (README: known limit).
-    effects.push(tell(e.user_id, campaign, e.ip!, e.ts));
+    for (const attack of out.alerts) {
+      const c: Campaign = {
+        rule: attack.rule,
+        episode: attack.dedup,
+        at_ms: attack.ts,
+        until_ms: attack.ts + p.user.compromise_window_ms,
+      };
+      campaigns = [...campaigns, c].slice(-MAX_CAMPAIGNS);
+      for (const [user, ts] of first) effects.push(tell(user, c, e.ip!, ts));
+    }
+  } else {
+    // Tried during a campaign: told of it (or told again, of an earlier try that came in
+    // late: the user keeps the earliest). A try that arrives late is told what it would
+    // have been told in time order: of the campaign running at its time, and of every
+    // later one whose window it falls in (those told every user they had tried).
+    const span = Math.max(p.ip.spray_window_ms, p.ip.stuffing_window_ms);
+    let running: Campaign | null = null;
+    for (const c of campaigns) {
+      if (c.at_ms <= e.ts) running = c;
+      else if (e.ts > c.at_ms - span) effects.push(tell(e.user_id, c, e.ip!, e.ts));
+    }
+    if (running && e.ts <= running.until_ms) effects.push(tell(e.user_id, running, e.ip!, e.ts));
   }
   return {
     state: {
@@ -166,7 +186,7 @@ function receive(s: IpState, m: IpMessage, p: IpParams): Step<IpState> {
       last_attempt_ms: last,
       attempts: out.state,
       bucket: throttle.bucket,
-      campaign,
+      campaigns,
     },
     effects: effects.length > 0 ? effects : NO_EFFECTS,
   };

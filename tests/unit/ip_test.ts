@@ -195,3 +195,35 @@ Deno.test("a failure arriving late is judged at its own time too: a spray it com
   ]);
   assert.deepEqual(late, inOrder, "the same alert, time and failures");
 });
+
+Deno.test("a try that arrives late is told of the campaigns time order tells it of: the one running at its time and a later one it falls in", () => {
+  const c = structuredClone(defaults) as Config;
+  const told = (events: AuthEvent[]) => {
+    const b = ipBehaviour(c);
+    let s = b.initial(IP);
+    const out = new Set<string>();
+    for (const event of events) {
+      const step = b.receive(s, { kind: "event", event }, ctx);
+      s = step.state;
+      for (const x of step.effects) {
+        if (x.kind !== "send") continue;
+        const m = x.message as { rule: string; episode: string };
+        if (x.to.key === "ulate") out.add(`${m.rule}#${m.episode}`);
+      }
+    }
+    return out;
+  };
+  // Stuffing: 25 users once each (alert at the 25th, episode "0"); then u0–u6 twice more:
+  // a spray (episode "1"). "ulate" is tried between the two alerts.
+  const events = attempts(25, 1, T0, 1_000);
+  const late = fail("ulate", "ulate-1", T0 + 26_000);
+  const spray: AuthEvent[] = [];
+  for (let k = 0; k < 2; k++) {
+    for (let u = 0; u < 7; u++) {
+      spray.push(fail(`u${u}`, `u${u}-again${k}`, T0 + 30_000 + (k * 7 + u) * 1_000));
+    }
+  }
+  const inOrder = told([...events, late, ...spray]);
+  assert.deepEqual([...inOrder].sort(), ["ip.credential_stuffing#0", "ip.password_spray#1"]);
+  assert.deepEqual([...told([...events, ...spray, late])].sort(), [...inOrder].sort());
+});
