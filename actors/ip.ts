@@ -101,11 +101,11 @@ function successesBefore(s: IpState, ts: number): number {
  * logins per failed one over the last hour (an office NAT: many people log in, a few
  * mistype). An attacker's address fails far more than it succeeds.
  */
-function shared(s: IpState, attempts: AttemptState, ts: number, p: IpParams): boolean {
+function shared(s: IpState, ts: number, p: IpParams): boolean {
   const ratio = p.ip.shared_success_ratio;
   if (ratio <= 0) return false;
   const ok = successesBefore(s, ts);
-  return ok > 0 && ok >= ratio * failuresIn(attempts, ts - HOUR_MS, ts);
+  return ok > 0 && ok >= ratio * failuresIn(s.attempts, ts - HOUR_MS, ts);
 }
 
 /** The parameters an IP actor reads on every turn. */
@@ -141,7 +141,7 @@ function receive(s: IpState, m: IpMessage, p: IpParams): Step<IpState> {
       effects: NO_EFFECTS,
     };
   }
-  const quiet = shared(s, s.attempts, e.ts, p);
+  const quiet = shared(s, e.ts, p);
   const out = onIpFailure(s.attempts, e, p, quiet);
   if (out.state === s.attempts) return { state: s, effects: NO_EFFECTS }; // a repeat
   const effects: Effect[] = out.alerts.map((alert) => ({ kind: "alert", alert }));

@@ -12,6 +12,7 @@ import { TimeHeap } from "../actors/heap.ts";
 import { seededRandom } from "../actors/random.ts";
 import { Ops, type OpsOptions, type OpsScenario } from "./ops.ts";
 import { distanceKm } from "../actors/rules/login_risk.ts";
+import { defaults } from "../config/defaults.ts";
 import { ATTACK_AGENTS, ATTACKER_CITIES, type City, HOME_CITIES, USER_AGENTS } from "./geo.ts";
 
 /** Attack scenarios the simulator can inject. */
@@ -426,17 +427,9 @@ export class Simulator {
     login: string | null,
     rules: readonly string[] = EXPECTED_RULES[scenario],
   ): void {
-    this.truths.push({
-      scenario,
-      rules,
-      entity: { type: "user", key: victim.id },
-      attacker_ip: ip,
-      start: new Date(t).toISOString(),
-      end: new Date(Math.floor(at)).toISOString(),
-      decisive_event_id: ids[ids.length - 1]!,
-      event_ids: ids,
-      ...(login ? { risky_logins: [{ user_id: victim.id, event_id: login }] } : {}),
-    });
+    const risky = login ? [{ user_id: victim.id, event_id: login }] : undefined;
+    const entity = { type: "user" as const, key: victim.id };
+    this.truths.push(truthOf(scenario, rules, entity, ip, t, at, ids.at(-1)!, ids, risky));
   }
 
   /**
@@ -501,9 +494,10 @@ export class Simulator {
       ids.push(out.event_id as string);
       this.#push(at, out);
     }
-    // A victim with a baseline of logins also gets auth.new_device_location (the default
-    // baseline: 5), the intruder's device and network being new to them.
-    const rules = scenario === "account_takeover" && victim.logins >= 5
+    // A victim with a baseline of logins (the default one) also gets
+    // auth.new_device_location: the intruder's device and network are new to them.
+    const rules = scenario === "account_takeover" &&
+        victim.logins >= defaults.auth.new_device_min_logins
       ? [...EXPECTED_RULES[scenario], "auth.new_device_location"]
       : EXPECTED_RULES[scenario];
     this.#userTruth(scenario, victim, ip, t, at, ids, login, rules);
@@ -553,17 +547,11 @@ export class Simulator {
       this.#push(at, e);
       risky = [{ user_id: lucky.id, event_id: e.event_id as string }];
     }
-    this.truths.push({
-      scenario,
-      rules: EXPECTED_RULES[scenario],
-      entity: { type: "ip", key: ip },
-      attacker_ip: ip,
-      start: new Date(t).toISOString(),
-      end: new Date(Math.floor(end)).toISOString(),
-      decisive_event_id: decisive,
-      event_ids: ids,
-      ...(risky ? { risky_logins: risky } : {}),
-    });
+    const entity = { type: "ip" as const, key: ip };
+    const rules = EXPECTED_RULES[scenario];
+    this.truths.push(
+      truthOf(scenario, rules, entity, ip, t, end, decisive, ids, risky ?? undefined),
+    );
   }
 
   /**
@@ -596,7 +584,7 @@ export class Simulator {
     const victims = Array.from({ length: 60 }, () => this.#pick(this.#users));
     const ids: string[] = [];
     let at = t, decisive = "";
-    const capacity = 100, refill = 864_000;
+    const { throttle_capacity: capacity, throttle_refill_ms: refill } = defaults.ip;
     let credit = capacity * refill, last = t;
     for (let i = 0; i < n; i++) {
       const e = this.#auth("login_failure", victims[i % 60]!.id, ip, from, device, agent, null);
@@ -609,16 +597,11 @@ export class Simulator {
       this.#push(ts, e);
       at += 2_000 + this.#r() * 3_000;
     }
-    this.truths.push({
-      scenario: "slow_attack",
-      rules: EXPECTED_RULES.slow_attack,
-      entity: { type: "ip", key: ip },
-      attacker_ip: ip,
-      start: new Date(t).toISOString(),
-      end: new Date(last).toISOString(),
-      decisive_event_id: decisive || ids[ids.length - 1]!,
-      event_ids: ids,
-    });
+    const entity = { type: "ip" as const, key: ip };
+    const rules = EXPECTED_RULES.slow_attack;
+    this.truths.push(
+      truthOf("slow_attack", rules, entity, ip, t, last, decisive || ids.at(-1)!, ids),
+    );
   }
 
   /** A benign flow from one of the users' addresses to a server. */
@@ -655,16 +638,8 @@ export class Simulator {
       at += 200 + this.#fr() * 1_500;
     }
     const rule = `flow.${cls.toLowerCase().replace(/[^a-z0-9]+/g, "_")}`;
-    this.truths.push({
-      scenario: "flow_attack",
-      rules: [rule],
-      entity: { type: "src", key: src },
-      attacker_ip: src,
-      start: new Date(t).toISOString(),
-      end: new Date(Math.floor(at)).toISOString(),
-      decisive_event_id: ids[0]!,
-      event_ids: ids,
-    });
+    const entity = { type: "src" as const, key: src };
+    this.truths.push(truthOf("flow_attack", [rule], entity, src, t, at, ids[0]!, ids));
   }
 
   /**
@@ -713,16 +688,8 @@ export class Simulator {
         at += 300 + this.#fr() * 1_200;
       }
     }
-    this.truths.push({
-      scenario,
-      rules: [NET_RULES[scenario]],
-      entity: { type: "src", key: src },
-      attacker_ip: src,
-      start: new Date(t).toISOString(),
-      end: new Date(Math.floor(at)).toISOString(),
-      decisive_event_id: decisive,
-      event_ids: ids,
-    });
+    const entity = { type: "src" as const, key: src };
+    this.truths.push(truthOf(scenario, [NET_RULES[scenario]], entity, src, t, at, decisive, ids));
   }
 
   /**
@@ -828,6 +795,34 @@ export class Simulator {
   #pick<T>(xs: readonly T[]): T {
     return xs[Math.floor(this.#r() * xs.length)]!;
   }
+}
+
+/**
+ * The ground truth of an attack: against `entity` from `attacker_ip`, between two event
+ * times, decided by `decisive`, with its events (and the attacker's successful logins).
+ */
+function truthOf(
+  scenario: Truth["scenario"],
+  rules: readonly string[],
+  entity: Truth["entity"],
+  attacker_ip: string,
+  start_ms: number,
+  end_ms: number,
+  decisive: string,
+  event_ids: string[],
+  risky_logins?: Truth["risky_logins"],
+): Truth {
+  return {
+    scenario,
+    rules,
+    entity,
+    attacker_ip,
+    start: new Date(start_ms).toISOString(),
+    end: new Date(Math.floor(end_ms)).toISOString(),
+    decisive_event_id: decisive,
+    event_ids,
+    ...(risky_logins ? { risky_logins } : {}),
+  };
 }
 
 /** Relative chance of being active at a local hour: low at night, peaks by day and evening. */
