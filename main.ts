@@ -230,6 +230,7 @@ async function connectIo(config: Config): Promise<{ log?: Log; store?: Store }> 
       brokers,
       client_id: io.kafka_client_id,
       session_timeout_ms: io.kafka_session_timeout_ms,
+      max_request_bytes: io.kafka_max_request_bytes,
     });
     log("info", "Using Kafka", { brokers });
   }

@@ -329,6 +329,11 @@ export interface IoSettings {
   topic_prefix: string;
   /** A worker silent this long leaves the group and its partitions move (Kafka session timeout). */
   kafka_session_timeout_ms: number;
+  /**
+   * Largest produce request (bytes): bigger sends are split. Keep it under the brokers'
+   * `message.max.bytes` (1048588 by default), or a backlog after an outage never goes out.
+   */
+  kafka_max_request_bytes: number;
   /** MongoDB connection string (`MONGODB_URI`); empty: the in-memory store. */
   mongodb_uri: string;
   mongodb_database: string;
@@ -419,6 +424,7 @@ export const defaults: Readonly<Config> = Object.freeze({
     kafka_group: "vigil",
     topic_prefix: "",
     kafka_session_timeout_ms: 30_000,
+    kafka_max_request_bytes: 1_000_000,
     mongodb_uri: "",
     mongodb_database: "vigil",
     store_timeout_ms: 5_000,

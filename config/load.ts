@@ -105,6 +105,7 @@ export function checkConfig(c: Config): void {
     ["VIGIL_AUTH_BRUTE_FORCE_FAILURES", c.auth.brute_force_failures],
     ["VIGIL_API_MAX_BODY_BYTES", c.api.max_body_bytes],
     ["VIGIL_IP_MAX_FAILURES_TRACKED", c.ip.max_failures_tracked],
+    ["VIGIL_IO_KAFKA_MAX_REQUEST_BYTES", c.io.kafka_max_request_bytes],
   ];
   for (const [name, v] of positive) {
     if (!(v >= 1) || !Number.isInteger(v)) {

@@ -73,6 +73,8 @@ export class VigilSystem {
   #simulator: Simulator | null = null;
   #assigned: number[] | null = null;
   #durable = true;
+  /** Why the outbox cannot flush, while it cannot. */
+  #durableError = "";
   #checkpoints: Checkpointer | null = null;
   /** Batches handled whose effects are not durable yet. */
   #undurable = 0;
@@ -150,12 +152,23 @@ export class VigilSystem {
       signals: this.topics.signals,
       health: {
         durable: (ok, err) => {
-          if (ok === this.#durable) return;
+          // Said when it starts, when it ends, and when the reason changes meanwhile (a
+          // store outage can end in another error that keeps the flush failing).
+          const error = ok ? "" : String(err);
+          if (ok === this.#durable && error === this.#durableError) return;
+          const started = this.#durable && !ok;
           this.#durable = ok;
+          this.#durableError = error;
           if (ok) log("info", "Alerts are being stored again; resuming");
-          else {log("warn", "Cannot store or produce alerts; pausing and retrying", {
-              error: String(err),
-            });}
+          else {
+            log(
+              "warn",
+              started
+                ? "Cannot store or produce alerts; pausing and retrying"
+                : "Still cannot store or produce alerts, for another reason; retrying",
+              { error },
+            );
+          }
         },
       },
     });

@@ -17,6 +17,7 @@ import {
   Partitioners,
   type Producer,
 } from "kafkajs";
+import { Buffer } from "node:buffer";
 import { coPartitionedAssigner } from "./copartition.ts";
 import type {
   Batch,
@@ -39,6 +40,59 @@ export interface KafkaOptions {
   session_timeout_ms?: number;
   /** Largest fetch per partition (bytes); bigger messages are still fetched one at a time. */
   max_bytes_per_partition?: number;
+  /**
+   * Largest produce request (bytes, keys and values and a per-record allowance): a bigger
+   * send goes out as several requests, one after another. Brokers refuse a record batch
+   * over their `message.max.bytes` (1 MiB by default) every time, so a send that grew past
+   * it (the outbox's backlog after an outage) would otherwise never go through.
+   */
+  max_request_bytes?: number;
+}
+
+/** Allowance per record for its framing in a record batch (bytes; generous). */
+const RECORD_OVERHEAD = 64;
+
+/** A message as kafkajs takes it, with its value encoded once. */
+interface Encoded {
+  key: string | null;
+  value: Buffer;
+  partition?: number;
+}
+
+/**
+ * Splits topics' messages into requests of at most `max_bytes` each (a message bigger
+ * than that goes alone), keeping every topic's messages in order.
+ */
+export function splitRequests(
+  batches: readonly TopicMessages[],
+  max_bytes: number,
+): { topic: string; messages: Encoded[] }[][] {
+  const requests: { topic: string; messages: Encoded[] }[][] = [];
+  let request: { topic: string; messages: Encoded[] }[] = [];
+  let bytes = 0;
+  for (const b of batches) {
+    let entry: { topic: string; messages: Encoded[] } | null = null;
+    for (const m of b.messages) {
+      const value = Buffer.from(m.value);
+      const size = value.length + (m.key === null ? 0 : Buffer.byteLength(m.key)) +
+        RECORD_OVERHEAD;
+      if (bytes > 0 && bytes + size > max_bytes) {
+        requests.push(request);
+        request = [];
+        bytes = 0;
+        entry = null;
+      }
+      if (!entry) request.push(entry = { topic: b.topic, messages: [] });
+      entry.messages.push(
+        m.partition === undefined
+          ? { key: m.key, value }
+          : { key: m.key, value, partition: m.partition },
+      );
+      bytes += size;
+    }
+  }
+  if (request.length > 0) requests.push(request);
+  return requests;
 }
 
 /** A Kafka-backed log. */
@@ -77,17 +131,11 @@ export class KafkaLog implements Log {
   }
 
   async produceMany(batches: readonly TopicMessages[]): Promise<void> {
-    const topicMessages = batches.filter((b) => b.messages.length > 0).map((b) => ({
-      topic: b.topic,
-      messages: b.messages.map((m) =>
-        m.partition === undefined
-          ? { key: m.key, value: m.value }
-          : { key: m.key, value: m.value, partition: m.partition }
-      ),
-    }));
-    if (topicMessages.length === 0) return;
+    const requests = splitRequests(batches, this.#o.max_request_bytes ?? 1_000_000);
+    if (requests.length === 0) return;
     const producer = await this.#producerClient();
-    await producer.sendBatch({ acks: -1, topicMessages });
+    // One after another, so a partition's records keep their order.
+    for (const topicMessages of requests) await producer.sendBatch({ acks: -1, topicMessages });
   }
 
   produce(topic: string, messages: readonly ProduceMessage[]): Promise<void> {

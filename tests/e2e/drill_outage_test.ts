@@ -113,7 +113,14 @@ Deno.test({
           const r = await fetch(`http://127.0.0.1:${w.port}/ready`).catch((e) => String(e));
           return typeof r === "string" ? r : `${r.status} ${await r.text()}`;
         }));
-        throw new Error(`${(err as Error).message}: ${answers.join(" | ")}`);
+        // And the log of each worker that is not ready (kept only once it has exited).
+        const logs: string[] = [];
+        for (const [i, w] of workers.entries()) {
+          if (answers[i]!.startsWith("200")) continue;
+          await w.crash();
+          logs.push(`worker ${i} (port ${w.port}):\n${(await w.log).slice(-6000)}`);
+        }
+        throw new Error(`${(err as Error).message}: ${answers.join(" | ")}\n${logs.join("\n")}`);
       });
       console.log(`workers ready again ${Date.now() - restartedAt} ms after MongoDB restarted`);
     });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { partitionOf } from "../../actors/murmur2.ts";
 import type { Batch } from "../../io/log.ts";
-import { KafkaLog } from "../../io/kafka_log.ts";
+import { KafkaLog, splitRequests } from "../../io/kafka_log.ts";
 import { kafkaBrokers, unique } from "./servers.ts";
 
 async function until<T>(what: string, f: () => T | undefined, ms = 30_000): Promise<T> {
@@ -137,4 +137,98 @@ Deno.test({
       await log.close();
     }
   },
+});
+
+Deno.test({
+  name:
+    "KafkaLog sends a backlog bigger than the broker takes at once in several requests, in order",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    // The test broker takes record batches up to 8 MiB (message.max.bytes, raised from
+    // Kafka's 1 MiB so an oversized event can reach the intake); this is 12 MB for one
+    // partition, as an outbox may hold after a store outage.
+    const topic = unique("big");
+    const records = 40_000;
+    const messages = Array.from({ length: records }, (_, i) => ({
+      key: `ip-${i % 97}`,
+      value: JSON.stringify({ i, pad: "x".repeat(260) }),
+      partition: 0,
+    }));
+    const unsplit = new KafkaLog({
+      brokers: [kafkaBrokers()],
+      client_id: "test",
+      max_request_bytes: 64 * 1024 * 1024,
+    });
+    const log = new KafkaLog({ brokers: [kafkaBrokers()], client_id: "test" });
+    try {
+      await log.ensureTopics([topic], 1);
+      // In one request the broker refuses it, every time: why the split is needed.
+      await assert.rejects(
+        () => unsplit.produce(topic, messages),
+        /larger than the max message size/,
+      );
+      await log.produce(topic, messages);
+      const seen: number[] = [];
+      const consumer = log.consume({
+        group: unique("g"),
+        topics: [topic],
+        max_batch: 5_000,
+        handler: (b) => {
+          for (const r of b.records) {
+            assert.equal(JSON.parse(r.value).i, r.offset, "records in the order sent");
+            seen.push(r.offset);
+          }
+          return Promise.resolve();
+        },
+      });
+      await until("every record", () => new Set(seen).size >= records ? true : undefined, 60_000);
+      await consumer.stop();
+      assert.equal(new Set(seen).size, records);
+      assert.equal(Math.max(...seen), records - 1, "nothing else was written");
+    } finally {
+      await unsplit.close();
+      await log.close();
+    }
+  },
+});
+
+Deno.test("splitRequests keeps each request under the bound and every topic's order", () => {
+  const batches = [
+    {
+      topic: "a",
+      messages: Array.from({ length: 50 }, (_, i) => ({ key: `k${i}`, value: `a${i}`.repeat(10) })),
+    },
+    { topic: "b", messages: [{ key: null, value: "é".repeat(300), partition: 2 }] },
+    {
+      topic: "c",
+      messages: Array.from({ length: 30 }, (_, i) => ({ key: null, value: `c${i}`.repeat(20) })),
+    },
+  ];
+  const max = 1_000;
+  const requests = splitRequests(batches, max);
+  assert.ok(requests.length > 3, `${requests.length} requests`);
+  for (const request of requests) {
+    const bytes = request.flatMap((t) => t.messages).reduce(
+      (n, m) => n + m.value.length + (m.key?.length ?? 0) + 64,
+      0,
+    );
+    // A message bigger than the bound goes alone; otherwise the bound holds.
+    const alone = request.length === 1 && request[0]!.messages.length === 1;
+    assert.ok(bytes <= max || alone, `${bytes} bytes in one request`);
+  }
+  for (const b of batches) {
+    const sent = requests.flat().filter((t) => t.topic === b.topic).flatMap((t) => t.messages);
+    assert.deepEqual(
+      sent.map((m) => new TextDecoder().decode(m.value)),
+      b.messages.map((m) => m.value),
+    );
+    assert.deepEqual(sent.map((m) => m.key), b.messages.map((m) => m.key));
+  }
+  // "é" is two bytes in UTF-8: 600 bytes counted, not 300, and the partition is kept.
+  const b = requests.flat().find((t) => t.topic === "b")!;
+  assert.equal(b.messages[0]!.value.length, 600);
+  assert.equal(b.messages[0]!.partition, 2);
+  assert.deepEqual(splitRequests([], max), []);
+  assert.deepEqual(splitRequests([{ topic: "a", messages: [] }], max), []);
 });
