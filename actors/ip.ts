@@ -9,7 +9,14 @@
 
 import type { AlertLimits, IpRules, UserChainRules } from "../config/defaults.ts";
 import type { AuthEvent } from "../events/types.ts";
-import { type AttemptState, failuresIn, NO_ATTEMPTS, onIpFailure } from "./rules/ip_attempts.ts";
+import {
+  type AttemptState,
+  failuresIn,
+  forgetBefore,
+  judgeAt,
+  NO_ATTEMPTS,
+  recordFailure,
+} from "./rules/ip_attempts.ts";
 import { type Bucket, FULL, onThrottledFailure } from "./rules/ip_throttle.ts";
 import type { Targeted } from "./rules/user_rules.ts";
 import { USER } from "./user.ts";
@@ -18,8 +25,13 @@ import { type Behaviour, type Effect, NO_EFFECTS, type Step } from "./types.ts";
 /** The actor type name. */
 export const IP = "ip";
 
-/** Messages an IP actor understands. */
-export type IpMessage = { kind: "event"; event: AuthEvent };
+/**
+ * Messages an IP actor understands: a login attempt, and its judge timer (the watermark
+ * has passed failures not judged yet).
+ */
+export type IpMessage =
+  | { kind: "event"; event: AuthEvent }
+  | { kind: "judge"; watermark_ms: number };
 
 /** An IP's state. Never mutated: each turn returns a new one. */
 export interface IpState {
@@ -31,17 +43,15 @@ export interface IpState {
   /** The `ip.throttle` token bucket. */
   readonly bucket: Bucket;
   /**
-   * The IP's latest spray and stuffing alerts (campaigns), oldest first, at most
-   * `MAX_CAMPAIGNS`: while one runs, every user the IP goes on to try is told of it.
+   * The IP's latest spray or stuffing alert (its campaign): while it runs, every user the
+   * IP goes on to try is told of it.
    */
-  readonly campaigns: readonly Campaign[];
-  /**
-   * Successful logins from the IP in the hour of event time `success_hour` and in the
-   * hour before (a sliding hour, estimated from the two).
-   */
-  readonly success_hour: number;
-  readonly successes: number;
-  readonly successes_before: number;
+  readonly campaign: Campaign | null;
+  /** Failures up to this event time have been judged (null: none yet). */
+  readonly judged_ms: number | null;
+  /** Successful logins from the IP per minute of event time (minutes ascending). */
+  readonly success_minutes: readonly number[];
+  readonly success_counts: readonly number[];
 }
 
 const INITIAL: IpState = Object.freeze({
@@ -49,10 +59,10 @@ const INITIAL: IpState = Object.freeze({
   last_attempt_ms: null,
   attempts: NO_ATTEMPTS,
   bucket: FULL,
-  campaigns: Object.freeze([]),
-  success_hour: 0,
-  successes: 0,
-  successes_before: 0,
+  campaign: null,
+  judged_ms: null,
+  success_minutes: Object.freeze([]),
+  success_counts: Object.freeze([]),
 });
 
 /** A spray or stuffing alert of the IP, as its targets are told of it. */
@@ -64,36 +74,44 @@ export interface Campaign {
   readonly until_ms: number;
 }
 
-/** Campaigns an IP remembers. */
-const MAX_CAMPAIGNS = 4;
-
+const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
+/** Minutes of successes kept: the hour before a judgment, and as much again of slack. */
+const SUCCESS_MINUTES = 120;
 
-/** The IP's state after a successful login at `ts` (one more in its hour). */
+/** The IP's state after a successful login at `ts` (one more in its minute). */
 function countSuccess(s: IpState, ts: number): IpState {
-  const hour = Math.floor(ts / HOUR_MS);
-  if (hour === s.success_hour) return { ...s, successes: s.successes + 1 };
-  if (hour === s.success_hour - 1) return { ...s, successes_before: s.successes_before + 1 };
-  if (hour < s.success_hour) return s; // older than the hours kept
-  return {
-    ...s,
-    success_hour: hour,
-    successes: 1,
-    successes_before: hour === s.success_hour + 1 ? s.successes : 0,
-  };
+  const minute = Math.floor(ts / MINUTE_MS);
+  const minutes = s.success_minutes.slice();
+  const counts = s.success_counts.slice();
+  let i = minutes.length;
+  while (i > 0 && minutes[i - 1]! > minute) i--;
+  if (i > 0 && minutes[i - 1] === minute) counts[i - 1]!++;
+  else {
+    minutes.splice(i, 0, minute);
+    counts.splice(i, 0, 1);
+  }
+  // No judgment to come needs a minute an hour before the last one judged.
+  const judged = s.judged_ms === null ? -Infinity : Math.floor(s.judged_ms / MINUTE_MS) - 60;
+  let drop = 0;
+  while (
+    drop < minutes.length && (minutes[drop]! < judged || minutes.length - drop > SUCCESS_MINUTES)
+  ) drop++;
+  return { ...s, success_minutes: minutes.slice(drop), success_counts: counts.slice(drop) };
 }
 
 /**
- * Successful logins in the hour before `ts`: the current hour's, and the hour before's in
- * the share of it still within the hour.
+ * Successful logins in the 60 whole minutes before the minute of `ts` (all of them
+ * final once the watermark has passed `ts`, whatever order they came in).
  */
 function successesBefore(s: IpState, ts: number): number {
-  const hour = Math.floor(ts / HOUR_MS);
-  if (hour > s.success_hour + 1 || hour < s.success_hour) return 0;
-  const into = (ts - hour * HOUR_MS) / HOUR_MS;
-  return hour === s.success_hour
-    ? s.successes + s.successes_before * (1 - into)
-    : s.successes * (1 - into);
+  const minute = Math.floor(ts / MINUTE_MS);
+  let n = 0;
+  for (let i = 0; i < s.success_minutes.length; i++) {
+    const m = s.success_minutes[i]!;
+    if (m >= minute - 60 && m < minute) n += s.success_counts[i]!;
+  }
+  return n;
 }
 
 /**
@@ -126,70 +144,131 @@ export function ipBehaviour(params: IpParams): Behaviour<IpState, IpMessage> {
   return {
     type: IP,
     initial: () => INITIAL,
-    receive: (state, message) => receive(state, message, params),
+    receive: (state, message, ctx) =>
+      message.kind === "judge"
+        ? judge(state, message.watermark_ms, ctx.self.key, params)
+        : receive(state, message.event, params),
     view,
   };
 }
 
-function receive(s: IpState, m: IpMessage, p: IpParams): Step<IpState> {
-  const e = m.event;
+/** The judge timer, due once the watermark passes a failure at `ts`. */
+function judgeTimer(ts: number): Effect {
+  return {
+    kind: "timer",
+    name: "judge",
+    at_ms: ts + 1,
+    message: { kind: "judge" },
+    watermark: true,
+  };
+}
+
+/** The first failure not judged yet, if any. */
+function firstPending(s: IpState): number | null {
+  const ts = s.attempts.failures.ts;
+  const judged = s.judged_ms ?? -Infinity;
+  let i = ts.length;
+  while (i > 0 && ts[i - 1]! > judged) i--;
+  return i < ts.length ? ts[i]! : null;
+}
+
+/**
+ * An attempt: counted. A failure waits to be judged until the watermark passes it, when
+ * no earlier failure or success can still come: the rules then see what time order
+ * shows them, whatever the order of arrival (re-keyed attempts come from several source
+ * partitions, each a little behind or ahead).
+ */
+function receive(s: IpState, e: AuthEvent, p: IpParams): Step<IpState> {
   const last = s.last_attempt_ms === null || e.ts > s.last_attempt_ms ? e.ts : s.last_attempt_ms;
   if (e.type !== "login_failure") {
     const counted = countSuccess(s, e.ts);
-    return {
-      state: last === counted.last_attempt_ms ? counted : { ...counted, last_attempt_ms: last },
-      effects: NO_EFFECTS,
-    };
+    return { state: { ...counted, last_attempt_ms: last }, effects: NO_EFFECTS };
   }
-  const quiet = shared(s, e.ts, p);
-  const out = onIpFailure(s.attempts, e, p, quiet);
-  if (out.state === s.attempts) return { state: s, effects: NO_EFFECTS }; // a repeat
-  const effects: Effect[] = out.alerts.map((alert) => ({ kind: "alert", alert }));
-  const throttle = onThrottledFailure(s.bucket, e, p, quiet);
-  if (throttle.alert) effects.push({ kind: "alert", alert: throttle.alert });
-  let campaigns = s.campaigns;
-  if (out.alerts.length > 0) {
-    // Every user the campaign tried is told, with the time they were first tried: a
-    // success of theirs after it may be the attacker's.
-    const w = out.state.failures;
-    const first = new Map<string, number>();
-    for (let i = 0; i < w.ts.length; i++) {
-      if (!first.has(w.tags[i]!)) first.set(w.tags[i]!, w.ts[i]!);
-    }
-    for (const attack of out.alerts) {
-      const c: Campaign = {
-        rule: attack.rule,
-        episode: attack.dedup,
-        at_ms: attack.ts,
-        until_ms: attack.ts + p.user.compromise_window_ms,
-      };
-      campaigns = [...campaigns, c].slice(-MAX_CAMPAIGNS);
-      for (const [user, ts] of first) effects.push(tell(user, c, e.ip!, ts));
-    }
-  } else {
-    // Tried during a campaign: told of it (or told again, of an earlier try that came in
-    // late: the user keeps the earliest). A try that arrives late is told what it would
-    // have been told in time order: of the campaign running at its time, and of every
-    // later one whose window it falls in (those told every user they had tried).
-    const span = Math.max(p.ip.spray_window_ms, p.ip.stuffing_window_ms);
-    let running: Campaign | null = null;
-    for (const c of campaigns) {
-      if (c.at_ms <= e.ts) running = c;
-      else if (e.ts > c.at_ms - span) effects.push(tell(e.user_id, c, e.ip!, e.ts));
-    }
-    if (running && e.ts <= running.until_ms) effects.push(tell(e.user_id, running, e.ip!, e.ts));
-  }
-  return {
-    state: {
-      ...s,
-      failed_logins: s.failed_logins + 1,
-      last_attempt_ms: last,
-      attempts: out.state,
-      bucket: throttle.bucket,
-      campaigns,
-    },
-    effects: effects.length > 0 ? effects : NO_EFFECTS,
+  const attempts = recordFailure(s.attempts, e, p, s.judged_ms);
+  if (attempts === s.attempts) return { state: s, effects: NO_EFFECTS }; // a repeat
+  const pending = firstPending(s);
+  const state: IpState = {
+    ...s,
+    failed_logins: s.failed_logins + 1,
+    last_attempt_ms: last,
+    attempts,
   };
+  // The timer is due at the first failure waiting (an earlier one arriving moves it).
+  const due = s.judged_ms === null || e.ts > s.judged_ms;
+  return {
+    state,
+    effects: due && (pending === null || e.ts < pending) ? [judgeTimer(e.ts)] : NO_EFFECTS,
+  };
+}
+
+/**
+ * The watermark passed failures not judged yet: each distinct time before it, in time
+ * order, takes its throttle tokens and has the rules judged at it; the users tried are
+ * told of the campaign running then.
+ */
+function judge(s: IpState, watermark_ms: number, ip: string, p: IpParams): Step<IpState> {
+  const w = s.attempts.failures;
+  const judged = s.judged_ms ?? -Infinity;
+  let i = 0;
+  while (i < w.ts.length && w.ts[i]! <= judged) i++;
+  if (i >= w.ts.length || w.ts[i]! >= watermark_ms) return { state: s, effects: NO_EFFECTS };
+  const effects: Effect[] = [];
+  let attempts = s.attempts;
+  let bucket = s.bucket;
+  let campaign = s.campaign;
+  let last = judged;
+  while (i < w.ts.length && w.ts[i]! < watermark_ms) {
+    const at = w.ts[i]!;
+    let j = i;
+    while (j < w.ts.length && w.ts[j] === at) j++;
+    const quiet = shared({ ...s, attempts }, at, p);
+    for (let k = i; k < j; k++) {
+      const t = onThrottledFailure(
+        bucket,
+        { ts: at, event_id: w.ids[k]!, user_id: w.tags[k]!, ip },
+        p,
+        quiet,
+      );
+      bucket = t.bucket;
+      if (t.alert) effects.push({ kind: "alert", alert: t.alert });
+    }
+    const out = judgeAt(attempts, at, ip, p, quiet);
+    attempts = out.state;
+    if (out.alerts.length > 0) {
+      // Every user the campaign tried is told, with the time they were first tried: a
+      // success of theirs after it may be the attacker's.
+      const first = new Map<string, number>();
+      const from = at - Math.max(p.ip.spray_window_ms, p.ip.stuffing_window_ms);
+      for (let k = 0; k < j; k++) {
+        if (w.ts[k]! > from && !first.has(w.tags[k]!)) first.set(w.tags[k]!, w.ts[k]!);
+      }
+      for (const alert of out.alerts) {
+        effects.push({ kind: "alert", alert });
+        campaign = {
+          rule: alert.rule,
+          episode: alert.dedup,
+          at_ms: at,
+          until_ms: at + p.user.compromise_window_ms,
+        };
+        for (const [user, ts] of first) effects.push(tell(user, campaign, ip, ts));
+      }
+    } else if (campaign && at <= campaign.until_ms) {
+      // Tried while a campaign runs: told of it.
+      for (let k = i; k < j; k++) effects.push(tell(w.tags[k]!, campaign, ip, at));
+    }
+    last = at;
+    i = j;
+  }
+  const state: IpState = {
+    ...s,
+    attempts: forgetBefore(attempts, last, p),
+    bucket,
+    campaign,
+    judged_ms: last,
+  };
+  const next = firstPending(state);
+  if (next !== null) effects.push(judgeTimer(next));
+  return { state, effects };
 }
 
 /** A `targeted` message for a user's actor: tried by this IP's campaign at `ts`. */
@@ -206,8 +285,10 @@ function view(s: IpState): unknown {
     recent_failures: s.attempts.failures.ts.length,
     recent_users: users.size,
     alerts_raised: s.attempts.alerts,
+    // Failures are judged once the watermark passes them (null: none yet).
+    judged_until: s.judged_ms === null ? null : new Date(s.judged_ms).toISOString(),
     // The throttle bucket as of the last failure it counted (null: never used, full).
     throttle_credit_ms: s.bucket.at_ms === null ? null : s.bucket.credit_ms,
-    successes_last_hour: Math.round(successesBefore(s, s.last_attempt_ms ?? 0)),
+    successes_last_hour: successesBefore(s, (s.last_attempt_ms ?? 0) + MINUTE_MS),
   };
 }

@@ -368,33 +368,55 @@ export class ActorRuntime {
    * to `event_ms − allowed lateness` (never backwards) and fires the timers that fall due.
    */
   advanceWatermark(partition: number, event_ms: number, type?: string): void {
-    if (type !== undefined) return this.#advanceLane(this.#lane(partition, type), event_ms);
+    if (type !== undefined) {
+      this.#advanceLane(this.#lane(partition, type), event_ms);
+      return;
+    }
     for (const lane of this.#parts[partition]!.lanes.values()) this.#advanceLane(lane, event_ms);
   }
 
-  #advanceLane(lane: Lane, event_ms: number): void {
+  /**
+   * The input has ended (a replay's file): event time runs out in every partition, so
+   * every event-time timer fires (windows close, what waits to be judged is judged).
+   */
+  endOfInput(): void {
+    for (let p = 0; p < this.#parts.length; p++) this.advanceWatermark(p, Infinity);
+  }
+
+  /** Moves a lane's watermark on; the timers it fired. */
+  #advanceLane(lane: Lane, event_ms: number): number {
     const wm = event_ms - this.#o.runtime.allowed_lateness_ms;
-    if (wm <= lane.watermark) return;
+    if (wm <= lane.watermark) return 0;
     lane.watermark = wm;
-    if (lane.timers.size === 0) return;
-    for (const t of lane.timers.popDue(wm)) this.#fire(t.type, t.key, t.message);
+    if (lane.timers.size === 0) return 0;
+    const due = lane.timers.popDue(wm);
+    for (const t of due) {
+      if (t.stamp) this.#fire(t.type, t.key, stamped(t.message, wm), true);
+      else this.#fire(t.type, t.key, t.message);
+    }
+    return due.length;
   }
 
   /**
    * Lets event time go on in partitions that have had no event for `idle_ms` of
    * processing time: their watermark moves as if event time had kept pace with the clock
    * since then, so timers (idle sessions) fire when traffic stops. Busy partitions, and
-   * partitions catching up on old events, are left alone.
+   * partitions catching up on old events, are left alone. Returns the timers fired.
    */
-  advanceIdle(idle_ms: number): void {
+  advanceIdle(idle_ms: number): number {
     const now = this.#clock.now();
+    let fired = 0;
     for (const part of this.#parts) {
       for (const lane of part.lanes.values()) {
         const quiet = now - lane.last_event_at - idle_ms;
         if (lane.max_event_ms === -Infinity || quiet <= 0) continue;
-        this.#advanceLane(lane, lane.max_event_ms + quiet + this.#o.runtime.allowed_lateness_ms);
+        fired += this.#advanceLane(
+          lane,
+          lane.max_event_ms + quiet + this.#o.runtime.allowed_lateness_ms,
+        );
       }
     }
+    return fired;
   }
 
   /** Resolves when no message is queued or being handled. */
@@ -510,7 +532,9 @@ export class ActorRuntime {
     }
     for (const l of image.lanes) {
       const lane = this.#lane(p, l.type);
-      for (const t of l.timers) lane.timers.set(t.type, t.key, t.name, t.at, t.message);
+      for (const t of l.timers) {
+        lane.timers.set(t.type, t.key, t.name, t.at, t.message, t.stamp === true);
+      }
       lane.watermark = l.watermark ?? -Infinity;
       lane.max_event_ms = l.max_event_ms ?? -Infinity;
       const now = this.#clock.now();
@@ -705,13 +729,15 @@ export class ActorRuntime {
     this.#clockTimers.clear();
   }
 
-  #fire(type: string, key: string, message: unknown): void {
+  /** Delivers a timer's message (`ordered`: behind every sender waiting for room, too). */
+  #fire(type: string, key: string, message: unknown, ordered = false): void {
     const id = type + ":" + key;
     const cell = this.#cells.get(type, key) ??
       this.#activate({ type, key }, id, this.partitionFor(key));
     this.#inflight++;
     const env: Envelope = { message, ticket: null, attempt: 0, at: this.#deliveredAt() };
     if (!cell.busy && cell.queued === 0) this.#turn(cell, env);
+    else if (ordered && cell.waiting > 0) void cell.wait(env);
     else cell.enqueue(env); // timers may exceed the mailbox bound by at most one per timer name
   }
 
@@ -796,7 +822,7 @@ export class ActorRuntime {
       case "timer":
         if ("after_ms" in effect) {
           this.#processingTimer(cell, effect.name, effect.after_ms, effect.message);
-        } else {
+        } else if (effect.watermark !== true) {
           this.#lane(cell.partition, cell.type).timers.set(
             cell.type,
             cell.key,
@@ -804,6 +830,16 @@ export class ActorRuntime {
             effect.at_ms,
             effect.message,
           );
+        } else {
+          const lane = this.#lane(cell.partition, cell.type);
+          if (effect.at_ms > lane.watermark) {
+            lane.timers.set(cell.type, cell.key, effect.name, effect.at_ms, effect.message, true);
+          } else {
+            // Due already: now, behind what the mailbox holds (all of it admitted at or
+            // after the watermark it is stamped with, or before it is handled).
+            lane.timers.cancel(cell.type, cell.key, effect.name);
+            this.#fire(cell.type, cell.key, stamped(effect.message, lane.watermark), true);
+          }
         }
         return null;
       case "send":
@@ -962,4 +998,9 @@ function safeJson(message: unknown): string {
   } catch {
     return String(message);
   }
+}
+
+/** A timer's message with the watermark it fired at (`watermark_ms`). */
+function stamped(message: unknown, watermark_ms: number): unknown {
+  return { ...(message as Record<string, unknown>), watermark_ms };
 }

@@ -13,6 +13,8 @@ export interface DueTimer {
   key: string;
   name: string;
   message: unknown;
+  /** Delivered with the watermark it fired at (see the `timer` effect). */
+  stamp?: true;
 }
 
 /** A pending timer with its due time (for checkpoints). */
@@ -32,10 +34,17 @@ export class TimerQueue {
   #seq = 0;
 
   /** Sets (or replaces) the timer `name` of actor `type:key`. */
-  set(type: string, key: string, name: string, at: number, message: unknown): void {
+  set(type: string, key: string, name: string, at: number, message: unknown, stamp = false): void {
     const seq = ++this.#seq;
     this.#current.set(`${type}:${key}#${name}`, seq);
-    this.#heap.push({ type, key, name, message, at, seq });
+    this.#heap.push(
+      stamp ? { type, key, name, message, at, seq, stamp } : { type, key, name, message, at, seq },
+    );
+  }
+
+  /** Drops the timer `name` of actor `type:key`, if any. */
+  cancel(type: string, key: string, name: string): void {
+    this.#current.delete(`${type}:${key}#${name}`);
   }
 
   /** Live timers. */
@@ -51,7 +60,9 @@ export class TimerQueue {
     return this.#heap.values()
       .filter((e) => this.#current.get(`${e.type}:${e.key}#${e.name}`) === e.seq)
       .sort((a, b) => (before(a, b) ? -1 : 1))
-      .map(({ type, key, name, message, at }) => ({ type, key, name, message, at }));
+      .map(({ type, key, name, message, at, stamp }) =>
+        stamp ? { type, key, name, message, at, stamp } : { type, key, name, message, at }
+      );
   }
 
   /** Removes and returns every live timer due at or before `t`, in due order. */

@@ -47,8 +47,13 @@ export type Effect =
    * Deliver `message` to this actor once the partition's event-time watermark passes
    * `at_ms` (deterministic: a replay fires it at the same point). A timer of the same
    * name replaces the previous one.
+   *
+   * With `watermark`, `message` (an object) comes with `watermark_ms`: the watermark it
+   * fired at. Every event older than that had reached the actor before the message, and
+   * no event older than that can come any more, so what lies before it is final. Such a
+   * timer set at or below the watermark fires at once.
    */
-  | { kind: "timer"; name: string; at_ms: number; message: unknown }
+  | { kind: "timer"; name: string; at_ms: number; message: unknown; watermark?: true }
   /**
    * Deliver `message` to this actor after `after_ms` of processing time, on the runtime's
    * injected clock. A timer of the same name replaces the previous one.

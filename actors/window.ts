@@ -1,6 +1,6 @@
 /**
  * A small, immutable event-time window of recent occurrences (time, event id, tag),
- * ordered by time, bounded in span and in count. Out-of-order arrivals are inserted
+ * ordered by time (ties by id), bounded in span and in count. Out-of-order arrivals are inserted
  * in place, so windows give the same answer whatever the arrival order.
  *
  * @module
@@ -43,7 +43,8 @@ export function addRecent(
   const ids = w.ids.slice();
   const tags = w.tags.slice();
   let i = ts.length;
-  while (i > 0 && ts[i - 1]! > t) i--;
+  // Ties by id, so the window is the same whatever the order they arrived in.
+  while (i > 0 && (ts[i - 1]! > t || (ts[i - 1] === t && ids[i - 1]! > id))) i--;
   ts.splice(i, 0, t);
   ids.splice(i, 0, id);
   tags.splice(i, 0, tag);

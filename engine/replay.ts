@@ -159,6 +159,9 @@ class Run {
   async finish(sorted: boolean, t0: number): Promise<ReplayResult> {
     await this.flush();
     await this.runtime.whenIdle();
+    // Nothing more comes: what waits for event time to pass is done now.
+    this.runtime.endOfInput();
+    await this.runtime.whenIdle();
     await this.outbox.flush();
     // Flow alerts are raised when their scores come back, which may be in another order
     // than the flows: the result is in event-time order, ties by id, every time.

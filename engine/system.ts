@@ -73,6 +73,8 @@ export class VigilSystem {
   #simulator: Simulator | null = null;
   #assigned: number[] | null = null;
   #durable = true;
+  /** The last flush of what timers raised after traffic stopped failed (tried again). */
+  #timerFlushFailed = false;
   /** Why the outbox cannot flush, while it cannot. */
   #durableError = "";
   #checkpoints: Checkpointer | null = null;
@@ -328,9 +330,21 @@ export class VigilSystem {
       };
     }
     this.#consumer = this.log.consume(consume);
-    this.#every(c.runtime.sweep_interval_ms, () => {
+    this.#every(c.runtime.sweep_interval_ms, async () => {
       this.runtime.sweep();
-      this.runtime.advanceIdle(c.runtime.idle_watermark_delay_ms);
+      // Timers that fire because traffic stopped (windows closing, IP failures judged)
+      // raise alerts outside any batch: no batch flush would send them until traffic
+      // comes back, so they are flushed here (a failed flush is retried with the next).
+      const fired = this.runtime.advanceIdle(c.runtime.idle_watermark_delay_ms);
+      if (fired > 0 || this.#timerFlushFailed) {
+        this.#timerFlushFailed = false;
+        await this.outbox.flush().catch((err) => {
+          this.#timerFlushFailed = true;
+          log("warn", "Cannot store or produce alerts raised by timers; retrying", {
+            error: String(err),
+          });
+        });
+      }
     });
     if (options.simulate) this.#startSimulator();
   }

@@ -78,71 +78,69 @@ function perUser(w: Recent, from_ms: number, to_ms: number): PerUser {
 }
 
 /**
- * A failed login from this IP: counts it, and raises the rules at their thresholds
- * (`quiet`: counts it only, the address being shared by real users).
+ * A failed login from this IP, counted (not judged: see `judgeAt`). Failures are kept
+ * while a judgment to come may need them: within the longest window before the last time
+ * judged (`judged_ms`), at most `max_failures_tracked`. A repeat (the re-key topic may
+ * carry an event twice when a worker died before committing) gives the same state back.
  */
-export function onIpFailure(
+export function recordFailure(
   s: AttemptState,
   e: AuthEvent,
   p: AttemptParams,
-  quiet = false,
-): AttemptOutcome {
-  // The re-key topic may carry an event twice (a worker died before committing): once.
-  if (s.failures.ids.includes(e.event_id)) return { state: s, alerts: [] };
+  judged_ms: number | null,
+): AttemptState {
+  if (s.failures.ids.includes(e.event_id)) return s;
   const r = p.ip;
-  const span = Math.max(r.spray_window_ms, r.stuffing_window_ms);
-  let state: AttemptState = {
-    ...s,
-    failures: addRecent(s.failures, e.ts, e.event_id, e.user_id, span, r.max_failures_tracked),
-  };
-  const alerts: AlertDraft[] = [];
-  if (quiet) return { state, alerts };
-  const ip = e.ip!;
-  // Re-keyed attempts from several source partitions arrive slightly out of order: a late
-  // failure changes the windows that end at it and at every later failure seen, so the
-  // rules are judged at each of those times, earliest first (in time order that is only
-  // the failure itself).
-  const stuffing = decisive(state, e.ts, (at) => evaluateStuffing(state, at, r, p.alerts));
-  if (stuffing) {
-    alerts.push(draft("ip.credential_stuffing", ip, stuffing.at, state.alerts, stuffing.found));
-    state = { ...state, stuffing_alert_ms: stuffing.at, alerts: state.alerts + 1 };
-  }
-  const spray = decisive(state, e.ts, (at) => evaluateSpray(state, at, r, p.alerts));
-  if (spray) {
-    alerts.push(draft("ip.password_spray", ip, spray.at, state.alerts, spray.found));
-    state = { ...state, spray_alert_ms: spray.at, alerts: state.alerts + 1 };
-  }
-  return { state, alerts };
+  const w = addRecent(s.failures, e.ts, e.event_id, e.user_id, Infinity, r.max_failures_tracked);
+  return { ...s, failures: judged_ms === null ? w : keepFrom(w, judged_ms - span(r)) };
 }
 
-/** Later failure times a late failure has its windows judged at, at most. */
-const LOOKAHEAD = 64;
+/** Drops the failures a judgment after `judged_ms` cannot need any more. */
+export function forgetBefore(s: AttemptState, judged_ms: number, p: AttemptParams): AttemptState {
+  const w = keepFrom(s.failures, judged_ms - span(p.ip));
+  return w === s.failures ? s : { ...s, failures: w };
+}
+
+/** The longest window of the rules. */
+function span(r: IpRules): number {
+  return Math.max(r.spray_window_ms, r.stuffing_window_ms);
+}
+
+/** A window without its occurrences at or before `from_ms`. */
+function keepFrom(w: Recent, from_ms: number): Recent {
+  let drop = 0;
+  while (drop < w.ts.length && w.ts[drop]! <= from_ms) drop++;
+  if (drop === 0) return w;
+  return { ts: w.ts.slice(drop), ids: w.ids.slice(drop), tags: w.tags.slice(drop) };
+}
 
 /**
- * The first time, from a failure's own time `from` on, at which the failures up to it
- * meet a rule: the failure's own time and those of failures seen after it (up to
- * `LOOKAHEAD` of them, then the newest). A failure that arrives late (from another source
- * partition) so raises the alert, with the time and failures, that it raises when the
- * failures come in time order; unless the failures seen before it had already met the
- * rule without it (an alert is not taken back).
+ * The rules judged at event time `at`, over the failures up to it: called once per
+ * distinct failure time, in time order, once no failure at or before `at` can still come
+ * (the watermark has passed it), so the alerts are those of time order whatever the
+ * order the failures arrived in. `quiet`: the address is shared by real users, no alert.
  */
-function decisive(
+export function judgeAt(
   s: AttemptState,
-  from: number,
-  evaluate: (at: number) => Finding | null,
-): { at: number; found: Finding } | null {
-  const ts = s.failures.ts;
-  let i = ts.length - 1;
-  while (i > 0 && ts[i - 1]! >= from) i--;
-  const newest = ts[ts.length - 1]!;
-  for (let n = 0; i < ts.length; i++) {
-    const at = ts[i]!;
-    if (at < from || (i + 1 < ts.length && ts[i + 1] === at)) continue;
-    if (++n > LOOKAHEAD && at !== newest) continue;
-    const found = evaluate(at);
-    if (found) return { at, found };
+  at: number,
+  ip: string,
+  p: AttemptParams,
+  quiet = false,
+): AttemptOutcome {
+  const alerts: AlertDraft[] = [];
+  if (quiet) return { state: s, alerts };
+  let state = s;
+  const stuffing = evaluateStuffing(state, at, p.ip, p.alerts);
+  if (stuffing) {
+    alerts.push(draft("ip.credential_stuffing", ip, at, state.alerts, stuffing));
+    state = { ...state, stuffing_alert_ms: at, alerts: state.alerts + 1 };
   }
-  return null;
+  const spray = evaluateSpray(state, at, p.ip, p.alerts);
+  if (spray) {
+    alerts.push(draft("ip.password_spray", ip, at, state.alerts, spray));
+    state = { ...state, spray_alert_ms: at, alerts: state.alerts + 1 };
+  }
+  return { state, alerts };
 }
 
 interface Finding {

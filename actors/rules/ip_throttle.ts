@@ -36,10 +36,14 @@ export function creditAt(b: Bucket, ts: number, r: IpRules): number {
   return Math.min(full, b.credit_ms + Math.max(0, ts - b.at_ms));
 }
 
-/** A failed login from the IP: it takes a token, or fires the rule when there is none. */
+/**
+ * A failed login from the IP: it takes a token, or fires the rule when there is none.
+ * The IP actor calls it in time order (as the watermark passes each failure); a failure
+ * given out of order takes its token at the latest time the bucket has seen.
+ */
 export function onThrottledFailure(
   b: Bucket,
-  e: AuthEvent,
+  e: Pick<AuthEvent, "ts" | "event_id" | "user_id" | "ip">,
   p: { ip: IpRules; alerts: AlertLimits },
   quiet = false,
 ): { bucket: Bucket; alert: AlertDraft | null } {

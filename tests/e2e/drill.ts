@@ -13,9 +13,13 @@ import { type Config, defaults } from "../../config/defaults.ts";
 import { linesOf, replay } from "../../engine/replay.ts";
 import { loadModels } from "../../engine/served_models.ts";
 import { ModelService } from "../../models/service.ts";
-import { SCENARIOS, Simulator } from "../../sim/simulator.ts";
+import { Simulator } from "../../sim/simulator.ts";
+import { partitionOf } from "../../actors/murmur2.ts";
 
-/** `n` simulated auth events (JSON lines) in event-time order, with attacks every 10 s. */
+/**
+ * `n` simulated auth events (JSON lines) in event-time order, with attacks every 10 s,
+ * then the closing events (see `closingEvents`).
+ */
 export function simulatedAuthStream(n: number, seed: number): string[] {
   const sim = new Simulator({
     seed,
@@ -23,19 +27,48 @@ export function simulatedAuthStream(n: number, seed: number): string[] {
     start_ms: Date.UTC(2026, 0, 5, 8),
     events_per_second: 400,
     attack_interval_s: 10,
-    // Without the slow attack: its steady failures empty ip.throttle's bucket, whose alert
-    // (and, at the spray and stuffing thresholds' edges, theirs) can depend on the order
-    // re-keyed attempts arrive in (README: known limit), so a live run and a replay may
-    // differ there (2 of 941 alerts, all ip.throttle, in a one-worker run).
-    scenarios: SCENARIOS.filter((s) => s !== "slow_attack"),
   });
   const lines: string[] = [];
+  let last = 0;
   while (lines.length < n) {
     for (const e of sim.take(10_000)) {
-      if (e.kind === "auth" && lines.length < n) lines.push(JSON.stringify(e));
+      if (e.kind !== "auth" || lines.length >= n) continue;
+      lines.push(JSON.stringify(e));
+      last = Date.parse(e.timestamp);
     }
   }
-  return lines;
+  return [...lines, ...closingEvents(last + 5 * 60_000)];
+}
+
+/**
+ * Events that end a drill's stream, at `ts`: one failed login from every source
+ * partition to every IP partition, each by a user and an IP of its own (so they raise
+ * nothing). Live workers judge a failure once every re-keyed stream feeding its IP's
+ * partition has moved a lateness past it; these move them all past the real events, as
+ * the end of a replay's file does. (Without them the last failures would wait for the
+ * idle delay, minutes.)
+ */
+function closingEvents(ts: number): string[] {
+  const partitions = defaults.runtime.partitions;
+  const keyIn = (p: number, make: (k: number) => string) => {
+    for (let k = 0;; k++) if (partitionOf(make(k), partitions) === p) return make(k);
+  };
+  const out: string[] = [];
+  for (let p = 0; p < partitions; p++) {
+    for (let q = 0; q < partitions; q++) {
+      const user = keyIn(p, (k) => `drill-end-${p}-${q}-${k}`);
+      const ip = keyIn(q, (k) => `10.250.${q}.${k}`);
+      out.push(JSON.stringify({
+        kind: "auth",
+        event_id: `drill-end-${p}-${q}`,
+        timestamp: new Date(ts).toISOString(),
+        type: "login_failure",
+        user_id: user,
+        ip,
+      }));
+    }
+  }
+  return out;
 }
 
 /** The alert ids replay gives for these lines, scoring with the models the workers load. */

@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import { type Config, defaults } from "../../config/defaults.ts";
 import type { AuthEvent } from "../../events/types.ts";
-import type { ActorContext, AlertDraft, Step } from "../../actors/types.ts";
-import { ipBehaviour, type IpState, isIpAttempt } from "../../actors/ip.ts";
+import { isIpAttempt } from "../../actors/ip.ts";
 import { authEvent } from "./events.ts";
+import { driveIp } from "./ip_driver.ts";
 
 const IP = "198.51.100.9";
 const T0 = Date.UTC(2026, 0, 5, 3);
 const MIN = 60_000;
-const ctx: ActorContext = { self: { type: "ip", key: IP }, watermark_ms: 0 };
 
 function fail(user: string, id: string, ts: number): AuthEvent {
   return authEvent("login_failure", id, ts, { user_id: user, ip: IP });
@@ -26,15 +25,7 @@ function attempts(users: number, each: number, start: number, gap_ms: number, ta
 }
 
 function run(events: readonly AuthEvent[], c: Config = structuredClone(defaults) as Config) {
-  const b = ipBehaviour(c);
-  let state: IpState = b.initial(IP);
-  const alerts: { draft: AlertDraft; at: number }[] = [];
-  events.forEach((event, at) => {
-    const step: Step<IpState> = b.receive(state, { kind: "event", event }, ctx);
-    state = step.state;
-    for (const e of step.effects) if (e.kind === "alert") alerts.push({ draft: e.alert, at });
-  });
-  return { state, alerts };
+  return driveIp(IP, events, c);
 }
 
 Deno.test("ip.password_spray fires at 5 users × 3 failures (15), not one failure before", () => {
@@ -44,7 +35,7 @@ Deno.test("ip.password_spray fires at 5 users × 3 failures (15), not one failur
   const { alerts } = run(events);
   assert.equal(alerts.length, 1);
   const a = alerts[0]!;
-  assert.equal(a.at, 14, "raised by the 15th failure");
+  assert.equal(a.draft.ts, events[14]!.ts, "raised at the 15th failure");
   assert.equal(a.draft.rule, "ip.password_spray");
   assert.deepEqual(a.draft.entity, { type: "ip", key: IP });
   assert.equal(a.draft.evidence.users, 5);
@@ -72,7 +63,9 @@ Deno.test("ip.credential_stuffing fires at 25 users tried once each, not at 24",
   const events = attempts(25, 1, T0, 20_000);
   assert.equal(run(events.slice(0, 24)).alerts.length, 0);
   const { alerts } = run(events);
-  assert.deepEqual(alerts.map((a) => [a.draft.rule, a.at]), [["ip.credential_stuffing", 24]]);
+  assert.deepEqual(alerts.map((a) => [a.draft.rule, a.draft.ts]), [
+    ["ip.credential_stuffing", events[24]!.ts],
+  ]);
   assert.equal(alerts[0]!.draft.evidence.users, 25);
 });
 
@@ -103,7 +96,8 @@ Deno.test("the same failure delivered twice (re-key topic after a crash) counts 
 });
 
 Deno.test("out-of-order arrival gives the same alerts and state", () => {
-  const events = attempts(25, 1, T0, 20_000);
+  // 10 s apart: the last five reversed arrive up to 40 s late, within the lateness.
+  const events = attempts(25, 1, T0, 10_000);
   // The newest attempts arrive first, as when one re-keyed source partition runs ahead.
   const shuffled = [...events.slice(0, 20), ...events.slice(20).reverse()];
   const a = run(events), b = run(shuffled);
@@ -124,35 +118,42 @@ Deno.test("isIpAttempt(): login attempts with an IP go to the IP's actor; logout
 });
 
 Deno.test("an IP's spray or stuffing alert tells every user it tried, when first tried, and each user it tries next", () => {
-  const c = structuredClone(defaults) as Config;
-  const b = ipBehaviour(c);
-  let s = b.initial("203.0.113.9");
-  const sends: { user: string; ts: number; rule: string; episode: string }[] = [];
-  const step = (id: string, user: string, ts: number) => {
-    const e = authEvent("login_failure", id, ts, { ip: "203.0.113.9", user_id: user });
-    const out = b.receive(s, { kind: "event", event: e }, ctx);
-    s = out.state;
-    for (const x of out.effects) {
-      if (x.kind !== "send") continue;
-      const m = x.message as { rule: string; ts: number; episode: string };
-      assert.equal(x.to.type, "user");
-      sends.push({ user: x.to.key, ts: m.ts, rule: m.rule, episode: m.episode });
-    }
-  };
+  const ip = "203.0.113.9";
+  const f = (id: string, user: string, ts: number) =>
+    authEvent("login_failure", id, ts, { ip, user_id: user });
   // Credential stuffing: 25 users once each; the alert comes at the 25th.
-  for (let i = 0; i < 25; i++) step(`f${i}`, `u${i}`, T0 + i * 1_000);
-  assert.equal(sends.length, 25, "every user tried so far is told");
+  const events = Array.from({ length: 25 }, (_, i) => f(`f${i}`, `u${i}`, T0 + i * 1_000));
+  events.push(f("f25", "u25", T0 + 25_000)); // a new user, during the campaign
+  events.push(f("late", "u99", T0 + 24_000 + 181 * 60_000)); // after the campaign's window
+  const sends = driveIp(ip, events).sends.map((x) => ({
+    user: x.user,
+    ...x.message,
+  }));
+  assert.equal(sends.length, 26, "every user tried is told, and the next one");
   assert.ok(sends.every((x) => x.rule === "ip.credential_stuffing" && x.episode === "0"));
+  assert.ok(sends.every((x) => x.kind === "targeted" && x.ip === ip));
   assert.deepEqual(sends.slice(0, 2).map((x) => x.ts), [T0, T0 + 1_000], "when each was tried");
-  step("f25", "u25", T0 + 25_000); // a new user, during the campaign
   assert.deepEqual(sends.at(-1), {
     user: "u25",
+    kind: "targeted",
+    ip,
     ts: T0 + 25_000,
     rule: "ip.credential_stuffing",
     episode: "0",
   });
-  step("late", "u99", T0 + 24_000 + 181 * 60_000); // after the campaign's window
-  assert.equal(sends.length, 26);
+});
+
+Deno.test("an IP alert waits for the watermark to pass its failure, then comes once, at that failure's time", () => {
+  // 25 users once each, 20 s apart; then more failures go on every 20 s.
+  const events = attempts(40, 1, T0, 20_000);
+  const { alerts, judged } = driveIp(IP, events);
+  assert.equal(alerts.length, 1);
+  assert.equal(alerts[0]!.draft.ts, events[24]!.ts, "at the 25th failure's time");
+  // The watermark (newest − 60 s lateness) passes it when a failure 80 s later arrives.
+  assert.equal(alerts[0]!.at, 28, "raised on the arrival that moved the watermark past it");
+  assert.ok(judged <= events.length, `${judged} judge turns for ${events.length} failures`);
+  // Nothing after it: the input ends and every failure is judged, no alert is lost.
+  assert.equal(driveIp(IP, events.slice(0, 25)).alerts[0]!.at, 25, "judged at the end");
 });
 
 Deno.test("an address shared by real users (more successes than failures in the hour) raises no spray, stuffing or throttle", () => {
@@ -197,22 +198,12 @@ Deno.test("a failure arriving late is judged at its own time too: a spray it com
 });
 
 Deno.test("a try that arrives late is told of the campaigns time order tells it of: the one running at its time and a later one it falls in", () => {
-  const c = structuredClone(defaults) as Config;
-  const told = (events: AuthEvent[]) => {
-    const b = ipBehaviour(c);
-    let s = b.initial(IP);
-    const out = new Set<string>();
-    for (const event of events) {
-      const step = b.receive(s, { kind: "event", event }, ctx);
-      s = step.state;
-      for (const x of step.effects) {
-        if (x.kind !== "send") continue;
-        const m = x.message as { rule: string; episode: string };
-        if (x.to.key === "ulate") out.add(`${m.rule}#${m.episode}`);
-      }
-    }
-    return out;
-  };
+  const told = (events: AuthEvent[]) =>
+    new Set(
+      driveIp(IP, events).sends.filter((x) => x.user === "ulate").map((x) =>
+        `${x.message.rule}#${x.message.episode}`
+      ),
+    );
   // Stuffing: 25 users once each (alert at the 25th, episode "0"); then u0–u6 twice more:
   // a spray (episode "1"). "ulate" is tried between the two alerts.
   const events = attempts(25, 1, T0, 1_000);

@@ -485,3 +485,68 @@ Deno.test("ActorRuntime: a turn rebuilding state (replay ticket) raises no alert
     "test.joined#2",
   ]);
 });
+
+/** Records events (`n`) and judge-like timers stamped with their watermark (`-watermark`). */
+type WmMsg = { n: number; timer?: number; slow?: number } | { watermark_ms: number };
+const stamper: Behaviour<S, WmMsg | { fired: string }> = {
+  type: "rec",
+  initial: () => ({ seen: [] }),
+  receive(state, m) {
+    if ("fired" in m) return { state, effects: [] };
+    if ("watermark_ms" in m) {
+      return { state: { seen: [...state.seen, -m.watermark_ms] }, effects: [] };
+    }
+    const effects: Effect[] = [];
+    if (m.timer !== undefined) {
+      effects.push({
+        kind: "timer",
+        name: "j",
+        at_ms: m.timer,
+        message: { j: 1 },
+        watermark: true,
+      });
+    }
+    if (m.slow !== undefined) {
+      effects.push({
+        kind: "infer",
+        model: "m",
+        features: new Float32Array([m.slow]),
+        reply: () => ({ fired: "reply" }),
+      });
+    }
+    return { state: { seen: [...state.seen, m.n] }, effects };
+  },
+};
+
+Deno.test("A watermark timer comes with the watermark it fired at, fires at once when set at or below it, and keeps its stamp in a checkpoint", async () => {
+  const { rt, clock } = setup({ behaviours: [stamper] });
+  const p = rt.partitionFor("a");
+  rt.deliverEvent("rec", "a", { n: 1, timer: 2_000 }, 1_000, null);
+  rt.advanceWatermark(p, 2_500);
+  assert.deepEqual(await seen(rt, "a"), [1, -2_500], "delivered with the watermark it fired at");
+  // Set at or below the watermark: at once, and it replaces one still pending.
+  rt.deliver(at("a"), { n: 2, timer: 9_000 });
+  rt.deliver(at("a"), { n: 3, timer: 2_400 });
+  rt.advanceWatermark(p, 9_500);
+  assert.deepEqual(await seen(rt, "a"), [1, -2_500, 2, 3, -2_500], "once, at once");
+  // A checkpoint keeps the stamp.
+  rt.deliver(at("a"), { n: 4, timer: 12_000 });
+  await rt.whenIdle();
+  const image = rt.exportPartition(p)!;
+  const other = setup({ behaviours: [stamper] }).rt;
+  other.importPartition(p, image);
+  other.advanceWatermark(p, 12_345);
+  assert.deepEqual((await seen(other, "a")).slice(-2), [4, -12_345]);
+  rt.advanceWatermark(p, 12_000);
+  // Behind the senders waiting for room: a turn awaits a model, the mailbox (2) fills up,
+  // two senders wait; the last one's event moves the watermark past the timer.
+  rt.deliver(at("a"), { n: 5, timer: 30_000 });
+  rt.deliver(at("a"), { n: 6, slow: 100 });
+  for (const [n, ts] of [[7, 20_007], [8, 20_008], [9, 20_009], [10, 30_010]] as const) {
+    rt.deliverEvent("rec", "a", { n }, ts, null);
+  }
+  clock.advance(100);
+  await rt.whenIdle();
+  const tail = (await seen(rt, "a")).slice(-7);
+  assert.deepEqual(tail, [5, 6, 7, 8, 9, 10, -30_010], "behind every event before it");
+});

@@ -11,11 +11,12 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { VirtualClock } from "../../actors/clock.ts";
 import { ipBehaviour, type IpState } from "../../actors/ip.ts";
+import { judgeAt, NO_ATTEMPTS, recordFailure } from "../../actors/rules/ip_attempts.ts";
 import { pageBehaviour, type PageMessage, type PageState } from "../../actors/page.ts";
 import { type FailureState, NO_FAILURES, onFailure } from "../../actors/rules/auth_failures.ts";
 import { type Bucket, FULL, onThrottledFailure } from "../../actors/rules/ip_throttle.ts";
-import { ActorRuntime } from "../../actors/runtime.ts";
-import type { ActorContext, AlertDraft } from "../../actors/types.ts";
+import { ActorRuntime, type RuntimeOptions } from "../../actors/runtime.ts";
+import type { AlertDraft, Behaviour } from "../../actors/types.ts";
 import {
   addRecent,
   cooledDown,
@@ -79,11 +80,6 @@ function assertWithinLateness(order: readonly Timed[], late_ms = LATE): void {
 /** Whether an arrival order differs from time order (counted, so a property is not vacuous). */
 function reordered(order: readonly Timed[]): boolean {
   return order.some((x, k) => k > 0 && x.ts < order[k - 1]!.ts);
-}
-
-/** An alert's identity: what its `alert_id` is a hash of (rule, entity, dedup). */
-function identity(a: AlertDraft): string {
-  return `${a.rule}|${a.entity.type}:${a.entity.key}|${a.dedup}`;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -382,165 +378,190 @@ function ipConfig(): Config {
     stuffing_min_share: 0.75,
     stuffing_window_ms: 10 * MIN,
   });
+  // A small throttle bucket, so ip.throttle fires within a few dozen failures too.
+  c.ip.throttle_capacity = 6;
+  c.ip.throttle_refill_ms = 2 * MIN;
   c.alerts.cooldown_ms = 5 * MIN;
   return c;
 }
 
-/** One IP's actor fed with `order`: its state, alerts and what it told the users it tried. */
-function runIp(order: readonly Failure[], c: Config) {
-  const ip = IPS[0]!;
-  const b = ipBehaviour(c);
-  const ctx: ActorContext = { self: { type: "ip", key: ip }, watermark_ms: 0 };
-  let s: IpState = b.initial(ip);
-  const alerts: AlertDraft[] = [];
-  const told = new Map<string, number>();
-  for (const f of order) {
-    const e = authEvent("login_failure", `f${f.i}`, f.ts, { user_id: `u${f.user}`, ip });
-    const step = b.receive(s, { kind: "event", event: e }, ctx);
-    s = step.state;
-    for (const x of step.effects) {
-      if (x.kind === "alert" && x.alert.rule !== "ip.throttle") alerts.push(x.alert);
-      if (x.kind !== "send") continue;
-      const m = x.message as { rule: string; episode: string; ts: number };
-      // A user keeps the earliest time it was tried in each attack.
-      const k = `${x.to.key}|${m.rule}|${m.episode}`;
-      told.set(k, Math.min(told.get(k) ?? Infinity, m.ts));
-    }
-  }
-  return { state: s, alerts, told };
+/**
+ * A real runtime with one behaviour, its alerts into `alerts`; nothing may be
+ * dead-lettered. Without its view, the runtime shows the actor's state as it is.
+ */
+function runtimeOf<S, M>(
+  b: Behaviour<S, M>,
+  c: Config,
+  alerts: Alert[],
+  more: Partial<RuntimeOptions> = {},
+): ActorRuntime {
+  const { view: _view, ...behaviour } = b;
+  return new ActorRuntime({
+    behaviours: [behaviour as Behaviour<unknown, unknown>],
+    runtime: c.runtime,
+    supervision: c.supervision,
+    alerts: c.alerts,
+    clock: new VirtualClock(T0),
+    alertSink: { publish: (a) => alerts.push(a) },
+    deadLetters: { deadLetter: (d) => assert.fail(`dead letter: ${d.reason}`) },
+    ...more,
+  });
 }
 
-/** IP failures as the spray and stuffing properties generate them. */
-const ipFailures = failures({ users: 7, ips: 1, span_s: 30 * 60, minLength: 10, maxLength: 60 });
+/** A login attempt from the IP: a failure, or (`ok`) a success. */
+interface Attempt extends Failure {
+  readonly ok: boolean;
+}
+
+/**
+ * One IP's actor in a real runtime, fed `order` as the intake would (the watermark
+ * follows it at the allowed lateness, judge timers fire as it passes), then the input
+ * ends: its state, its alerts, and what it told the users it tried.
+ */
+async function runIp(order: readonly Attempt[], c: Config) {
+  const ip = IPS[0]!;
+  const alerts: Alert[] = [];
+  const told = new Map<string, number>();
+  const rt = runtimeOf(ipBehaviour(c), c, alerts, {
+    route: (to, message) => {
+      const m = message as { rule: string; episode: string; ts: number };
+      // A user keeps the earliest time it was tried in each attack.
+      const k = `${to.key}|${m.rule}|${m.episode}`;
+      told.set(k, Math.min(told.get(k) ?? Infinity, m.ts));
+    },
+  });
+  for (const f of order) {
+    const type = f.ok ? "login_success" : "login_failure";
+    const e = authEvent(type, `f${f.i}`, f.ts, { user_id: `u${f.user}`, ip });
+    const out = rt.deliverEvent("ip", ip, { kind: "event", event: e }, f.ts, null);
+    assert.ok(out === null, "accepted: within the allowed lateness");
+  }
+  await rt.whenIdle();
+  rt.endOfInput();
+  await rt.whenIdle();
+  const state = (await rt.stateOf("ip", ip)) as IpState;
+  return { state, alerts, told };
+}
+
+/** An alert's identity (what its id is a hash of), time and failures. */
+const full = (r: Awaited<ReturnType<typeof runIp>>) =>
+  r.alerts
+    .map((a) => ({ id: a.alert_id, rule: a.rule, ts: a.timestamp, ids: [...a.event_ids].sort() }))
+    .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+
+/** IP attempts as the spray and stuffing properties generate them: failures, some successes. */
+const ipAttempts = (okPercent: number) =>
+  failures({ users: 7, ips: 1, span_s: 30 * 60, minLength: 10, maxLength: 60 }).map((
+    { items, delays },
+  ) => ({
+    // Successes spread by index (fast-check's own numbers lean to the edges).
+    items: items.map((x): Attempt => ({ ...x, ok: (x.i * 37 + 11) % 100 < okPercent })),
+    delays,
+  }));
 
 /** Failures from one IP at `T0 + ms` (user, ms offset) with their delays, as examples. */
 function ipExample(xs: readonly [user: number, ms: number, delay_ms: number][]) {
   return {
-    items: xs.map(([user, ms], i): Failure => ({ i, user, ip: 0, ts: T0 + ms })),
+    items: xs.map(([user, ms], i): Attempt => ({ i, user, ip: 0, ts: T0 + ms, ok: false })),
     delays: xs.map(([, , d]) => d),
   };
 }
 
-Deno.test("property: the failures an IP's rules count over are the same in time order and within the lateness", () => {
+Deno.test("property: ip.password_spray, ip.credential_stuffing and ip.throttle raise the same alerts (id, time, failures) and leave the same state in time order and within the lateness", async () => {
   const c = ipConfig();
-  let moved = 0;
-  fc.assert(
-    fc.property(ipFailures, ({ items, delays }) => {
+  // A late failure that completes a spray (it was lost to a later failure seen first).
+  const missed = ipExample([
+    [0, 0, 0],
+    [0, 1, 0],
+    [0, 2, 0],
+    [0, 3, 0],
+    [1, 4, 0],
+    [1, 5, 0],
+    [2, 6, 0],
+    [2, 7, 5],
+    [0, 8, 0],
+  ]);
+  // Stuffing at +4 ms with f0–f4 in time order; f0 arriving after f5 made it +5 ms, f1–f5.
+  const first = ipExample([[0, 0, 10], [1, 1, 0], [2, 2, 0], [3, 3, 0], [4, 4, 0], [5, 5, 0]]);
+  let moved = 0, fired = 0;
+  await fc.assert(
+    fc.asyncProperty(ipAttempts(15), async ({ items, delays }) => {
       const late = arrivalOrder(items, delays);
       assertWithinLateness(late);
       if (reordered(late)) moved++;
-      const a = runIp(timeOrder(items), c).state, b = runIp(late, c).state;
-      assert.deepEqual(b.attempts.failures, a.attempts.failures);
-      assert.equal(b.failed_logins, items.length);
-      assert.equal(b.last_attempt_ms, Math.max(...items.map((x) => x.ts)));
+      const a = await runIp(timeOrder(items), c), b = await runIp(late, c);
+      assert.deepEqual(full(b), full(a));
+      assert.deepEqual(b.state, a.state);
+      fired += a.alerts.length;
+    }),
+    { ...SEED, examples: [[missed], [first]] },
+  );
+  assert.ok(moved > SEED.numRuns / 2, `most runs arrive out of order (${moved})`);
+  assert.ok(fired > SEED.numRuns, `the generator makes the rules fire (${fired} alerts)`);
+});
+
+Deno.test("property: what an IP tells the users it tried (rule, episode, earliest time) is the same in time order and within the lateness", async () => {
+  const c = ipConfig();
+  // A user whose failure raised a stuffing in time order was told of the spray still
+  // running when an earlier failure, the one that completes the stuffing, arrived after it.
+  const example = ipExample([
+    [2, 1_000, 0],
+    [2, 1, 0],
+    [0, 581_002, 20_000],
+    [0, 3, 0],
+    [1, 1_004, 0],
+    [0, 1_005, 0],
+    [1, 6, 0],
+    [3, 600_007, 0],
+  ]);
+  let told = 0;
+  await fc.assert(
+    fc.asyncProperty(ipAttempts(15), async ({ items, delays }) => {
+      const late = arrivalOrder(items, delays);
+      const a = await runIp(timeOrder(items), c), b = await runIp(late, c);
+      assert.deepEqual([...b.told].sort(), [...a.told].sort());
+      told += a.told.size;
+    }),
+    { ...SEED, examples: [[example]] },
+  );
+  assert.ok(told > SEED.numRuns, `the generator makes the IP tell users (${told})`);
+});
+
+Deno.test("property: in time order, an IP alerts as judging each failure at its own time over the failures up to it does", async () => {
+  // The actor against a brute-force model: judgeAt() at each failure, in time order.
+  const c = ipConfig();
+  await fc.assert(
+    fc.asyncProperty(ipAttempts(0), async ({ items }) => {
+      const ordered = timeOrder(items);
+      const got = full(await runIp(ordered, c)).filter((a) => a.rule !== "ip.throttle");
+      let s = NO_ATTEMPTS;
+      const want: { rule: string; ts: string; ids: string[] }[] = [];
+      for (const [k, f] of ordered.entries()) {
+        const e = authEvent("login_failure", `f${f.i}`, f.ts, {
+          user_id: `u${f.user}`,
+          ip: IPS[0]!,
+        });
+        s = recordFailure(s, e, c, k === 0 ? null : ordered[k - 1]!.ts);
+        const out = judgeAt(s, f.ts, IPS[0]!, c);
+        s = out.state;
+        for (const a of out.alerts) {
+          want.push({
+            rule: a.rule,
+            ts: new Date(a.ts).toISOString(),
+            ids: [...a.event_ids].sort(),
+          });
+        }
+      }
+      const key = (x: { rule: string; ts: string }) => `${x.ts}|${x.rule}`;
+      assert.deepEqual(
+        got.map(({ rule, ts, ids }) => ({ rule, ts, ids })).sort((x, y) =>
+          key(x) < key(y) ? -1 : 1
+        ),
+        want.sort((x, y) => key(x) < key(y) ? -1 : 1),
+      );
     }),
     SEED,
   );
-  assert.ok(moved > SEED.numRuns / 2, `most runs arrive out of order (${moved})`);
-});
-
-// BUG (ignored until fixed): spray (2–8 failures per user) and stuffing (≥ 80 % of users
-// tried ≤ 2 times) are not monotone, so an alert decided on the failures that arrived so far
-// can differ from the one time order gives. A late failure is judged at its own time and at
-// the later failures' (ip_attempts.ts decisive()), so one that completes a rule is no longer
-// lost (the first example below, and tests/unit/ip_test.ts with the defaults); but an alert
-// raised before an earlier failure arrives that would have ruled it out is not taken back.
-// The other way round (defaults): u0–u3 fail twice, u4–u13 twice, u0–u3 a third time at
-// t − 5 s .. t − 2 s, u14 once at t; if the four third failures arrive just after u14's,
-// ip.credential_stuffing fires (15 users, all ≤ 2), which it never does in time order.
-Deno.test({
-  name:
-    "property: ip.password_spray and ip.credential_stuffing raise the same alerts (rule, entity, episode) in time order and within the lateness",
-  ignore: true,
-  fn() {
-    const c = ipConfig();
-    const missed = ipExample([
-      [0, 0, 0],
-      [0, 1, 0],
-      [0, 2, 0],
-      [0, 3, 0],
-      [1, 4, 0],
-      [1, 5, 0],
-      [2, 6, 0],
-      [2, 7, 5],
-      [0, 8, 0],
-    ]);
-    fc.assert(
-      fc.property(ipFailures, ({ items, delays }) => {
-        const keys = (r: ReturnType<typeof runIp>) => r.alerts.map(identity).sort();
-        const late = arrivalOrder(items, delays);
-        assert.deepEqual(keys(runIp(late, c)), keys(runIp(timeOrder(items), c)));
-      }),
-      { ...SEED, examples: [[missed]] },
-    );
-  },
-});
-
-// BUG (ignored until fixed), the same cause: decisive() promises that a late attempt "gives
-// the alert the time, and the failures, it has when the attempts come in time order, so the
-// alert is the same whatever the order", but an alert is decided when the failures that
-// arrived so far meet the rule; an earlier failure arriving after that is not in it.
-// Minimal counterexample (below, ipConfig: stuffing at ≥ 4 users and ≥ 5 failures): six
-// users fail once each at +0..+5 ms; in time order ip.credential_stuffing (episode "0")
-// comes at +4 ms with f0–f4; when f0 arrives after f5 (10 ms late) it comes at +5 ms with
-// f1–f5. Same alert id, another time and other failures. With the defaults: 26 users once
-// each, 1 s apart, the first arriving last: the stuffing alert is at the 26th failure's
-// time instead of the 25th's.
-Deno.test({
-  name:
-    "property: a spray or stuffing alert has the same time and failures in time order and within the lateness",
-  ignore: true,
-  fn() {
-    const c = ipConfig();
-    const example = ipExample([[0, 0, 10], [1, 1, 0], [2, 2, 0], [3, 3, 0], [4, 4, 0], [5, 5, 0]]);
-    fc.assert(
-      fc.property(ipFailures, ({ items, delays }) => {
-        const late = arrivalOrder(items, delays);
-        const full = (r: ReturnType<typeof runIp>) =>
-          r.alerts
-            .map((a) => ({ id: identity(a), ts: a.ts, ids: [...a.event_ids].sort() }))
-            .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
-        assert.deepEqual(full(runIp(late, c)), full(runIp(timeOrder(items), c)));
-      }),
-      { ...SEED, examples: [[example]] },
-    );
-  },
-});
-
-// BUG (ignored until fixed): ip.ts says what an IP tells the users it tries during a
-// campaign "does not depend on the order of arrival", but the campaign is the IP's latest
-// alert as of the arrival. Even when both orders raise the very same alerts (same ids,
-// times and failures), a user whose failure raises a stuffing alert in time order is told
-// only of the stuffing; when an earlier failure arrives after it and is the one that
-// completes the stuffing, the user was first told of the spray campaign still running.
-// Counterexample (below, ipConfig; found by fast-check): a spray (episode "0") at +1.005 s,
-// then u3 at +600.007 s completes a stuffing (episode "1") in time order; u0's failure at
-// +581.002 s arriving 20 s late makes u3's arrive first: u3 is also told of spray "0".
-Deno.test({
-  name:
-    "property: what an IP tells the users it tried (rule, episode, earliest time) is the same in time order and within the lateness",
-  ignore: true,
-  fn() {
-    const c = ipConfig();
-    const example = ipExample([
-      [2, 1_000, 0],
-      [2, 1, 0],
-      [0, 581_002, 20_000],
-      [0, 3, 0],
-      [1, 1_004, 0],
-      [0, 1_005, 0],
-      [1, 6, 0],
-      [3, 600_007, 0],
-    ]);
-    fc.assert(
-      fc.property(ipFailures, ({ items, delays }) => {
-        const late = arrivalOrder(items, delays);
-        const told = (r: ReturnType<typeof runIp>) => [...r.told].sort();
-        assert.deepEqual(told(runIp(late, c)), told(runIp(timeOrder(items), c)));
-      }),
-      { ...SEED, examples: [[example]] },
-    );
-  },
 });
 
 /** A small bucket (3 tokens, one back a minute, 30 s cool-down) that runs dry in a few events. */
@@ -671,17 +692,7 @@ function pageConfig(): Config {
 /** The page actor in a real runtime, fed `order` as the intake would, then every window closed. */
 async function runPage(order: readonly Timed[], c: Config) {
   const alerts: Alert[] = [];
-  // Without its view, the runtime shows the actor's state as it is.
-  const { view: _view, ...page } = pageBehaviour(c);
-  const rt = new ActorRuntime({
-    behaviours: [page],
-    runtime: c.runtime,
-    supervision: c.supervision,
-    alerts: c.alerts,
-    clock: new VirtualClock(T0),
-    alertSink: { publish: (a) => alerts.push(a) },
-    deadLetters: { deadLetter: (d) => assert.fail(`dead letter: ${d.reason}`) },
-  });
+  const rt = runtimeOf(pageBehaviour(c), c, alerts);
   let newest = -Infinity;
   for (const x of order) {
     const out = rt.deliverEvent("page", PAGE_KEY, view(x.i, x.ts), x.ts, null);
