@@ -80,10 +80,14 @@ class Run {
   #ticket = new Ticket();
   #inBatch = 0;
   #batch: number;
+  /** Batches fed whose turns may not all be done yet, oldest first. */
+  #settling: Ticket[] = [];
+  #inFlight: number;
   #last = -Infinity;
 
   constructor(config: Config, models: ModelService | null) {
     this.#batch = config.runtime.max_batch_events;
+    this.#inFlight = config.runtime.max_batches_in_flight;
     this.store = new MemoryStore({
       max_alerts: 1,
       max_dead_letters: config.memory_store_max_dead_letters,
@@ -141,15 +145,33 @@ class Run {
     this.#last = e.ts;
     if (e.ts > this.clock.now()) this.clock.advanceTo(e.ts);
     const waiting = this.intake.accept(e, `line ${line}`, this.#ticket);
-    if (waiting) return waiting.then(() => this.#counted() ?? undefined);
+    if (waiting) {
+      return waiting.then(() => this.#counted() ?? undefined);
+    }
     return this.#counted();
   }
 
+  /**
+   * A batch ends every `max_batch_events`: up to `max_batches_in_flight` of them may still
+   * be settling (flows waiting for their scores) while the next is fed, so parsing and the
+   * actors go on while the model runs; beyond that, the oldest is awaited and flushed.
+   */
   #counted(): Promise<void> | null {
-    return ++this.#inBatch >= this.#batch ? this.flush() : null;
+    if (++this.#inBatch < this.#batch) return null;
+    this.#settling.push(this.#ticket);
+    this.#ticket = new Ticket();
+    this.#inBatch = 0;
+    return this.#settling.length > this.#inFlight ? this.#settleOldest() : null;
   }
 
+  async #settleOldest(): Promise<void> {
+    await this.#settling.shift()!.settled();
+    await this.outbox.flush();
+  }
+
+  /** Settles every batch fed so far and flushes the outbox. */
   async flush(): Promise<void> {
+    while (this.#settling.length > 0) await this.#settling.shift()!.settled();
     await this.#ticket.settled();
     await this.outbox.flush();
     this.#ticket = new Ticket();
@@ -206,11 +228,16 @@ export async function replay(
   models: ModelService | null = null,
 ): Promise<ReplayResult> {
   const t0 = performance.now();
+  // Score each flow as soon as the feed yields (see ModelService.eager).
+  const eager = models?.eager ?? false;
+  if (models) models.eager = true;
   try {
     return await streamed(new Run(config, models), source, t0);
   } catch (err) {
     if (!(err instanceof OutOfOrder)) throw err;
     return await sortedFirst(new Run(config, models), source, config, t0);
+  } finally {
+    if (models) models.eager = eager;
   }
 }
 

@@ -241,6 +241,11 @@ export class LoadedModel {
   }
 }
 
+/** How soon waiting rows are scored, shared by a service's batchers. */
+interface Pace {
+  eager: boolean;
+}
+
 /** Row after row of one model's requests, scored together. */
 class Batcher {
   model: LoadedModel;
@@ -257,10 +262,15 @@ class Batcher {
   /** The shadow's rows so far: agreeing, disagreeing, failed. */
   shadowCounts = { agree: 0, disagree: 0, error: 0 };
 
-  constructor(model: LoadedModel, o: ModelSettings, telemetry: ModelTelemetry) {
+  #pace: Pace;
+  /** A flush is due at the end of the current task (eager). */
+  #soon = false;
+
+  constructor(model: LoadedModel, o: ModelSettings, telemetry: ModelTelemetry, pace: Pace) {
     this.model = model;
     this.#o = o;
     this.#telemetry = telemetry;
+    this.#pace = pace;
     this.#rows = new Float32Array(o.max_batch_rows * model.width);
   }
 
@@ -288,7 +298,14 @@ class Batcher {
     this.#queued.push(features);
     this.#waiting.push({ resolve, reject });
     if (this.#queued.length >= this.#o.max_batch_rows) this.flush();
-    else this.#timer ??= setTimeout(() => this.flush(), this.#o.max_wait_ms);
+    else if (!this.#pace.eager) this.#timer ??= setTimeout(() => this.flush(), this.#o.max_wait_ms);
+    else if (!this.#soon) {
+      this.#soon = true;
+      queueMicrotask(() => {
+        this.#soon = false;
+        this.flush();
+      });
+    }
     return promise;
   }
 
@@ -370,6 +387,7 @@ export class ModelService implements Inference {
   #o: ModelSettings;
   #telemetry: ModelTelemetry;
   #active = new Map<string, Batcher>();
+  #pace: Pace = { eager: false };
   /** Loads in progress, one per model at a time. */
   #loading = new Map<string, Promise<LoadedModel>>();
 
@@ -397,7 +415,7 @@ export class ModelService implements Inference {
       this.#loading.delete(name);
     }
     const old = this.#active.get(name);
-    this.#active.set(name, new Batcher(model, this.#o, this.#telemetry));
+    this.#active.set(name, new Batcher(model, this.#o, this.#telemetry, this.#pace));
     this.#telemetry.modelActivated(name, version);
     if (old) {
       old.flush();
@@ -481,6 +499,20 @@ export class ModelService implements Inference {
     const b = this.#active.get(model);
     if (!b) return Promise.reject(new ModelError(`Cannot score: model ${model} is not loaded`));
     return b.score(features);
+  }
+
+  /**
+   * Eager: rows are scored as soon as the task that asked for them yields, instead of
+   * after up to `max_wait_ms` for more. A replay sets it: it feeds events as fast as it
+   * can, and a turn waiting for a score holds its actor, whose next flow would otherwise
+   * wait out the timer again.
+   */
+  set eager(on: boolean) {
+    this.#pace.eager = on;
+  }
+
+  get eager(): boolean {
+    return this.#pace.eager;
   }
 
   /** Scores what waits, waits for every batch, frees every session. */

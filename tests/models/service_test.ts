@@ -108,6 +108,33 @@ Deno.test("The batcher runs at most max_batch_rows per batch, flushes a lone row
   }
 });
 
+Deno.test("Eager scoring (replay): rows asked for in one task go in one batch as soon as it yields, without the max_wait_ms timer", async () => {
+  const telemetry = counting();
+  // A timer this long would outlast the test: only eager scoring answers.
+  const service = new ModelService(settings({ max_wait_ms: 600_000 }), telemetry);
+  try {
+    await service.activate(FLOW, "1");
+    telemetry.rows.length = 0;
+    service.eager = true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const guard = new Promise<"timer">((r) => timer = setTimeout(() => r("timer"), 5_000));
+    const asked = Promise.all(
+      Array.from({ length: 10 }, (_, i) => service.infer(FLOW, row(fixtures.rows[i]!))),
+    );
+    const got = await Promise.race([asked, guard]);
+    assert.notEqual(got, "timer", "scored without waiting for max_wait_ms");
+    assert.deepEqual(telemetry.rows, [10], "one batch of the ten");
+    const one = await Promise.race([service.infer(FLOW, row(fixtures.rows[0]!)), guard]);
+    assert.notEqual(one, "timer");
+    assert.deepEqual(telemetry.rows, [10, 1]);
+    clearTimeout(timer);
+    service.eager = false;
+    assert.equal(service.eager, false);
+  } finally {
+    await service.close();
+  }
+});
+
 Deno.test("A malformed or mismatched model is refused with the reason, and the active one keeps serving", async () => {
   const dir = await scratch();
   const service = new ModelService(settings({ dir }));
