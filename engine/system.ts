@@ -44,6 +44,8 @@ export interface SystemOptions {
   notifier?: Notifier;
 }
 
+/** The period of the event-loop lag probe (ms). */
+const LOOP_TICK_MS = 500;
 const SIM_TICK_MS = 100;
 /** Simulated events produced per tick at most (50,000 a second while it backfills). */
 const SIM_MAX_PER_TICK = 5_000;
@@ -106,6 +108,7 @@ export class VigilSystem {
       lag: () => this.#consumer?.lag() ?? {},
       drift: () => this.models.drift(),
     });
+    this.metrics.actorTypes([USER, IP, SOURCE, SERVICE, PAGE]);
     const models = this.models = new ModelService(c.models, this.metrics);
     const rules = this.rules = new Rules(c, () => {
       const m = models.manifest(FLOW_MODEL);
@@ -345,6 +348,13 @@ export class VigilSystem {
           });
         });
       }
+    });
+    // Event-loop lag: how late a 500 ms timer runs.
+    let tick = performance.now();
+    this.#every(LOOP_TICK_MS, () => {
+      const now = performance.now();
+      this.metrics.eventLoopLag(Math.max(0, now - tick - LOOP_TICK_MS) / 1000);
+      tick = now;
     });
     if (options.simulate) this.#startSimulator();
   }

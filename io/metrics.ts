@@ -40,6 +40,8 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
   #restarts: client.Counter<"type">;
   #alerts: client.Counter<"rule" | "severity" | "mode">;
   #latency: client.Histogram<"family">;
+  #inferenceErrors: client.Counter<"model">;
+  #loopLag = 0;
   #sessions: client.Gauge;
   #checkpoints: client.Counter<"result">;
   #checkpointChars: client.Gauge;
@@ -243,6 +245,25 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
         for (const d of sources.drift?.() ?? []) this.set({ model: d.model }, d.rows);
       },
     });
+    this.#inferenceErrors = new client.Counter({
+      name: "vigil_inference_errors_total",
+      help: "Rows whose model batch failed (each row's turn fails and is retried).",
+      labelNames: ["model"],
+      registers,
+    });
+    const takeLag = () => {
+      const lag = this.#loopLag;
+      this.#loopLag = 0;
+      return lag;
+    };
+    new client.Gauge({
+      name: "vigil_event_loop_lag_seconds",
+      help: "How late the event loop ran a periodic timer, the worst since the last scrape.",
+      registers,
+      collect() {
+        this.set(takeLag());
+      },
+    });
     new client.Gauge({
       name: "vigil_process_heap_bytes",
       help: "V8 heap in use.",
@@ -279,6 +300,15 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
 
   passivated(type: string): void {
     this.#child(this.#passivations, "pas", type).inc();
+  }
+
+  /** Shows the actor counters of these types at 0 before anything happens to them. */
+  actorTypes(types: readonly string[]): void {
+    for (const t of types) {
+      this.#child(this.#activations, "act", t).inc(0);
+      this.#child(this.#passivations, "pas", t).inc(0);
+      this.#child(this.#restarts, "rst", t).inc(0);
+    }
   }
 
   restarted(type: string): void {
@@ -331,7 +361,17 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
     this.#batchRows.observe({ model }, rows);
   }
 
+  inferenceFailed(model: string, _version: string, rows: number): void {
+    this.#inferenceErrors.inc({ model }, rows);
+  }
+
+  /** How late the event loop ran a timer (seconds): the worst since the last scrape. */
+  eventLoopLag(seconds: number): void {
+    this.#loopLag = Math.max(this.#loopLag, seconds);
+  }
+
   modelActivated(model: string, version: string): void {
+    this.#inferenceErrors.inc({ model }, 0); // shown at 0 from the start
     this.#modelVersion.reset();
     this.#active.set(model, version);
     for (const [m, v] of this.#active) this.#modelVersion.set({ model: m, version: v }, 1);

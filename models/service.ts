@@ -61,6 +61,8 @@ const FIXTURE_TOLERANCE = 1e-5;
 export interface ModelTelemetry {
   /** A batch ran: its rows and how long `session.run` took. */
   inferenceBatch(model: string, version: string, rows: number, seconds: number): void;
+  /** A batch failed: its rows, each answered with the error. */
+  inferenceFailed?(model: string, version: string, rows: number): void;
   /** A version became the active one. */
   modelActivated(model: string, version: string): void;
   /** Rows of a batch whose most likely class was `cls`. */
@@ -374,6 +376,7 @@ class Batcher {
         if (shadow) return this.#compare(model, probs, shadow, input.slice(0, n * model.width), n);
       }, (err) => {
         this.#pending -= n;
+        this.#telemetry.inferenceFailed?.(model.manifest.name, model.manifest.version, n);
         for (const w of waiting) w.reject(err);
       });
       this.running.add(run);

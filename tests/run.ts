@@ -38,6 +38,17 @@ const SUITES: Suite[] = [
   },
 ];
 
+/** Prometheus, promtool, Alertmanager and amtool from Debian (scripts/ensure-prometheus.sh). */
+async function prometheusBin(): Promise<string> {
+  const out = await new Deno.Command("bash", {
+    args: ["scripts/ensure-prometheus.sh"],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) throw new Error("scripts/ensure-prometheus.sh failed");
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
 const fast = Deno.args.includes("--fast");
 const deno = Deno.execPath();
 let passed = 0;
@@ -49,7 +60,9 @@ for (const suite of SUITES) {
   if (fast && !suite.fast) continue;
   const env: Record<string, string> = {};
   if (suite.servers) {
-    console.log("Starting Kafka and the MongoDB wire-protocol server for the integration tests");
+    console.log(
+      "Starting Kafka and the MongoDB wire-protocol server, and fetching Prometheus, for the integration tests",
+    );
     try {
       const [kafka, mongo] = await Promise.all([
         startKafka({ port: 39092, controller_port: 39093, name: "test" }),
@@ -58,6 +71,7 @@ for (const suite of SUITES) {
       servers.push(kafka, mongo);
       env.VIGIL_TEST_KAFKA_BROKERS = kafka.address;
       env.VIGIL_TEST_MONGODB_URI = mongo.address;
+      env.VIGIL_TEST_PROMETHEUS_BIN = await prometheusBin();
     } catch (err) {
       console.error(`Cannot start the test servers: ${(err as Error).message}`);
       broken = true;

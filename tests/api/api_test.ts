@@ -197,6 +197,11 @@ Deno.test("GET /metrics is Prometheus text without a token and counts ingested e
         : undefined;
     });
     assert.match(text, /vigil_events_ingested_total\{kind="auth"\} 2/);
+    // Counters alert rules read are there at 0 before anything happens to them.
+    for (const type of ["user", "ip", "src", "service", "page"]) {
+      assert.match(text, new RegExp(`vigil_actor_restarts_total\\{type="${type}"\\} 0`));
+    }
+    assert.match(text, /^vigil_event_loop_lag_seconds \d/m);
   });
 });
 

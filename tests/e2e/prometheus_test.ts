@@ -1,0 +1,189 @@
+/**
+ * The operations files checked against the real tools (Debian's Prometheus 2.42,
+ * Alertmanager 0.25, promtool and amtool, fetched by `deno task test`): the Prometheus and
+ * Alertmanager configs and the alert rules with their unit tests; then a real Prometheus
+ * scraping `deno task start` under its simulated traffic, evaluating every alert rule.
+ * Needs --allow-all.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { freePort, get, startProcess, waitFor } from "./workers.ts";
+
+const DEPLOY = new URL("../../deploy/", import.meta.url).pathname;
+const RULES = `${DEPLOY}prometheus/rules/vigil.yml`;
+
+function bin(tool: string): string {
+  const dir = Deno.env.get("VIGIL_TEST_PROMETHEUS_BIN");
+  if (!dir) {
+    throw new Error(
+      'VIGIL_TEST_PROMETHEUS_BIN is not set: run the tests through "deno task test", which fetches Prometheus',
+    );
+  }
+  return `${dir}/${tool}`;
+}
+
+/** Runs a tool: its exit code and what it printed. */
+async function run(tool: string, args: string[], stdin?: string) {
+  const child = new Deno.Command(bin(tool), {
+    args,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const d = new TextDecoder();
+  return { code: out.code, out: d.decode(out.stdout) + d.decode(out.stderr) };
+}
+
+Deno.test("promtool and amtool pass the Prometheus config, the alert rules (linted) and their unit tests, and the Alertmanager config; a broken rule fails", async () => {
+  const checks: [string, string[]][] = [
+    ["promtool", ["check", "config", `${DEPLOY}prometheus/prometheus.yml`]],
+    ["promtool", ["check", "rules", "--lint=all", "--lint-fatal", RULES]],
+    ["promtool", ["test", "rules", `${DEPLOY}prometheus/tests/vigil_test.yml`]],
+    ["amtool", ["check-config", `${DEPLOY}alertmanager/alertmanager.yml`]],
+  ];
+  for (const [tool, args] of checks) {
+    const r = await run(tool, args);
+    assert.equal(r.code, 0, `${tool} ${args.join(" ")}:\n${r.out}`);
+  }
+  const tests = await run("promtool", [
+    "test",
+    "rules",
+    `${DEPLOY}prometheus/tests/vigil_test.yml`,
+  ]);
+  assert.match(tests.out, /SUCCESS/);
+  // The checks can fail: a rule with a broken expression is refused.
+  const dir = await Deno.makeTempDir();
+  try {
+    const broken = (await Deno.readTextFile(RULES)).replace(
+      'up{job="vigil"} == 0',
+      'up{job="vigil" == 0',
+    );
+    await Deno.writeTextFile(`${dir}/broken.yml`, broken);
+    const r = await run("promtool", ["check", "rules", `${dir}/broken.yml`]);
+    assert.notEqual(r.code, 0, r.out);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+interface PromRule {
+  name: string;
+  query: string;
+  health: string;
+  lastError?: string;
+}
+
+Deno.test({
+  name:
+    "Prometheus scrapes deno task start under simulated traffic: promtool check metrics passes the scrape, every alert rule evaluates without error, and every series it reads exists",
+  sanitizeOps: false,
+  sanitizeResources: false,
+}, async () => {
+  const vigil = startProcess({
+    ADMIN_TOKEN: "e2e-token-prometheus-0123456789",
+    VIGIL_SIMULATOR_BACKFILL_S: "900",
+  });
+  const dir = await Deno.makeTempDir();
+  let prometheus: Deno.ChildProcess | null = null;
+  try {
+    const scrape = await waitFor(
+      "Vigil's metrics with alerts in them",
+      120_000,
+      async () => {
+        const r = await get(`${vigil.base}/metrics`);
+        return r?.status === 200 && /^vigil_alerts_total\{/m.test(r.text) ? r.text : undefined;
+      },
+      vigil.exited,
+      () => vigil.stderr().slice(-4_000),
+    );
+    const lint = await run("promtool", ["check", "metrics"], scrape);
+    assert.equal(lint.code, 0, lint.out);
+    assert.equal(lint.out.trim(), "", "no lint problem in the exposition");
+
+    const port = freePort();
+    const target = new URL(vigil.base).host;
+    await Deno.writeTextFile(
+      `${dir}/prometheus.yml`,
+      [
+        "global: { scrape_interval: 1s, evaluation_interval: 1s }",
+        `rule_files: ["${RULES}"]`,
+        "scrape_configs:",
+        "  - job_name: vigil",
+        `    static_configs: [{ targets: ["${target}"] }]`,
+        "",
+      ].join("\n"),
+    );
+    const child = prometheus = new Deno.Command(bin("prometheus"), {
+      args: [
+        `--config.file=${dir}/prometheus.yml`,
+        `--storage.tsdb.path=${dir}/data`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    let exited = false;
+    child.status.then(() => exited = true);
+    const api = `http://127.0.0.1:${port}/api/v1`;
+    const query = async (q: string) => {
+      const r = await get(`${api}/query?query=${encodeURIComponent(q)}`);
+      return r ? JSON.parse(r.text) : null;
+    };
+    // Every rule evaluated (health "ok", not "unknown" or "err") over a few scrapes.
+    const rules = await waitFor(
+      "every rule evaluated",
+      60_000,
+      async () => {
+        const up = await query('up{job="vigil"}');
+        if (up?.data?.result?.[0]?.value?.[1] !== "1") return undefined;
+        const r = await get(`${api}/rules`);
+        if (r?.status !== 200) return undefined;
+        const all: PromRule[] = JSON.parse(r.text).data.groups.flatMap((g: { rules: PromRule[] }) =>
+          g.rules
+        );
+        return all.length > 0 && all.every((x) => x.health === "ok") ? all : undefined;
+      },
+      () => exited || vigil.exited(),
+      () => vigil.stderr().slice(-2_000),
+    );
+    const names = rules.map((r) => r.name).sort();
+    assert.deepEqual(names, [
+      "VigilActorRestartStorm",
+      "VigilAlertFlood",
+      "VigilAlertLatencyHigh",
+      "VigilConsumerLagHigh",
+      "VigilHighIntrusionRate",
+      "VigilInferenceErrors",
+      "VigilModelDriftHigh",
+      "VigilNoEventsIngested",
+      "VigilWorkerDown",
+    ]);
+    for (const rule of rules) {
+      const q = await query(rule.query);
+      assert.equal(q?.status, "success", `${rule.name}: ${JSON.stringify(q)}`);
+      // Each series the expression reads is there (so the rule watches something real).
+      const metrics = new Set(rule.query.match(/\b(?:vigil_[a-z_]+|up)\b/g) ?? []);
+      assert.ok(metrics.size > 0, rule.query);
+      for (const m of metrics) {
+        const c = await query(`count({__name__="${m}"})`);
+        assert.ok(Number(c?.data?.result?.[0]?.value?.[1]) > 0, `${rule.name}: no series ${m}`);
+      }
+    }
+  } finally {
+    prometheus?.kill("SIGTERM");
+    await prometheus?.status;
+    if (!vigil.exited()) vigil.child.kill("SIGTERM");
+    await vigil.status;
+    await vigil.stdoutDone;
+    await vigil.stderrDone;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
