@@ -22,6 +22,8 @@ import type { Outbox } from "./outbox.ts";
 /** Counts the intake reports, besides the runtime's. */
 export interface IntakeTelemetry extends RuntimeTelemetry {
   ingested(kind: EventKind): void;
+  /** The event itself, for figures by its type (logins and logouts, payments). */
+  ingestedEvent?(event: VigilEvent): void;
   invalid(kind: EventKind | "unknown"): void;
 }
 
@@ -242,6 +244,7 @@ export class Intake {
     const replay = ticket?.replay === true;
     if (!replay) {
       this.#telemetry.ingested(event.kind);
+      this.#telemetry.ingestedEvent?.(event);
       if (this.#archive) {
         this.#outbox.archive({
           event_id: event.event_id,

@@ -106,6 +106,7 @@ export class VigilSystem {
     this.metrics = new Metrics({
       stats: () => runtime!.stats(),
       lag: () => this.#consumer?.lag() ?? {},
+      lagSeconds: () => this.#consumer?.lagSeconds?.() ?? {},
       drift: () => this.models.drift(),
     });
     this.metrics.actorTypes([USER, IP, SOURCE, SERVICE, PAGE]);
@@ -290,7 +291,9 @@ export class VigilSystem {
     const consume: ConsumeOptions = {
       group: c.io.kafka_group,
       on_error: (err) => log("error", "The consumer stopped", { error: String(err) }),
+      on_commit: (ok) => this.metrics.committed(ok),
       on_assign: (partitions) => {
+        this.metrics.rebalanced();
         const kept = new Set(partitions);
         for (const p of this.#assigned ?? []) if (!kept.has(p)) this.#checkpoints?.release(p);
         const dropped = this.runtime.retainPartitions(partitions);

@@ -161,7 +161,10 @@ export class KafkaLog implements Log {
     const commits = new CommitCoalescer(
       (offsets) => consumer.commitOffsets(offsets),
       (err) => options.on_error?.(err),
+      options.on_commit,
     );
+    /** Kafka timestamp of the last record handled, per `topic/partition`. */
+    const handledAt = new Map<string, number>();
     /**
      * Per `topic/partition` assigned here: the offset to read from (after a checkpoint) and
      * the offset committed when it was assigned (records below it are replayed).
@@ -225,7 +228,7 @@ export class KafkaLog implements Log {
         eachBatchAutoResolve: false,
         eachBatch: async (args) => {
           if (stopping) return; // left uncommitted, for the next owner
-          const handling = this.#eachBatch(args, options, catchUp, commits, lag);
+          const handling = this.#eachBatch(args, options, catchUp, commits, lag, handledAt);
           const settled = handling.catch(() => {});
           inHand.add(settled);
           try {
@@ -249,6 +252,15 @@ export class KafkaLog implements Log {
         this.#consumers = this.#consumers.filter((c) => c !== consumer);
       },
       lag: () => Object.fromEntries(lag),
+      lagSeconds: () => {
+        const now = Date.now();
+        const out: Record<string, number> = {};
+        for (const [tp, n] of lag) {
+          const at = handledAt.get(tp);
+          out[tp] = n > 0 && at !== undefined ? Math.max(0, (now - at) / 1000) : 0;
+        }
+        return out;
+      },
     };
   }
 
@@ -258,6 +270,7 @@ export class KafkaLog implements Log {
     catchUp: Map<string, Promise<{ from: number; replayBelow: number }>>,
     commits: CommitCoalescer,
     lag: Map<string, number>,
+    handledAt: Map<string, number>,
   ): Promise<void> {
     const tp = `${batch.topic}/${batch.partition}`;
     const { from, replayBelow } = await (catchUp.get(tp) ?? { from: 0, replayBelow: 0 });
@@ -286,6 +299,7 @@ export class KafkaLog implements Log {
         if (records[0]!.offset < replayBelow) piece.replay_below = replayBelow;
         const pending = await options.handler(piece);
         const last = records[records.length - 1]!.offset;
+        const lastAt = records[records.length - 1]!.timestamp;
         // Once the piece is handled and durable its offset may be committed. Commits are
         // coalesced and sent in the background (one request for every partition with
         // news), so a batch does not wait a round trip; a failed commit is covered by
@@ -294,6 +308,7 @@ export class KafkaLog implements Log {
           resolveOffset(String(last));
           if (last + 1 > replayBelow) commits.note(batch.topic, batch.partition, last + 1);
           lag.set(tp, Math.max(0, Number(batch.highWatermark) - last - 1));
+          handledAt.set(tp, lastAt);
         };
         const durable = pending?.durable;
         tail = durable ? tail.then(() => durable).then(commit) : tail.then(commit);
@@ -365,13 +380,16 @@ class CommitCoalescer {
   #inFlight: Promise<void> | null = null;
   #send: (offsets: { topic: string; partition: number; offset: string }[]) => Promise<void>;
   #onError: (err: unknown) => void;
+  #onCommit: (ok: boolean) => void;
 
   constructor(
     send: (offsets: { topic: string; partition: number; offset: string }[]) => Promise<void>,
     onError: (err: unknown) => void,
+    onCommit: (ok: boolean) => void = () => {},
   ) {
     this.#send = send;
     this.#onError = onError;
+    this.#onCommit = onCommit;
   }
 
   /** Commits `offset` (the next to read) for a partition, soon. */
@@ -389,7 +407,10 @@ class CommitCoalescer {
     while (this.#pending.size > 0) {
       const offsets = [...this.#pending.values()];
       this.#pending.clear();
-      await this.#send(offsets).catch(this.#onError);
+      await this.#send(offsets).then(() => this.#onCommit(true), (err) => {
+        this.#onCommit(false);
+        this.#onError(err);
+      });
     }
     this.#inFlight = null;
   }

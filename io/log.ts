@@ -70,6 +70,8 @@ export interface ConsumeOptions {
    * record of the new assignment is handled.
    */
   on_assign?: (partitions: number[]) => void;
+  /** Told of each offset commit request, whether it succeeded. */
+  on_commit?: (ok: boolean) => void;
   /**
    * For a partition just assigned to this member (after `on_assign`): restores what it
    * can of the partition's state and gives the offset to read each input topic from
@@ -91,6 +93,11 @@ export interface Consumer {
   stop(): Promise<void>;
   /** Records not yet consumed, per `topic/partition`. */
   lag(): Record<string, number>;
+  /**
+   * How far behind, in time, per `topic/partition`: the age of the last record handled
+   * while records wait after it (0 when none waits). Absent where not known.
+   */
+  lagSeconds?(): Record<string, number>;
 }
 
 /** A partitioned log. */

@@ -10,7 +10,7 @@ import client from "prom-client";
 import type { RuntimeStats } from "../actors/runtime.ts";
 import type { IntakeTelemetry } from "../engine/intake.ts";
 import type { NotifyTelemetry } from "./notify.ts";
-import type { Alert, EventKind } from "../events/types.ts";
+import type { Alert, EventKind, VigilEvent } from "../events/types.ts";
 import type { DeadLetterReason } from "../actors/ports.ts";
 import type { ModelTelemetry } from "../models/service.ts";
 
@@ -18,11 +18,16 @@ import type { ModelTelemetry } from "../models/service.ts";
 export interface MetricSources {
   stats(): RuntimeStats;
   lag(): Record<string, number>;
+  /** Seconds behind per `topic/partition`, where known. */
+  lagSeconds?(): Record<string, number>;
   /** Each served model's input drift (PSI per feature against its training data). */
   drift?(): { model: string; rows: number; features: { feature: string; psi: number }[] }[];
 }
 
 /** Latency buckets (seconds) from 1 ms to 2 min. */
+/** Transaction statuses counted by name (any other is `unknown`): a bounded label. */
+const TX_STATUSES = new Set(["success", "failed", "declined", "pending", "reversed"]);
+
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120];
 
 /** The metrics of one process. */
@@ -41,6 +46,10 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
   #alerts: client.Counter<"rule" | "severity" | "mode">;
   #latency: client.Histogram<"family">;
   #inferenceErrors: client.Counter<"model">;
+  #rebalances: client.Counter;
+  #commits: client.Counter<"result">;
+  #authEvents: client.Counter<"type">;
+  #transactions: client.Counter<"type" | "status">;
   #loopLag = 0;
   #sessions: client.Gauge;
   #checkpoints: client.Counter<"result">;
@@ -245,6 +254,46 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
         for (const d of sources.drift?.() ?? []) this.set({ model: d.model }, d.rows);
       },
     });
+    new client.Gauge({
+      name: "vigil_consumer_lag_seconds",
+      help: "How far behind consuming is, by topic: the age of the last record handled while " +
+        "records wait after it (the worst partition).",
+      labelNames: ["topic"],
+      registers,
+      collect() {
+        const byTopic = new Map<string, number>();
+        for (const [tp, s] of Object.entries(sources.lagSeconds?.() ?? {})) {
+          const topic = tp.slice(0, tp.lastIndexOf("/"));
+          byTopic.set(topic, Math.max(byTopic.get(topic) ?? 0, s));
+        }
+        for (const [topic, s] of byTopic) this.set({ topic }, s);
+      },
+    });
+    this.#rebalances = new client.Counter({
+      name: "vigil_kafka_rebalances_total",
+      help: "Partition assignments this worker received (each consumer group rebalance).",
+      registers,
+    });
+    this.#commits = new client.Counter({
+      name: "vigil_kafka_commits_total",
+      help: "Offset commit requests, by result (ok, failed; a failed one is covered by the next).",
+      labelNames: ["result"],
+      registers,
+    });
+    for (const result of ["ok", "failed"]) this.#commits.inc({ result }, 0);
+    this.#authEvents = new client.Counter({
+      name: "vigil_auth_events_total",
+      help: "Auth events ingested, by type (login_success, login_failure, logout).",
+      labelNames: ["type"],
+      registers,
+    });
+    this.#transactions = new client.Counter({
+      name: "vigil_transactions_total",
+      help: "Transactions ingested, by type and by the status the producer gave " +
+        "(success, failed, declined, pending, reversed; unknown when none or another).",
+      labelNames: ["type", "status"],
+      registers,
+    });
     this.#inferenceErrors = new client.Counter({
       name: "vigil_inference_errors_total",
       help: "Rows whose model batch failed (each row's turn fails and is retried).",
@@ -280,6 +329,25 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
         this.set(Deno.memoryUsage().rss);
       },
     });
+  }
+
+  ingestedEvent(e: VigilEvent): void {
+    if (e.kind === "auth") this.#child(this.#authEvents, "auth", e.type).inc();
+    else if (e.kind === "transaction") {
+      const raw = e.raw.status;
+      const status = typeof raw === "string" && TX_STATUSES.has(raw) ? raw : "unknown";
+      this.#transactions.inc({ type: e.type, status });
+    }
+  }
+
+  /** The consumer group gave this worker its partitions (again). */
+  rebalanced(): void {
+    this.#rebalances.inc();
+  }
+
+  /** An offset commit request ended. */
+  committed(ok: boolean): void {
+    this.#commits.inc({ result: ok ? "ok" : "failed" });
   }
 
   ingested(kind: EventKind): void {

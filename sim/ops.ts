@@ -256,6 +256,7 @@ export class Ops {
       amount,
       currency: "NOK",
       counterparty: `cp-ops-${this.#ids}`,
+      status: "success",
     };
   }
 

@@ -490,6 +490,7 @@ export class Simulator {
         ip,
         device_id: device,
         channel: "web",
+        status: "success",
       };
       ids.push(out.event_id as string);
       this.#push(at, out);
@@ -768,6 +769,9 @@ export class Simulator {
       ip: u.ip,
       device_id: device,
       channel: "web",
+      // The bank's answer, as the seed's payment feed carried it (1 in 40 declined); from
+      // the event's number, so the random stream, and every other event, stays as it was.
+      status: this.#ids % 40 === 0 ? "declined" : "success",
     };
   }
 

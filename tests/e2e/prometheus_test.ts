@@ -9,7 +9,11 @@
  */
 
 import assert from "node:assert/strict";
+import { panelQueries } from "../../tools/dashboards.ts";
+import { kafkaBrokers, mongoUri, unique } from "../integration/servers.ts";
 import { freePort, get, startProcess, waitFor } from "./workers.ts";
+
+const TOKEN = "e2e-token-prometheus-0123456789";
 
 const DEPLOY = new URL("../../deploy/", import.meta.url).pathname;
 const RULES = `${DEPLOY}prometheus/rules/vigil.yml`;
@@ -83,13 +87,30 @@ interface PromRule {
 
 Deno.test({
   name:
-    "Prometheus scrapes deno task start under simulated traffic: promtool check metrics passes the scrape, every alert rule evaluates without error, and every series it reads exists",
+    "Prometheus scrapes deno task start on Kafka and MongoDB under simulated traffic: promtool check metrics passes the scrape, every alert rule evaluates without error over series that exist, and every dashboard panel's query returns data",
   sanitizeOps: false,
   sanitizeResources: false,
 }, async () => {
+  // A webhook receiver, so the notifier's figures exist too.
+  let notified = 0;
+  const receiver = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    await req.text();
+    notified++;
+    return new Response("ok");
+  });
+  const id = unique("prom");
   const vigil = startProcess({
-    ADMIN_TOKEN: "e2e-token-prometheus-0123456789",
+    ADMIN_TOKEN: TOKEN,
     VIGIL_SIMULATOR_BACKFILL_S: "900",
+    // On Kafka and MongoDB, so the consumer's figures (lag, commits, rebalances) and the
+    // checkpoints' exist.
+    KAFKA_BROKERS: kafkaBrokers(),
+    MONGODB_URI: mongoUri(),
+    VIGIL_IO_TOPIC_PREFIX: `${id}.`,
+    VIGIL_IO_MONGODB_DATABASE: id,
+    VIGIL_IO_KAFKA_GROUP: id,
+    VIGIL_IO_CHECKPOINT_INTERVAL_MS: "1000",
+    VIGIL_NOTIFY_WEBHOOK_URL: `http://127.0.0.1:${receiver.addr.port}/alerts`,
   });
   const dir = await Deno.makeTempDir();
   let prometheus: Deno.ChildProcess | null = null;
@@ -104,6 +125,13 @@ Deno.test({
       vigil.exited,
       () => vigil.stderr().slice(-4_000),
     );
+    // One invalid event, dead-lettered.
+    const bad = await fetch(`${vigil.base}/api/v1/events`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify([{ kind: "auth", type: "login_failure" }]),
+    });
+    assert.equal(bad.status, 202, await bad.text());
     const lint = await run("promtool", ["check", "metrics"], scrape);
     assert.equal(lint.code, 0, lint.out);
     assert.equal(lint.out.trim(), "", "no lint problem in the exposition");
@@ -177,7 +205,31 @@ Deno.test({
         assert.ok(Number(c?.data?.result?.[0]?.value?.[1]) > 0, `${rule.name}: no series ${m}`);
       }
     }
+    // Every dashboard panel's query parses and returns data (Grafana's variables set to a
+    // 1 m rate window and every worker).
+    const panels = panelQueries().map((x) => ({
+      ...x,
+      expr: x.expr.replaceAll("$__rate_interval", "1m").replaceAll("$instance", ".+"),
+    }));
+    let empty: string[] = [];
+    await waitFor(
+      "data for every dashboard panel",
+      120_000,
+      async () => {
+        empty = [];
+        for (const p of panels) {
+          const r = await query(p.expr);
+          assert.equal(r?.status, "success", `${p.board} / ${p.panel}: ${JSON.stringify(r)}`);
+          if ((r.data.result as unknown[]).length === 0) empty.push(`${p.board} / ${p.panel}`);
+        }
+        return empty.length === 0 ? true : undefined;
+      },
+      () => exited || vigil.exited(),
+      () => `no data yet: ${empty.join("; ")}`,
+    );
+    assert.ok(notified > 0, "the webhook was called");
   } finally {
+    await receiver.shutdown();
     prometheus?.kill("SIGTERM");
     await prometheus?.status;
     if (!vigil.exited()) vigil.child.kill("SIGTERM");
