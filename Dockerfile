@@ -8,9 +8,12 @@ COPY deno.json deno.lock ./
 RUN deno install --frozen
 
 COPY . .
-RUN deno cache --frozen main.ts && chown -R deno:deno /app
+# A user of our own with a numeric id, so Kubernetes' runAsNonRoot can verify it.
+RUN deno cache --frozen main.ts \
+  && useradd --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin vigil \
+  && chown -R 10001:10001 /app "${DENO_DIR:-/deno-dir}"
 
-USER deno
+USER 10001
 
 # Inside a container the API must listen beyond loopback; the token comes from the
 # environment (ADMIN_TOKEN), never from the image.
