@@ -962,6 +962,7 @@ export class ActorRuntime {
       raw,
       raw_bytes: raw.length,
       at: new Date(this.#clock.now()).toISOString(),
+      category: reason,
     };
     this.#o.deadLetters?.deadLetter(letter);
   }

@@ -10,9 +10,10 @@ import { bodyLimit } from "hono/body-limit";
 import type { ApiLimits } from "../config/defaults.ts";
 import type { RuntimeStats } from "../actors/runtime.ts";
 import { RuleError, type RuleInfo } from "../engine/rules.ts";
-import type { Store } from "../io/store.ts";
+import { type Store, StoreQueryError } from "../io/store.ts";
+import type { Alert } from "../events/types.ts";
 import { requireToken } from "./auth.ts";
-import { openapi } from "./openapi.ts";
+import { docsPage, openapi } from "./openapi.ts";
 
 /** The outcome of an ingest request. */
 export interface IngestResult {
@@ -72,6 +73,8 @@ export interface ApiDeps {
   models?: ModelsDeps;
   /** Rule operations (absent: the routes answer 404). */
   rules?: RulesDeps;
+  /** The clock of the ingest rate limit (ms; default `Date.now`). */
+  now?: () => number;
   actors: {
     types: string[];
     stats(): RuntimeStats;
@@ -82,6 +85,39 @@ export interface ApiDeps {
 
 /** A request that cannot be served as asked. */
 class BadRequest extends Error {}
+
+/**
+ * The ingest rate limit: a bucket of `burst` events refilled at `per_s` a second. A
+ * request takes all its events or none.
+ */
+export class IngestBucket {
+  #tokens: number;
+  #at: number;
+  constructor(
+    readonly per_s: number,
+    readonly burst: number,
+    readonly now: () => number,
+  ) {
+    this.#tokens = burst;
+    this.#at = now();
+  }
+
+  /** Takes `n` events: 0 when they may go in, else the seconds until they could. */
+  take(n: number): number {
+    if (this.per_s <= 0) return 0;
+    const t = this.now();
+    this.#tokens = Math.min(this.burst, this.#tokens + ((t - this.#at) / 1000) * this.per_s);
+    this.#at = t;
+    // A request larger than the bucket waits for a full bucket (it is refused anyway
+    // until then: max_events_per_request should stay below the burst).
+    const need = Math.min(n, this.burst);
+    if (this.#tokens >= need) {
+      this.#tokens -= need;
+      return 0;
+    }
+    return (need - this.#tokens) / this.per_s;
+  }
+}
 
 /** Builds the app. */
 export function createApp(deps: ApiDeps): Hono {
@@ -97,8 +133,14 @@ export function createApp(deps: ApiDeps): Hono {
     return c.body(m.text, 200, { "Content-Type": m.contentType });
   });
   app.get("/openapi.json", (c) => c.json(openapi));
+  app.get("/docs", (c) => c.html(docsPage));
 
   app.use("/api/v1/*", requireToken(deps.token));
+  const ingestBucket = new IngestBucket(
+    deps.limits.ingest_events_per_s,
+    deps.limits.ingest_burst_events,
+    deps.now ?? (() => Date.now()),
+  );
 
   app.post(
     "/api/v1/events",
@@ -115,6 +157,14 @@ export function createApp(deps: ApiDeps): Hono {
           `Cannot ingest ${items.length} events in one request: the limit is ${deps.limits.max_events_per_request}`,
         );
       }
+      const wait_s = ingestBucket.take(items.length);
+      if (wait_s > 0) {
+        c.header("Retry-After", String(Math.ceil(wait_s)));
+        return c.json({
+          error: `Too many events: ${deps.limits.ingest_events_per_s} a second are taken ` +
+            `(bursts of ${deps.limits.ingest_burst_events}); retry in ${Math.ceil(wait_s)} s`,
+        }, 429);
+      }
       return c.json(await deps.ingest(items), 202);
     },
   );
@@ -127,8 +177,17 @@ export function createApp(deps: ApiDeps): Hono {
     if (q.entity_type) query.entity_type = q.entity_type;
     if (q.entity_key) query.entity_key = q.entity_key;
     if (q.since) query.since_ms = timeParam(q.since);
-    const alerts = await deps.store.findAlerts(query);
-    return c.json({ count: alerts.length, alerts });
+    if (q.before) query.before = q.before;
+    let alerts: Alert[];
+    try {
+      alerts = await deps.store.findAlerts(query);
+    } catch (err) {
+      if (err instanceof StoreQueryError) throw new BadRequest(err.message);
+      throw err;
+    }
+    // A full page may have more after it: `next` is the cursor for `before`.
+    const next = alerts.length === limit ? alerts[alerts.length - 1]!.alert_id : null;
+    return c.json({ count: alerts.length, alerts, next });
   });
 
   app.get("/api/v1/actors", (c) => {
@@ -237,6 +296,49 @@ export function createApp(deps: ApiDeps): Hono {
     if (!deps.rules) throw new NotFound("No rules are run by this process");
     return deps.rules;
   };
+
+  /** One re-drive at a time in this process. */
+  let redriving: Promise<unknown> = Promise.resolve();
+  app.post("/api/v1/dead-letters/redrive", smallBody, async (c) => {
+    let body: { category?: unknown; limit?: unknown } = {};
+    const text = await c.req.text();
+    if (text.trim() !== "") {
+      try {
+        body = JSON.parse(text) ?? {};
+      } catch {
+        throw new BadRequest('Cannot parse the body: send {"category": "future", "limit": 100}');
+      }
+    }
+    const categories = [
+      "invalid",
+      "oversized",
+      "late",
+      "future",
+      "failed",
+      "quarantined",
+      "stopped",
+    ];
+    if (body.category !== undefined && !categories.includes(body.category as string)) {
+      throw new BadRequest(`"category" must be one of ${categories.join(", ")}`);
+    }
+    const max = deps.limits.max_events_per_request;
+    const limit = body.limit === undefined ? Math.min(100, max) : body.limit;
+    if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1 || limit > max) {
+      throw new BadRequest(`"limit" must be a whole number from 1 to ${max}`);
+    }
+    const category = body.category as string | undefined;
+    const run = redriving.then(async () => {
+      const letters = await deps.store.takeDeadLetters(limit, category);
+      // A letter cut short when it was kept cannot be whole again: it goes back as it was.
+      const whole = letters.filter((d) => new TextEncoder().encode(d.raw).length >= d.raw_bytes);
+      const cut = letters.filter((d) => !whole.includes(d));
+      if (cut.length > 0) await deps.store.saveDeadLetters(cut);
+      const result = await deps.ingest(whole.map((d) => d.raw));
+      return { taken: letters.length, redriven: whole.length, kept_cut: cut.length, ...result };
+    });
+    redriving = run.catch(() => {});
+    return c.json(await run, 202);
+  });
 
   app.get("/api/v1/rules", (c) => {
     const rules = rulesOf().list();

@@ -32,6 +32,15 @@ export const openapi = {
     "/metrics": {
       get: { summary: "Prometheus metrics", responses: { "200": { description: "Text format" } } },
     },
+    "/openapi.json": {
+      get: { summary: "This document", responses: { "200": json("OpenAPI 3.1") } },
+    },
+    "/docs": {
+      get: {
+        summary: "This document as a page to browse",
+        responses: { "200": { description: "HTML", content: { "text/html": {} } } },
+      },
+    },
     "/api/v1/events": {
       post: {
         summary: "Ingest events: one JSON object, an array, or NDJSON",
@@ -43,6 +52,7 @@ export const openapi = {
           "202": json("Counts accepted and rejected; rejected ones are dead-lettered"),
           ...errors,
           "413": json("Body too large"),
+          "429": json("Past the ingest rate (VIGIL_API_INGEST_EVENTS_PER_S); see Retry-After"),
         },
       },
     },
@@ -50,13 +60,16 @@ export const openapi = {
       get: {
         summary: "Alerts, newest first",
         security: bearer,
-        parameters: ["rule", "entity_type", "entity_key", "since", "limit"].map((name) => ({
+        description: "A full page comes with `next`: pass it as `before` for the next page.",
+        parameters: ["rule", "entity_type", "entity_key", "since", "limit", "before"].map((
+          name,
+        ) => ({
           name,
           in: "query",
           required: false,
           schema: { type: name === "limit" ? "integer" : "string" },
         })),
-        responses: { "200": json("Alerts"), ...errors },
+        responses: { "200": json("Alerts, and the cursor of the next page"), ...errors },
       },
     },
     "/api/v1/actors": {
@@ -161,5 +174,74 @@ export const openapi = {
         responses: { "200": json("Dead letters"), ...errors },
       },
     },
+    "/api/v1/dead-letters/redrive": {
+      post: {
+        summary: "Re-drive dead letters after a fix: the newest `limit` (of `category`, if " +
+          "given) are taken out and ingested again; those still invalid are dead-lettered anew",
+        security: bearer,
+        requestBody: { content: { "application/json": {} } },
+        responses: {
+          "202": json("Taken, re-driven, and the ingest counts"),
+          ...errors,
+          "413": json("Body too large"),
+        },
+      },
+    },
   },
 };
+
+/**
+ * A page that shows the document (`/docs`): every path, its operations and answers. It
+ * loads nothing from elsewhere; it reads `/openapi.json` from the same process.
+ */
+export const docsPage = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Vigil API</title>
+<style>
+body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; padding: 0 1rem; }
+h2 { font-size: 1.05rem; margin: 1.6rem 0 .3rem; font-family: ui-monospace, monospace; }
+.m { display: inline-block; min-width: 4.5rem; font-weight: 600; text-transform: uppercase; }
+.lock { color: #a15c00; font-size: .85rem; }
+table { border-collapse: collapse; margin: .3rem 0 0 4.5rem; }
+td { padding: .1rem .8rem .1rem 0; vertical-align: top; }
+</style>
+</head>
+<body>
+<h1>Vigil API</h1>
+<p id="about"></p>
+<div id="paths">Loading /openapi.json …</div>
+<script>
+(async () => {
+  const doc = await (await fetch("openapi.json")).json();
+  document.getElementById("about").textContent = doc.info.description;
+  const out = document.getElementById("paths");
+  out.textContent = "";
+  const text = (tag, value, cls) => {
+    const e = document.createElement(tag);
+    e.textContent = value;
+    if (cls) e.className = cls;
+    return e;
+  };
+  for (const [path, ops] of Object.entries(doc.paths)) {
+    out.append(text("h2", path));
+    for (const [method, op] of Object.entries(ops)) {
+      const p = document.createElement("div");
+      p.append(text("span", method, "m"), text("span", op.summary ?? ""));
+      if (op.security) p.append(text("span", "  (bearer token)", "lock"));
+      out.append(p);
+      const t = document.createElement("table");
+      for (const [code, r] of Object.entries(op.responses ?? {})) {
+        const row = t.insertRow();
+        row.insertCell().textContent = code;
+        row.insertCell().textContent = r.description ?? "";
+      }
+      out.append(t);
+    }
+  }
+})();
+</script>
+</body>
+</html>
+`;

@@ -272,6 +272,13 @@ export interface ApiLimits {
   max_events_per_request: number;
   /** Largest page of alerts returned. */
   max_alerts_page: number;
+  /**
+   * Events `POST /api/v1/events` takes per second, on average (a token bucket; 0: no
+   * limit). Over it: 429 with `Retry-After`, nothing taken in.
+   */
+  ingest_events_per_s: number;
+  /** How many events the ingest bucket holds: a burst taken at once. */
+  ingest_burst_events: number;
 }
 
 /** Model serving (ONNX, `models/service.ts`). */
@@ -566,6 +573,8 @@ export const defaults: Readonly<Config> = Object.freeze({
     max_body_bytes: 1_048_576,
     max_events_per_request: 10_000,
     max_alerts_page: 1_000,
+    ingest_events_per_s: 20_000,
+    ingest_burst_events: 100_000,
   },
   simulator: {
     events_per_second: 200,

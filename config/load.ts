@@ -112,6 +112,18 @@ export function checkConfig(c: Config): void {
       throw new ConfigError(`Cannot use ${name}=${v}: it must be a whole number of at least 1`);
     }
   }
+  const a = c.api;
+  if (!(a.ingest_events_per_s >= 0)) {
+    throw new ConfigError(
+      `Cannot use VIGIL_API_INGEST_EVENTS_PER_S=${a.ingest_events_per_s}: it must be 0 (no limit) or more`,
+    );
+  }
+  if (a.ingest_events_per_s > 0 && !(a.ingest_burst_events >= a.max_events_per_request)) {
+    throw new ConfigError(
+      `Cannot use VIGIL_API_INGEST_BURST_EVENTS=${a.ingest_burst_events}: it must be at least ` +
+        `VIGIL_API_MAX_EVENTS_PER_REQUEST (${a.max_events_per_request}), or a full request never goes in`,
+    );
+  }
   if (!(c.ip.stuffing_min_share >= 0 && c.ip.stuffing_min_share <= 1)) {
     throw new ConfigError(
       `Cannot use VIGIL_IP_STUFFING_MIN_SHARE=${c.ip.stuffing_min_share}: it must be 0..1`,

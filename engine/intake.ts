@@ -500,6 +500,7 @@ export class Intake {
 
   #deadLetter(letter: DeadLetter, why: "invalid" | "oversized" | "late" | "future"): void {
     if (letter.raw_bytes === 0) letter.raw_bytes = utf8Length(letter.raw);
+    letter.category = why;
     this.#telemetry.deadLettered(why);
     this.#outbox.deadLetter(letter);
   }

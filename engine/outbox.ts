@@ -31,6 +31,8 @@ export class Outbox implements AlertSink, DeadLetterSink {
   #flushing: Promise<void> = Promise.resolve();
   /** Alerts made durable so far. */
   published = 0;
+  /** Told how long each write to the store, and each produce request, took and whether it failed. */
+  timed: (what: "store" | "produce", seconds: number, ok: boolean) => void = () => {};
 
   #alertsTopic: string;
   #deadLetterTopic: string;
@@ -86,6 +88,19 @@ export class Outbox implements AlertSink, DeadLetterSink {
     return this.#flushing;
   }
 
+  /** Runs `op`, telling `timed` how long it took and whether it failed (when `told`). */
+  async #timing<T>(what: "store" | "produce", op: () => Promise<T>, told: boolean): Promise<T> {
+    const t0 = performance.now();
+    try {
+      const out = await op();
+      if (told) this.timed(what, (performance.now() - t0) / 1000, true);
+      return out;
+    } catch (err) {
+      if (told) this.timed(what, (performance.now() - t0) / 1000, false);
+      throw err;
+    }
+  }
+
   async #flushNow(): Promise<void> {
     if (this.pending === 0) return;
     const alerts = this.#alerts;
@@ -100,11 +115,11 @@ export class Outbox implements AlertSink, DeadLetterSink {
     try {
       // The store first (alerts are published as stored), then one produce request for
       // every topic: forwarded records, dead letters and alerts.
-      if (archive.length > 0) await this.#store?.archiveEvents(archive);
-      if (dead.length > 0) await this.#store?.saveDeadLetters(dead);
-      const stored = alerts.length > 0 && this.#store
-        ? await this.#store.saveAlerts(alerts)
-        : alerts;
+      const stored = await this.#timing("store", async () => {
+        if (archive.length > 0) await this.#store?.archiveEvents(archive);
+        if (dead.length > 0) await this.#store?.saveDeadLetters(dead);
+        return alerts.length > 0 && this.#store ? await this.#store.saveAlerts(alerts) : alerts;
+      }, this.#store !== null && archive.length + dead.length + alerts.length > 0);
       const batches: TopicMessages[] = [...forward].map(([topic, messages]) => ({
         topic,
         messages,
@@ -121,7 +136,10 @@ export class Outbox implements AlertSink, DeadLetterSink {
           messages: stored.map((a) => ({ key: a.entity.key, value: JSON.stringify(a) })),
         });
       }
-      if (batches.length > 0) await this.#log?.produceMany(batches);
+      if (batches.length > 0 && this.#log) {
+        const log = this.#log;
+        await this.#timing("produce", () => log.produceMany(batches), true);
+      }
       forward.clear();
       if (stored.length > 0) {
         for (const l of this.#listeners) await l(stored);

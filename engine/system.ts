@@ -107,9 +107,11 @@ export class VigilSystem {
       stats: () => runtime!.stats(),
       lag: () => this.#consumer?.lag() ?? {},
       lagSeconds: () => this.#consumer?.lagSeconds?.() ?? {},
+      notificationsQueued: () => this.notifier.queued(),
       drift: () => this.models.drift(),
     });
     this.metrics.actorTypes([USER, IP, SOURCE, SERVICE, PAGE]);
+    this.outbox.timed = (target, seconds, ok) => this.metrics.io(target, seconds, ok);
     const models = this.models = new ModelService(c.models, this.metrics);
     const rules = this.rules = new Rules(c, () => {
       const m = models.manifest(FLOW_MODEL);

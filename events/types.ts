@@ -86,4 +86,9 @@ export interface DeadLetter {
   /** Length of the raw value in bytes. */
   raw_bytes: number;
   at: string;
+  /**
+   * The kind of refusal, as `vigil_dead_letters_total` counts it: invalid, oversized,
+   * late, future, failed, quarantined, stopped (absent in letters kept before it existed).
+   */
+  category?: string;
 }

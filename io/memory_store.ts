@@ -6,12 +6,13 @@
  */
 
 import type { Alert, DeadLetter } from "../events/types.ts";
-import type {
-  AlertQuery,
-  ArchivedEvent,
-  PendingNotification,
-  Store,
-  StoredCheckpoint,
+import {
+  type AlertQuery,
+  type ArchivedEvent,
+  type PendingNotification,
+  type Store,
+  type StoredCheckpoint,
+  StoreQueryError,
 } from "./store.ts";
 
 /** An in-memory store. */
@@ -58,7 +59,14 @@ export class MemoryStore implements Store {
   findAlerts(q: AlertQuery): Promise<Alert[]> {
     const out: Alert[] = [];
     const all = [...this.#alerts.values()];
-    for (let i = all.length - 1; i >= 0 && out.length < q.limit; i--) {
+    let from = all.length - 1;
+    if (q.before !== undefined) {
+      from = all.findIndex((x) => x.alert.alert_id === q.before) - 1;
+      if (from < -1) {
+        return Promise.reject(new StoreQueryError(`No alert ${q.before} is held (paging cursor)`));
+      }
+    }
+    for (let i = from; i >= 0 && out.length < q.limit; i--) {
       const { alert: a, ts } = all[i]!;
       if (q.rule !== undefined && a.rule !== q.rule) continue;
       if (q.entity_type !== undefined && a.entity.type !== q.entity_type) continue;
@@ -82,6 +90,15 @@ export class MemoryStore implements Store {
 
   findDeadLetters(limit: number): Promise<DeadLetter[]> {
     return Promise.resolve(this.#dead.slice(-limit).reverse());
+  }
+
+  takeDeadLetters(limit: number, category?: string): Promise<DeadLetter[]> {
+    const taken: DeadLetter[] = [];
+    for (let i = this.#dead.length - 1; i >= 0 && taken.length < limit; i--) {
+      if (category !== undefined && this.#dead[i]!.category !== category) continue;
+      taken.push(this.#dead.splice(i, 1)[0]!);
+    }
+    return Promise.resolve(taken);
   }
 
   archiveEvents(events: readonly ArchivedEvent[]): Promise<void> {

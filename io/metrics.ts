@@ -20,6 +20,8 @@ export interface MetricSources {
   lag(): Record<string, number>;
   /** Seconds behind per `topic/partition`, where known. */
   lagSeconds?(): Record<string, number>;
+  /** Notifications waiting per target. */
+  notificationsQueued?(): Record<string, number>;
   /** Each served model's input drift (PSI per feature against its training data). */
   drift?(): { model: string; rows: number; features: { feature: string; psi: number }[] }[];
 }
@@ -46,6 +48,8 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
   #alerts: client.Counter<"rule" | "severity" | "mode">;
   #latency: client.Histogram<"family">;
   #inferenceErrors: client.Counter<"model">;
+  #ioSeconds: client.Histogram<"target">;
+  #ioErrors: client.Counter<"target">;
   #rebalances: client.Counter;
   #commits: client.Counter<"result">;
   #authEvents: client.Counter<"type">;
@@ -294,6 +298,34 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
       labelNames: ["type", "status"],
       registers,
     });
+    this.#ioSeconds = new client.Histogram({
+      name: "vigil_io_seconds",
+      help: "Time of each write that makes a batch durable: to the store (alerts, dead " +
+        "letters, archive) and each produce request (alerts, dead letters, re-keyed and " +
+        "signal records), by target.",
+      labelNames: ["target"],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    this.#ioErrors = new client.Counter({
+      name: "vigil_io_errors_total",
+      help:
+        "Writes to the store and produce requests that failed (retried with backoff), by target.",
+      labelNames: ["target"],
+      registers,
+    });
+    for (const target of ["store", "produce"]) this.#ioErrors.inc({ target }, 0);
+    new client.Gauge({
+      name: "vigil_notifications_queued",
+      help: "Notifications waiting to be sent, by target (the notifier outbox).",
+      labelNames: ["target"],
+      registers,
+      collect() {
+        for (const [target, n] of Object.entries(sources.notificationsQueued?.() ?? {})) {
+          this.set({ target }, n);
+        }
+      },
+    });
     this.#inferenceErrors = new client.Counter({
       name: "vigil_inference_errors_total",
       help: "Rows whose model batch failed (each row's turn fails and is retried).",
@@ -338,6 +370,12 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
       const status = typeof raw === "string" && TX_STATUSES.has(raw) ? raw : "unknown";
       this.#transactions.inc({ type: e.type, status });
     }
+  }
+
+  /** A store write or a produce request ended. */
+  io(target: "store" | "produce", seconds: number, ok: boolean): void {
+    this.#ioSeconds.observe({ target }, seconds);
+    if (!ok) this.#ioErrors.inc({ target });
   }
 
   /** The consumer group gave this worker its partitions (again). */

@@ -8,12 +8,13 @@
 
 import { type Collection, type Db, MongoClient } from "mongodb";
 import type { Alert, DeadLetter } from "../events/types.ts";
-import type {
-  AlertQuery,
-  ArchivedEvent,
-  PendingNotification,
-  Store,
-  StoredCheckpoint,
+import {
+  type AlertQuery,
+  type ArchivedEvent,
+  type PendingNotification,
+  type Store,
+  type StoredCheckpoint,
+  StoreQueryError,
 } from "./store.ts";
 
 /** How to reach MongoDB. */
@@ -220,6 +221,13 @@ export class MongoStore implements Store {
     if (q.entity_type !== undefined) filter["entity.type"] = q.entity_type;
     if (q.entity_key !== undefined) filter["entity.key"] = q.entity_key;
     if (q.since_ms !== undefined) filter.ts_ms = { $gte: q.since_ms };
+    if (q.before !== undefined) {
+      const cursor = await this.#alerts.findOne({ alert_id: q.before }, {
+        projection: { _id: 0, raised: 1 },
+      });
+      if (!cursor) throw new StoreQueryError(`No alert ${q.before} is stored (paging cursor)`);
+      filter.raised = { $lt: cursor.raised };
+    }
     const docs = await this.#alerts.find(filter, { projection: { _id: 0, ts_ms: 0, raised: 0 } })
       .sort({ raised: -1 }).limit(q.limit).toArray();
     return docs as unknown as Alert[];
@@ -242,6 +250,18 @@ export class MongoStore implements Store {
     const docs = await this.#dead.find({}, { projection: { _id: 0, at_date: 0 } }).sort({ _id: -1 })
       .limit(limit).toArray();
     return docs as unknown as DeadLetter[];
+  }
+
+  async takeDeadLetters(limit: number, category?: string): Promise<DeadLetter[]> {
+    const docs = await this.#dead.find(category === undefined ? {} : { category }, {
+      projection: { at_date: 0 },
+    }).sort({ _id: -1 }).limit(limit).toArray();
+    if (docs.length === 0) return [];
+    // Not atomic across processes: two re-drives at the same moment may both take a letter
+    // (its event is then ingested twice; alerts are idempotent on their ids).
+    const ids = docs.map((d) => d._id);
+    await this.#dead.deleteMany({ _id: { $in: ids } });
+    return docs.map(({ _id, ...d }) => d as unknown as DeadLetter);
   }
 
   async queueNotifications(items: readonly PendingNotification[]): Promise<void> {

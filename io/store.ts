@@ -14,8 +14,16 @@ export interface AlertQuery {
   entity_key?: string;
   /** Only alerts whose event time is at or after this (ms). */
   since_ms?: number;
+  /**
+   * Paging: only alerts stored before the one with this id (the next page after a page
+   * that ended with it). An id the store does not hold gives a StoreQueryError.
+   */
+  before?: string;
   limit: number;
 }
+
+/** A query the store cannot answer as asked (e.g. a paging cursor it does not know). */
+export class StoreQueryError extends Error {}
 
 /** An event kept in the raw archive, as it arrived. */
 export interface ArchivedEvent {
@@ -66,6 +74,11 @@ export interface Store {
   saveDeadLetters(letters: readonly DeadLetter[]): Promise<void>;
   /** Newest first. */
   findDeadLetters(limit: number): Promise<DeadLetter[]>;
+  /**
+   * Removes and returns up to `limit` dead letters, newest first (only those of
+   * `category`, when given): to re-drive them after a fix.
+   */
+  takeDeadLetters(limit: number, category?: string): Promise<DeadLetter[]>;
   /**
    * Replaces a partition's checkpoint. The replacement is atomic: a reader sees the old
    * checkpoint or the new one whole, even if the writer dies half-way.

@@ -354,7 +354,8 @@ const BOARDS: Board[] = [
   {
     uid: "vigil-runtime",
     title: "Vigil / Runtime",
-    description: "Each process: memory, event loop, checkpoints, notifications.",
+    description: "Each process: memory, event loop, checkpoints, store and producer, " +
+      "notifications.",
     rows: [
       [
         {
@@ -408,6 +409,31 @@ const BOARDS: Board[] = [
           type: "timeseries",
           unit: "ops",
           targets: [q(`sum by (reason) (${rate("vigil_dead_letters_total")})`, "{{reason}}")],
+        },
+      ],
+      [
+        {
+          title: "Store writes and produce requests (p99)",
+          type: "timeseries",
+          unit: "s",
+          targets: [
+            q(
+              `histogram_quantile(0.99, sum by (le, target) (${rate("vigil_io_seconds_bucket")}))`,
+              "{{target}}",
+            ),
+          ],
+        },
+        {
+          title: "Store and produce errors per second",
+          type: "timeseries",
+          unit: "ops",
+          targets: [q(`sum by (target) (${rate("vigil_io_errors_total")})`, "{{target}}")],
+        },
+        {
+          title: "Notifications waiting by target",
+          type: "timeseries",
+          unit: "short",
+          targets: [q(`sum by (target) (${m("vigil_notifications_queued")})`, "{{target}}")],
         },
       ],
     ],

@@ -213,6 +213,22 @@ Deno.test("GET /openapi.json describes the API without a token", async () => {
     for (const path of ["/health", "/api/v1/events", "/api/v1/alerts", "/api/v1/dead-letters"]) {
       assert.ok(r.json.paths[path], `the document describes ${path}`);
     }
+    // Every route the process serves is in it, with its method.
+    const served = h.system.app.routes.filter((x) => x.method !== "ALL");
+    assert.ok(served.length > 15, `${served.length} routes`);
+    for (const route of served) {
+      const path = route.path.replace(/:([a-z_]+)/g, "{$1}");
+      assert.ok(
+        r.json.paths[path]?.[route.method.toLowerCase()],
+        `${route.method} ${path} is not described`,
+      );
+    }
+    // And a page to browse it, loading nothing from elsewhere.
+    const page = await h.call("/docs", { token: null });
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get("content-type") ?? "", /^text\/html/);
+    assert.match(page.text, /fetch\("openapi\.json"\)/);
+    assert.doesNotMatch(page.text, /https?:\/\//, "no resource from another origin");
   });
 });
 
@@ -282,7 +298,7 @@ Deno.test("the right token is accepted, whatever the case of the scheme", async 
     for (const authorization of [`Bearer ${TOKEN}`, `bearer ${TOKEN}`, `BEARER  ${TOKEN}`]) {
       const r = await h.call("/api/v1/alerts", { token: null, headers: { authorization } });
       assert.equal(r.status, 200, authorization);
-      assert.deepEqual(r.json, { count: 0, alerts: [] });
+      assert.deepEqual(r.json, { count: 0, alerts: [], next: null });
     }
   });
 });
@@ -578,7 +594,7 @@ Deno.test("failed logins end to end: brute force, success after failures, actor 
       await h.system.outbox.flush();
       const r = await h.call("/api/v1/alerts?entity_key=bob");
       assert.equal(r.status, 200);
-      assert.deepEqual(r.json, { count: 0, alerts: [] });
+      assert.deepEqual(r.json, { count: 0, alerts: [], next: null });
     });
 
     await t.step("GET /api/v1/actors counts actors by type", async () => {
@@ -652,7 +668,7 @@ Deno.test("failures spread wider than the window raise no brute-force alert", as
     await h.system.runtime.whenIdle();
     await h.system.outbox.flush();
     const r = await h.call("/api/v1/alerts");
-    assert.deepEqual(r.json, { count: 0, alerts: [] });
+    assert.deepEqual(r.json, { count: 0, alerts: [], next: null });
     // At t0+100 s the last minute holds four (40, 60, 80, 100): still none.
     await ingestAll(h, failures("slow6", t0 + 100_000, 1).map((e) => ({ ...e, user_id: "slow" })));
     await waitFor("the sixth failure to be handled", async () => {
@@ -735,7 +751,7 @@ Deno.test("GET /api/v1/alerts filters by rule, entity, since and limit", async (
       assert.equal(r.json.count, 2);
       for (const a of r.json.alerts) assert.equal(a.rule, "auth.brute_force");
       const none = await h.call("/api/v1/alerts?rule=net.port_scan");
-      assert.deepEqual(none.json, { count: 0, alerts: [] });
+      assert.deepEqual(none.json, { count: 0, alerts: [], next: null });
     });
     await t.step("entity_type and entity_key", async () => {
       const users = await h.call("/api/v1/alerts?entity_type=user");
@@ -774,6 +790,33 @@ Deno.test("GET /api/v1/alerts filters by rule, entity, since and limit", async (
       const max = await h.call("/api/v1/alerts?limit=1000");
       assert.equal(max.json.count, 3);
     });
+    await t.step(
+      "paging: each full page's next is the cursor of the next, until the last",
+      async () => {
+        const seen: string[] = [];
+        let before = "";
+        for (let page = 0; page < 5; page++) {
+          const r = await h.call(`/api/v1/alerts?limit=1${before}`);
+          assert.equal(r.status, 200);
+          seen.push(...r.json.alerts.map((a: { alert_id: string }) => a.alert_id));
+          if (r.json.next === null) break;
+          assert.equal(r.json.next, r.json.alerts[0].alert_id);
+          before = `&before=${r.json.next}`;
+        }
+        // Three alerts, one a page, newest first; the fourth page is empty (next null).
+        assert.deepEqual(seen, all.map((a) => a.alert_id));
+        const filtered = await h.call("/api/v1/alerts?entity_key=alice&limit=1");
+        const second = await h.call(
+          `/api/v1/alerts?entity_key=alice&limit=1&before=${filtered.json.next}`,
+        );
+        assert.equal(second.json.count, 1);
+        assert.equal(second.json.alerts[0].entity.key, "alice");
+        assert.notEqual(second.json.alerts[0].alert_id, filtered.json.alerts[0].alert_id);
+        const unknown = await h.call("/api/v1/alerts?before=nope");
+        assert.equal(unknown.status, 400);
+        assert.match(unknown.json.error, /No alert nope/);
+      },
+    );
     await t.step("bad filters are a 400 with a JSON error", async () => {
       for (
         const q of [
@@ -1106,5 +1149,81 @@ Deno.test("page views are counted per minute and the busiest pages' last window 
     const metrics = await h.call("/metrics", { token: null });
     assert.equal(metricSum(metrics.text, "vigil_page_views_last_window", 'page="/pay"'), 7);
     assert.equal(metricSum(metrics.text, "vigil_page_views_last_window", 'page="/help"'), 3);
+  });
+});
+
+Deno.test("POST /api/v1/events is rate limited: past the bucket a request gets 429 with Retry-After and nothing of it is taken in", async () => {
+  await withSystem(async (h) => {
+    const t = Date.now() - MINUTE;
+    const batch = (n: number, tag: string) =>
+      Array.from({ length: n }, (_, i) => auth("logout", `rl-${tag}-${i}`, t + i));
+    const first = await h.call("/api/v1/events", { method: "POST", body: batch(20, "a") });
+    assert.equal(first.status, 202);
+    assert.equal(first.json.accepted, 20);
+    const over = await h.call("/api/v1/events", { method: "POST", body: batch(5, "b") });
+    assert.equal(over.status, 429);
+    assert.match(over.json.error, /Too many events: 10 a second/);
+    assert.ok(Number(over.headers.get("retry-after")) >= 1);
+    await new Promise((r) => setTimeout(r, 700)); // 5 events at 10 a second
+    const later = await h.call("/api/v1/events", { method: "POST", body: batch(5, "c") });
+    assert.equal(later.status, 202);
+    assert.equal(later.json.accepted, 5);
+    await h.system.runtime.whenIdle();
+    const metrics = await h.call("/metrics", { token: null });
+    assert.equal(metricSum(metrics.text, "vigil_events_ingested_total", 'kind="auth"'), 25);
+  }, (c) => {
+    c.api.ingest_events_per_s = 10;
+    c.api.ingest_burst_events = 20;
+    c.api.max_events_per_request = 20;
+  });
+});
+
+Deno.test("POST /api/v1/dead-letters/redrive takes dead letters out and ingests them again: a fixed one goes in, one still invalid is dead-lettered anew", async () => {
+  await withSystem(async (h) => {
+    // Refused now: the first for coming from 3 s ahead (past max_future_ms, 1 s here; in
+    // a moment it will not be), the second as invalid.
+    const ahead = JSON.stringify(auth("logout", "redrive-1", Date.now() + 3_000));
+    const invalid = JSON.stringify({ kind: "auth", type: "logout", timestamp: iso(Date.now()) });
+    const r = await h.call("/api/v1/events", {
+      method: "POST",
+      body: `${ahead}\n${invalid}`,
+      headers: { "content-type": "application/x-ndjson" },
+    });
+    assert.equal(r.status, 202);
+    const reasons = async () =>
+      (await h.call("/api/v1/dead-letters")).json.dead_letters.map((d: { category: string }) =>
+        d.category
+      ).sort();
+    await waitFor("two dead letters", async () => (await reasons()).length === 2 || undefined);
+    assert.deepEqual(await reasons(), ["future", "invalid"]);
+    // Bad bodies.
+    for (const body of ['{"limit": 0}', '{"limit": "x"}', '{"category": "nope"}', "{nope"]) {
+      const bad = await h.call("/api/v1/dead-letters/redrive", { method: "POST", body });
+      assert.equal(bad.status, 400, body);
+      assert.equal(typeof bad.json.error, "string");
+    }
+    // The fix here is time: the event is no longer ahead. Only "future" ones are re-driven.
+    await new Promise((r) => setTimeout(r, 3_100));
+    const redrive = await h.call("/api/v1/dead-letters/redrive", {
+      method: "POST",
+      body: { category: "future" },
+    });
+    assert.equal(redrive.status, 202, JSON.stringify(redrive.json));
+    assert.deepEqual(
+      [redrive.json.taken, redrive.json.redriven, redrive.json.accepted],
+      [1, 1, 1],
+    );
+    await waitFor("the re-driven event in its actor", async () => {
+      const a = await h.call("/api/v1/actors/user/redrive-1");
+      return a.status === 200 || undefined;
+    });
+    assert.deepEqual(await reasons(), ["invalid"]);
+    // The invalid one, re-driven without a fix, is dead-lettered again.
+    const again = await h.call("/api/v1/dead-letters/redrive", { method: "POST", body: "" });
+    assert.equal(again.status, 202);
+    assert.deepEqual([again.json.taken, again.json.rejected], [1, 1]);
+    assert.deepEqual(await reasons(), ["invalid"]);
+  }, (c) => {
+    c.runtime.max_future_ms = 1_000;
   });
 });

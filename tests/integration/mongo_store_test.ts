@@ -41,6 +41,14 @@ Deno.test({
       assert.deepEqual((await store.alertIds()).sort(), ["a1", "a2", "a3"]);
       const all = await store.findAlerts({ limit: 10 });
       assert.deepEqual(all.map((a) => a.alert_id), ["a3", "a2", "a1"]);
+      // Paging: what was stored before a cursor, with the filters.
+      const page = (before: string, more: Partial<Parameters<typeof store.findAlerts>[0]> = {}) =>
+        store.findAlerts({ limit: 1, before, ...more }).then((l) => l.map((a) => a.alert_id));
+      assert.deepEqual(await page("a3"), ["a2"]);
+      assert.deepEqual(await page("a2"), ["a1"]);
+      assert.deepEqual(await page("a1"), []);
+      assert.deepEqual(await page("a3", { entity_key: "alice" }), ["a1"]);
+      await assert.rejects(page("nope"), /No alert nope is stored/);
       assert.equal(all[2]!.severity, "medium", "the first write wins; a resend changes nothing");
       assert.deepEqual(all[2], a1, "stored alerts come back exactly as given");
       assert.deepEqual(
@@ -73,6 +81,7 @@ Deno.test({
           raw: "{",
           raw_bytes: 1,
           at: new Date(t).toISOString(),
+          category: "invalid",
         },
         {
           source: "auth-events/0/2",
@@ -80,6 +89,7 @@ Deno.test({
           raw: "[",
           raw_bytes: 1,
           at: new Date(t).toISOString(),
+          category: "future",
         },
       ]);
       const e1 = {
@@ -98,6 +108,14 @@ Deno.test({
       const dead = await store.findDeadLetters(10);
       assert.deepEqual(dead.map((d) => d.source), ["auth-events/0/2", "auth-events/0/1"]);
       assert.equal(dead[0]!.reason, "worse");
+      // Re-drive takes them out, by category, as they were kept.
+      const taken = await store.takeDeadLetters(10, "invalid");
+      assert.deepEqual(taken.map((d) => [d.source, d.category, d.raw]), [
+        ["auth-events/0/1", "invalid", "{"],
+      ]);
+      assert.deepEqual((await store.findDeadLetters(10)).map((d) => d.source), ["auth-events/0/2"]);
+      assert.deepEqual((await store.takeDeadLetters(10)).map((d) => d.source), ["auth-events/0/2"]);
+      assert.deepEqual(await store.findDeadLetters(10), []);
     } finally {
       await store.close();
     }
