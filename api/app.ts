@@ -206,6 +206,27 @@ export function createApp(deps: ApiDeps): Hono {
     });
   });
 
+  // This process's own view of the cluster: itself (the supervisor of `main.ts cluster`
+  // serves the whole cluster and scales it).
+  app.get("/api/v1/cluster", (c) => {
+    const s = deps.actors.stats();
+    return c.json({
+      size: 1,
+      supervised: false,
+      workers: [{
+        slot: 0,
+        status: "running",
+        partitions: deps.partitions?.() ?? null,
+        resident: s.resident,
+      }],
+    });
+  });
+  app.post("/api/v1/cluster", (c) =>
+    c.json({
+      error: "This process does not supervise workers: scale with main.ts cluster " +
+        "(POST /api/v1/cluster there), or add workers to the Kafka consumer group",
+    }, 409));
+
   app.get("/api/v1/actors/:type/:key", async (c) => {
     const { type, key } = c.req.param();
     if (!deps.actors.types.includes(type)) {

@@ -174,6 +174,24 @@ export const openapi = {
         responses: { "200": json("Dead letters"), ...errors },
       },
     },
+    "/api/v1/cluster": {
+      get: {
+        summary: "The workers and the partitions each owns (a worker or start: itself)",
+        security: bearer,
+        responses: { "200": json("Size and workers"), ...errors },
+      },
+      post: {
+        summary: 'Scale the workers to {"workers": N} (the cluster supervisor only)',
+        security: bearer,
+        requestBody: { content: { "application/json": {} } },
+        responses: {
+          "202": json("Scaling"),
+          ...errors,
+          "409": json("This process does not supervise workers"),
+          "413": json("Body too large"),
+        },
+      },
+    },
     "/api/v1/dead-letters/redrive": {
       post: {
         summary: "Re-drive dead letters after a fix: the newest `limit` (of `category`, if " +

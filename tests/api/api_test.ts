@@ -270,14 +270,21 @@ const BAD_AUTHORIZATIONS: [string, string | null][] = [
 
 Deno.test("every /api/v1 route is 401 with WWW-Authenticate without the right token", async (t) => {
   await withSystem(async (h) => {
+    // Every route the app serves under /api/v1, besides the examples above.
+    const served: [string, string][] = h.system.app.routes
+      .filter((r) => r.method !== "ALL" && r.path.startsWith("/api/v1/"))
+      .map((r) => [r.method, r.path.replace(/:([a-z_]+)/g, "x")]);
+    assert.ok(served.length >= 12, `${served.length} routes`);
     for (const [label, authorization] of BAD_AUTHORIZATIONS) {
       await t.step(label, async () => {
-        for (const [method, path] of PROTECTED) {
+        for (const [method, path] of [...PROTECTED, ...served]) {
           const r = await h.call(path, {
             method,
             token: null,
             headers: authorization === null ? {} : { authorization },
-            ...(method === "POST" ? { body: [auth("login_failure", "mallory", Date.now())] } : {}),
+            ...(method === "POST" || method === "PATCH"
+              ? { body: [auth("login_failure", "mallory", Date.now())] }
+              : {}),
           });
           assert.equal(r.status, 401, `${method} ${path} with ${label}`);
           assert.match(r.headers.get("www-authenticate") ?? "", /^Bearer\b/);
@@ -1225,5 +1232,20 @@ Deno.test("POST /api/v1/dead-letters/redrive takes dead letters out and ingests 
     assert.deepEqual(await reasons(), ["invalid"]);
   }, (c) => {
     c.runtime.max_future_ms = 1_000;
+  });
+});
+
+Deno.test("GET /api/v1/cluster in one process shows itself; POST there is a 409 that says where to scale", async () => {
+  await withSystem(async (h) => {
+    const r = await h.call("/api/v1/cluster");
+    assert.equal(r.status, 200);
+    assert.equal(r.json.size, 1);
+    assert.equal(r.json.supervised, false);
+    assert.equal(r.json.workers.length, 1);
+    assert.equal(r.json.workers[0].status, "running");
+    assert.equal(typeof r.json.workers[0].resident, "object");
+    const scale = await h.call("/api/v1/cluster", { method: "POST", body: { workers: 3 } });
+    assert.equal(scale.status, 409);
+    assert.match(scale.json.error, /main\.ts cluster/);
   });
 });
