@@ -27,6 +27,12 @@ export interface MetricSources {
 }
 
 /** Latency buckets (seconds) from 1 ms to 2 min. */
+/** The labels of a `topic/partition` key (partitions are few: a bounded label). */
+function topicPartition(tp: string): { topic: string; partition: string } {
+  const at = tp.lastIndexOf("/");
+  return { topic: tp.slice(0, at), partition: tp.slice(at + 1) };
+}
+
 /** Transaction statuses counted by name (any other is `unknown`): a bounded label. */
 const TX_STATUSES = new Set(["success", "failed", "declined", "pending", "reversed"]);
 
@@ -190,16 +196,12 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
     });
     new client.Gauge({
       name: "vigil_consumer_lag_messages",
-      help: "Records not yet consumed, by topic.",
-      labelNames: ["topic"],
+      help: "Records not yet consumed, by topic and partition (the partitions this process owns).",
+      labelNames: ["topic", "partition"],
       registers,
       collect() {
-        const byTopic = new Map<string, number>();
-        for (const [tp, n] of Object.entries(sources.lag())) {
-          const topic = tp.slice(0, tp.lastIndexOf("/"));
-          byTopic.set(topic, (byTopic.get(topic) ?? 0) + n);
-        }
-        for (const [topic, n] of byTopic) this.set({ topic }, n);
+        this.reset();
+        for (const [tp, n] of Object.entries(sources.lag())) this.set(topicPartition(tp), n);
       },
     });
     this.#inferenceSeconds = new client.Histogram({
@@ -260,17 +262,15 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
     });
     new client.Gauge({
       name: "vigil_consumer_lag_seconds",
-      help: "How far behind consuming is, by topic: the age of the last record handled while " +
-        "records wait after it (the worst partition).",
-      labelNames: ["topic"],
+      help: "How far behind consuming is, by topic and partition: the age of the last record " +
+        "handled while records wait after it (0 when none waits).",
+      labelNames: ["topic", "partition"],
       registers,
       collect() {
-        const byTopic = new Map<string, number>();
+        this.reset();
         for (const [tp, s] of Object.entries(sources.lagSeconds?.() ?? {})) {
-          const topic = tp.slice(0, tp.lastIndexOf("/"));
-          byTopic.set(topic, Math.max(byTopic.get(topic) ?? 0, s));
+          this.set(topicPartition(tp), s);
         }
-        for (const [topic, s] of byTopic) this.set({ topic }, s);
       },
     });
     this.#rebalances = new client.Counter({

@@ -197,6 +197,20 @@ Deno.test({
     for (const rule of rules) {
       const q = await query(rule.query);
       assert.equal(q?.status, "success", `${rule.name}: ${JSON.stringify(q)}`);
+      // Without its thresholds, the expression returns data: it watches live series.
+      const open = rule.query.replace(/\s(==|>|<)\s+[0-9.]+/g, " > -Inf");
+      assert.notEqual(open, rule.query, `${rule.name}: no threshold found in ${rule.query}`);
+      const data = await waitFor(
+        `data for ${rule.name}`,
+        60_000,
+        async () => {
+          const r = await query(open);
+          return r?.status === "success" && r.data.result.length > 0 ? r.data.result : undefined;
+        },
+        () => exited || vigil.exited(),
+        () => open,
+      );
+      assert.ok(data.length > 0);
       // Each series the expression reads is there (so the rule watches something real).
       const metrics = new Set(rule.query.match(/\b(?:vigil_[a-z_]+|up)\b/g) ?? []);
       assert.ok(metrics.size > 0, rule.query);
