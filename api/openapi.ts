@@ -6,10 +6,14 @@
 
 const bearer = [{ bearer: [] }];
 const json = (description: string) => ({ description, content: { "application/json": {} } });
+/** Every /api/v1 route: no or a wrong token. */
+const unauthorized = { "401": json("Missing or wrong bearer token") };
+/** Routes that validate their query or body. */
 const errors = {
   "400": json("Invalid request (the message says what is wrong)"),
-  "401": json("Missing or wrong bearer token"),
+  ...unauthorized,
 };
+const tooLarge = { "413": json("Body too large") };
 
 /** The document. */
 export const openapi = {
@@ -76,7 +80,7 @@ export const openapi = {
       get: {
         summary: "Actor counts by type",
         security: bearer,
-        responses: { "200": json("Counts"), ...errors },
+        responses: { "200": json("Counts"), ...unauthorized },
       },
     },
     "/api/v1/actors/{type}/{key}": {
@@ -89,7 +93,7 @@ export const openapi = {
           required: true,
           schema: { type: "string" },
         })),
-        responses: { "200": json("State"), "404": json("No such actor"), ...errors },
+        responses: { "200": json("State"), "404": json("No such actor"), ...unauthorized },
       },
     },
     "/api/v1/archive": {
@@ -103,7 +107,7 @@ export const openapi = {
       get: {
         summary: "The models: the active version, the versions present, the active manifest",
         security: bearer,
-        responses: { "200": json("Models"), "404": json("No models served"), ...errors },
+        responses: { "200": json("Models"), "404": json("No models served"), ...unauthorized },
       },
     },
     "/api/v1/models/{name}/activate": {
@@ -116,6 +120,7 @@ export const openapi = {
           "404": json("No such model or version"),
           "422": json("The version failed its checks; the active one keeps serving"),
           ...errors,
+          ...tooLarge,
         },
       },
     },
@@ -130,20 +135,25 @@ export const openapi = {
           "404": json("No such model or version"),
           "422": json("The candidate failed its checks"),
           ...errors,
+          ...tooLarge,
         },
       },
       delete: {
         summary: "Stop shadow scoring",
         security: bearer,
         parameters: [{ name: "name", in: "path", required: true, schema: { type: "string" } }],
-        responses: { "200": json("No shadow"), "404": json("No shadow to stop"), ...errors },
+        responses: {
+          "200": json("No shadow"),
+          "404": json("No shadow to stop"),
+          ...unauthorized,
+        },
       },
     },
     "/api/v1/rules": {
       get: {
         summary: "Every rule: its entity, mode (enforce or shadow) and parameters now",
         security: bearer,
-        responses: { "200": json("Rules"), ...errors },
+        responses: { "200": json("Rules"), "404": json("No rules served"), ...unauthorized },
       },
     },
     "/api/v1/rules/{rule}": {
@@ -151,7 +161,7 @@ export const openapi = {
         summary: "One rule",
         security: bearer,
         parameters: [{ name: "rule", in: "path", required: true, schema: { type: "string" } }],
-        responses: { "200": json("The rule"), "404": json("No such rule"), ...errors },
+        responses: { "200": json("The rule"), "404": json("No such rule"), ...unauthorized },
       },
       patch: {
         summary:
@@ -164,6 +174,7 @@ export const openapi = {
           ...errors,
           "400": json("A parameter the rule does not read, or a value it cannot take"),
           "404": json("No such rule"),
+          ...tooLarge,
         },
       },
     },
@@ -178,7 +189,7 @@ export const openapi = {
       get: {
         summary: "The workers and the partitions each owns (a worker or start: itself)",
         security: bearer,
-        responses: { "200": json("Size and workers"), ...errors },
+        responses: { "200": json("Size and workers"), ...unauthorized },
       },
       post: {
         summary: 'Scale the workers to {"workers": N} (the cluster supervisor only)',
