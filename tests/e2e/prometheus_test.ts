@@ -9,6 +9,7 @@
  */
 
 import assert from "node:assert/strict";
+import { parse } from "yaml";
 import { panelQueries } from "../../tools/dashboards.ts";
 import { kafkaBrokers, mongoUri, unique } from "../integration/servers.ts";
 import { freePort, get, startProcess, waitFor } from "./workers.ts";
@@ -46,7 +47,7 @@ async function run(tool: string, args: string[], stdin?: string) {
   return { code: out.code, out: d.decode(out.stdout) + d.decode(out.stderr) };
 }
 
-Deno.test("promtool and amtool pass the Prometheus config, the alert rules (linted) and their unit tests, and the Alertmanager config; a broken rule fails", async () => {
+Deno.test("promtool and amtool pass the Prometheus config, the alert rules (linted) and their unit tests, and the Alertmanager config, which routes critical alerts to the pager; a broken rule fails", async () => {
   const checks: [string, string[]][] = [
     ["promtool", ["check", "config", `${DEPLOY}prometheus/prometheus.yml`]],
     ["promtool", ["check", "rules", "--lint=all", "--lint-fatal", RULES]],
@@ -63,6 +64,26 @@ Deno.test("promtool and amtool pass the Prometheus config, the alert rules (lint
     `${DEPLOY}prometheus/tests/vigil_test.yml`,
   ]);
   assert.match(tests.out, /SUCCESS/);
+  // Alertmanager routes each alert by its severity: critical ones page, the rest go to
+  // the operators' receiver (amtool resolves the route from the config).
+  const groups = parse(await Deno.readTextFile(RULES)).groups as {
+    rules: { alert: string; labels: { severity: string } }[];
+  }[];
+  const alerts = groups.flatMap((g) => g.rules);
+  assert.equal(alerts.length, 9);
+  for (const a of alerts) {
+    const receiver = a.labels.severity === "critical" ? "pager" : "operators";
+    const r = await run("amtool", [
+      "config",
+      "routes",
+      "test",
+      `--config.file=${DEPLOY}alertmanager/alertmanager.yml`,
+      `--verify.receivers=${receiver}`,
+      `alertname=${a.alert}`,
+      `severity=${a.labels.severity}`,
+    ]);
+    assert.equal(r.code, 0, `${a.alert} (${a.labels.severity}) should reach ${receiver}: ${r.out}`);
+  }
   // The checks can fail: a rule with a broken expression is refused.
   const dir = await Deno.makeTempDir();
   try {
