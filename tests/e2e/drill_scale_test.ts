@@ -16,7 +16,7 @@ import {
   producerOf,
   simulatedAuthStream,
 } from "./drill.ts";
-import { collect, freePort, until } from "./workers.ts";
+import { freePort, until } from "./workers.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const TOKEN = "scale-drill";
@@ -50,7 +50,14 @@ Deno.test({
       stdout: "null",
       stderr: "piped",
     }).spawn();
-    const stderr = collect(child.stderr);
+    // Kept as it comes, so a failure can show what was said so far (the workers, children
+    // of the cluster, hold the pipe open after it is gone).
+    let saidSoFar = "";
+    const stderr = (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of child.stderr) saidSoFar += decoder.decode(chunk, { stream: true });
+      return saidSoFar;
+    })();
     const api = (path: string, init: RequestInit = {}) =>
       fetch(`http://127.0.0.1:${port}${path}`, {
         ...init,
@@ -107,10 +114,12 @@ Deno.test({
     } catch (err) {
       // Show what the cluster said; its workers stop by themselves once it is gone.
       child.kill("SIGKILL");
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const said = await Promise.race([
         stderr,
-        new Promise<string>((r) => setTimeout(() => r("(no stderr)"), 15_000)),
+        new Promise<string>((r) => timer = setTimeout(() => r(saidSoFar || "(no stderr)"), 5_000)),
       ]);
+      clearTimeout(timer);
       throw new Error(`${(err as Error).message}\n--- cluster stderr ---\n${said.slice(-4000)}`);
     } finally {
       try {
