@@ -39,6 +39,11 @@ Deno.test("docker-compose: Kafka, MongoDB, three workers, Prometheus, Alertmanag
     "worker2",
     "worker3",
   ]);
+  // Kafka keeps its log where its volume is, and formats it with a fixed cluster id.
+  const kafka = services.kafka;
+  assert.ok(kafka.volumes.includes(`kafka-data:${kafka.environment.KAFKA_LOG_DIRS}`));
+  assert.match(kafka.environment.CLUSTER_ID, /^[A-Za-z0-9_-]{22}$/);
+  assert.equal(kafka.environment.KAFKA_ADVERTISED_LISTENERS, "PLAINTEXT://kafka:9092");
   const workers = ["worker1", "worker2", "worker3"];
   for (const w of workers) {
     const s = services[w];
