@@ -144,11 +144,35 @@ export function ipBehaviour(params: IpParams): Behaviour<IpState, IpMessage> {
   return {
     type: IP,
     initial: () => INITIAL,
-    receive: (state, message, ctx) =>
-      message.kind === "judge"
+    receive: (stored, message, ctx) => {
+      const state = current(stored);
+      return message.kind === "judge"
         ? judge(state, message.watermark_ms, ctx.self.key, params)
-        : receive(state, message.event, params),
+        : receive(state, message.event, params);
+    },
     view,
+  };
+}
+
+/**
+ * A state as this version keeps it. A checkpoint or snapshot written before failures were
+ * judged at the watermark lacks the newer fields: its failures count as judged (they
+ * were, on arrival), its successes start afresh, and it has no campaign running.
+ */
+function current(s: IpState): IpState {
+  if (s.judged_ms !== undefined && s.success_minutes !== undefined && s.campaign !== undefined) {
+    return s;
+  }
+  const ts = s.attempts.failures.ts;
+  return {
+    failed_logins: s.failed_logins,
+    last_attempt_ms: s.last_attempt_ms,
+    attempts: s.attempts,
+    bucket: s.bucket,
+    campaign: s.campaign ?? null,
+    judged_ms: s.judged_ms ?? (ts.length > 0 ? ts[ts.length - 1]! : null),
+    success_minutes: s.success_minutes ?? INITIAL.success_minutes,
+    success_counts: s.success_counts ?? INITIAL.success_counts,
   };
 }
 

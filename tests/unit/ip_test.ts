@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { type Config, defaults } from "../../config/defaults.ts";
 import type { AuthEvent } from "../../events/types.ts";
-import { isIpAttempt } from "../../actors/ip.ts";
+import { ipBehaviour, type IpState, isIpAttempt } from "../../actors/ip.ts";
 import { authEvent } from "./events.ts";
 import { driveIp } from "./ip_driver.ts";
 
@@ -217,4 +217,38 @@ Deno.test("a try that arrives late is told of the campaigns time order tells it 
   const inOrder = told([...events, late, ...spray]);
   assert.deepEqual([...inOrder].sort(), ["ip.credential_stuffing#0", "ip.password_spray#1"]);
   assert.deepEqual([...told([...events, ...spray, late])].sort(), [...inOrder].sort());
+});
+
+Deno.test("an IP state kept by the previous version (a checkpoint from before failures were judged at the watermark) goes on: its failures count as judged, new ones are judged", () => {
+  // As the previous version kept it: no judged_ms, success minutes or campaign.
+  const older = driveIp(IP, attempts(3, 3, T0, 10_000)).state as unknown as Record<string, unknown>;
+  const { judged_ms: _j, success_minutes: _m, success_counts: _c, campaign: _p, ...rest } = older;
+  const legacy = {
+    ...rest,
+    campaigns: [],
+    success_hour: 0,
+    successes: 0,
+    successes_before: 0,
+  } as unknown as IpState;
+  const b = ipBehaviour(structuredClone(defaults) as Config);
+  const ctx = { self: { type: "ip", key: IP }, watermark_ms: 0 };
+  // Two more users thrice each complete a spray (5 users × 3); a success is counted too.
+  let state = legacy;
+  const effects = [];
+  const more = attempts(2, 3, T0 + 100_000, 10_000, "n");
+  for (
+    const event of [
+      authEvent("login_success", "ok", T0 + 95_000, { user_id: "x", ip: IP }),
+      ...more,
+    ]
+  ) {
+    const step = b.receive(state, { kind: "event", event }, ctx);
+    state = step.state;
+    effects.push(...step.effects);
+  }
+  assert.equal(effects.filter((e) => e.kind === "timer").length, 1, "a judge timer is set");
+  const judged = b.receive(state, { kind: "judge", watermark_ms: Infinity }, ctx);
+  const rules = judged.effects.flatMap((e) => e.kind === "alert" ? [e.alert.rule] : []);
+  assert.deepEqual(rules, ["ip.password_spray"]);
+  assert.equal(judged.state.judged_ms, more.at(-1)!.ts);
 });
