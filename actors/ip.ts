@@ -79,8 +79,8 @@ const HOUR_MS = 3_600_000;
 /** Minutes of successes kept: the hour before a judgment, and as much again of slack. */
 const SUCCESS_MINUTES = 120;
 
-/** The IP's state after a successful login at `ts` (one more in its minute). */
-function countSuccess(s: IpState, ts: number): IpState {
+/** The IP's state after a successful login at `ts` (one more in its minute), seen last at `last`. */
+function countSuccess(s: IpState, ts: number, last: number): IpState {
   const minute = Math.floor(ts / MINUTE_MS);
   const minutes = s.success_minutes.slice();
   const counts = s.success_counts.slice();
@@ -97,7 +97,12 @@ function countSuccess(s: IpState, ts: number): IpState {
   while (
     drop < minutes.length && (minutes[drop]! < judged || minutes.length - drop > SUCCESS_MINUTES)
   ) drop++;
-  return { ...s, success_minutes: minutes.slice(drop), success_counts: counts.slice(drop) };
+  return {
+    ...s,
+    last_attempt_ms: last,
+    success_minutes: drop > 0 ? minutes.slice(drop) : minutes,
+    success_counts: drop > 0 ? counts.slice(drop) : counts,
+  };
 }
 
 /**
@@ -205,8 +210,7 @@ function firstPending(s: IpState): number | null {
 function receive(s: IpState, e: AuthEvent, p: IpParams): Step<IpState> {
   const last = s.last_attempt_ms === null || e.ts > s.last_attempt_ms ? e.ts : s.last_attempt_ms;
   if (e.type !== "login_failure") {
-    const counted = countSuccess(s, e.ts);
-    return { state: { ...counted, last_attempt_ms: last }, effects: NO_EFFECTS };
+    return { state: countSuccess(s, e.ts, last), effects: NO_EFFECTS };
   }
   const attempts = recordFailure(s.attempts, e, p, s.judged_ms);
   if (attempts === s.attempts) return { state: s, effects: NO_EFFECTS }; // a repeat

@@ -11,6 +11,7 @@ import type { ApiLimits } from "../config/defaults.ts";
 import type { RuntimeStats } from "../actors/runtime.ts";
 import { RuleError, type RuleInfo } from "../engine/rules.ts";
 import { type Store, StoreQueryError } from "../io/store.ts";
+import { utf8Length } from "../engine/intake.ts";
 import type { Alert } from "../events/types.ts";
 import { requireToken } from "./auth.ts";
 import { docsPage, openapi } from "./openapi.ts";
@@ -351,7 +352,7 @@ export function createApp(deps: ApiDeps): Hono {
     const run = redriving.then(async () => {
       const letters = await deps.store.takeDeadLetters(limit, category);
       // A letter cut short when it was kept cannot be whole again: it goes back as it was.
-      const whole = letters.filter((d) => new TextEncoder().encode(d.raw).length >= d.raw_bytes);
+      const whole = letters.filter((d) => utf8Length(d.raw) >= d.raw_bytes);
       const cut = letters.filter((d) => !whole.includes(d));
       if (cut.length > 0) await deps.store.saveDeadLetters(cut);
       const result = await deps.ingest(whole.map((d) => d.raw));

@@ -368,7 +368,7 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
     else if (e.kind === "transaction") {
       const raw = e.raw.status;
       const status = typeof raw === "string" && TX_STATUSES.has(raw) ? raw : "unknown";
-      this.#transactions.inc({ type: e.type, status });
+      this.#child(this.#transactions, "tx", e.type, status).inc();
     }
   }
 
@@ -506,11 +506,15 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
     return this.registry.contentType;
   }
 
-  // deno-lint-ignore no-explicit-any
-  #child(counter: client.Counter<any>, prefix: string, value: string): client.Counter.Internal {
-    const id = prefix + value;
+  #child(
+    // deno-lint-ignore no-explicit-any
+    counter: client.Counter<any>,
+    prefix: string,
+    ...values: string[]
+  ): client.Counter.Internal {
+    const id = values.length === 1 ? prefix + values[0] : prefix + values.join("|");
     let c = this.#bound.get(id);
-    if (!c) this.#bound.set(id, c = counter.labels(value));
+    if (!c) this.#bound.set(id, c = counter.labels(...values));
     return c;
   }
 }
