@@ -7,7 +7,8 @@
  */
 
 import { type Config, defaults } from "../config/defaults.ts";
-import { linesOfFile, replay } from "../engine/replay.ts";
+import { linesOfFile } from "../engine/replay.ts";
+import { replayThreaded } from "../engine/replay_parallel.ts";
 import { loadModels } from "../engine/served_models.ts";
 import { ModelService } from "../models/service.ts";
 import { Simulator } from "../sim/simulator.ts";
@@ -64,7 +65,7 @@ export async function mixedBench(rounds = 2): Promise<Figure[]> {
     for (let i = 0; i < rounds; i++) {
       ceiling = Math.max(ceiling, await parseOnly(path));
       const t0 = performance.now();
-      const r = await replay(linesOfFile(path), config, models);
+      const r = await replayThreaded(linesOfFile(path), config, models);
       best = Math.max(best, r.events / ((performance.now() - t0) / 1000));
       alerts = r.alerts.length;
       kinds = `${r.events.toLocaleString("en")} events, ${r.invalid} invalid`;

@@ -6,7 +6,8 @@
  */
 
 import { type Config, defaults } from "../config/defaults.ts";
-import { linesOfFile, replay } from "../engine/replay.ts";
+import { linesOfFile } from "../engine/replay.ts";
+import { replayThreaded } from "../engine/replay_parallel.ts";
 import { Simulator } from "../sim/simulator.ts";
 
 /** One figure beside its ceiling. */
@@ -80,7 +81,7 @@ export async function replayBench(rounds = 3): Promise<Figure[]> {
   for (let i = 0; i < rounds; i++) {
     ceiling = Math.max(ceiling, await parseOnly(path));
     const t0 = performance.now();
-    const r = await replay(linesOfFile(path), config);
+    const r = await replayThreaded(linesOfFile(path), config);
     const rate = r.events / ((performance.now() - t0) / 1000);
     best = Math.max(best, rate);
     alerts = r.alerts.length;

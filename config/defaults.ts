@@ -50,6 +50,16 @@ export interface RuntimeLimits {
   idle_watermark_delay_ms: number;
   /** Events `deno task replay` holds in memory to sort by event time. */
   max_replay_events: number;
+  /**
+   * Threads a replay runs its actors on. 1: all on the main thread. 2 or more: worker
+   * threads, one per group of actor types that exchange no messages (users and IPs;
+   * network sources, services and pages), the main thread reading and dealing out lines.
+   * Either gives the same alerts.
+   */
+  replay_threads: number;
+  /** Lines a replay hands a worker thread at once, and such hand-outs unfinished at most. */
+  replay_chunk_lines: number;
+  replay_chunks_in_flight: number;
 }
 
 /** Supervision defaults for entity actors and partition supervisors. */
@@ -456,6 +466,9 @@ export const defaults: Readonly<Config> = Object.freeze({
     log_retention_records: 50_000,
     idle_watermark_delay_ms: 5 * MINUTE,
     max_replay_events: 20_000_000,
+    replay_threads: 2,
+    replay_chunk_lines: 4_096,
+    replay_chunks_in_flight: 4,
   },
   supervision: {
     max_message_retries: 3,

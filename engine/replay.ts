@@ -66,14 +66,39 @@ class Counts implements IntakeTelemetry {
   gauge(): void {}
 }
 
-class OutOfOrder extends Error {}
+/** Thrown by a run fed an event older than the one before it (the input is not sorted). */
+export class OutOfOrder extends Error {}
+
+/** An outbox that notes the input line each dead letter was written at (to merge runs by). */
+class LineOutbox extends Outbox {
+  /** The line being handled; past the last once the input has ended. */
+  line = 0;
+  readonly lineOf = new WeakMap<DeadLetter, number>();
+  override deadLetter(letter: DeadLetter): void {
+    this.lineOf.set(letter, this.line);
+    super.deadLetter(letter);
+  }
+}
+
+/** Alerts in event-time order, ties by id: the order of a replay's result. */
+export function byTimeThenId(a: Alert, b: Alert): number {
+  return a.timestamp < b.timestamp
+    ? -1
+    : a.timestamp > b.timestamp
+    ? 1
+    : a.alert_id < b.alert_id
+    ? -1
+    : a.alert_id > b.alert_id
+    ? 1
+    : 0;
+}
 
 /** One pass of the actors over events. */
-class Run {
+export class Run {
   readonly counts = new Counts();
   readonly alerts: Alert[] = [];
   readonly store: MemoryStore;
-  readonly outbox: Outbox;
+  readonly outbox: LineOutbox;
   readonly clock = new VirtualClock(0);
   readonly intake: Intake;
   readonly runtime: ActorRuntime;
@@ -92,7 +117,7 @@ class Run {
       max_alerts: 1,
       max_dead_letters: config.memory_store_max_dead_letters,
     });
-    this.outbox = new Outbox(this.store, null);
+    this.outbox = new LineOutbox(this.store, null);
     this.outbox.listen((a) => {
       for (const x of a) this.alerts.push(x);
     });
@@ -133,6 +158,7 @@ class Run {
 
   /** Parses one line; returns the event, or null if it was dead-lettered. */
   parse(raw: string, line: number): VigilEvent | null {
+    this.outbox.line = line;
     const parsed = parseEvent(raw);
     if (parsed.ok) return parsed.event;
     this.intake.reject({ value: raw, source: `line ${line}` }, "invalid", parsed.reason, undefined);
@@ -143,6 +169,7 @@ class Run {
   feed(e: VigilEvent, line: number): Promise<void> | null {
     if (e.ts < this.#last) throw new OutOfOrder();
     this.#last = e.ts;
+    this.outbox.line = line;
     if (e.ts > this.clock.now()) this.clock.advanceTo(e.ts);
     const waiting = this.intake.accept(e, `line ${line}`, this.#ticket);
     if (waiting) {
@@ -178,26 +205,30 @@ class Run {
     this.#inBatch = 0;
   }
 
-  async finish(sorted: boolean, t0: number): Promise<ReplayResult> {
+  /**
+   * Ends the run: every event fed is handled, then event time runs out. `endAt`, given the
+   * clock once every event is handled, answers the time the input ends at (a run that saw
+   * part of the input learns where the whole of it ended).
+   */
+  async finish(
+    sorted: boolean,
+    t0: number,
+    endAt?: (now: number) => Promise<number>,
+  ): Promise<ReplayResult> {
+    this.outbox.line = Infinity;
     await this.flush();
     await this.runtime.whenIdle();
+    if (endAt) {
+      const end = await endAt(this.clock.now());
+      if (end > this.clock.now()) this.clock.advanceTo(end);
+    }
     // Nothing more comes: what waits for event time to pass is done now.
     this.runtime.endOfInput();
     await this.runtime.whenIdle();
     await this.outbox.flush();
     // Flow alerts are raised when their scores come back, which may be in another order
     // than the flows: the result is in event-time order, ties by id, every time.
-    this.alerts.sort((a, b) =>
-      a.timestamp < b.timestamp
-        ? -1
-        : a.timestamp > b.timestamp
-        ? 1
-        : a.alert_id < b.alert_id
-        ? -1
-        : a.alert_id > b.alert_id
-        ? 1
-        : 0
-    );
+    this.alerts.sort(byTimeThenId);
     return {
       events: this.counts.ingested_events,
       invalid: this.counts.invalid_events,

@@ -518,6 +518,18 @@ export class ModelService implements Inference {
     return this.#pace.eager;
   }
 
+  /** The settings the service was made with (where it loads models from, its limits). */
+  get settings(): ModelSettings {
+    return this.#o;
+  }
+
+  /** The active version of each model, by name. */
+  activeVersions(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [name, b] of this.#active) out[name] = b.model.manifest.version;
+    return out;
+  }
+
   /** Scores what waits, waits for every batch, frees every session. */
   async close(): Promise<void> {
     for (const b of this.#active.values()) b.flush();

@@ -1,0 +1,276 @@
+/**
+ * Replay on worker threads: the main thread reads the lines and deals each to the worker
+ * of its kind's group (`GROUP_OF_KIND`); each worker runs its own actors over its lines
+ * (`replay_worker.ts`), and the results are merged. The groups share no actor and send
+ * each other nothing (users and IPs on one side; network sources, services and pages on
+ * the other), and each keeps its events in file order, so the alerts are the ones a
+ * replay on one thread raises, in the same order.
+ *
+ * A line's kind is read from its opening `{"kind":"…"` without parsing it; a line that
+ * does not open so (or names `"kind"` twice) is parsed here to find it, and one that
+ * cannot be goes to the first group, whose worker dead-letters it with its reason.
+ *
+ * If a worker finds its events out of event-time order, the workers stop and the replay
+ * runs again on this thread, which sorts the file first.
+ *
+ * @module
+ */
+
+import type { Config } from "../config/defaults.ts";
+import type { DeadLetter, EventKind } from "../events/types.ts";
+import type { ModelService } from "../models/service.ts";
+import { byTimeThenId, type LineSource, replay, type ReplayResult } from "./replay.ts";
+import type { FromWorker, ToWorker } from "./replay_worker.ts";
+
+/** The group of actor types each kind of event goes to (0: users and IPs). */
+export const GROUP_OF_KIND: Readonly<Record<EventKind, number>> = Object.freeze({
+  auth: 0,
+  transaction: 0,
+  flow: 1,
+  click: 1,
+  log: 1,
+  metric: 1,
+});
+
+const GROUPS = 2;
+
+const OPENING = '{"kind":"';
+
+/** Each kind's name with its closing quote, and its group, by the name's first character. */
+const BY_FIRST = new Map<number, [string, number][]>();
+for (const [kind, group] of Object.entries(GROUP_OF_KIND)) {
+  const c = kind.charCodeAt(0);
+  if (!BY_FIRST.has(c)) BY_FIRST.set(c, []);
+  BY_FIRST.get(c)!.push([kind + '"', group]);
+}
+
+/**
+ * The group a line goes to (0 when its kind cannot be told: its worker says why). A line
+ * that names its kind twice goes by the first; its worker finds that out (`misdealt`).
+ */
+export function groupOfLine(line: string): number {
+  if (line.startsWith(OPENING)) {
+    const names = BY_FIRST.get(line.charCodeAt(OPENING.length));
+    if (names) {
+      for (const [name, group] of names) if (line.startsWith(name, OPENING.length)) return group;
+    }
+  }
+  try {
+    const kind = (JSON.parse(line) as { kind?: unknown } | null)?.kind;
+    return typeof kind === "string" ? GROUP_OF_KIND[kind as EventKind] ?? 0 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** A worker could not run its lines apart from the others' (see `FromWorker`). */
+class Redo extends Error {}
+
+/** One worker thread and the lines waiting to be dealt to it. */
+class Lane {
+  readonly worker: Worker;
+  lines: string[] = [];
+  nums: number[] = [];
+  /** Set as soon as the worker fails (or finds its events out of order). */
+  failed = false;
+  #unacked = 0;
+  #room: (() => void) | null = null;
+  #clocks: ((ms: number[]) => void) | null = null;
+  #ready: Promise<void>;
+  readonly done: Promise<Extract<FromWorker, { t: "done" }>>;
+  /** The worker's clock once it has handled every line. */
+  readonly drained: Promise<number>;
+
+  constructor(
+    group: number,
+    config: Config,
+    models: ModelService | null,
+    readonly maxInFlight: number,
+  ) {
+    this.worker = new Worker(new URL("./replay_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    let ready!: () => void;
+    this.#ready = new Promise<void>((r) => ready = r);
+    let drained!: (now: number) => void;
+    this.drained = new Promise<number>((r) => drained = r);
+    this.done = new Promise((resolve, reject) => {
+      this.worker.onmessage = (e: MessageEvent<FromWorker>) => {
+        const m = e.data;
+        switch (m.t) {
+          case "ready":
+            ready();
+            return;
+          case "ack": {
+            this.#unacked--;
+            const room = this.#room;
+            this.#room = null;
+            room?.();
+            return;
+          }
+          case "drained":
+            drained(m.now);
+            return;
+          case "done":
+            resolve(m);
+            return;
+          case "clocks":
+            this.#clocks?.(m.ms);
+            this.#clocks = null;
+            return;
+          case "redo":
+            this.failed = true;
+            reject(new Redo(m.why));
+            break;
+          case "error":
+            this.failed = true;
+            reject(new Error(`A replay worker failed: ${m.message}`));
+            break;
+        }
+        // Nothing more comes: let a sender waiting for room go on (to find the failure).
+        this.#room?.();
+      };
+      this.worker.onerror = (e) => {
+        e.preventDefault();
+        this.failed = true;
+        reject(new Error(`A replay worker failed: ${e.message}`));
+        this.#room?.();
+      };
+    });
+    // A failure is seen where `done` is awaited; never as an unhandled rejection.
+    this.done.catch(() => {});
+    const start: ToWorker = {
+      t: "start",
+      config,
+      group,
+      models: models && { settings: models.settings, versions: models.activeVersions() },
+    };
+    this.worker.postMessage(start);
+  }
+
+  /** Deals out the lines held, waiting while `maxInFlight` chunks are unanswered. */
+  async send(): Promise<void> {
+    if (this.lines.length === 0) return;
+    await Promise.race([this.#ready, this.done]);
+    while (this.#unacked >= this.maxInFlight && !this.failed) {
+      await new Promise<void>((r) => this.#room = r);
+    }
+    const m: ToWorker = { t: "lines", lines: this.lines, nums: Float64Array.from(this.nums) };
+    this.lines = [];
+    this.nums = [];
+    this.#unacked++;
+    this.worker.postMessage(m);
+  }
+
+  /** The worker's clock as each of these lines was handled (after its result). */
+  clocksAt(lines: number[]): Promise<number[]> {
+    const answer = new Promise<number[]>((r) => this.#clocks = r);
+    this.worker.postMessage({ t: "clocks", lines } satisfies ToWorker);
+    return answer;
+  }
+
+  end(): void {
+    this.worker.postMessage({ t: "end" } satisfies ToWorker);
+  }
+}
+
+/**
+ * Replays a line source as `replay` does, on `config.runtime.replay_threads` threads
+ * (below 2: on this one). `models` says which models score, at which versions: each worker
+ * loads the same versions from the same folder.
+ */
+export async function replayThreaded(
+  source: LineSource,
+  config: Config,
+  models: ModelService | null = null,
+): Promise<ReplayResult> {
+  if (config.runtime.replay_threads < 2) return replay(source, config, models);
+  const t0 = performance.now();
+  const chunk = Math.max(1, config.runtime.replay_chunk_lines);
+  const lanes = Array.from(
+    { length: GROUPS },
+    (_, group) =>
+      new Lane(group, config, models, Math.max(1, config.runtime.replay_chunks_in_flight)),
+  );
+  const failed = () => lanes.some((l) => l.failed);
+  try {
+    let line = 0;
+    reading: for await (const lines of source()) {
+      for (const raw of lines) {
+        line++;
+        if (raw.length === 0) continue;
+        const lane = lanes[groupOfLine(raw)]!;
+        lane.lines.push(raw);
+        lane.nums.push(line);
+        if (lane.lines.length < chunk) continue;
+        await lane.send();
+        if (failed()) break reading;
+      }
+    }
+    if (!failed()) { for (const lane of lanes) await lane.send(); }
+    for (const lane of lanes) lane.end();
+    // Event time ends where the whole input's did: time-driven work still to do when
+    // the input runs out is raised at that time on every thread, as on one.
+    // (A worker that fails meanwhile ends the wait: `done` rejects.)
+    const ends = await Promise.race([
+      Promise.all(lanes.map((l) => l.drained)),
+      Promise.all(lanes.map((l) => l.done)).then(() => [] as number[]),
+    ]);
+    const ms = Math.max(...ends);
+    for (const lane of lanes) lane.worker.postMessage({ t: "end_at", ms } satisfies ToWorker);
+    const parts = await Promise.all(lanes.map((l) => l.done));
+    await timeLetters(lanes, parts);
+    return merge(parts, t0, config.memory_store_max_dead_letters);
+  } catch (err) {
+    if (!(err instanceof Redo)) throw err;
+    for (const lane of lanes) lane.worker.terminate();
+    const r = await replay(source, config, models);
+    return { ...r, ms: performance.now() - t0 };
+  } finally {
+    for (const lane of lanes) lane.worker.terminate();
+  }
+}
+
+/**
+ * A dead letter is timed by the clock, which on one thread is the latest event time of
+ * every line before it; a worker saw only its own lines. So a letter written at line L
+ * is timed by the latest clock any worker had at L.
+ */
+async function timeLetters(
+  lanes: Lane[],
+  parts: Extract<FromWorker, { t: "done" }>[],
+): Promise<void> {
+  const lines = [...new Set(parts.flatMap((p) => p.letter_lines.filter(Number.isFinite)))];
+  if (lines.length === 0) return;
+  const clocks = await Promise.all(lanes.map((l) => l.clocksAt(lines)));
+  const at = new Map(lines.map((l, i) => [l, Math.max(...clocks.map((c) => c[i]!))]));
+  for (const p of parts) {
+    p.dead_letters.forEach((d, i) => {
+      const ms = at.get(p.letter_lines[i]!);
+      if (ms !== undefined) d.at = new Date(ms).toISOString();
+    });
+  }
+}
+
+function merge(
+  parts: Extract<FromWorker, { t: "done" }>[],
+  t0: number,
+  max_letters: number,
+): ReplayResult {
+  const letters: { d: DeadLetter; line: number; part: number; i: number }[] = [];
+  parts.forEach((p, part) =>
+    p.dead_letters.forEach((d, i) => letters.push({ d, line: p.letter_lines[i]!, part, i }))
+  );
+  letters.sort((a, b) => a.line - b.line || a.part - b.part || a.i - b.i);
+  // Each worker kept its newest; together, the newest as one store keeps them.
+  if (letters.length > max_letters) letters.splice(0, letters.length - max_letters);
+  return {
+    events: parts.reduce((n, p) => n + p.events, 0),
+    invalid: parts.reduce((n, p) => n + p.invalid, 0),
+    late: parts.reduce((n, p) => n + p.late, 0),
+    alerts: parts.flatMap((p) => p.alerts).sort(byTimeThenId),
+    dead_letters: letters.map((l) => l.d),
+    sorted: false,
+    ms: performance.now() - t0,
+  };
+}

@@ -1,0 +1,170 @@
+/**
+ * A replay's worker thread (see `replay_parallel.ts`): one run of the actors over the
+ * lines it is dealt, with their line numbers, in the order dealt. It loads the models the
+ * main thread names, answers each chunk of lines once it is fed, and at the end sends its
+ * result: alerts, dead letters with the line each was written at, and counts.
+ *
+ * @module
+ */
+
+/// <reference lib="deno.worker" />
+
+import type { Config } from "../config/defaults.ts";
+import type { ModelSettings } from "../config/defaults.ts";
+import type { Alert, DeadLetter } from "../events/types.ts";
+import { ModelService } from "../models/service.ts";
+import { OutOfOrder, Run } from "./replay.ts";
+import { GROUP_OF_KIND } from "./replay_parallel.ts";
+
+/** What the main thread sends a worker. */
+export type ToWorker =
+  | {
+    t: "start";
+    config: Config;
+    /** The group of kinds dealt to this worker (`GROUP_OF_KIND`). */
+    group: number;
+    /** The models to score with (each at the version the main thread serves), or none. */
+    models: { settings: ModelSettings; versions: Record<string, string> } | null;
+  }
+  | { t: "lines"; lines: string[]; nums: Float64Array }
+  /** No more lines. */
+  | { t: "end" }
+  /** Where the whole input's event time ended (the latest of every worker's). */
+  | { t: "end_at"; ms: number }
+  /** After the result: this worker's clock as each of these lines was handled. */
+  | { t: "clocks"; lines: number[] };
+
+/** What a worker sends back. */
+export type FromWorker =
+  | { t: "ready" }
+  | { t: "ack" }
+  /** Every line dealt is handled; the clock (the latest event time seen). */
+  | { t: "drained"; now: number }
+  /**
+   * The lines cannot be run apart: one is older than the one before it (the input must
+   * be sorted), or its kind belongs to another group (it named its kind twice).
+   */
+  | { t: "redo"; why: string }
+  | { t: "error"; message: string }
+  | {
+    t: "done";
+    events: number;
+    invalid: number;
+    late: number;
+    alerts: Alert[];
+    dead_letters: DeadLetter[];
+    /** The line each dead letter was written at (Infinity: after the last). */
+    letter_lines: number[];
+  }
+  | { t: "clocks"; ms: number[] };
+
+const inbox: ToWorker[] = [];
+let wake: (() => void) | null = null;
+
+self.onmessage = (e: MessageEvent<ToWorker>) => {
+  inbox.push(e.data);
+  const w = wake;
+  wake = null;
+  w?.();
+};
+
+function post(m: FromWorker): void {
+  self.postMessage(m);
+}
+
+async function next(): Promise<ToWorker> {
+  while (inbox.length === 0) await new Promise<void>((r) => wake = r);
+  return inbox.shift()!;
+}
+
+async function work(): Promise<void> {
+  const start = await next();
+  if (start.t !== "start") {
+    throw new Error(`A replay worker must be started first, got "${start.t}"`);
+  }
+  let models: ModelService | null = null;
+  try {
+    if (start.models) {
+      models = new ModelService(start.models.settings);
+      for (const [name, version] of Object.entries(start.models.versions)) {
+        await models.activate(name, version);
+      }
+      models.eager = true;
+    }
+    const t0 = performance.now();
+    const run = new Run(start.config, models);
+    post({ t: "ready" });
+    let line = 0;
+    // Where the clock moved on: the line, and the time it moved to (for "clocks").
+    const movedAt: number[] = [];
+    const movedTo: number[] = [];
+    try {
+      for (;;) {
+        const m = await next();
+        if (m.t === "end") break;
+        if (m.t !== "lines") throw new Error(`A replay worker got "${m.t}" twice`);
+        const { lines, nums } = m;
+        for (let i = 0; i < lines.length; i++) {
+          line = nums[i]!;
+          const e = run.parse(lines[i]!, line);
+          if (!e) continue;
+          if (GROUP_OF_KIND[e.kind] !== start.group) {
+            post({ t: "redo", why: `line ${line} is of kind "${e.kind}", dealt by another` });
+            return;
+          }
+          const waiting = run.feed(e, line);
+          if (run.clock.now() > (movedTo.at(-1) ?? 0)) {
+            movedAt.push(line);
+            movedTo.push(run.clock.now());
+          }
+          if (waiting) await waiting;
+        }
+        post({ t: "ack" });
+      }
+    } catch (err) {
+      if (err instanceof OutOfOrder) {
+        post({ t: "redo", why: `line ${line} is older than the line before it` });
+        return;
+      }
+      throw err;
+    }
+    const r = await run.finish(false, t0, async (now) => {
+      post({ t: "drained", now });
+      const m = await next();
+      if (m.t !== "end_at") throw new Error(`A replay worker waited for "end_at", got "${m.t}"`);
+      return m.ms;
+    });
+    post({
+      t: "done",
+      events: r.events,
+      invalid: r.invalid,
+      late: r.late,
+      alerts: r.alerts,
+      dead_letters: r.dead_letters,
+      letter_lines: r.dead_letters.map((d) => run.outbox.lineOf.get(d) ?? Infinity),
+    });
+    for (;;) {
+      const m = await next();
+      if (m.t !== "clocks") throw new Error(`A replay worker that is done got "${m.t}"`);
+      post({ t: "clocks", ms: m.lines.map((l) => clockAt(movedAt, movedTo, l)) });
+    }
+  } finally {
+    await models?.close();
+  }
+}
+
+/** The clock as line `line` was handled: where it last moved at or before that line (0: never). */
+function clockAt(movedAt: number[], movedTo: number[], line: number): number {
+  let lo = 0, hi = movedAt.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (movedAt[mid]! <= line) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo === 0 ? 0 : movedTo[lo - 1]!;
+}
+
+// The main thread ends the worker once it has the result (or an error).
+work().catch((err) => {
+  post({ t: "error", message: err instanceof Error ? err.stack ?? err.message : String(err) });
+});

@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import { FLOW_MODEL } from "../../actors/source.ts";
+import { LOGIN_MODEL } from "../../actors/rules/login_risk.ts";
+import { type Config, defaults } from "../../config/defaults.ts";
+import { linesOf, replay, type ReplayResult } from "../../engine/replay.ts";
+import { groupOfLine, replayThreaded } from "../../engine/replay_parallel.ts";
+import { ModelService } from "../../models/service.ts";
+import { Simulator } from "../../sim/simulator.ts";
+
+const MODELS = new URL("../../models", import.meta.url).pathname;
+
+/** Every kind of event, attacks included, as the simulator writes them. */
+function mixedLines(models: ModelService): string[] {
+  const m = models.manifest(FLOW_MODEL)!;
+  const sim = new Simulator({
+    seed: 11,
+    users: 2_000,
+    start_ms: Date.UTC(2026, 0, 5, 9),
+    events_per_second: 60,
+    attack_interval_s: 20,
+    flows: {
+      prototypes: m.prototypes as Record<string, number[]>,
+      benign: m.benign_class!,
+      features: m.features,
+      per_second: 6,
+    },
+    ops: { clicks_per_second: 10 },
+  });
+  return sim.take(30_000).map((e) => JSON.stringify(e));
+}
+
+function config(threads: number, chunk = 512): Config {
+  const c = structuredClone(defaults) as Config;
+  c.runtime.replay_threads = threads;
+  c.runtime.replay_chunk_lines = chunk;
+  c.runtime.replay_chunks_in_flight = 2;
+  return c;
+}
+
+/** What two replays must agree on (`ms`, the time taken, aside). */
+function outcome(r: ReplayResult) {
+  return {
+    events: r.events,
+    invalid: r.invalid,
+    late: r.late,
+    alerts: r.alerts,
+    dead_letters: r.dead_letters,
+  };
+}
+
+async function withModels(use: (models: ModelService) => Promise<void>): Promise<void> {
+  const models = new ModelService({ ...defaults.models, dir: MODELS });
+  try {
+    await models.activate(FLOW_MODEL, "1");
+    await models.activate(LOGIN_MODEL, "2");
+    await use(models);
+  } finally {
+    await models.close();
+  }
+}
+
+Deno.test("A replay on worker threads raises exactly the alerts and dead letters of one on the main thread, both models scoring", async () => {
+  await withModels(async (models) => {
+    const lines = mixedLines(models);
+    // Bad lines of both groups' kinds and of none, where each worker must say why.
+    lines.splice(100, 0, "{not json");
+    lines.splice(
+      2_000,
+      0,
+      '{"kind":"auth","type":"login_success","timestamp":"2026-01-05T09:00:30Z"}',
+    );
+    lines.splice(4_000, 0, '{"kind":"click","page":"/x","timestamp":"2026-01-05T09:01:00Z"}');
+    lines.splice(6_000, 0, '{"kind":"spaceship","timestamp":"2026-01-05T09:01:40Z"}');
+    const text = lines.join("\n");
+    const one = await replay(linesOf(text), config(1), models);
+    const two = await replayThreaded(linesOf(text), config(2), models);
+    const kinds = new Set(one.alerts.map((a) => a.rule.split(".")[0]));
+    for (const family of ["auth", "ip", "user", "tx", "flow", "net", "svc"]) {
+      assert.ok(kinds.has(family), `the input raises ${family} alerts (${[...kinds]})`);
+    }
+    assert.equal(one.invalid, 4);
+    assert.deepEqual(
+      one.dead_letters.map((d) => d.source),
+      ["line 101", "line 2001", "line 4001", "line 6001"],
+    );
+    assert.deepEqual(outcome(two), outcome(one));
+    // And threads=1 through the same entry point is the replay on this thread.
+    assert.deepEqual(outcome(await replayThreaded(linesOf(text), config(1), models)), outcome(one));
+  });
+});
+
+Deno.test("A threaded replay of a file out of event-time order, or with a line that names its kind twice, runs on one thread and gives one-thread results", async () => {
+  await withModels(async (models) => {
+    const lines = mixedLines(models).slice(0, 6_000);
+    // Swap two auth lines far apart: that group's events go back in time.
+    const auth = lines.flatMap((l, i) => l.startsWith('{"kind":"auth"') ? [i] : []);
+    const [a, b] = [auth[10]!, auth[auth.length - 10]!];
+    [lines[a], lines[b]] = [lines[b]!, lines[a]!];
+    const unsorted = lines.join("\n");
+    const one = await replay(linesOf(unsorted), config(1), models);
+    const two = await replayThreaded(linesOf(unsorted), config(2), models);
+    assert.equal(one.sorted, true);
+    assert.equal(two.sorted, true, "sorted on one thread");
+    assert.deepEqual(outcome(two), outcome(one));
+
+    // Dealt by its first "kind" to the users' worker; JSON reads the last: a click.
+    const sorted = mixedLines(models).slice(0, 6_000);
+    const at = JSON.parse(sorted[2]!).timestamp;
+    const twice = `{"kind":"auth","event_id":"k2","timestamp":"${at}",` +
+      '"session_id":"s","page":"/twice","kind":"click"}';
+    assert.equal(groupOfLine(twice), 0);
+    sorted.splice(3, 0, twice);
+    const text = sorted.join("\n");
+    const oneT = await replay(linesOf(text), config(1), models);
+    const twoT = await replayThreaded(linesOf(text), config(2), models);
+    assert.deepEqual(outcome(twoT), outcome(oneT));
+    assert.equal(twoT.invalid, 0, "the click is taken, as on one thread");
+    assert.equal(twoT.sorted, false);
+  });
+});
+
+Deno.test("Lines are dealt by their opening kind, and by parsing when they open otherwise", () => {
+  assert.equal(groupOfLine('{"kind":"auth","user_id":"u"}'), 0);
+  assert.equal(groupOfLine('{"kind":"transaction"}'), 0);
+  assert.equal(groupOfLine('{"kind":"flow","src_ip":"1.2.3.4"}'), 1);
+  assert.equal(groupOfLine('{"kind":"click"}'), 1);
+  assert.equal(groupOfLine('{"kind":"log"}'), 1);
+  assert.equal(groupOfLine('{"kind":"metric"}'), 1);
+  assert.equal(groupOfLine('{ "kind" : "metric" }'), 1, "parsed");
+  assert.equal(groupOfLine('{"service":"a","kind":"log"}'), 1, "parsed");
+  assert.equal(groupOfLine('{"kind":"logx"}'), 0, "no such kind: the first group says why");
+  assert.equal(groupOfLine("not json"), 0);
+  assert.equal(groupOfLine("[]"), 0);
+});
