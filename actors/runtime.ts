@@ -731,11 +731,14 @@ export class ActorRuntime {
 
   /** Delivers a timer's message (`ordered`: behind every sender waiting for room, too). */
   #fire(type: string, key: string, message: unknown, ordered = false): void {
-    const id = type + ":" + key;
-    const cell = this.#cells.get(type, key) ??
-      this.#activate({ type, key }, id, this.partitionFor(key));
     this.#inflight++;
-    const env: Envelope = { message, ticket: null, attempt: 0, at: this.#deliveredAt() };
+    this.#post(type, key, { message, ticket: null, attempt: 0, at: this.#deliveredAt() }, ordered);
+  }
+
+  /** Delivers an envelope already counted in flight, activating its actor if need be. */
+  #post(type: string, key: string, env: Envelope, ordered: boolean): void {
+    const cell = this.#cells.get(type, key) ??
+      this.#activate({ type, key }, type + ":" + key, this.partitionFor(key));
     if (!cell.busy && cell.queued === 0) this.#turn(cell, env);
     else if (ordered && cell.waiting > 0) void cell.wait(env);
     else cell.enqueue(env); // timers may exceed the mailbox bound by at most one per timer name
@@ -755,7 +758,8 @@ export class ActorRuntime {
     }
     const effects = step.effects;
     for (let i = 0; i < effects.length; i++) {
-      if (effects[i]!.kind === "infer") {
+      const effect = effects[i]!;
+      if (effect.kind === "infer" && effect.detached !== true) {
         this.#awaitInference(cell, env, step);
         return;
       }
@@ -765,7 +769,9 @@ export class ActorRuntime {
 
   #awaitInference(cell: Cell, env: Envelope, step: Step<unknown>): void {
     cell.busy = true;
-    const infers = step.effects.filter((e) => e.kind === "infer");
+    const infers = step.effects.filter((e): e is Extract<Effect, { kind: "infer" }> =>
+      e.kind === "infer" && e.detached !== true
+    );
     const model = this.#o.inference;
     const scored = model
       ? Promise.all(infers.map((e) => model.infer(e.model, e.features)))
@@ -861,8 +867,44 @@ export class ActorRuntime {
         this.#telemetry.gauge(effect.name, effect.delta);
         return null;
       case "infer":
+        if (effect.detached === true) this.#scoreDetached(cell, effect, ticket, at);
         return null;
     }
+  }
+
+  /**
+   * Scores a detached `infer` effect: its reply is delivered once the scores are in, in
+   * the asking message's batch (`ticket`) and raising its alerts at the asking message's
+   * time, behind what the actor received meanwhile.
+   */
+  #scoreDetached(
+    cell: Cell,
+    effect: Extract<Effect, { kind: "infer" }>,
+    ticket: Ticket | null,
+    at: number,
+  ): void {
+    ticket?.add();
+    this.#inflight++;
+    const { type, key, id } = cell;
+    const model = this.#o.inference;
+    const scored = model
+      ? model.infer(effect.model, effect.features)
+      : Promise.reject(new Error("Cannot score: no model service is configured"));
+    const failed = (err: unknown) => {
+      const why = err instanceof Error ? err.message : String(err);
+      this.#reject(id, { model: effect.model }, "failed", `Cannot score for ${id}: ${why}`);
+      this.#done({ message: null, ticket, attempt: 0, at });
+    };
+    scored.then((scores) => {
+      let message: unknown;
+      try {
+        message = effect.reply(scores);
+      } catch (err) {
+        failed(err);
+        return;
+      }
+      this.#post(type, key, { message, ticket, attempt: 0, at }, false);
+    }, failed);
   }
 
   /** Raises an alert at `at` (-1: the clock's now). */

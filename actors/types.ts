@@ -74,12 +74,18 @@ export type Effect =
    * Score `features` with a model. The turn (its state and its other effects) takes
    * effect once the scores are in; the reply is then delivered to this actor before
    * any other message. A failed inference is a failed turn.
+   *
+   * `detached`: the turn takes effect at once and the actor goes on with its mailbox; the
+   * reply is delivered once the scores are in, behind what arrived meanwhile (for a reply
+   * whose handling does not depend on the state the turn left). A failed inference is
+   * dead-lettered.
    */
   | {
     kind: "infer";
     model: string;
     features: Float32Array;
     reply: (scores: Float32Array) => unknown;
+    detached?: boolean;
   };
 
 /** What a behaviour may read besides its state and message. */

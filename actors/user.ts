@@ -411,19 +411,26 @@ function historyOf(s: UserState): LoginHistory {
 /** The infer effect that scores a login; its reply comes back as a `login_risk` message. */
 function scoreLogin(s: UserState, e: AuthEvent, p: UserParams, model: RiskModelView): Effect {
   const features = loginFeatures(historyOf(s), s.auth, e, p.auth);
+  // The reply keeps what it reports of the login, not the event (it may wait for its score).
+  const { event_id, ts } = e;
+  const ip = e.ip ?? null, country = e.country ?? null, device_id = e.device_id ?? null;
+  const risky = model.risky_index;
   return {
     kind: "infer",
     model: LOGIN_MODEL,
     features,
+    // The score only raises an alert (the state is not read): the user's next events
+    // need not wait for it.
+    detached: true,
     reply: (scores): ScoredLogin => ({
       kind: "login_risk",
-      event_id: e.event_id,
-      ts: e.ts,
-      ip: e.ip ?? null,
-      country: e.country ?? null,
-      device_id: e.device_id ?? null,
+      event_id,
+      ts,
+      ip,
+      country,
+      device_id,
       features,
-      risk: scores[model.risky_index] ?? 0,
+      risk: scores[risky] ?? 0,
     }),
   };
 }

@@ -223,6 +223,7 @@ Deno.test("userBehaviour() scores a successful login, from the state before it, 
   );
   assert.ok(infer);
   assert.equal(infer.model, "login_risk");
+  assert.equal(infer.detached, true, "the user's next events do not wait for the score");
   assert.equal(infer.features[at("new_device")], 1, "d9 was not in the history before it");
   assert.equal(infer.features[at("baseline_logins")], 1);
   assert.equal(step.state.logins, 2, "the login itself is counted as before");

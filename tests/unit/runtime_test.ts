@@ -13,6 +13,8 @@ type Msg = {
   n: number;
   fail?: boolean;
   slow?: number;
+  /** Score without holding the actor (a detached `infer`). */
+  aside?: number;
   alert?: boolean;
   timer?: number;
   after?: number;
@@ -32,6 +34,15 @@ const recorder: Behaviour<S, Msg | { fired: string }> = {
         model: "m",
         features: new Float32Array([m.slow]),
         reply: () => ({ fired: "reply" }),
+      });
+    }
+    if (m.aside) {
+      effects.push({
+        kind: "infer",
+        model: "m",
+        features: new Float32Array([m.aside]),
+        reply: () => ({ fired: `scored ${m.n}` }),
+        detached: true,
       });
     }
     if (m.alert) {
@@ -104,6 +115,35 @@ Deno.test("ActorRuntime.deliver() runs one message at a time per key while a tur
   await tick();
   assert.deepEqual(await seen(rt, "a"), [1, -1, 2], "the reply comes before the next message");
   await rt.whenIdle();
+});
+
+Deno.test("A detached model turn takes effect at once; its reply comes behind what arrived meanwhile, in the asking message's batch", async () => {
+  const { rt, clock, dead } = setup();
+  const ticket = new Ticket();
+  rt.deliver(at("a"), { n: 1, aside: 50 }, ticket);
+  rt.deliver(at("a"), { n: 2 }, ticket);
+  await tick();
+  assert.deepEqual(await seen(rt, "a"), [1, 2], "the actor did not wait for the score");
+  let settled = false;
+  ticket.settled().then(() => settled = true);
+  await tick();
+  assert.equal(settled, false, "the batch waits for the reply");
+  clock.advance(50);
+  await tick();
+  assert.deepEqual(await seen(rt, "a"), [1, 2, -1], "the reply, after the message behind it");
+  assert.equal(settled, true);
+  assert.deepEqual(dead, []);
+
+  // A score that fails is dead-lettered; the batch still ends.
+  const failing = setup({ inference: { infer: () => Promise.reject(new Error("no session")) } });
+  const t2 = new Ticket();
+  failing.rt.deliver(at("b"), { n: 1, aside: 1 }, t2);
+  await t2.settled();
+  assert.deepEqual(await seen(failing.rt, "b"), [1]);
+  assert.equal(failing.dead.length, 1);
+  assert.match(failing.dead[0]!.reason, /Cannot score for rec:b: no session/);
+  assert.equal(failing.dead[0]!.category, "failed");
+  await failing.rt.whenIdle();
 });
 
 Deno.test("ActorRuntime.deliver() asks the sender to wait when a mailbox is full", async () => {
