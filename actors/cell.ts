@@ -20,6 +20,8 @@ export interface Envelope {
    * reply: when its asking message was), under `alerts_at_delivery_time`; -1: when raised.
    */
   at: number;
+  /** The score asked for as the message was admitted (`Behaviour.prefetch`), until used. */
+  scores: { model: string; scores: Promise<Float32Array> } | null;
 }
 
 interface Waiter {

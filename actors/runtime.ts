@@ -351,7 +351,13 @@ export class ActorRuntime {
   #admit(cell: Cell, message: unknown, ticket: Ticket | null): Promise<void> | null {
     ticket?.add();
     this.#inflight++;
-    const env: Envelope = { message, ticket, attempt: 0, at: this.#deliveredAt() };
+    const env: Envelope = {
+      message,
+      ticket,
+      attempt: 0,
+      at: this.#deliveredAt(),
+      scores: this.#prefetch(cell, message),
+    };
     if (!cell.busy && cell.queued === 0) {
       this.#turn(cell, env);
       return null;
@@ -361,6 +367,18 @@ export class ActorRuntime {
       return null;
     }
     return cell.wait(env);
+  }
+
+  /** Asks for the score a message will need, if its behaviour can tell (`prefetch`). */
+  #prefetch(cell: Cell, message: unknown): Envelope["scores"] {
+    const prefetch = cell.behaviour.prefetch;
+    const model = this.#o.inference;
+    if (prefetch === undefined || model === undefined) return null;
+    const want = prefetch(message);
+    if (want === null) return null;
+    const scores = model.infer(want.model, want.features);
+    scores.catch(() => {}); // a failure is the turn's, when it takes the score
+    return { model: want.model, scores };
   }
 
   /**
@@ -732,7 +750,8 @@ export class ActorRuntime {
   /** Delivers a timer's message (`ordered`: behind every sender waiting for room, too). */
   #fire(type: string, key: string, message: unknown, ordered = false): void {
     this.#inflight++;
-    this.#post(type, key, { message, ticket: null, attempt: 0, at: this.#deliveredAt() }, ordered);
+    const at = this.#deliveredAt();
+    this.#post(type, key, { message, ticket: null, attempt: 0, at, scores: null }, ordered);
   }
 
   /** Delivers an envelope already counted in flight, activating its actor if need be. */
@@ -773,8 +792,16 @@ export class ActorRuntime {
       e.kind === "infer" && e.detached !== true
     );
     const model = this.#o.inference;
+    // A score asked for at admission serves its model's effect (once: a retry asks anew).
+    const pre = env.scores;
+    env.scores = null;
     const scored = model
-      ? Promise.all(infers.map((e) => model.infer(e.model, e.features)))
+      ? Promise.all(infers.map((e) => {
+        if (pre?.model !== e.model) return model.infer(e.model, e.features);
+        const p = pre.scores;
+        pre.model = "";
+        return p;
+      }))
       : Promise.reject(new Error("Cannot score: no model service is configured"));
     scored.then((results) => {
       cell.busy = false;
@@ -805,7 +832,7 @@ export class ActorRuntime {
       for (let i = replies.length - 1; i >= 0; i--) {
         env.ticket?.add();
         this.#inflight++;
-        cell.pushFront({ message: replies[i], ticket: env.ticket, attempt: 0, at });
+        cell.pushFront({ message: replies[i], ticket: env.ticket, attempt: 0, at, scores: null });
       }
     }
     if (!blocked) {
@@ -893,7 +920,7 @@ export class ActorRuntime {
     const failed = (err: unknown) => {
       const why = err instanceof Error ? err.message : String(err);
       this.#reject(id, { model: effect.model }, "failed", `Cannot score for ${id}: ${why}`);
-      this.#done({ message: null, ticket, attempt: 0, at });
+      this.#done({ message: null, ticket, attempt: 0, at, scores: null });
     };
     scored.then((scores) => {
       let message: unknown;
@@ -903,7 +930,7 @@ export class ActorRuntime {
         failed(err);
         return;
       }
-      this.#post(type, key, { message, ticket, attempt: 0, at }, false);
+      this.#post(type, key, { message, ticket, attempt: 0, at, scores: null }, false);
     }, failed);
   }
 

@@ -4,7 +4,9 @@
  * probability at or above that class's threshold (DETECTIONS.md: 0.9).
  *
  * Scoring is an `infer` effect: the runtime batches rows across actors, and this actor's
- * turn resumes with the reply. One alert per (class, source, episode): a class that keeps
+ * turn resumes with the reply. A flow's score is asked for as the flow is admitted
+ * (`prefetch`), so a burst of one source's flows is scored in one batch, not one
+ * batcher round trip after another. One alert per (class, source, episode): a class that keeps
  * matching raises again only after the cool-down, counting the flows meanwhile.
  *
  * @module
@@ -109,16 +111,31 @@ const SEVERITY: Readonly<Record<string, "medium" | "high" | "critical">> = Objec
 
 /** The source behaviour. */
 export function sourceBehaviour(params: SourceParams): Behaviour<SourceState, SourceMessage> {
+  // A flow's row, made when its score was asked for ahead of its turn, for the turn.
+  const rows = new WeakMap<OtherEvent, Row>();
   return {
     type: SOURCE,
     initial: () => INITIAL,
-    receive: (state, message, ctx) => receive(state, message, ctx.self.key, params),
+    receive: (state, message, ctx) => receive(state, message, ctx.self.key, params, rows),
     view,
+    // A flow's features are the flow's own: its score need not wait for the flows before it.
+    prefetch: (m) => {
+      if (m.kind !== "event" || params.model() === null) return null;
+      const row = flowFeatures(m.event.raw.features);
+      rows.set(m.event, row);
+      return { model: FLOW_MODEL, features: row.row };
+    },
   };
 }
 
+/** A flow's features as the model reads them, and how many were absent. */
+interface Row {
+  row: Float32Array;
+  missing: number;
+}
+
 /** The 52 features of a flow in the model's order; absent ones are NaN (the model zeroes them). */
-export function flowFeatures(features: unknown): { row: Float32Array; missing: number } {
+export function flowFeatures(features: unknown): Row {
   const f = (typeof features === "object" && features !== null ? features : {}) as Record<
     string,
     unknown
@@ -143,6 +160,7 @@ function receive(
   m: SourceMessage,
   key: string,
   p: SourceParams,
+  rows: WeakMap<OtherEvent, Row>,
 ): Step<SourceState> {
   if (m.kind === "event") {
     const e = m.event;
@@ -172,7 +190,8 @@ function receive(
     if (p.model() === null) {
       return { state: counted, effects: scans.length > 0 ? scans : NO_EFFECTS };
     }
-    const { row, missing } = flowFeatures(e.raw.features);
+    const { row, missing } = rows.get(e) ?? flowFeatures(e.raw.features);
+    rows.delete(e);
     return {
       state: counted,
       effects: [...scans, {

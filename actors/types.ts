@@ -116,6 +116,19 @@ export interface Behaviour<S, M = unknown> {
   receive(state: S, message: M, ctx: ActorContext): Step<S>;
   /** A JSON view of the state, for the API (defaults to the state itself). */
   view?(state: S): unknown;
+  /**
+   * The model score a message will ask for, when the message alone says what to score:
+   * the runtime asks for it as the message is admitted, so messages waiting in a mailbox
+   * are scored together instead of one turn after another. The turn's `infer` effect of
+   * that model then takes this score (its own features are not scored again).
+   */
+  prefetch?(message: M): Prefetch | null;
+}
+
+/** A score asked for ahead of its turn (see `Behaviour.prefetch`). */
+export interface Prefetch {
+  model: string;
+  features: Float32Array;
 }
 
 /** The empty effect list, shared so a quiet turn allocates nothing. */

@@ -146,6 +146,53 @@ Deno.test("A detached model turn takes effect at once; its reply comes behind wh
   await failing.rt.whenIdle();
 });
 
+Deno.test("A score a message can name ahead of its turn is asked for on admission: queued messages are scored together, each turn takes its own", async () => {
+  type M = { n: number } | { scored: number; p: number };
+  const scorer: Behaviour<number[], M> = {
+    type: "rec",
+    initial: () => [],
+    receive(state, m) {
+      if ("scored" in m) return { state: [...state, m.scored * 100 + m.p], effects: [] };
+      return {
+        state: [...state, m.n],
+        effects: [{
+          kind: "infer",
+          model: "m",
+          features: new Float32Array([m.n]),
+          reply: (scores) => ({ scored: m.n, p: scores[0]! }),
+        }],
+      };
+    },
+    prefetch: (m) => "n" in m ? { model: "m", features: new Float32Array([m.n]) } : null,
+  };
+  const asked: number[] = [];
+  let failOnce = true;
+  const { rt, clock, dead } = setup({
+    behaviours: [scorer],
+    inference: {
+      infer: (_m, f) => {
+        asked.push(f[0]!);
+        if (f[0] === 3 && failOnce) {
+          failOnce = false;
+          return Promise.reject(new Error("flaky"));
+        }
+        return new Promise((r) => clock.setTimeout(() => r(new Float32Array([f[0]! * 2])), 10));
+      },
+    },
+  });
+  for (const n of [1, 2, 3]) rt.deliver(at("a"), { n });
+  assert.deepEqual(asked, [1, 2, 3], "all three asked for at once, not one turn after another");
+  for (let i = 0; i < 6; i++) {
+    clock.advance(10);
+    await tick();
+  }
+  await rt.whenIdle();
+  // 3's score failed: its turn failed and was retried, asking again (not the failed one).
+  assert.deepEqual(asked, [1, 2, 3, 3]);
+  assert.deepEqual(await rt.stateOf("rec", "a"), [1, 102, 2, 204, 3, 306]);
+  assert.deepEqual(dead, []);
+});
+
 Deno.test("ActorRuntime.deliver() asks the sender to wait when a mailbox is full", async () => {
   const { rt, clock } = setup();
   assert.equal(rt.deliver(at("a"), { n: 1, slow: 10 }), null);
