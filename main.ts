@@ -275,6 +275,7 @@ async function replay(args: Args): Promise<number> {
     late: r.late,
     alerts: r.alerts.length,
     sorted_first: r.sorted,
+    threads: r.threads,
     events_per_second: Math.round(r.events / (r.ms / 1000)),
   });
   return 0;

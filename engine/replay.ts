@@ -39,6 +39,8 @@ export interface ReplayResult {
   dead_letters: DeadLetter[];
   /** Whether the input had to be sorted. */
   sorted: boolean;
+  /** Threads the actors ran on (a threaded replay that had to start over ran on one). */
+  threads: number;
   ms: number;
 }
 
@@ -236,6 +238,7 @@ export class Run {
       alerts: this.alerts,
       dead_letters: (await this.store.findDeadLetters(Infinity)).reverse(),
       sorted,
+      threads: 1,
       ms: performance.now() - t0,
     };
   }

@@ -1,10 +1,10 @@
 /**
  * Replay on worker threads: the main thread reads the lines and deals each to the worker
- * of its kind's group (`GROUP_OF_KIND`); each worker runs its own actors over its lines
- * (`replay_worker.ts`), and the results are merged. The groups share no actor and send
- * each other nothing (users and IPs on one side; network sources, services and pages on
- * the other), and each keeps its events in file order, so the alerts are the ones a
- * replay on one thread raises, in the same order.
+ * that runs its kind's group (`GROUP_OF_KIND`); each worker runs its own actors over its
+ * lines (`replay_worker.ts`), and the results are merged. The groups share no actor and
+ * send each other nothing (users and IPs; network sources; services and pages), and each
+ * keeps its events in file order, so the alerts are the ones a replay on one thread
+ * raises, in the same order.
  *
  * A line's kind is read from its opening `{"kind":"…"` without parsing it; a line that
  * does not open so (or names `"kind"` twice) is parsed here to find it, and one that
@@ -22,17 +22,26 @@ import type { ModelService } from "../models/service.ts";
 import { byTimeThenId, type LineSource, replay, type ReplayResult } from "./replay.ts";
 import type { FromWorker, ToWorker } from "./replay_worker.ts";
 
-/** The group of actor types each kind of event goes to (0: users and IPs). */
+/**
+ * The group of actor types each kind of event goes to: 0 users and IPs, 1 network
+ * sources, 2 services and pages. With `n` threads, group `g` runs on thread `g % n` (two
+ * threads: the sources, the heaviest per event, on one; everything else on the other).
+ */
 export const GROUP_OF_KIND: Readonly<Record<EventKind, number>> = Object.freeze({
   auth: 0,
   transaction: 0,
   flow: 1,
-  click: 1,
-  log: 1,
-  metric: 1,
+  click: 2,
+  log: 2,
+  metric: 2,
 });
 
-const GROUPS = 2;
+const GROUPS = 3;
+
+/** The thread a group runs on, of `threads`. */
+export function threadOf(group: number, threads: number): number {
+  return group % Math.min(threads, GROUPS);
+}
 
 const OPENING = '{"kind":"';
 
@@ -82,7 +91,8 @@ class Lane {
   readonly drained: Promise<number>;
 
   constructor(
-    group: number,
+    thread: number,
+    threads: number,
     config: Config,
     models: ModelService | null,
     readonly maxInFlight: number,
@@ -142,7 +152,8 @@ class Lane {
     const start: ToWorker = {
       t: "start",
       config,
-      group,
+      thread,
+      threads,
       models: models && { settings: models.settings, versions: models.activeVersions() },
     };
     this.worker.postMessage(start);
@@ -187,11 +198,19 @@ export async function replayThreaded(
   if (config.runtime.replay_threads < 2) return replay(source, config, models);
   const t0 = performance.now();
   const chunk = Math.max(1, config.runtime.replay_chunk_lines);
+  const threads = Math.min(config.runtime.replay_threads, GROUPS);
   const lanes = Array.from(
-    { length: GROUPS },
-    (_, group) =>
-      new Lane(group, config, models, Math.max(1, config.runtime.replay_chunks_in_flight)),
+    { length: threads },
+    (_, thread) =>
+      new Lane(
+        thread,
+        threads,
+        config,
+        models,
+        Math.max(1, config.runtime.replay_chunks_in_flight),
+      ),
   );
+  const laneOf = Array.from({ length: GROUPS }, (_, g) => threadOf(g, threads));
   const failed = () => lanes.some((l) => l.failed);
   try {
     let line = 0;
@@ -199,7 +218,7 @@ export async function replayThreaded(
       for (const raw of lines) {
         line++;
         if (raw.length === 0) continue;
-        const lane = lanes[groupOfLine(raw)]!;
+        const lane = lanes[laneOf[groupOfLine(raw)]!]!;
         lane.lines.push(raw);
         lane.nums.push(line);
         if (lane.lines.length < chunk) continue;
@@ -271,6 +290,7 @@ function merge(
     alerts: parts.flatMap((p) => p.alerts).sort(byTimeThenId),
     dead_letters: letters.map((l) => l.d),
     sorted: false,
+    threads: parts.length,
     ms: performance.now() - t0,
   };
 }

@@ -14,15 +14,16 @@ import type { ModelSettings } from "../config/defaults.ts";
 import type { Alert, DeadLetter } from "../events/types.ts";
 import { ModelService } from "../models/service.ts";
 import { OutOfOrder, Run } from "./replay.ts";
-import { GROUP_OF_KIND } from "./replay_parallel.ts";
+import { GROUP_OF_KIND, threadOf } from "./replay_parallel.ts";
 
 /** What the main thread sends a worker. */
 export type ToWorker =
   | {
     t: "start";
     config: Config;
-    /** The group of kinds dealt to this worker (`GROUP_OF_KIND`). */
-    group: number;
+    /** This worker's thread, of `threads` (it runs the groups `threadOf` gives it). */
+    thread: number;
+    threads: number;
     /** The models to score with (each at the version the main thread serves), or none. */
     models: { settings: ModelSettings; versions: Record<string, string> } | null;
   }
@@ -108,7 +109,7 @@ async function work(): Promise<void> {
           line = nums[i]!;
           const e = run.parse(lines[i]!, line);
           if (!e) continue;
-          if (GROUP_OF_KIND[e.kind] !== start.group) {
+          if (threadOf(GROUP_OF_KIND[e.kind], start.threads) !== start.thread) {
             post({ t: "redo", why: `line ${line} is of kind "${e.kind}", dealt by another` });
             return;
           }

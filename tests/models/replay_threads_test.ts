@@ -3,7 +3,7 @@ import { FLOW_MODEL } from "../../actors/source.ts";
 import { LOGIN_MODEL } from "../../actors/rules/login_risk.ts";
 import { type Config, defaults } from "../../config/defaults.ts";
 import { linesOf, replay, type ReplayResult } from "../../engine/replay.ts";
-import { groupOfLine, replayThreaded } from "../../engine/replay_parallel.ts";
+import { groupOfLine, replayThreaded, threadOf } from "../../engine/replay_parallel.ts";
 import { ModelService } from "../../models/service.ts";
 import { Simulator } from "../../sim/simulator.ts";
 
@@ -73,7 +73,6 @@ Deno.test("A replay on worker threads raises exactly the alerts and dead letters
     lines.splice(6_000, 0, '{"kind":"spaceship","timestamp":"2026-01-05T09:01:40Z"}');
     const text = lines.join("\n");
     const one = await replay(linesOf(text), config(1), models);
-    const two = await replayThreaded(linesOf(text), config(2), models);
     const kinds = new Set(one.alerts.map((a) => a.rule.split(".")[0]));
     for (const family of ["auth", "ip", "user", "tx", "flow", "net", "svc"]) {
       assert.ok(kinds.has(family), `the input raises ${family} alerts (${[...kinds]})`);
@@ -83,7 +82,11 @@ Deno.test("A replay on worker threads raises exactly the alerts and dead letters
       one.dead_letters.map((d) => d.source),
       ["line 101", "line 2001", "line 4001", "line 6001"],
     );
-    assert.deepEqual(outcome(two), outcome(one));
+    for (const threads of [2, 3]) {
+      const many = await replayThreaded(linesOf(text), config(threads), models);
+      assert.deepEqual(outcome(many), outcome(one), `${threads} threads`);
+      assert.equal(many.threads, threads);
+    }
     // And threads=1 through the same entry point is the replay on this thread.
     assert.deepEqual(outcome(await replayThreaded(linesOf(text), config(1), models)), outcome(one));
   });
@@ -101,6 +104,7 @@ Deno.test("A threaded replay of a file out of event-time order, or with a line t
     const two = await replayThreaded(linesOf(unsorted), config(2), models);
     assert.equal(one.sorted, true);
     assert.equal(two.sorted, true, "sorted on one thread");
+    assert.equal(two.threads, 1);
     assert.deepEqual(outcome(two), outcome(one));
 
     // Dealt by its first "kind" to the users' worker; JSON reads the last: a click.
@@ -112,22 +116,27 @@ Deno.test("A threaded replay of a file out of event-time order, or with a line t
     sorted.splice(3, 0, twice);
     const text = sorted.join("\n");
     const oneT = await replay(linesOf(text), config(1), models);
-    const twoT = await replayThreaded(linesOf(text), config(2), models);
+    // On three threads, auth (users) and click (pages) are on different ones.
+    const twoT = await replayThreaded(linesOf(text), config(3), models);
     assert.deepEqual(outcome(twoT), outcome(oneT));
     assert.equal(twoT.invalid, 0, "the click is taken, as on one thread");
     assert.equal(twoT.sorted, false);
+    assert.equal(twoT.threads, 1, "started over on one thread");
   });
 });
 
-Deno.test("Lines are dealt by their opening kind, and by parsing when they open otherwise", () => {
+Deno.test("Lines are dealt by their opening kind, and by parsing when they open otherwise; two threads put the sources on their own", () => {
+  assert.deepEqual([0, 1, 2].map((g) => threadOf(g, 2)), [0, 1, 0]);
+  assert.deepEqual([0, 1, 2].map((g) => threadOf(g, 3)), [0, 1, 2]);
+  assert.deepEqual([0, 1, 2].map((g) => threadOf(g, 8)), [0, 1, 2]);
   assert.equal(groupOfLine('{"kind":"auth","user_id":"u"}'), 0);
   assert.equal(groupOfLine('{"kind":"transaction"}'), 0);
   assert.equal(groupOfLine('{"kind":"flow","src_ip":"1.2.3.4"}'), 1);
-  assert.equal(groupOfLine('{"kind":"click"}'), 1);
-  assert.equal(groupOfLine('{"kind":"log"}'), 1);
-  assert.equal(groupOfLine('{"kind":"metric"}'), 1);
-  assert.equal(groupOfLine('{ "kind" : "metric" }'), 1, "parsed");
-  assert.equal(groupOfLine('{"service":"a","kind":"log"}'), 1, "parsed");
+  assert.equal(groupOfLine('{"kind":"click"}'), 2);
+  assert.equal(groupOfLine('{"kind":"log"}'), 2);
+  assert.equal(groupOfLine('{"kind":"metric"}'), 2);
+  assert.equal(groupOfLine('{ "kind" : "metric" }'), 2, "parsed");
+  assert.equal(groupOfLine('{"service":"a","kind":"log"}'), 2, "parsed");
   assert.equal(groupOfLine('{"kind":"logx"}'), 0, "no such kind: the first group says why");
   assert.equal(groupOfLine("not json"), 0);
   assert.equal(groupOfLine("[]"), 0);
