@@ -164,29 +164,43 @@ function receive(
 ): Step<SourceState> {
   if (m.kind === "event") {
     const e = m.event;
-    let counted: SourceState = { ...s, flows: s.flows + 1 };
+    const cooldown = p.alerts.cooldown_ms;
+    let probes = s.probes, scan_alerts = s.scan_alerts, pairs = s.pairs;
     const scans: Effect[] = [];
     const target = probeOf(e, p.net);
     if (target !== null) {
-      const probes = addProbe(s.probes, e, target, p.net);
-      let scan_alerts = s.scan_alerts;
-      for (const scan of findScans(probes, e.ts, p.net)) {
-        if (!cooledDown(scan_alerts[scan.rule], e.ts, p.alerts.cooldown_ms)) continue;
-        scan_alerts = { ...scan_alerts, [scan.rule]: e.ts };
-        const agrees = s.predicted["Port Scanning"] ?? 0;
-        scans.push({ kind: "alert", alert: scanAlert(scan, key, e.ts, p.net, agrees) });
+      probes = addProbe(s.probes, e, target, p.net);
+      // Only a rule that may alert now is looked for (the search walks the whole window).
+      if (
+        probes.ts.length >= Math.min(p.net.port_scan_ports, p.net.address_scan_hosts) &&
+        (cooledDown(scan_alerts["net.port_scan"], e.ts, cooldown) ||
+          cooledDown(scan_alerts["net.address_scan"], e.ts, cooldown))
+      ) {
+        for (const scan of findScans(probes, e.ts, p.net)) {
+          if (!cooledDown(scan_alerts[scan.rule], e.ts, cooldown)) continue;
+          scan_alerts = { ...scan_alerts, [scan.rule]: e.ts };
+          const agrees = s.predicted["Port Scanning"] ?? 0;
+          scans.push({ kind: "alert", alert: scanAlert(scan, key, e.ts, p.net, agrees) });
+        }
       }
-      counted = { ...counted, probes, scan_alerts };
     }
     if (typeof e.raw.dst_ip === "string") {
       const flood = onFlow(s.pairs, key, e.raw.dst_ip, e.ts, e.event_id, p.net);
-      counted = { ...counted, pairs: flood.pairs };
-      const last = counted.scan_alerts["net.flood"];
-      if (flood.alert && cooledDown(last, e.ts, p.alerts.cooldown_ms)) {
-        counted = { ...counted, scan_alerts: { ...counted.scan_alerts, "net.flood": e.ts } };
+      pairs = flood.pairs;
+      if (flood.alert && cooledDown(scan_alerts["net.flood"], e.ts, cooldown)) {
+        scan_alerts = { ...scan_alerts, "net.flood": e.ts };
         scans.push({ kind: "alert", alert: flood.alert });
       }
     }
+    const counted: SourceState = {
+      flows: s.flows + 1,
+      scored: s.scored,
+      predicted: s.predicted,
+      episodes: s.episodes,
+      probes,
+      scan_alerts,
+      pairs,
+    };
     if (p.model() === null) {
       return { state: counted, effects: scans.length > 0 ? scans : NO_EFFECTS };
     }

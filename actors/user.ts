@@ -395,7 +395,7 @@ function transaction(s: UserState, e: TransactionEvent, p: UserParams): Step<Use
     n.transfers = r.recent;
     raise(r.alert);
   }
-  return touch(n, e.ts, p, effects.length > 0 ? effects : NO_EFFECTS);
+  return touch(n, e.ts, p, effects);
 }
 
 function historyOf(s: UserState): LoginHistory {
@@ -446,22 +446,17 @@ function closeSession(s: UserState, e: AuthEvent): Step<UserState> {
   return { state: n, effects: [CLOSED] };
 }
 
-/** Records activity and makes sure an idle timer is pending while sessions are open. */
-function touch(
-  s: UserState,
-  ts: number,
-  p: UserParams,
-  effects: readonly Effect[],
-): Step<UserState> {
-  const last = maxTime(s.last_activity_ms, ts);
-  if (last === s.last_activity_ms && (s.sessions.length === 0 || s.idle_timer_ms !== null)) {
-    return { state: s, effects };
+/**
+ * Records activity on a fresh draft (written in place) and makes sure an idle timer is
+ * pending while sessions are open.
+ */
+function touch(n: Draft, ts: number, p: UserParams, effects: Effect[]): Step<UserState> {
+  n.last_activity_ms = maxTime(n.last_activity_ms, ts);
+  if (n.sessions.length > 0 && n.idle_timer_ms === null) {
+    n.idle_timer_ms = n.last_activity_ms + p.auth.session_idle_timeout_ms;
+    effects.push(idleTimer(n.idle_timer_ms));
   }
-  const n = copy(s);
-  n.last_activity_ms = last;
-  if (n.sessions.length === 0 || n.idle_timer_ms !== null) return { state: n, effects };
-  n.idle_timer_ms = last + p.auth.session_idle_timeout_ms;
-  return { state: n, effects: [...effects, idleTimer(n.idle_timer_ms)] };
+  return { state: n, effects: effects.length > 0 ? effects : NO_EFFECTS };
 }
 
 function closeIdle(s: UserState, watermark: number, p: UserParams): Step<UserState> {

@@ -79,6 +79,8 @@ export class VigilSystem {
   #timerFlushFailed = false;
   /** Why the outbox cannot flush, while it cannot. */
   #durableError = "";
+  /** When the flush's health was last logged (ms, processing time). */
+  #durableSaidAt = 0;
   #checkpoints: Checkpointer | null = null;
   /** Batches handled whose effects are not durable yet. */
   #undurable = 0;
@@ -163,7 +165,15 @@ export class VigilSystem {
           // Said when it starts, when it ends, and when the reason changes meanwhile (a
           // store outage can end in another error that keeps the flush failing).
           const error = ok ? "" : String(err);
-          if (ok === this.#durable && error === this.#durableError) return;
+          const now = this.#clock.now();
+          if (ok === this.#durable && error === this.#durableError) {
+            // The same failure again: said once a minute, so a log shows the retries go on.
+            if (ok || now - this.#durableSaidAt < 60_000) return;
+            this.#durableSaidAt = now;
+            log("warn", "Still cannot store or produce alerts; retrying", { error });
+            return;
+          }
+          this.#durableSaidAt = now;
           const started = this.#durable && !ok;
           this.#durable = ok;
           this.#durableError = error;

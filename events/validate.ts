@@ -245,8 +245,10 @@ function checkOther(kind: EventKind, o: Record<string, unknown>): void {
       if (typeof f !== "object" || f === null || Array.isArray(f)) {
         throw invalid("features", "must be an object of numeric feature values", f);
       }
-      for (const [name, v] of Object.entries(f)) {
+      const features = f as Record<string, unknown>;
+      for (const name in features) {
         // JSON has no Infinity or NaN; CICFlowMeter writes them, so their names are taken.
+        const v = features[name];
         if (typeof v !== "number" && !NON_FINITE.has(v as string)) {
           throw new Invalid(
             `Cannot accept event: feature "${name}" must be a number (or "Infinity", "-Infinity", "NaN")`,
