@@ -84,7 +84,7 @@ class Lane {
   failed = false;
   #unacked = 0;
   #room: (() => void) | null = null;
-  #clocks: ((ms: number[]) => void) | null = null;
+  #clocks: { resolve: (ms: number[]) => void; reject: (err: Error) => void } | null = null;
   #ready: Promise<void>;
   readonly done: Promise<Extract<FromWorker, { t: "done" }>>;
   /** The worker's clock once it has handled every line. */
@@ -125,7 +125,7 @@ class Lane {
             resolve(m);
             return;
           case "clocks":
-            this.#clocks?.(m.ms);
+            this.#clocks?.resolve(m.ms);
             this.#clocks = null;
             return;
           case "redo":
@@ -133,18 +133,15 @@ class Lane {
             reject(new Redo(m.why));
             break;
           case "error":
-            this.failed = true;
-            reject(new Error(`A replay worker failed: ${m.message}`));
-            break;
+            this.#fail(reject, `A replay worker failed: ${m.message}`);
+            return;
         }
         // Nothing more comes: let a sender waiting for room go on (to find the failure).
         this.#room?.();
       };
       this.worker.onerror = (e) => {
         e.preventDefault();
-        this.failed = true;
-        reject(new Error(`A replay worker failed: ${e.message}`));
-        this.#room?.();
+        this.#fail(reject, `A replay worker failed: ${e.message}`);
       };
     });
     // A failure is seen where `done` is awaited; never as an unhandled rejection.
@@ -157,6 +154,16 @@ class Lane {
       models: models && { settings: models.settings, versions: models.activeVersions() },
     };
     this.worker.postMessage(start);
+  }
+
+  /** The worker failed: whatever waits on it is told (its result, room, its clocks). */
+  #fail(reject: (err: Error) => void, message: string): void {
+    this.failed = true;
+    const err = new Error(message);
+    reject(err);
+    this.#clocks?.reject(err);
+    this.#clocks = null;
+    this.#room?.();
   }
 
   /** Deals out the lines held, waiting while `maxInFlight` chunks are unanswered. */
@@ -175,7 +182,8 @@ class Lane {
 
   /** The worker's clock as each of these lines was handled (after its result). */
   clocksAt(lines: number[]): Promise<number[]> {
-    const answer = new Promise<number[]>((r) => this.#clocks = r);
+    if (this.failed) return Promise.reject(new Error("A replay worker failed before its clocks"));
+    const answer = new Promise<number[]>((resolve, reject) => this.#clocks = { resolve, reject });
     this.worker.postMessage({ t: "clocks", lines } satisfies ToWorker);
     return answer;
   }

@@ -141,3 +141,29 @@ Deno.test("Lines are dealt by their opening kind, and by parsing when they open 
   assert.equal(groupOfLine("not json"), 0);
   assert.equal(groupOfLine("[]"), 0);
 });
+
+Deno.test("A worker that cannot start fails the threaded replay with its reason, and no worker is left running", async () => {
+  // Models the main thread names but the workers cannot load (no such folder).
+  const models = {
+    settings: { ...defaults.models, dir: "/nonexistent/vigil-models" },
+    activeVersions: () => ({ [FLOW_MODEL]: "1" }),
+  } as unknown as ModelService;
+  const text = mixedLinesWithoutModel().join("\n");
+  await assert.rejects(
+    () => replayThreaded(linesOf(text), config(2), models),
+    /A replay worker failed: .*flow_classifier/s,
+  );
+});
+
+/** Auth and click lines (no flows: they need the model's prototypes). */
+function mixedLinesWithoutModel(): string[] {
+  const sim = new Simulator({
+    seed: 5,
+    users: 200,
+    start_ms: Date.UTC(2026, 0, 5, 9),
+    events_per_second: 20,
+    attack_interval_s: 60,
+    ops: { clicks_per_second: 5 },
+  });
+  return sim.take(20_000).map((e) => JSON.stringify(e));
+}
