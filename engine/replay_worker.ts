@@ -96,7 +96,8 @@ async function work(): Promise<void> {
     const run = new Run(start.config, models);
     post({ t: "ready" });
     let line = 0;
-    // Where the clock moved on: the line, and the time it moved to (for "clocks").
+    // Where the clock moved on: the line, and the time it moved to (for "clocks"); 16 bytes
+    // per event at most, against the kilobyte or so each event's actors hold in a replay.
     const movedAt: number[] = [];
     const movedTo: number[] = [];
     try {
