@@ -39,19 +39,35 @@ export function addRecent(
   span_ms: number,
   cap: number,
 ): Recent {
-  const ts = w.ts.slice();
-  const ids = w.ids.slice();
-  const tags = w.tags.slice();
-  let i = ts.length;
-  // Ties by id, so the window is the same whatever the order they arrived in.
-  while (i > 0 && (ts[i - 1]! > t || (ts[i - 1] === t && ids[i - 1]! > id))) i--;
-  ts.splice(i, 0, t);
-  ids.splice(i, 0, id);
-  tags.splice(i, 0, tag);
-  const newest = ts[ts.length - 1]!;
+  const n = w.ts.length;
+  // Where it goes: ties by id, so the window is the same whatever the order they arrived in.
+  let at = n;
+  while (at > 0 && (w.ts[at - 1]! > t || (w.ts[at - 1] === t && w.ids[at - 1]! > id))) at--;
+  // What is dropped from the front: too old for the newest, or past the cap.
+  const newest = at === n ? t : w.ts[n - 1]!;
+  const size = n + 1;
+  const timeAt = (i: number) => i < at ? w.ts[i]! : i === at ? t : w.ts[i - 1]!;
   let drop = 0;
-  while (drop < ts.length && (ts[drop]! <= newest - span_ms || ts.length - drop > cap)) drop++;
-  if (drop > 0) return { ts: ts.slice(drop), ids: ids.slice(drop), tags: tags.slice(drop) };
+  while (drop < size && (timeAt(drop) <= newest - span_ms || size - drop > cap)) drop++;
+  // Each array built once, at its final size.
+  const kept = size - drop;
+  const ts = new Array<number>(kept), ids = new Array<string>(kept), tags = new Array<string>(kept);
+  for (let k = 0; k < kept; k++) {
+    const i = k + drop;
+    if (i < at) {
+      ts[k] = w.ts[i]!;
+      ids[k] = w.ids[i]!;
+      tags[k] = w.tags[i]!;
+    } else if (i === at) {
+      ts[k] = t;
+      ids[k] = id;
+      tags[k] = tag;
+    } else {
+      ts[k] = w.ts[i - 1]!;
+      ids[k] = w.ids[i - 1]!;
+      tags[k] = w.tags[i - 1]!;
+    }
+  }
   return { ts, ids, tags };
 }
 

@@ -331,29 +331,54 @@ export function linesOf(text: string): LineSource {
   };
 }
 
-/** The lines of a file, read in chunks (never the whole file at once). */
+/**
+ * The lines of a file, read in chunks (never the whole file at once). Each chunk is cut
+ * after its last newline and only whole lines are decoded (a newline is never part of a
+ * multi-byte character), so no text is copied twice; the partial line is carried over as
+ * bytes, and a line longer than a chunk grows the buffer.
+ */
 export function linesOfFile(path: string, chunk_bytes = 1 << 20): LineSource {
   return async function* () {
     using file = await Deno.open(path, { read: true });
-    const decoder = new TextDecoder();
-    const buf = new Uint8Array(chunk_bytes);
-    let rest = "";
+    const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+    let buf = new Uint8Array(chunk_bytes);
+    let filled = 0; // bytes of a partial line at the front of buf
+    let first = true;
+    const decode = (bytes: Uint8Array): string => {
+      const text = decoder.decode(bytes);
+      if (!first) return text;
+      first = false;
+      return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text; // a byte order mark
+    };
     for (;;) {
-      const n = await file.read(buf);
+      if (filled === buf.length) {
+        const bigger = new Uint8Array(buf.length * 2);
+        bigger.set(buf);
+        buf = bigger;
+      }
+      const n = await file.read(buf.subarray(filled));
       if (n === null) break;
-      const text = rest + decoder.decode(buf.subarray(0, n), { stream: true });
+      const end = filled + n;
+      const last = buf.lastIndexOf(10, end - 1);
+      if (last < filled) {
+        filled = end;
+        continue;
+      }
+      const text = decode(buf.subarray(0, last));
       const lines: string[] = [];
       let start = 0;
       for (;;) {
-        const end = text.indexOf("\n", start);
-        if (end < 0) break;
-        lines.push(text.slice(start, end).trim());
-        start = end + 1;
+        const nl = text.indexOf("\n", start);
+        if (nl < 0) break;
+        lines.push(text.slice(start, nl).trim());
+        start = nl + 1;
       }
-      rest = text.slice(start);
+      lines.push(text.slice(start).trim());
+      buf.copyWithin(0, last + 1, end);
+      filled = end - last - 1;
       yield lines;
     }
-    rest += decoder.decode();
-    if (rest.trim() !== "") yield [rest.trim()];
+    const rest = filled > 0 ? decode(buf.subarray(0, filled)).trim() : "";
+    if (rest !== "") yield [rest];
   };
 }
