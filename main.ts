@@ -24,7 +24,7 @@ import { loadModels } from "./engine/served_models.ts";
 import { ModelService } from "./models/service.ts";
 import { FLOW_MODEL } from "./actors/source.ts";
 import { flowCsvReader, type FlowRow } from "./io/flow_csv.ts";
-import { type Scenario, SCENARIOS, Simulator } from "./sim/simulator.ts";
+import { flowsOf, type Scenario, SCENARIOS, Simulator } from "./sim/simulator.ts";
 import { formatQuality, quality } from "./sim/quality.ts";
 
 const HELP = `Vigil: real-time behaviour and intrusion detection.
@@ -380,9 +380,10 @@ async function simulate(args: Args): Promise<number> {
   // The models: for the report's replay, and the flow model's class prototypes for flows.
   const models = report || reportJson || withFlows ? new ModelService(config.models) : null;
   if (models) await loadModels(models, config.models.dir);
-  const flowModel = models?.manifest(FLOW_MODEL) ?? null;
-  const prototypes = flowModel?.prototypes as Record<string, number[]> | undefined;
-  if (withFlows && (!flowModel || !prototypes)) {
+  const flows = withFlows
+    ? flowsOf(models?.manifest(FLOW_MODEL) ?? null, s.flows_per_second || 5)
+    : null;
+  if (withFlows && !flows) {
     models?.close();
     throw new UsageError(
       `--flows needs a flow model with class prototypes in ${config.models.dir}`,
@@ -396,16 +397,7 @@ async function simulate(args: Args): Promise<number> {
     attack_interval_s: args.number("attack-interval-s", s.attack_interval_s),
     scenarios,
     ...(args.flag("ops") ? { ops: { clicks_per_second: s.clicks_per_second || 5 } } : {}),
-    ...(withFlows && flowModel && prototypes
-      ? {
-        flows: {
-          prototypes,
-          benign: flowModel.benign_class ?? flowModel.classes[0]!,
-          features: flowModel.features,
-          per_second: s.flows_per_second || 5,
-        },
-      }
-      : {}),
+    ...(flows ? { flows } : {}),
   });
   const output = args.string("output");
   const to = args.string("to");

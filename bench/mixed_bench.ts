@@ -11,7 +11,7 @@ import { linesOfFile } from "../engine/replay.ts";
 import { replayThreaded } from "../engine/replay_parallel.ts";
 import { loadModels } from "../engine/served_models.ts";
 import { ModelService } from "../models/service.ts";
-import { Simulator } from "../sim/simulator.ts";
+import { flowsOf, Simulator } from "../sim/simulator.ts";
 import { type Figure, parseOnly } from "./replay_bench.ts";
 
 const FILE = ".cache/bench/mixed-1m.jsonl";
@@ -34,12 +34,7 @@ async function ensureInput(models: ModelService): Promise<string> {
     start_ms: Date.UTC(2026, 0, 5, 0),
     events_per_second: 200,
     attack_interval_s: 30,
-    flows: {
-      prototypes: m.prototypes as Record<string, number[]>,
-      benign: m.benign_class!,
-      features: m.features,
-      per_second: 60,
-    },
+    flows: flowsOf(m, 60)!,
     ops: { clicks_per_second: 80 },
   });
   const file = await Deno.open(FILE, { write: true, create: true, truncate: true });

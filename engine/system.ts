@@ -24,7 +24,7 @@ import { MemoryLog } from "../io/memory_log.ts";
 import { MemoryStore } from "../io/memory_store.ts";
 import { Metrics } from "../io/metrics.ts";
 import type { Store } from "../io/store.ts";
-import { type FlowOptions, Simulator } from "../sim/simulator.ts";
+import { type FlowOptions, flowsOf, Simulator } from "../sim/simulator.ts";
 import { createApp, type IngestResult, type ModelInfo, NotFound } from "../api/app.ts";
 import { Checkpointer } from "./checkpoints.ts";
 import { Rules } from "./rules.ts";
@@ -469,18 +469,9 @@ export class VigilSystem {
 
   /** The simulator's flows: from the flow model's class prototypes, when one is loaded. */
   #simulatedFlows(): { flows?: FlowOptions } {
-    const m = this.models.manifest(FLOW_MODEL);
-    const prototypes = m?.prototypes as Record<string, number[]> | undefined;
     const per_second = this.config.simulator.flows_per_second;
-    if (!m || !prototypes || per_second <= 0) return {};
-    return {
-      flows: {
-        prototypes,
-        benign: m.benign_class ?? m.classes[0]!,
-        features: m.features,
-        per_second,
-      },
-    };
+    const flows = per_second > 0 ? flowsOf(this.models.manifest(FLOW_MODEL), per_second) : null;
+    return flows ? { flows } : {};
   }
 
   /** Loads the newest version of each model; without one, its actors go without scores. */

@@ -13,6 +13,7 @@ import { seededRandom } from "../actors/random.ts";
 import { Ops, type OpsOptions, type OpsScenario } from "./ops.ts";
 import { distanceKm } from "../actors/rules/login_risk.ts";
 import { defaults } from "../config/defaults.ts";
+import type { ModelManifest } from "../models/service.ts";
 import { ATTACK_AGENTS, ATTACKER_CITIES, type City, HOME_CITIES, USER_AGENTS } from "./geo.ts";
 
 /** Attack scenarios the simulator can inject. */
@@ -108,6 +109,21 @@ export interface FlowOptions {
   features: readonly string[];
   /** Average background flows per second of event time. */
   per_second: number;
+}
+
+/**
+ * Flows from a flow model's manifest (its class prototypes, benign class and features), at
+ * `per_second`; null when the manifest has no prototypes.
+ */
+export function flowsOf(m: ModelManifest | null, per_second: number): FlowOptions | null {
+  const prototypes = m?.prototypes as Record<string, number[]> | undefined;
+  if (!m || !prototypes) return null;
+  return {
+    prototypes,
+    benign: m.benign_class ?? m.classes[0]!,
+    features: m.features,
+    per_second,
+  };
 }
 
 /** The ground truth of one injected attack. */

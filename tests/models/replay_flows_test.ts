@@ -3,7 +3,7 @@ import { FLOW_MODEL } from "../../actors/source.ts";
 import { type Config, defaults } from "../../config/defaults.ts";
 import { linesOf, replay } from "../../engine/replay.ts";
 import { ModelService } from "../../models/service.ts";
-import { Simulator } from "../../sim/simulator.ts";
+import { flowsOf, Simulator } from "../../sim/simulator.ts";
 
 const MODELS = new URL("../../models", import.meta.url).pathname;
 
@@ -18,12 +18,7 @@ Deno.test("Replay scores flows like a live worker: every simulated flow attack i
       events_per_second: 40,
       attack_interval_s: 30,
       scenarios: ["brute_force"],
-      flows: {
-        prototypes: m.prototypes as Record<string, number[]>,
-        benign: m.benign_class!,
-        features: m.features,
-        per_second: 3,
-      },
+      flows: flowsOf(m, 3)!,
     });
     const text = sim.take(12_000).map((e) => JSON.stringify(e)).join("\n");
     const config = structuredClone(defaults) as Config;

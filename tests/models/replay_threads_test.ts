@@ -5,7 +5,7 @@ import { type Config, defaults } from "../../config/defaults.ts";
 import { linesOf, replay, type ReplayResult } from "../../engine/replay.ts";
 import { groupOfLine, replayThreaded, threadOf } from "../../engine/replay_parallel.ts";
 import { ModelService } from "../../models/service.ts";
-import { Simulator } from "../../sim/simulator.ts";
+import { flowsOf, Simulator } from "../../sim/simulator.ts";
 
 const MODELS = new URL("../../models", import.meta.url).pathname;
 
@@ -18,12 +18,7 @@ function mixedLines(models: ModelService): string[] {
     start_ms: Date.UTC(2026, 0, 5, 9),
     events_per_second: 60,
     attack_interval_s: 20,
-    flows: {
-      prototypes: m.prototypes as Record<string, number[]>,
-      benign: m.benign_class!,
-      features: m.features,
-      per_second: 6,
-    },
+    flows: flowsOf(m, 6)!,
     ops: { clicks_per_second: 10 },
   });
   return sim.take(30_000).map((e) => JSON.stringify(e));

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { FLOW_MODEL, flowFeatures, flowRule } from "../../actors/source.ts";
 import { defaults } from "../../config/defaults.ts";
 import { ModelService } from "../../models/service.ts";
-import { Simulator } from "../../sim/simulator.ts";
+import { flowsOf, Simulator } from "../../sim/simulator.ts";
 
 const MODELS = new URL("../../models", import.meta.url).pathname;
 
@@ -17,12 +17,7 @@ Deno.test("Simulated flows: the classifier puts attack flows in their class (p â
       events_per_second: 50,
       attack_interval_s: 20,
     };
-    const flows = {
-      prototypes: m.prototypes as Record<string, number[]>,
-      benign: m.benign_class!,
-      features: m.features,
-      per_second: 5,
-    };
+    const flows = flowsOf(m, 5)!;
     const sim = new Simulator({ ...options, flows });
     const events = sim.take(20_000);
     const plain = new Simulator(options).take(20_000);
