@@ -95,7 +95,14 @@ async function work(): Promise<void> {
     const t0 = performance.now();
     const run = new Run(start.config, models);
     post({ t: "ready" });
+    // The kinds dealt to this thread (a line of another named its kind twice).
+    const mine = new Set(
+      Object.entries(GROUP_OF_KIND)
+        .filter(([, group]) => threadOf(group, start.threads) === start.thread)
+        .map(([kind]) => kind),
+    );
     let line = 0;
+    let clock = 0;
     // Where the clock moved on: the line, and the time it moved to (for "clocks"); 16 bytes
     // per event at most, against the kilobyte or so each event's actors hold in a replay.
     const movedAt: number[] = [];
@@ -110,14 +117,15 @@ async function work(): Promise<void> {
           line = nums[i]!;
           const e = run.parse(lines[i]!, line);
           if (!e) continue;
-          if (threadOf(GROUP_OF_KIND[e.kind], start.threads) !== start.thread) {
+          if (!mine.has(e.kind)) {
             post({ t: "redo", why: `line ${line} is of kind "${e.kind}", dealt by another` });
             return;
           }
           const waiting = run.feed(e, line);
-          if (run.clock.now() > (movedTo.at(-1) ?? 0)) {
+          if (run.clock.now() > clock) {
+            clock = run.clock.now();
             movedAt.push(line);
-            movedTo.push(run.clock.now());
+            movedTo.push(clock);
           }
           if (waiting) await waiting;
         }
