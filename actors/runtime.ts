@@ -788,29 +788,40 @@ export class ActorRuntime {
 
   #awaitInference(cell: Cell, env: Envelope, step: Step<unknown>): void {
     cell.busy = true;
-    const infers = step.effects.filter((e): e is Extract<Effect, { kind: "infer" }> =>
-      e.kind === "infer" && e.detached !== true
-    );
+    const infers: Extract<Effect, { kind: "infer" }>[] = [];
+    for (const e of step.effects) if (e.kind === "infer" && e.detached !== true) infers.push(e);
     const model = this.#o.inference;
     // A score asked for at admission serves its model's effect (once: a retry asks anew).
     const pre = env.scores;
     env.scores = null;
-    const scored = model
-      ? Promise.all(infers.map((e) => {
-        if (pre?.model !== e.model) return model.infer(e.model, e.features);
-        const p = pre.scores;
-        pre.model = "";
-        return p;
-      }))
-      : Promise.reject(new Error("Cannot score: no model service is configured"));
+    const scoreOf = (e: Extract<Effect, { kind: "infer" }>): Promise<Float32Array> => {
+      if (pre?.model !== e.model) return model!.infer(e.model, e.features);
+      const p = pre.scores;
+      pre.model = "";
+      return p;
+    };
+    // One effect (a flow's score) needs no Promise.all.
+    const scored: Promise<Float32Array | Float32Array[]> = !model
+      ? Promise.reject(new Error("Cannot score: no model service is configured"))
+      : infers.length === 1
+      ? scoreOf(infers[0]!)
+      : Promise.all(infers.map(scoreOf));
     scored.then((results) => {
       cell.busy = false;
-      const replies = infers.map((e, i) => e.reply(results[i]!));
-      this.#commit(cell, env, step, replies);
-    }).catch((err) => {
+      try {
+        const replies = Array.isArray(results)
+          ? infers.map((e, i) => e.reply(results[i]!))
+          : [infers[0]!.reply(results)];
+        this.#commit(cell, env, step, replies);
+      } catch (err) {
+        this.#fail(cell, env, err);
+      }
+      this.#drain(cell);
+    }, (err) => {
       cell.busy = false;
       this.#fail(cell, env, err);
-    }).finally(() => this.#drain(cell));
+      this.#drain(cell);
+    });
   }
 
   /** The time a message delivered now raises its alerts at (-1: when they are raised). */

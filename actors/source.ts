@@ -141,9 +141,15 @@ export function flowFeatures(features: unknown): Row {
     unknown
   >;
   const row = new Float32Array(FLOW_FEATURES.length);
+  // Sensors (and the simulator) write the features in the model's order: then the values
+  // are read in one pass instead of looked up by name one by one.
+  const keys = Object.keys(f);
+  const inOrder = keys.length === FLOW_FEATURES.length &&
+    keys.every((k, i) => k === FLOW_FEATURES[i]);
+  const values = inOrder ? Object.values(f) : FLOW_FEATURES.map((name) => f[name]);
   let missing = 0;
-  for (let i = 0; i < FLOW_FEATURES.length; i++) {
-    const v = f[FLOW_FEATURES[i]!];
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
     if (typeof v === "number") row[i] = v;
     else if (v === "Infinity") row[i] = Infinity;
     else if (v === "-Infinity") row[i] = -Infinity;

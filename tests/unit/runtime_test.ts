@@ -146,6 +146,42 @@ Deno.test("A detached model turn takes effect at once; its reply comes behind wh
   await failing.rt.whenIdle();
 });
 
+Deno.test("A turn awaiting two scores commits once both are in, their replies in the effects' order; a reply that throws fails the turn", async () => {
+  type M = { n: number; bad?: boolean } | { reply: string };
+  const two: Behaviour<string[], M> = {
+    type: "rec",
+    initial: () => [],
+    receive(state, m) {
+      if ("reply" in m) return { state: [...state, m.reply], effects: [] };
+      const infer = (model: string, after: number): Effect => ({
+        kind: "infer",
+        model,
+        features: new Float32Array([after]),
+        reply: (scores) => {
+          if (m.bad && model === "y") throw new Error("cannot read the score");
+          return { reply: `${model}${m.n}:${scores[0]}` };
+        },
+      });
+      return { state: [...state, `n${m.n}`], effects: [infer("x", 30), infer("y", 10)] };
+    },
+  };
+  const { rt, clock, dead } = setup({ behaviours: [two] }, (c) => {
+    c.supervision.max_message_retries = 0;
+  });
+  rt.deliver(at("a"), { n: 1 });
+  rt.deliver(at("a"), { n: 2, bad: true });
+  rt.deliver(at("a"), { n: 3 });
+  for (let i = 0; i < 12; i++) {
+    clock.advance(10);
+    await tick();
+  }
+  await rt.whenIdle();
+  // 2's turn failed on its reply: not committed, dead-lettered; 3 went on.
+  assert.deepEqual(await rt.stateOf("rec", "a"), ["n1", "x1:30", "y1:10", "n3", "x3:30", "y3:10"]);
+  assert.equal(dead.length, 1);
+  assert.match(dead[0]!.reason, /cannot read the score/);
+});
+
 Deno.test("A score a message can name ahead of its turn is asked for on admission: queued messages are scored together, each turn takes its own", async () => {
   type M = { n: number } | { scored: number; p: number };
   const scorer: Behaviour<number[], M> = {

@@ -71,6 +71,22 @@ Deno.test("flowFeatures() lays the 52 features out in the model's order; named n
   assert.equal(missing, 48, "absent features are NaN and counted; a named NaN is not absent");
 });
 
+Deno.test("flowFeatures() reads features in the model's order and in any other the same", () => {
+  const inOrder = Object.fromEntries(FLOW_FEATURES.map((name, i) => [name, i + 0.5]));
+  const reversed = Object.fromEntries([...FLOW_FEATURES].reverse().map((n) => [n, inOrder[n]]));
+  const a = flowFeatures(inOrder), b = flowFeatures(reversed);
+  assert.deepEqual([...a.row], FLOW_FEATURES.map((_, i) => i + 0.5));
+  assert.deepEqual([...b.row], [...a.row]);
+  assert.equal(a.missing + b.missing, 0);
+  // As many names as the model's, one of them not the model's: that feature is absent.
+  const renamed = { ...inOrder, extra: 1 } as Record<string, unknown>;
+  delete renamed["Idle Min"];
+  const c = flowFeatures(renamed);
+  assert.equal(c.missing, 1);
+  assert.ok(Number.isNaN(c.row[51]!));
+  assert.equal(c.row[0], 0.5);
+});
+
 Deno.test("A source actor alerts flow.<class> at the class threshold, once per episode, never for normal traffic", () => {
   const b = sourceBehaviour({ alerts: defaults.alerts, net: defaults.net, model: () => MODEL });
   let s = b.initial("203.0.113.5");
