@@ -47,6 +47,12 @@ export interface ReplayResult {
 /** A source of lines, in chunks, that can be read more than once (a file, a string). */
 export type LineSource = () => AsyncIterable<string[]> | Iterable<string[]>;
 
+/**
+ * The lines of a file (`linesOfFile`), which a threaded replay deals out as bytes, never
+ * decoding them on the dealing thread.
+ */
+export type FileLines = LineSource & { readonly path: string; readonly chunk_bytes: number };
+
 /** A replay's telemetry: plain counters. */
 class Counts implements IntakeTelemetry {
   ingested_events = 0;
@@ -332,13 +338,28 @@ export function linesOf(text: string): LineSource {
 }
 
 /**
+ * `buf`, or, when it holds fewer than `need` bytes, a buffer twice as big (or `need`) with
+ * its first `used` bytes.
+ */
+export function roomFor(
+  buf: Uint8Array<ArrayBuffer>,
+  used: number,
+  need: number,
+): Uint8Array<ArrayBuffer> {
+  if (need <= buf.length) return buf;
+  const bigger = new Uint8Array(Math.max(buf.length * 2, need));
+  bigger.set(buf.subarray(0, used));
+  return bigger;
+}
+
+/**
  * The lines of a file, read in chunks (never the whole file at once). Each chunk is cut
  * after its last newline and only whole lines are decoded (a newline is never part of a
  * multi-byte character), so no text is copied twice; the partial line is carried over as
  * bytes, and a line longer than a chunk grows the buffer.
  */
-export function linesOfFile(path: string, chunk_bytes = 1 << 20): LineSource {
-  return async function* () {
+export function linesOfFile(path: string, chunk_bytes = 1 << 20): FileLines {
+  return Object.assign(async function* () {
     using file = await Deno.open(path, { read: true });
     const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
     let buf = new Uint8Array(chunk_bytes);
@@ -351,11 +372,7 @@ export function linesOfFile(path: string, chunk_bytes = 1 << 20): LineSource {
       return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text; // a byte order mark
     };
     for (;;) {
-      if (filled === buf.length) {
-        const bigger = new Uint8Array(buf.length * 2);
-        bigger.set(buf);
-        buf = bigger;
-      }
+      buf = roomFor(buf, filled, filled + 1);
       const n = await file.read(buf.subarray(filled));
       if (n === null) break;
       const end = filled + n;
@@ -380,5 +397,5 @@ export function linesOfFile(path: string, chunk_bytes = 1 << 20): LineSource {
     }
     const rest = filled > 0 ? decode(buf.subarray(0, filled)).trim() : "";
     if (rest !== "") yield [rest];
-  };
+  }, { path, chunk_bytes });
 }

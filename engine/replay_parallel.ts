@@ -19,7 +19,14 @@
 import type { Config } from "../config/defaults.ts";
 import type { DeadLetter, EventKind } from "../events/types.ts";
 import type { ModelService } from "../models/service.ts";
-import { byTimeThenId, type LineSource, replay, type ReplayResult } from "./replay.ts";
+import {
+  byTimeThenId,
+  type FileLines,
+  type LineSource,
+  replay,
+  type ReplayResult,
+  roomFor,
+} from "./replay.ts";
 import type { FromWorker, ToWorker } from "./replay_worker.ts";
 
 /**
@@ -72,6 +79,43 @@ export function groupOfLine(line: string): number {
   }
 }
 
+const OPENING_BYTES = new TextEncoder().encode(OPENING);
+
+/** `BY_FIRST` in UTF-8. */
+const BYTES_BY_FIRST = new Map<number, [Uint8Array, number][]>(
+  [...BY_FIRST].map(([c, names]) => [
+    c,
+    names.map(([name, group]) => [new TextEncoder().encode(name), group]),
+  ]),
+);
+
+/**
+ * `groupOfLine` of the line in `b[start, end)` (no newline), read from its bytes; -1 for a
+ * blank line. A line that does not open with its kind is decoded to be parsed.
+ */
+export function groupOfBytes(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  decoder: TextDecoder,
+): number {
+  const at = start + OPENING_BYTES.length;
+  if (at < end && startsWith(b, at - OPENING_BYTES.length, end, OPENING_BYTES)) {
+    const names = BYTES_BY_FIRST.get(b[at]!);
+    if (names) {
+      for (const [name, group] of names) if (startsWith(b, at, end, name)) return group;
+    }
+  }
+  const line = decoder.decode(b.subarray(start, end)).trim();
+  return line.length === 0 ? -1 : groupOfLine(line);
+}
+
+function startsWith(b: Uint8Array, at: number, end: number, prefix: Uint8Array): boolean {
+  if (at + prefix.length > end) return false;
+  for (let i = 0; i < prefix.length; i++) if (b[at + i] !== prefix[i]) return false;
+  return true;
+}
+
 /** A worker could not run its lines apart from the others' (see `FromWorker`). */
 class Redo extends Error {}
 
@@ -80,6 +124,13 @@ class Lane {
   readonly worker: Worker;
   lines: string[] = [];
   nums: number[] = [];
+  /** Lines of a file held as bytes, each ending in a newline; their numbers, how many. */
+  #bytes: Uint8Array<ArrayBuffer> | null = null;
+  #length = 0;
+  #numbers: Float64Array<ArrayBuffer> | null = null;
+  #held = 0;
+  /** Buffers the worker handed back, to be filled again. */
+  #spare: { bytes: Uint8Array<ArrayBuffer>; numbers: Float64Array<ArrayBuffer> }[] = [];
   /** Set as soon as the worker fails (or finds its events out of order). */
   failed = false;
   #unacked = 0;
@@ -112,6 +163,7 @@ class Lane {
             ready();
             return;
           case "ack": {
+            if (m.bytes && m.numbers) this.#spare.push({ bytes: m.bytes, numbers: m.numbers });
             this.#unacked--;
             const room = this.#room;
             this.#room = null;
@@ -166,18 +218,65 @@ class Lane {
     this.#room?.();
   }
 
-  /** Deals out the lines held, waiting while `maxInFlight` chunks are unanswered. */
-  async send(): Promise<void> {
-    if (this.lines.length === 0) return;
+  /** Waits while `maxInFlight` chunks are unanswered. */
+  async #roomFor(): Promise<void> {
     await Promise.race([this.#ready, this.done]);
     while (this.#unacked >= this.maxInFlight && !this.failed) {
       await new Promise<void>((r) => this.#room = r);
     }
+  }
+
+  /** Deals out the lines held, waiting while `maxInFlight` chunks are unanswered. */
+  async send(): Promise<void> {
+    if (this.lines.length === 0) return;
+    await this.#roomFor();
     const m: ToWorker = { t: "lines", lines: this.lines, nums: Float64Array.from(this.nums) };
     this.lines = [];
     this.nums = [];
     this.#unacked++;
     this.worker.postMessage(m);
+  }
+
+  /** Lines held as bytes. */
+  get held(): number {
+    return this.#held;
+  }
+
+  /** Holds line number `line`, the bytes `src[start, end)`, to deal as bytes (of `chunk`). */
+  take(src: Uint8Array, start: number, end: number, line: number, chunk: number): void {
+    const n = end - start + 1;
+    if (this.#bytes === null || this.#numbers === null) {
+      const spare = this.#spare.pop();
+      this.#bytes = spare?.bytes ?? new Uint8Array(Math.max(1 << 20, n));
+      this.#numbers = spare?.numbers ?? new Float64Array(chunk);
+    }
+    this.#bytes = roomFor(this.#bytes, this.#length, this.#length + n);
+    if (this.#held === this.#numbers.length) {
+      const more = new Float64Array(this.#numbers.length * 2);
+      more.set(this.#numbers);
+      this.#numbers = more;
+    }
+    this.#bytes.set(src.subarray(start, end), this.#length);
+    this.#length += n;
+    this.#bytes[this.#length - 1] = 10;
+    this.#numbers[this.#held++] = line;
+  }
+
+  /** Deals out the lines held as bytes (the buffers move to the worker, and come back). */
+  async sendBytes(): Promise<void> {
+    if (this.#held === 0 || this.#bytes === null || this.#numbers === null) return;
+    await this.#roomFor();
+    const m: ToWorker = {
+      t: "bytes",
+      bytes: this.#bytes,
+      length: this.#length,
+      numbers: this.#numbers,
+      count: this.#held,
+    };
+    this.#bytes = this.#numbers = null;
+    this.#length = this.#held = 0;
+    this.#unacked++;
+    this.worker.postMessage(m, [m.bytes.buffer, m.numbers.buffer]);
   }
 
   /** The worker's clock as each of these lines was handled (after its result). */
@@ -221,20 +320,28 @@ export async function replayThreaded(
   const laneOf = Array.from({ length: GROUPS }, (_, g) => threadOf(g, threads));
   const failed = () => lanes.some((l) => l.failed);
   try {
-    let line = 0;
-    reading: for await (const lines of source()) {
-      for (const raw of lines) {
-        line++;
-        if (raw.length === 0) continue;
-        const lane = lanes[laneOf[groupOfLine(raw)]!]!;
-        lane.lines.push(raw);
-        lane.nums.push(line);
-        if (lane.lines.length < chunk) continue;
-        await lane.send();
-        if (failed()) break reading;
+    if (isFile(source)) await dealFile(source, lanes, laneOf, chunk, failed);
+    else {
+      let line = 0;
+      reading: for await (const lines of source()) {
+        for (const raw of lines) {
+          line++;
+          if (raw.length === 0) continue;
+          const lane = lanes[laneOf[groupOfLine(raw)]!]!;
+          lane.lines.push(raw);
+          lane.nums.push(line);
+          if (lane.lines.length < chunk) continue;
+          await lane.send();
+          if (failed()) break reading;
+        }
       }
     }
-    if (!failed()) { for (const lane of lanes) await lane.send(); }
+    if (!failed()) {
+      for (const lane of lanes) {
+        await lane.send();
+        await lane.sendBytes();
+      }
+    }
     for (const lane of lanes) lane.end();
     // Event time ends where the whole input's did: time-driven work still to do when
     // the input runs out is raised at that time on every thread, as on one.
@@ -255,6 +362,66 @@ export async function replayThreaded(
     return { ...r, ms: performance.now() - t0 };
   } finally {
     for (const lane of lanes) lane.worker.terminate();
+  }
+}
+
+function isFile(source: LineSource): source is FileLines {
+  return typeof (source as Partial<FileLines>).path === "string";
+}
+
+/**
+ * Deals a file's lines to the lanes as bytes: each line is found by its newline, its
+ * group read from its opening bytes, and its bytes copied to its lane's buffer; the
+ * workers decode them. Lines are numbered as `linesOfFile` numbers them (a byte order mark
+ * at the start is skipped; blank lines count but are not dealt).
+ */
+async function dealFile(
+  source: FileLines,
+  lanes: Lane[],
+  laneOf: number[],
+  chunk: number,
+  failed: () => boolean,
+): Promise<void> {
+  using file = await Deno.open(source.path, { read: true });
+  const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  let buf = new Uint8Array(Math.max(1, source.chunk_bytes));
+  let filled = 0; // bytes of a partial line at the front of buf
+  let line = 0;
+  let first = true;
+  for (;;) {
+    buf = roomFor(buf, filled, filled + 1);
+    const n = await file.read(buf.subarray(filled));
+    const end = n === null ? filled : filled + n;
+    let start = 0;
+    if (first) {
+      if (end < 3 && n !== null) {
+        filled = end; // too little yet to tell a byte order mark
+        continue;
+      }
+      first = false;
+      if (end >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) start = 3;
+    }
+    while (start < end) {
+      let nl = buf.indexOf(10, start);
+      if (nl < 0 || nl >= end) {
+        if (n !== null) break; // the rest of the line is still to be read
+        nl = end; // the last line, without a newline
+      }
+      line++;
+      const group = groupOfBytes(buf, start, nl, decoder);
+      if (group >= 0) {
+        const lane = lanes[laneOf[group]!]!;
+        lane.take(buf, start, nl, line, chunk);
+        if (lane.held >= chunk) {
+          await lane.sendBytes();
+          if (failed()) return;
+        }
+      }
+      start = nl + 1;
+    }
+    if (n === null) return;
+    if (start < end) buf.copyWithin(0, start, end);
+    filled = Math.max(0, end - start);
   }
 }
 

@@ -28,6 +28,14 @@ export type ToWorker =
     models: { settings: ModelSettings; versions: Record<string, string> } | null;
   }
   | { t: "lines"; lines: string[]; nums: Float64Array }
+  /** `count` lines of a file, each ending in a newline, in `bytes[0, length)`, and their numbers. */
+  | {
+    t: "bytes";
+    bytes: Uint8Array<ArrayBuffer>;
+    length: number;
+    numbers: Float64Array<ArrayBuffer>;
+    count: number;
+  }
   /** No more lines. */
   | { t: "end" }
   /** Where the whole input's event time ended (the latest of every worker's). */
@@ -38,7 +46,8 @@ export type ToWorker =
 /** What a worker sends back. */
 export type FromWorker =
   | { t: "ready" }
-  | { t: "ack" }
+  /** A chunk is handled (the buffers of a chunk of bytes come back, to be filled again). */
+  | { t: "ack"; bytes?: Uint8Array<ArrayBuffer>; numbers?: Float64Array<ArrayBuffer> }
   /** Every line dealt is handled; the clock (the latest event time seen). */
   | { t: "drained"; now: number }
   /**
@@ -69,8 +78,8 @@ self.onmessage = (e: MessageEvent<ToWorker>) => {
   w?.();
 };
 
-function post(m: FromWorker): void {
-  self.postMessage(m);
+function post(m: FromWorker, transfer: Transferable[] = []): void {
+  self.postMessage(m, transfer);
 }
 
 async function next(): Promise<ToWorker> {
@@ -107,29 +116,52 @@ async function work(): Promise<void> {
     // per event at most, against the kilobyte or so each event's actors hold in a replay.
     const movedAt: number[] = [];
     const movedTo: number[] = [];
+    /** Feeds one line: null, or a promise to wait for; false when the lines must be redone. */
+    const feed = (raw: string, num: number): Promise<void> | null | false => {
+      line = num;
+      if (raw.length === 0) return null;
+      const e = run.parse(raw, line);
+      if (!e) return null;
+      if (!mine.has(e.kind)) {
+        post({ t: "redo", why: `line ${line} is of kind "${e.kind}", dealt by another` });
+        return false;
+      }
+      const waiting = run.feed(e, line);
+      if (run.clock.now() > clock) {
+        clock = run.clock.now();
+        movedAt.push(line);
+        movedTo.push(clock);
+      }
+      return waiting;
+    };
+    const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
     try {
       for (;;) {
         const m = await next();
         if (m.t === "end") break;
-        if (m.t !== "lines") throw new Error(`A replay worker got "${m.t}" twice`);
-        const { lines, nums } = m;
-        for (let i = 0; i < lines.length; i++) {
-          line = nums[i]!;
-          const e = run.parse(lines[i]!, line);
-          if (!e) continue;
-          if (!mine.has(e.kind)) {
-            post({ t: "redo", why: `line ${line} is of kind "${e.kind}", dealt by another` });
-            return;
+        if (m.t === "lines") {
+          const { lines, nums } = m;
+          for (let i = 0; i < lines.length; i++) {
+            const waiting = feed(lines[i]!, nums[i]!);
+            if (waiting === false) return;
+            if (waiting) await waiting;
           }
-          const waiting = run.feed(e, line);
-          if (run.clock.now() > clock) {
-            clock = run.clock.now();
-            movedAt.push(line);
-            movedTo.push(clock);
+          post({ t: "ack" });
+        } else if (m.t === "bytes") {
+          const text = decoder.decode(m.bytes.subarray(0, m.length));
+          let start = 0;
+          for (let i = 0; i < m.count; i++) {
+            const nl = text.indexOf("\n", start);
+            const waiting = feed(text.slice(start, nl).trim(), m.numbers[i]!);
+            start = nl + 1;
+            if (waiting === false) return;
+            if (waiting) await waiting;
           }
-          if (waiting) await waiting;
-        }
-        post({ t: "ack" });
+          post({ t: "ack", bytes: m.bytes, numbers: m.numbers }, [
+            m.bytes.buffer,
+            m.numbers.buffer,
+          ]);
+        } else throw new Error(`A replay worker got "${m.t}" twice`);
       }
     } catch (err) {
       if (err instanceof OutOfOrder) {

@@ -2,8 +2,13 @@ import assert from "node:assert/strict";
 import { FLOW_MODEL } from "../../actors/source.ts";
 import { LOGIN_MODEL } from "../../actors/rules/login_risk.ts";
 import { type Config, defaults } from "../../config/defaults.ts";
-import { linesOf, replay, type ReplayResult } from "../../engine/replay.ts";
-import { groupOfLine, replayThreaded, threadOf } from "../../engine/replay_parallel.ts";
+import { linesOf, linesOfFile, replay, type ReplayResult } from "../../engine/replay.ts";
+import {
+  groupOfBytes,
+  groupOfLine,
+  replayThreaded,
+  threadOf,
+} from "../../engine/replay_parallel.ts";
 import { ModelService } from "../../models/service.ts";
 import { flowsOf, Simulator } from "../../sim/simulator.ts";
 
@@ -87,6 +92,49 @@ Deno.test("A replay on worker threads raises exactly the alerts and dead letters
   });
 });
 
+Deno.test("A file is dealt to the threads as bytes, numbered and read as on one thread: byte order mark, CRLF, blank lines, lines opening otherwise, multi-byte text, no last newline", async () => {
+  await withModels(async (models) => {
+    const lines = mixedLines(models).slice(0, 8_000);
+    const user = (i: number) =>
+      JSON.parse(lines.find((l) => l.includes('"user_id"'))!.slice(0))
+        .user_id + i;
+    const at = (i: number) => JSON.parse(lines[i]!).timestamp;
+    lines[0] = "\ufeff" + lines[0];
+    lines[50] = lines[50] + "\r";
+    lines.splice(60, 0, "", "   ", "\r");
+    lines.splice(
+      300,
+      0,
+      `  {"timestamp":"${at(300)}","kind":"auth","type":"login_failure","user_id":"${user(1)}",` +
+        `"ip":"203.0.113.9","city":"Zürich ✈"}`,
+    );
+    lines.splice(900, 0, "{not json", '{"kind":"auth","type":"login_success"}', "[]");
+    lines.splice(2_000, 0, `{"kind":"flow","timestamp":"${at(2_000)}","src_ip":"1.2.3.4"}`);
+    lines.splice(3_000, 0, `{"kind":"click","page":"/ü","timestamp":"${at(3_000)}"}`);
+    const text = lines.join("\n"); // no newline after the last line
+    const path = await Deno.makeTempFile({ suffix: ".jsonl" });
+    try {
+      await Deno.writeTextFile(path, text);
+      const one = await replay(linesOf(text.replace(/^\ufeff/, "")), config(1), models);
+      assert.ok(one.invalid >= 5, `the bad lines are dead-lettered (${one.invalid})`);
+      const sources = one.dead_letters.map((d) => d.source);
+      for (const n of [901, 902, 903, 2001, 3001]) assert.ok(sources.includes(`line ${n}`), `${n}`);
+      // A small read buffer: lines cross reads, and flow lines are longer than a read.
+      for (const threads of [2, 3]) {
+        const many = await replayThreaded(linesOfFile(path, 1_000), config(threads), models);
+        assert.equal(many.threads, threads);
+        assert.deepEqual(outcome(many), outcome(one), `${threads} threads`);
+      }
+      assert.deepEqual(
+        outcome(await replay(linesOfFile(path, 1_000), config(1), models)),
+        outcome(one),
+      );
+    } finally {
+      await Deno.remove(path);
+    }
+  });
+});
+
 Deno.test("A threaded replay of a file out of event-time order, or with a line that names its kind twice, runs on one thread and gives one-thread results", async () => {
   await withModels(async (models) => {
     const lines = mixedLines(models).slice(0, 6_000);
@@ -135,6 +183,30 @@ Deno.test("Lines are dealt by their opening kind, and by parsing when they open 
   assert.equal(groupOfLine('{"kind":"logx"}'), 0, "no such kind: the first group says why");
   assert.equal(groupOfLine("not json"), 0);
   assert.equal(groupOfLine("[]"), 0);
+  // From bytes, the same; blank lines are not dealt.
+  const decoder = new TextDecoder();
+  const bytes = (line: string) => {
+    const b = new TextEncoder().encode(`x${line}y`);
+    return groupOfBytes(b, 1, b.length - 1, decoder);
+  };
+  for (
+    const line of [
+      '{"kind":"auth","user_id":"u"}',
+      '{"kind":"transaction"}',
+      '{"kind":"flow","src_ip":"1.2.3.4"}',
+      '{"kind":"click"}',
+      '{"kind":"log"}',
+      '{"kind":"metric"}',
+      '{ "kind" : "metric" }',
+      '{"service":"a","kind":"log"}',
+      '{"kind":"logx"}',
+      '{"kind":"log',
+      "not json",
+      "[]",
+    ]
+  ) assert.equal(bytes(line), groupOfLine(line), line);
+  assert.equal(bytes(""), -1);
+  assert.equal(bytes(" \r"), -1);
 });
 
 Deno.test("A worker that cannot start fails the threaded replay with its reason, and no worker is left running", async () => {
