@@ -31,8 +31,8 @@ import type { FromWorker, ToWorker } from "./replay_worker.ts";
 
 /**
  * The group of actor types each kind of event goes to: 0 users and IPs, 1 network
- * sources, 2 services and pages. With `n` threads, group `g` runs on thread `g % n` (two
- * threads: the sources, the heaviest per event, on one; everything else on the other).
+ * sources, 2 services and pages. With three threads or more, each group has its own; with
+ * two, the users and IPs (the most work in a mixed file) have one, the rest the other.
  */
 export const GROUP_OF_KIND: Readonly<Record<EventKind, number>> = Object.freeze({
   auth: 0,
@@ -47,7 +47,8 @@ const GROUPS = 3;
 
 /** The thread a group runs on, of `threads`. */
 export function threadOf(group: number, threads: number): number {
-  return group % Math.min(threads, GROUPS);
+  if (threads >= GROUPS) return group;
+  return threads === 2 ? Math.min(group, 1) : 0;
 }
 
 const OPENING = '{"kind":"';

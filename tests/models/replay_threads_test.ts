@@ -168,10 +168,11 @@ Deno.test("A threaded replay of a file out of event-time order, or with a line t
   });
 });
 
-Deno.test("Lines are dealt by their opening kind, and by parsing when they open otherwise; two threads put the sources on their own", () => {
-  assert.deepEqual([0, 1, 2].map((g) => threadOf(g, 2)), [0, 1, 0]);
+Deno.test("Lines are dealt by their opening kind, and by parsing when they open otherwise; two threads put the users and IPs on their own", () => {
+  assert.deepEqual([0, 1, 2].map((g) => threadOf(g, 2)), [0, 1, 1]);
   assert.deepEqual([0, 1, 2].map((g) => threadOf(g, 3)), [0, 1, 2]);
   assert.deepEqual([0, 1, 2].map((g) => threadOf(g, 8)), [0, 1, 2]);
+  assert.deepEqual([0, 1, 2].map((g) => threadOf(g, 1)), [0, 0, 0]);
   assert.equal(groupOfLine('{"kind":"auth","user_id":"u"}'), 0);
   assert.equal(groupOfLine('{"kind":"transaction"}'), 0);
   assert.equal(groupOfLine('{"kind":"flow","src_ip":"1.2.3.4"}'), 1);
