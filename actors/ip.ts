@@ -82,14 +82,21 @@ const SUCCESS_MINUTES = 120;
 /** The IP's state after a successful login at `ts` (one more in its minute), seen last at `last`. */
 function countSuccess(s: IpState, ts: number, last: number): IpState {
   const minute = Math.floor(ts / MINUTE_MS);
-  const minutes = s.success_minutes.slice();
-  const counts = s.success_counts.slice();
-  let i = minutes.length;
-  while (i > 0 && minutes[i - 1]! > minute) i--;
-  if (i > 0 && minutes[i - 1] === minute) counts[i - 1]!++;
-  else {
-    minutes.splice(i, 0, minute);
-    counts.splice(i, 0, 1);
+  const was = s.success_minutes;
+  let i = was.length;
+  while (i > 0 && was[i - 1]! > minute) i--;
+  // Arrays of their exact size (an insertion would leave room to grow in every state kept).
+  let minutes: readonly number[], counts: number[];
+  if (i > 0 && was[i - 1] === minute) {
+    minutes = was; // the minutes are the same: shared (states are never written to)
+    counts = s.success_counts.slice();
+    counts[i - 1]!++;
+  } else if (i === was.length) {
+    minutes = was.concat(minute);
+    counts = s.success_counts.concat(1);
+  } else {
+    minutes = [...was.slice(0, i), minute, ...was.slice(i)];
+    counts = [...s.success_counts.slice(0, i), 1, ...s.success_counts.slice(i)];
   }
   // No judgment to come needs a minute an hour before the last one judged.
   const judged = s.judged_ms === null ? -Infinity : Math.floor(s.judged_ms / MINUTE_MS) - 60;

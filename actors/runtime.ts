@@ -941,7 +941,9 @@ export class ActorRuntime {
         failed(err);
         return;
       }
-      this.#post(type, key, { message, ticket, attempt: 0, at, scores: null }, false);
+      const env: Envelope = { message, ticket, attempt: 0, at, scores: null };
+      if (message === null) this.#done(env); // nothing for the actor to hear
+      else this.#post(type, key, env, false);
     }, failed);
   }
 

@@ -78,7 +78,7 @@ export type Effect =
    * `detached`: the turn takes effect at once and the actor goes on with its mailbox; the
    * reply is delivered once the scores are in, behind what arrived meanwhile (for a reply
    * whose handling does not depend on the state the turn left). A failed inference is
-   * dead-lettered.
+   * dead-lettered. A detached reply of `null` is not delivered (the scores need no turn).
    */
   | {
     kind: "infer";

@@ -109,6 +109,7 @@ export interface UserState {
 
 const NO_SESSIONS: readonly string[] = Object.freeze([]);
 const NO_NETWORKS: readonly number[] = Object.freeze([]);
+const NO_ALERTS: readonly AlertDraft[] = Object.freeze([]);
 
 type Draft = { -readonly [K in keyof UserState]: UserState[K] };
 
@@ -329,9 +330,9 @@ function compromises(
   login: LastLogin,
   user: string,
   p: UserParams,
-): { marks: readonly AttackMark[]; alerts: AlertDraft[] } {
+): { marks: readonly AttackMark[]; alerts: readonly AlertDraft[] } {
+  if (marks.length === 0) return { marks, alerts: NO_ALERTS };
   const alerts: AlertDraft[] = [];
-  if (marks.length === 0) return { marks, alerts };
   const next = marks.map((m) => {
     if (m.alerted) return m;
     const alert = compromiseAfterAttack(m, login, user, p.user);
@@ -420,18 +421,13 @@ function scoreLogin(s: UserState, e: AuthEvent, p: UserParams, model: RiskModelV
     model: LOGIN_MODEL,
     features,
     // The score only raises an alert (the state is not read): the user's next events
-    // need not wait for it.
+    // need not wait for it, and a risk below the lowest level needs no turn at all.
     detached: true,
-    reply: (scores): ScoredLogin => ({
-      kind: "login_risk",
-      event_id,
-      ts,
-      ip,
-      country,
-      device_id,
-      features,
-      risk: scores[risky] ?? 0,
-    }),
+    reply: (scores): ScoredLogin | null => {
+      const risk = scores[risky] ?? 0;
+      if (!(risk >= p.auth.risky_login_low)) return null;
+      return { kind: "login_risk", event_id, ts, ip, country, device_id, features, risk };
+    },
   };
 }
 

@@ -240,9 +240,16 @@ Deno.test("userBehaviour() scores a successful login, from the state before it, 
   assert.equal(alert.alert.model, "login_risk@3");
   assert.equal((alert.alert.evidence.features as Record<string, number>).new_device, 1);
 
-  const low = infer.reply(new Float32Array([0.9, 0.1])) as ScoredLogin;
-  const quiet = b.receive(step.state, low, CTX);
-  assert.deepEqual(quiet.effects, []);
+  assert.equal(infer.reply(new Float32Array([0.9, 0.1])), null, "below the low level: no turn");
+  const low = c.auth.risky_login_low;
+  const edge = infer.reply(Float32Array.from([1 - low, low])) as ScoredLogin;
+  assert.equal(edge.risk, Math.fround(low), "at the low level, a turn");
+  const lowAlert = b.receive(step.state, edge, CTX).effects.find((e) => e.kind === "alert");
+  assert.ok(lowAlert && lowAlert.kind === "alert");
+  assert.equal(lowAlert.alert.severity, "low");
+  // The levels are read when the score comes back (they may be changed at run time).
+  c.auth.risky_login_low = 0.05;
+  assert.ok(infer.reply(new Float32Array([0.9, 0.1])) !== null);
 });
 
 Deno.test("userBehaviour() does not score failures, logouts or transactions", () => {

@@ -146,6 +146,38 @@ Deno.test("A detached model turn takes effect at once; its reply comes behind wh
   await failing.rt.whenIdle();
 });
 
+Deno.test("A detached reply of null is not delivered: no turn, and the batch still ends", async () => {
+  const quiet: Behaviour<number, { n: number } | { scored: number }> = {
+    type: "rec",
+    initial: () => 0,
+    receive(state, m) {
+      if ("scored" in m) return { state: state + 100, effects: [] };
+      return {
+        state: state + 1,
+        effects: [{
+          kind: "infer",
+          model: "m",
+          features: new Float32Array([m.n]),
+          detached: true,
+          reply: (scores) => scores[0]! > 5 ? { scored: scores[0]! } : null,
+        }],
+      };
+    },
+  };
+  const { rt, clock, dead } = setup({ behaviours: [quiet] });
+  const ticket = new Ticket();
+  rt.deliver(at("a"), { n: 1 }, ticket);
+  rt.deliver(at("a"), { n: 9 }, ticket);
+  for (let i = 0; i < 3; i++) {
+    clock.advance(10);
+    await tick();
+  }
+  await ticket.settled();
+  await rt.whenIdle();
+  assert.equal(await rt.stateOf("rec", "a"), 102, "two turns, one reply delivered");
+  assert.deepEqual(dead, []);
+});
+
 Deno.test("A turn awaiting two scores commits once both are in, their replies in the effects' order; a reply that throws fails the turn", async () => {
   type M = { n: number; bad?: boolean } | { reply: string };
   const two: Behaviour<string[], M> = {
