@@ -134,13 +134,28 @@ interface Row {
   missing: number;
 }
 
+/** Rows cut from one buffer: one backing store per `SLAB_ROWS` flows instead of one each. */
+const SLAB_ROWS = 1_024;
+let slab = new Float32Array(0);
+let slabUsed = 0;
+
+function newRow(width: number): Float32Array {
+  if (slabUsed + width > slab.length) {
+    slab = new Float32Array(width * SLAB_ROWS);
+    slabUsed = 0;
+  }
+  const row = slab.subarray(slabUsed, slabUsed + width);
+  slabUsed += width;
+  return row;
+}
+
 /** The 52 features of a flow in the model's order; absent ones are NaN (the model zeroes them). */
 export function flowFeatures(features: unknown): Row {
   const f = (typeof features === "object" && features !== null ? features : {}) as Record<
     string,
     unknown
   >;
-  const row = new Float32Array(FLOW_FEATURES.length);
+  const row = newRow(FLOW_FEATURES.length);
   // Sensors (and the simulator) write the features in the model's order: then the values
   // are read in one pass instead of looked up by name one by one.
   const keys = Object.keys(f);

@@ -78,6 +78,13 @@ Deno.test("flowFeatures() reads features in the model's order and in any other t
   assert.deepEqual([...a.row], FLOW_FEATURES.map((_, i) => i + 0.5));
   assert.deepEqual([...b.row], [...a.row]);
   assert.equal(a.missing + b.missing, 0);
+  // Rows share buffers (cut from one): each keeps its own values, through a buffer's end.
+  const rows = Array.from({ length: 1_500 }, (_, i) => flowFeatures({ "Destination Port": i }));
+  rows.forEach((r, i) => {
+    assert.equal(r.row.length, 52);
+    assert.equal(r.row[0], i);
+    assert.ok(Number.isNaN(r.row[1]!));
+  });
   // As many names as the model's, one of them not the model's: that feature is absent.
   const renamed = { ...inOrder, extra: 1 } as Record<string, unknown>;
   delete renamed["Idle Min"];
