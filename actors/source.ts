@@ -17,7 +17,7 @@ import { addProbe, findScans, probeOf, scanAlert } from "./rules/scans.ts";
 import { onFlow, type Pair } from "./rules/flood.ts";
 import { cooledDown, EMPTY_RECENT, type Recent } from "./window.ts";
 import type { OtherEvent } from "../events/types.ts";
-import { FLOW_FEATURES } from "../io/flow_csv.ts";
+import { flowFeatures, type FlowRow } from "../events/flow_features.ts";
 import { type Behaviour, type Effect, NO_EFFECTS, type Step } from "./types.ts";
 
 /** The actor type name. */
@@ -111,69 +111,22 @@ const SEVERITY: Readonly<Record<string, "medium" | "high" | "critical">> = Objec
 
 /** The source behaviour. */
 export function sourceBehaviour(params: SourceParams): Behaviour<SourceState, SourceMessage> {
-  // A flow's row, made when its score was asked for ahead of its turn, for the turn.
-  const rows = new WeakMap<OtherEvent, Row>();
   return {
     type: SOURCE,
     initial: () => INITIAL,
-    receive: (state, message, ctx) => receive(state, message, ctx.self.key, params, rows),
+    receive: (state, message, ctx) => receive(state, message, ctx.self.key, params),
     view,
     // A flow's features are the flow's own: its score need not wait for the flows before it.
     prefetch: (m) => {
       if (m.kind !== "event" || params.model() === null) return null;
-      const row = flowFeatures(m.event.raw.features);
-      rows.set(m.event, row);
-      return { model: FLOW_MODEL, features: row.row };
+      return { model: FLOW_MODEL, features: rowOf(m.event).row };
     },
   };
 }
 
-/** A flow's features as the model reads them, and how many were absent. */
-interface Row {
-  row: Float32Array;
-  missing: number;
-}
-
-/** Rows cut from one buffer: one backing store per `SLAB_ROWS` flows instead of one each. */
-const SLAB_ROWS = 1_024;
-let slab = new Float32Array(0);
-let slabUsed = 0;
-
-function newRow(width: number): Float32Array {
-  if (slabUsed + width > slab.length) {
-    slab = new Float32Array(width * SLAB_ROWS);
-    slabUsed = 0;
-  }
-  const row = slab.subarray(slabUsed, slabUsed + width);
-  slabUsed += width;
-  return row;
-}
-
-/** The 52 features of a flow in the model's order; absent ones are NaN (the model zeroes them). */
-export function flowFeatures(features: unknown): Row {
-  const f = (typeof features === "object" && features !== null ? features : {}) as Record<
-    string,
-    unknown
-  >;
-  const row = newRow(FLOW_FEATURES.length);
-  // Sensors (and the simulator) write the features in the model's order: then the values
-  // are read in one pass instead of looked up by name one by one.
-  const keys = Object.keys(f);
-  const inOrder = keys.length === FLOW_FEATURES.length &&
-    keys.every((k, i) => k === FLOW_FEATURES[i]);
-  const values = inOrder ? Object.values(f) : FLOW_FEATURES.map((name) => f[name]);
-  let missing = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (typeof v === "number") row[i] = v;
-    else if (v === "Infinity") row[i] = Infinity;
-    else if (v === "-Infinity") row[i] = -Infinity;
-    else {
-      row[i] = NaN;
-      if (v !== "NaN") missing++;
-    }
-  }
-  return { row, missing };
+/** A flow's row, built when it was validated (or here, for a flow that was not). */
+function rowOf(e: OtherEvent): FlowRow {
+  return e.row ??= flowFeatures(e.raw.features);
 }
 
 function receive(
@@ -181,7 +134,6 @@ function receive(
   m: SourceMessage,
   key: string,
   p: SourceParams,
-  rows: WeakMap<OtherEvent, Row>,
 ): Step<SourceState> {
   if (m.kind === "event") {
     const e = m.event;
@@ -225,8 +177,7 @@ function receive(
     if (p.model() === null) {
       return { state: counted, effects: scans.length > 0 ? scans : NO_EFFECTS };
     }
-    const { row, missing } = rows.get(e) ?? flowFeatures(e.raw.features);
-    rows.delete(e);
+    const { row, missing } = rowOf(e);
     return {
       state: counted,
       effects: [...scans, {

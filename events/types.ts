@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { FlowRow } from "./flow_features.ts";
+
 /** The six kinds of event Vigil accepts. */
 export type EventKind = "auth" | "transaction" | "flow" | "click" | "log" | "metric";
 
@@ -45,6 +47,8 @@ export interface TransactionEvent extends EventBase {
 /** Any other kind, validated but not yet given its own typed fields. */
 export interface OtherEvent extends EventBase {
   kind: "flow" | "click" | "log" | "metric";
+  /** A flow's features in the flow model's order, built as they were validated. */
+  row?: FlowRow;
 }
 
 /** A validated event. */

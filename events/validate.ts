@@ -6,6 +6,7 @@
  */
 
 import { hash64 } from "../actors/hash.ts";
+import { checkedFlowFeatures, type FlowRow } from "./flow_features.ts";
 import type { AuthEvent, EventKind, OtherEvent, TransactionEvent, VigilEvent } from "./types.ts";
 
 /** The outcome of validating one input. */
@@ -87,6 +88,8 @@ function toEvent(value: unknown, text: string, options: ParseOptions): VigilEven
       return authEvent(o, event_id, ts);
     case "transaction":
       return transactionEvent(o, event_id, ts);
+    case "flow":
+      return { kind, event_id, ts, raw: o, row: checkFlow(o) } satisfies OtherEvent;
     default:
       checkOther(kind, o);
       return { kind, event_id, ts, raw: o } satisfies OtherEvent;
@@ -233,30 +236,26 @@ function transactionEvent(
   };
 }
 
-/** The non-finite feature values a flow may name (CICFlowMeter writes them). */
-const NON_FINITE: ReadonlySet<string> = new Set(["Infinity", "-Infinity", "NaN"]);
+/** A flow's addresses and features checked; its features as the flow model reads them. */
+function checkFlow(o: Record<string, unknown>): FlowRow {
+  str(o, "src_ip");
+  str(o, "dst_ip");
+  const f = o.features;
+  if (typeof f !== "object" || f === null || Array.isArray(f)) {
+    throw invalid("features", "must be an object of numeric feature values", f);
+  }
+  // JSON has no Infinity or NaN; CICFlowMeter writes them, so their names are taken.
+  const row = checkedFlowFeatures(f as Record<string, unknown>);
+  if (typeof row === "string") {
+    throw new Invalid(
+      `Cannot accept event: feature "${row}" must be a number (or "Infinity", "-Infinity", "NaN")`,
+    );
+  }
+  return row;
+}
 
 function checkOther(kind: EventKind, o: Record<string, unknown>): void {
   switch (kind) {
-    case "flow": {
-      str(o, "src_ip");
-      str(o, "dst_ip");
-      const f = o.features;
-      if (typeof f !== "object" || f === null || Array.isArray(f)) {
-        throw invalid("features", "must be an object of numeric feature values", f);
-      }
-      const features = f as Record<string, unknown>;
-      for (const name in features) {
-        // JSON has no Infinity or NaN; CICFlowMeter writes them, so their names are taken.
-        const v = features[name];
-        if (typeof v !== "number" && !NON_FINITE.has(v as string)) {
-          throw new Invalid(
-            `Cannot accept event: feature "${name}" must be a number (or "Infinity", "-Infinity", "NaN")`,
-          );
-        }
-      }
-      return;
-    }
     case "click":
       id(o, "session_id");
       str(o, "page");

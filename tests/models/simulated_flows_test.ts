@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { FLOW_MODEL, flowFeatures, flowRule } from "../../actors/source.ts";
+import { FLOW_MODEL, flowRule } from "../../actors/source.ts";
+import { flowFeatures } from "../../events/flow_features.ts";
 import { defaults } from "../../config/defaults.ts";
 import { ModelService } from "../../models/service.ts";
 import { flowsOf, Simulator } from "../../sim/simulator.ts";

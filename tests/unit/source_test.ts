@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import {
-  flowFeatures,
   type FlowModelView,
   flowRule,
   sourceBehaviour,
@@ -11,6 +10,7 @@ import type { ActorContext, Effect } from "../../actors/types.ts";
 import { defaults } from "../../config/defaults.ts";
 import type { OtherEvent } from "../../events/types.ts";
 import { FLOW_FEATURES } from "../../io/flow_csv.ts";
+import { flowFeatures } from "../../events/flow_features.ts";
 
 const CLASSES = ["Normal Traffic", "DoS", "DDoS", "Port Scanning"];
 const MODEL: FlowModelView = {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { type Parsed, parseEvent, validateEvent } from "../../events/validate.ts";
-import type { AuthEvent, TransactionEvent, VigilEvent } from "../../events/types.ts";
+import type { AuthEvent, OtherEvent, TransactionEvent, VigilEvent } from "../../events/types.ts";
+import { FLOW_FEATURES } from "../../io/flow_csv.ts";
 
 const TS = 1_700_000_000_000;
 
@@ -283,6 +284,27 @@ Deno.test("parseEvent() rejects a non-numeric feature, naming it; CICFlowMeter's
     const parsed = parseEvent(json({ ...VALID.flow!, features: { "Flow Bytes/s": v } }));
     assert.equal(parsed.ok, true, v);
   }
+});
+
+Deno.test("parseEvent() gives a flow its features in the model's order, read in one pass when written in that order; a bad value is named either way", () => {
+  const all = Object.fromEntries(FLOW_FEATURES.map((name, i) => [name, i]));
+  const inOrder = accepted(parseEvent(json({ ...VALID.flow!, features: all }))) as OtherEvent;
+  assert.deepEqual([...inOrder.row!.row], FLOW_FEATURES.map((_, i) => i));
+  assert.equal(inOrder.row!.missing, 0);
+  const reversed = Object.fromEntries([...FLOW_FEATURES].reverse().map((n) => [n, all[n]]));
+  const other = accepted(parseEvent(json({ ...VALID.flow!, features: reversed }))) as OtherEvent;
+  assert.deepEqual([...other.row!.row], [...inOrder.row!.row]);
+  // A bad value among the model's features in its order, and in a name the model has not.
+  const bad = { ...all, "Idle Max": "high" };
+  assert.match(rejected(parseEvent(json({ ...VALID.flow!, features: bad }))), /"Idle Max"/);
+  const extra = { ...all, "Fwd Segment Size Avg": null };
+  assert.match(
+    rejected(parseEvent(json({ ...VALID.flow!, features: extra }))),
+    /"Fwd Segment Size Avg" must be a number/,
+  );
+  // Names the model has not are taken (not scored); the model's absent ones are counted.
+  const some = accepted(parseEvent(json({ ...VALID.flow!, features: { "Other": 1 } })));
+  assert.equal((some as OtherEvent).row!.missing, 52);
 });
 
 Deno.test("parseEvent() rejects a timestamp that is not a time", () => {
