@@ -40,8 +40,10 @@ export class TimeHeap<T extends Timed> {
     let i = h.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!before(h[i]!, h[parent]!)) break;
-      [h[i], h[parent]] = [h[parent]!, h[i]!];
+      const e = h[i]!, up = h[parent]!;
+      if (!before(e, up)) break;
+      h[i] = up;
+      h[parent] = e;
       i = parent;
     }
   }
@@ -60,7 +62,9 @@ export class TimeHeap<T extends Timed> {
         if (l < h.length && before(h[l]!, h[m]!)) m = l;
         if (r < h.length && before(h[r]!, h[m]!)) m = r;
         if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!];
+        const e = h[i]!;
+        h[i] = h[m]!;
+        h[m] = e;
         i = m;
       }
     }

@@ -25,6 +25,8 @@ export interface PendingTimer extends DueTimer {
 interface Entry extends DueTimer {
   at: number;
   seq: number;
+  /** `type:key#name`, made once. */
+  id: string;
 }
 
 /** Timers ordered by due time; ties fire in the order they were set. */
@@ -36,9 +38,12 @@ export class TimerQueue {
   /** Sets (or replaces) the timer `name` of actor `type:key`. */
   set(type: string, key: string, name: string, at: number, message: unknown, stamp = false): void {
     const seq = ++this.#seq;
-    this.#current.set(`${type}:${key}#${name}`, seq);
+    const id = `${type}:${key}#${name}`;
+    this.#current.set(id, seq);
     this.#heap.push(
-      stamp ? { type, key, name, message, at, seq, stamp } : { type, key, name, message, at, seq },
+      stamp
+        ? { type, key, name, message, at, seq, id, stamp }
+        : { type, key, name, message, at, seq, id },
     );
   }
 
@@ -58,7 +63,7 @@ export class TimerQueue {
    */
   pending(): PendingTimer[] {
     return this.#heap.values()
-      .filter((e) => this.#current.get(`${e.type}:${e.key}#${e.name}`) === e.seq)
+      .filter((e) => this.#current.get(e.id) === e.seq)
       .sort((a, b) => (before(a, b) ? -1 : 1))
       .map(({ type, key, name, message, at, stamp }) =>
         stamp ? { type, key, name, message, at, stamp } : { type, key, name, message, at }
@@ -70,9 +75,8 @@ export class TimerQueue {
     const due: DueTimer[] = [];
     while (this.#heap.size > 0 && this.#heap.peek()!.at <= t) {
       const e = this.#heap.pop()!;
-      const id = `${e.type}:${e.key}#${e.name}`;
-      if (this.#current.get(id) !== e.seq) continue;
-      this.#current.delete(id);
+      if (this.#current.get(e.id) !== e.seq) continue;
+      this.#current.delete(e.id);
       due.push(e);
     }
     return due;

@@ -257,7 +257,8 @@ function login(
   model: RiskModelView | null,
 ): Step<UserState> {
   const effects: Effect[] = [];
-  if (model !== null) effects.push(scoreLogin(s, e, p, model));
+  const history = historyOf(s);
+  if (model !== null) effects.push(scoreLogin(history, s, e, p, model));
   let cooldowns = s.cooldowns;
   const raise = (alert: AlertDraft | null) => {
     if (!alert || !cooledDown(cooldowns[alert.rule], alert.ts, p.alerts.cooldown_ms)) return;
@@ -292,7 +293,7 @@ function login(
     effects.push(idleTimer(idle_timer_ms));
   }
   const n = copy(s);
-  const h = rememberLogin(historyOf(s), e);
+  const h = rememberLogin(history, e);
   n.sessions = sessions;
   n.logins++;
   n.last_login = {
@@ -410,8 +411,14 @@ function historyOf(s: UserState): LoginHistory {
 }
 
 /** The infer effect that scores a login; its reply comes back as a `login_risk` message. */
-function scoreLogin(s: UserState, e: AuthEvent, p: UserParams, model: RiskModelView): Effect {
-  const features = loginFeatures(historyOf(s), s.auth, e, p.auth);
+function scoreLogin(
+  history: LoginHistory,
+  s: UserState,
+  e: AuthEvent,
+  p: UserParams,
+  model: RiskModelView,
+): Effect {
+  const features = loginFeatures(history, s.auth, e, p.auth);
   // The reply keeps what it reports of the login, not the event (it may wait for its score).
   const { event_id, ts } = e;
   const ip = e.ip ?? null, country = e.country ?? null, device_id = e.device_id ?? null;

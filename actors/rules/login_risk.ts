@@ -121,7 +121,7 @@ export function rememberLogin(
   // The first logins weigh fully; later the average moves 5 % per login.
   const a = Math.max(1 / (h.logins + 1), 0.05);
   const angle = hourAngle(e.ts);
-  const [x, y] = h.hour === NO_HOUR ? [0, 0] : unpackHour(h.hour);
+  const x = h.hour === NO_HOUR ? 0 : hourX(h.hour), y = h.hour === NO_HOUR ? 0 : hourY(h.hour);
   return {
     devices: remember(h.devices, h.last?.device_id ?? null, e.device_id),
     countries: remember(h.countries, h.last?.country ?? null, e.country),
@@ -147,8 +147,13 @@ function packHour(x: number, y: number): number {
   return (Math.round(x * 1e4) + 10_000) * 20_001 + Math.round(y * 1e4) + 10_000;
 }
 
-function unpackHour(p: number): [number, number] {
-  return [(Math.floor(p / 20_001) - 10_000) / 1e4, (p % 20_001 - 10_000) / 1e4];
+/** The two coordinates of a packed hour (`packHour`). */
+function hourX(p: number): number {
+  return (Math.floor(p / 20_001) - 10_000) / 1e4;
+}
+
+function hourY(p: number): number {
+  return (p % 20_001 - 10_000) / 1e4;
 }
 
 function hourAngle(ts: number): number {
@@ -158,7 +163,7 @@ function hourAngle(ts: number): number {
 /** The user's usual login hour of day (UTC), or null before any login. */
 export function usualHour(h: Pick<LoginHistory, "hour">): number | null {
   if (h.hour === NO_HOUR) return null;
-  const [x, y] = unpackHour(h.hour);
+  const x = hourX(h.hour), y = hourY(h.hour);
   if (x === 0 && y === 0) return null;
   return ((Math.atan2(y, x) / (2 * Math.PI) * 24) + 24) % 24;
 }
