@@ -113,9 +113,8 @@ export function rememberDistinct<T extends string | number>(
 ): readonly T[] {
   if (value === undefined || list[list.length - 1] === value) return list;
   const rest = list.includes(value) ? list.filter((v) => v !== value) : list;
-  const next = rest.length >= max ? rest.slice(rest.length - max + 1) : rest.slice();
-  next.push(value);
-  return next;
+  // `concat` makes the list at its exact size (a push would leave room to grow in the state).
+  return (rest.length >= max ? rest.slice(rest.length - max + 1) : rest).concat(value);
 }
 
 /**
