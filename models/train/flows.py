@@ -1,7 +1,7 @@
 """Trains Vigil's CICIDS2017 flow classifier and writes it as ONNX with its manifest.
 
     python models/train/flows.py --data-dir ../shared/data [--out models/flow_classifier]
-                                 [--version 1] [--seed 7]
+                                 [--version 2] [--seed 7] [--trees 100]
 
 Reads the CICIDS2017 copies in DATA_DIR/cicids2017 (never copied into the project):
 original-semantics rows (MachineLearningCVE sample, Thursday web attacks, DDoS/PortScan
@@ -292,9 +292,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data-dir", default="../shared/data", type=pathlib.Path)
     ap.add_argument("--out", default="models/flow_classifier", type=pathlib.Path)
-    ap.add_argument("--version", default="1")
+    ap.add_argument("--version", default="2")
     ap.add_argument("--seed", default=7, type=int)
-    ap.add_argument("--trees", default=200, type=int)
+    # v1 had 200 trees; 100 validate the same (accuracy 0.9990 against 0.9988) in half the
+    # scoring time.
+    ap.add_argument("--trees", default=100, type=int)
     args = ap.parse_args()
 
     rows = load(args.data_dir)
@@ -399,7 +401,8 @@ def main() -> None:
         },
         "training": {
             "command": "deno task train:flows (python models/train/flows.py --data-dir "
-                       f"../shared/data --version {args.version} --seed {args.seed})",
+                       f"../shared/data --version {args.version} --seed {args.seed} "
+                       f"--trees {args.trees})",
             "seed": args.seed,
             "data_files": rows.files,
             "deduplication": dedup,

@@ -107,7 +107,7 @@ Deno.test({
     // A flow posted by hand is scored by the flow classifier (the DDoS class's median row
     // of the model's fixtures) and comes out as flow.ddos for its source.
     const fixtures = JSON.parse(
-      await Deno.readTextFile(new URL("models/flow_classifier/v1.fixtures.json", ROOT)),
+      await Deno.readTextFile(new URL("models/flow_classifier/v2.fixtures.json", ROOT)),
     ) as { rows: (number | string | null)[][] };
     const features = Object.fromEntries(
       FLOW_FEATURES.map((f, j) => [f, fixtures.rows[2]![j] ?? "NaN"]),
@@ -130,9 +130,9 @@ Deno.test({
     assert.ok(flowAlert);
     assert.deepEqual(flowAlert.entity, { type: "src", key: "203.0.113.77" });
     assert.deepEqual(flowAlert.event_ids, ["e2e-flow-1"]);
-    assert.equal(flowAlert.model, "flow_classifier@1");
+    assert.equal(flowAlert.model, "flow_classifier@2");
     const scored = await get(`${base}/metrics`);
-    assert.match(scored!.text, /vigil_model_active\{model="flow_classifier",version="1"\} 1/);
+    assert.match(scored!.text, /vigil_model_active\{model="flow_classifier",version="2"\} 1/);
     assert.match(
       scored!.text,
       /vigil_model_predictions_total\{model="flow_classifier",class="DDoS"\} [1-9]/,

@@ -38,37 +38,46 @@ function counting(): ModelTelemetry & { rows: number[]; active: string[] } {
   return t;
 }
 
-Deno.test("The flow classifier's manifest matches its model, and Deno scores the fixtures as Python did (1e-5)", async () => {
-  const telemetry = counting();
-  const service = new ModelService(settings(), telemetry);
-  try {
-    const m = await service.activate(FLOW, "1");
-    assert.equal(m.features.length, 52);
-    assert.deepEqual(m.input, { name: "features", dtype: "float32", shape: [-1, 52] });
-    assert.deepEqual(m.output, { name: "probabilities", dtype: "float32", shape: [-1, 7] });
-    assert.deepEqual(m.classes, [
-      "Normal Traffic",
-      "DoS",
-      "DDoS",
-      "Port Scanning",
-      "Brute Force",
-      "Bots",
-      "Web Attacks",
-    ]);
-    assert.deepEqual(await versionsOf(MODELS, FLOW), ["1"]);
-    // Every fixture row through the batcher at once: one batch, the same probabilities.
-    const got = await Promise.all(fixtures.rows.map((r) => service.infer(FLOW, row(r))));
-    got.forEach((p, i) => {
-      assert.equal(p.length, 7);
-      p.forEach((v, j) => {
-        const want = fixtures.probabilities[i]![j]!;
-        assert.ok(Math.abs(v - want) <= 1e-5, `row ${i} class ${j}: ${v} here, ${want} in Python`);
+Deno.test("Each version of the flow classifier: its manifest matches its model, and Deno scores its fixtures as Python did (1e-5)", async () => {
+  assert.deepEqual(await versionsOf(MODELS, FLOW), ["1", "2"]);
+  for (const version of ["1", "2"]) {
+    const telemetry = counting();
+    const service = new ModelService(settings(), telemetry);
+    try {
+      const m = await service.activate(FLOW, version);
+      assert.equal(m.version, version);
+      assert.equal(m.features.length, 52);
+      assert.deepEqual(m.input, { name: "features", dtype: "float32", shape: [-1, 52] });
+      assert.deepEqual(m.output, { name: "probabilities", dtype: "float32", shape: [-1, 7] });
+      assert.deepEqual(m.classes, [
+        "Normal Traffic",
+        "DoS",
+        "DDoS",
+        "Port Scanning",
+        "Brute Force",
+        "Bots",
+        "Web Attacks",
+      ]);
+      const mine = JSON.parse(
+        await Deno.readTextFile(`${MODELS}/${FLOW}/v${version}.fixtures.json`),
+      ) as Fixtures;
+      // Every fixture row through the batcher at once: one batch, the same probabilities.
+      const got = await Promise.all(mine.rows.map((r) => service.infer(FLOW, row(r))));
+      got.forEach((p, i) => {
+        assert.equal(p.length, 7);
+        p.forEach((v, j) => {
+          const want = mine.probabilities[i]![j]!;
+          assert.ok(
+            Math.abs(v - want) <= 1e-5,
+            `v${version} row ${i} class ${j}: ${v} here, ${want} in Python`,
+          );
+        });
       });
-    });
-    assert.ok(fixtures.rows.some((r) => r.includes("Infinity")), "fixtures hold Infinity");
-    assert.deepEqual(telemetry.rows.slice(-1), [fixtures.rows.length], "scored in one batch");
-  } finally {
-    await service.close();
+      assert.ok(mine.rows.some((r) => r.includes("Infinity")), "fixtures hold Infinity");
+      assert.deepEqual(telemetry.rows.slice(-1), [mine.rows.length], "scored in one batch");
+    } finally {
+      await service.close();
+    }
   }
 });
 
