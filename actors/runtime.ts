@@ -886,6 +886,9 @@ export class ActorRuntime {
           }
         }
         return null;
+      case "cancel_timer":
+        this.#lane(cell.partition, cell.type).timers.cancel(cell.type, cell.key, effect.name);
+        return null;
       case "send":
         if (this.#o.route) {
           // Replayed turns (state rebuilt after a takeover) sent theirs the first time.

@@ -59,6 +59,8 @@ export type Effect =
    * injected clock. A timer of the same name replaces the previous one.
    */
   | { kind: "timer"; name: string; after_ms: number; message: unknown }
+  /** Drop this actor's event-time timer `name`, if one is pending: it will not fire. */
+  | { kind: "cancel_timer"; name: string }
   /** Raise an alert. */
   | { kind: "alert"; alert: AlertDraft }
   /** Write a document to a store collection. */

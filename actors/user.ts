@@ -244,6 +244,7 @@ function receive(
 const OPENED: Effect = Object.freeze({ kind: "gauge", name: "active_sessions", delta: 1 });
 const CLOSED: Effect = Object.freeze({ kind: "gauge", name: "active_sessions", delta: -1 });
 const IDLE: UserMessage = Object.freeze({ kind: "session_idle" });
+const CANCEL_IDLE: Effect = Object.freeze({ kind: "cancel_timer", name: "session_idle" });
 
 /**
  * A successful login: the failure rules, a session opened, the last login remembered,
@@ -446,7 +447,10 @@ function closeSession(s: UserState, e: AuthEvent): Step<UserState> {
   n.last_activity_ms = maxTime(s.last_activity_ms, e.ts);
   if (i < 0) return { state: n, effects: NO_EFFECTS };
   n.sessions = s.sessions.length === 1 ? NO_SESSIONS : s.sessions.filter((_, j) => j !== i);
-  return { state: n, effects: [CLOSED] };
+  if (n.sessions.length > 0 || s.idle_timer_ms === null) return { state: n, effects: [CLOSED] };
+  // The last session closed: its idle timer would find nothing to close.
+  n.idle_timer_ms = null;
+  return { state: n, effects: [CLOSED, CANCEL_IDLE] };
 }
 
 /**

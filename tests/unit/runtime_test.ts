@@ -391,6 +391,34 @@ Deno.test("ActorRuntime fires event-time timers when the partition watermark pas
   assert.equal(rt.watermark(p), 6_000, "watermarks never go back");
 });
 
+Deno.test("A cancel_timer effect drops the actor's pending event-time timer of that name only", async () => {
+  type M = { set?: string; cancel?: string } | { fired: string };
+  const b: Behaviour<string[], M> = {
+    type: "rec",
+    initial: () => [],
+    receive(state, m) {
+      if ("fired" in m) return { state: [...state, m.fired], effects: [] };
+      const effects: Effect[] = [];
+      if (m.set) {
+        effects.push({ kind: "timer", name: m.set, at_ms: 5_000, message: { fired: m.set } });
+      }
+      if (m.cancel) effects.push({ kind: "cancel_timer", name: m.cancel });
+      return { state, effects };
+    },
+  };
+  const { rt } = setup({ behaviours: [b] });
+  rt.deliver(at("a"), { set: "x" });
+  rt.deliver(at("a"), { set: "y" });
+  rt.deliver(at("b"), { set: "x" });
+  rt.deliver(at("a"), { cancel: "x" });
+  rt.deliver(at("a"), { cancel: "z" }); // none pending: nothing happens
+  const stats = rt.stats();
+  assert.equal(stats.timers, 2, "a's y and b's x are pending");
+  for (const k of ["a", "b"]) rt.advanceWatermark(rt.partitionFor(k), 6_000);
+  assert.deepEqual(await rt.stateOf("rec", "a"), ["y"]);
+  assert.deepEqual(await rt.stateOf("rec", "b"), ["x"]);
+});
+
 Deno.test("ActorRuntime passivates idle and least recently used actors and restores them", async () => {
   const { rt, clock, snapshots } = setup({}, (c) => {
     c.runtime.max_resident_actors = 2;

@@ -546,11 +546,23 @@ Deno.test("userBehaviour() reschedules session_idle when activity moved the due 
   }]);
 });
 
-Deno.test("userBehaviour() clears the idle timer when session_idle finds no sessions", () => {
+Deno.test("userBehaviour() cancels the idle timer when the last session closes; a session_idle that comes anyway clears it", () => {
   const b = user();
-  const open = feed(b, [login("e1", T0, { session_id: "s1" }), logout("e2", T0 + MIN, "s1")]);
-  assert.notEqual(open.state.idle_timer_ms, null);
-  const step = b.receive(open.state, { kind: "session_idle" }, ctx(T0 + HOUR));
+  const two = feed(b, [
+    login("e1", T0, { session_id: "s1" }),
+    login("e2", T0, { session_id: "s2" }),
+  ]);
+  const one = b.receive(two.state, { kind: "event", event: logout("e3", T0 + MIN, "s1") }, ctx(0));
+  assert.notEqual(one.state.idle_timer_ms, null, "a session is still open");
+  assert.ok(!one.effects.some((e) => e.kind === "cancel_timer"));
+  const none = b.receive(one.state, { kind: "event", event: logout("e4", T0 + MIN, "s2") }, ctx(0));
+  assert.equal(none.state.idle_timer_ms, null);
+  assert.deepEqual(none.effects.filter((e) => e.kind === "cancel_timer"), [
+    { kind: "cancel_timer", name: "session_idle" },
+  ]);
+  // A timer set before (a state from a checkpoint of an older version) finds no sessions.
+  const old = { ...none.state, idle_timer_ms: T0 + 31 * MIN };
+  const step = b.receive(old, { kind: "session_idle" }, ctx(T0 + HOUR));
   assert.equal(step.state.idle_timer_ms, null);
   assert.deepEqual(step.effects, []);
 });
