@@ -7,7 +7,7 @@
  */
 
 import { defaults } from "../config/defaults.ts";
-import { LoadedModel, ModelService } from "../models/service.ts";
+import { LoadedModel, ModelService, versionsOf } from "../models/service.ts";
 import type { Figure } from "./replay_bench.ts";
 
 const MODEL = "flow_classifier";
@@ -16,9 +16,9 @@ const SIZES = [1, 8, 32, 128, 256, 512, 2048];
 const SECONDS = 1.5;
 
 /** Rows of plausible flows: fixture rows repeated. */
-async function rows(n: number): Promise<Float32Array[]> {
+async function rows(n: number, version: string): Promise<Float32Array[]> {
   const f = JSON.parse(
-    await Deno.readTextFile(`${defaults.models.dir}/${MODEL}/v1.fixtures.json`),
+    await Deno.readTextFile(`${defaults.models.dir}/${MODEL}/v${version}.fixtures.json`),
   ) as { rows: (number | string | null)[][] };
   const base = f.rows.map((r) =>
     Float32Array.from(r.map((v) => v === null ? NaN : v === "Infinity" ? Infinity : Number(v)))
@@ -37,8 +37,11 @@ async function timed(fn: () => Promise<number>): Promise<number> {
 /** Runs the ONNX benchmark. */
 export async function onnxBench(): Promise<Figure[]> {
   const o = defaults.models;
-  const model = await LoadedModel.load(o.dir, MODEL, "1", o);
-  const all = await rows(2048);
+  // The version `deno task start` serves: the newest.
+  const version = (await versionsOf(o.dir, MODEL)).at(-1) ?? "1";
+  console.log(`  ${MODEL} v${version}`);
+  const model = await LoadedModel.load(o.dir, MODEL, version, o);
+  const all = await rows(2048, version);
   const width = model.width;
   const raw = new Map<number, number>();
   for (const n of SIZES) {
@@ -55,7 +58,7 @@ export async function onnxBench(): Promise<Figure[]> {
 
   // Through the batcher: 4,096 actors each asking for one row at once, wave after wave.
   const service = new ModelService(o);
-  await service.activate(MODEL, "1");
+  await service.activate(MODEL, version);
   const asking = all.concat(all);
   const batched = await timed(async () => {
     await Promise.all(asking.map((r) => service.infer(MODEL, r)));
