@@ -35,7 +35,8 @@ export function onFlow(
   r: NetRules,
 ): { pairs: readonly Pair[]; alert: AlertDraft | null } {
   const minute = Math.floor(ts / MINUTE) * MINUTE;
-  const i = pairs.findIndex((p) => p.dst === dst);
+  let i = pairs.length - 1;
+  while (i >= 0 && pairs[i]!.dst !== dst) i--;
   const p = i >= 0 ? pairs[i]! : null;
   let alert: AlertDraft | null = null;
   let next: Pair;
@@ -69,9 +70,19 @@ export function onFlow(
         dedup: `${dst}@${p.minute}`,
       };
     }
-    let [n, mean, variance] = add(p.n, p.mean, p.variance, p.flows);
+    // The minute's count, then a zero for each quiet minute since (exact at first, then
+    // over about 60 minutes), in scalars: up to 1,440 steps.
+    let n = p.n, mean = p.mean, variance = p.variance;
     const quiet = Math.min(MAX_QUIET, (minute - p.minute) / MINUTE - 1);
-    for (let k = 0; k < quiet; k++) [n, mean, variance] = add(n, mean, variance, 0);
+    for (let k = -1; k < quiet; k++) {
+      const x = k < 0 ? p.flows : 0;
+      const count = n + 1;
+      const w = Math.max(1 / count, 2 / 61);
+      const diff = x - mean;
+      n = Math.min(count, 1_000_000);
+      mean = mean + w * diff;
+      variance = (1 - w) * (variance + w * diff * diff);
+    }
     next = { dst, minute, flows: 1, n, mean, variance };
   }
   let out = i >= 0 ? pairs.map((x, j) => j === i ? next : x) : [...pairs, next];
@@ -86,10 +97,3 @@ export function onFlow(
   return { pairs: out, alert };
 }
 
-/** A baseline after one more minute (exact at first, then over about 60 minutes). */
-function add(n: number, mean: number, variance: number, x: number): [number, number, number] {
-  const count = n + 1;
-  const w = Math.max(1 / count, 2 / 61);
-  const diff = x - mean;
-  return [Math.min(count, 1_000_000), mean + w * diff, (1 - w) * (variance + w * diff * diff)];
-}
