@@ -96,4 +96,3 @@ export function onFlow(
   }
   return { pairs: out, alert };
 }
-
