@@ -21,19 +21,23 @@ export function probeOf(e: OtherEvent, r: NetRules): string | null {
   return `${host}|${String(port)}`;
 }
 
-/** The scans the probes in the window show, strongest first: at most one of each rule. */
+/**
+ * The scans the probes in the window show, strongest first: at most one of each rule
+ * (of the rules looked for: `ports` for `net.port_scan`, `hosts` for `net.address_scan`).
+ */
 export function findScans(
   probes: Recent,
   now: number,
   r: NetRules,
+  look = { ports: true, hosts: true },
 ): { rule: "net.port_scan" | "net.address_scan"; target: string; count: number; ids: string[] }[] {
   const w = within(probes, now - r.scan_window_ms, now);
   const portsOf = new Map<string, Set<string>>(), hostsOf = new Map<string, Set<string>>();
   for (const tag of w.tags) {
     const bar = tag.lastIndexOf("|");
     const host = tag.slice(0, bar), port = tag.slice(bar + 1);
-    (portsOf.get(host) ?? portsOf.set(host, new Set()).get(host)!).add(port);
-    (hostsOf.get(port) ?? hostsOf.set(port, new Set()).get(port)!).add(host);
+    if (look.ports) (portsOf.get(host) ?? portsOf.set(host, new Set()).get(host)!).add(port);
+    if (look.hosts) (hostsOf.get(port) ?? hostsOf.set(port, new Set()).get(port)!).add(host);
   }
   const out: ReturnType<typeof findScans> = [];
   const best = (m: Map<string, Set<string>>) =>

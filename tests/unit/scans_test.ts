@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { sourceBehaviour, type SourceState } from "../../actors/source.ts";
+import { findScans } from "../../actors/rules/scans.ts";
+import { addRecent, EMPTY_RECENT } from "../../actors/window.ts";
 import type { ActorContext, AlertDraft } from "../../actors/types.ts";
 import { defaults } from "../../config/defaults.ts";
 import type { OtherEvent } from "../../events/types.ts";
@@ -66,4 +68,26 @@ Deno.test("net.address_scan fires at the 25th host on one port; a long scan aler
   assert.deepEqual(fired.map((a) => a.rule), ["net.address_scan"]);
   assert.equal(fired[0]!.evidence.port, "22");
   assert.equal(feed(hosts(200)).alerts.length, 1);
+});
+
+Deno.test("While one scan rule cools down the other is still looked for; findScans reports only the rules asked for", () => {
+  const hosts = Array.from(
+    { length: 25 },
+    (_, i) => flow(`h${i}`, T0 + (20 + i) * SEC, `192.0.2.${i + 100}`, 22),
+  );
+  const { alerts } = feed([...ports(20), ...hosts]);
+  assert.deepEqual(alerts.map((a) => a.rule), ["net.port_scan", "net.address_scan"]);
+
+  let probes = EMPTY_RECENT;
+  for (let i = 0; i < 30; i++) {
+    probes = addRecent(probes, T0 + i, `p${i}`, `192.0.2.10|${1000 + i}`, 300_000, 256);
+  }
+  const both = findScans(probes, T0 + 30, defaults.net);
+  assert.deepEqual(both.map((s) => s.rule), ["net.port_scan"]);
+  assert.equal(both[0]!.count, 30);
+  assert.deepEqual(findScans(probes, T0 + 30, defaults.net, { ports: false, hosts: true }), []);
+  assert.deepEqual(
+    findScans(probes, T0 + 30, defaults.net, { ports: true, hosts: false }),
+    both,
+  );
 });
