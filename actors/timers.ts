@@ -29,6 +29,8 @@ interface Entry extends DueTimer {
   id: string;
 }
 
+const NONE_DUE: readonly DueTimer[] = Object.freeze([]);
+
 /** Timers ordered by due time; ties fire in the order they were set. */
 export class TimerQueue {
   #heap = new TimeHeap<Entry>();
@@ -71,7 +73,8 @@ export class TimerQueue {
   }
 
   /** Removes and returns every live timer due at or before `t`, in due order. */
-  popDue(t: number): DueTimer[] {
+  popDue(t: number): readonly DueTimer[] {
+    if (this.#heap.size === 0 || this.#heap.peek()!.at > t) return NONE_DUE; // most calls
     const due: DueTimer[] = [];
     while (this.#heap.size > 0 && this.#heap.peek()!.at <= t) {
       const e = this.#heap.pop()!;

@@ -102,7 +102,10 @@ export function loginFeatures(
     last && last.lat !== null && last.lon !== null && e.lat !== undefined &&
     e.lon !== undefined
   ) {
-    const km = distanceKm(last.lat, last.lon, e.lat, e.lon);
+    // Most logins come from where the last one did: no trigonometry for a distance of 0.
+    const km = last.lat === e.lat && last.lon === e.lon
+      ? 0
+      : distanceKm(last.lat, last.lon, e.lat, e.lon);
     const hours = Math.max((e.ts - last.ts) / HOUR_MS, 1 / 60);
     f[5] = km;
     f[6] = Math.min(km / hours, 20_000);
