@@ -144,14 +144,12 @@ function receive(
     if (target !== null) {
       probes = addProbe(s.probes, e, target, p.net);
       // Only a rule that may alert now is looked for (the search walks the whole window).
-      const look = {
-        ports: probes.ts.length >= p.net.port_scan_ports &&
-          cooledDown(scan_alerts["net.port_scan"], e.ts, cooldown),
-        hosts: probes.ts.length >= p.net.address_scan_hosts &&
-          cooledDown(scan_alerts["net.address_scan"], e.ts, cooldown),
-      };
-      if (look.ports || look.hosts) {
-        for (const scan of findScans(probes, e.ts, p.net, look)) {
+      const ports = probes.ts.length >= p.net.port_scan_ports &&
+        cooledDown(scan_alerts["net.port_scan"], e.ts, cooldown);
+      const hosts = probes.ts.length >= p.net.address_scan_hosts &&
+        cooledDown(scan_alerts["net.address_scan"], e.ts, cooldown);
+      if (ports || hosts) {
+        for (const scan of findScans(probes, e.ts, p.net, { ports, hosts })) {
           scan_alerts = { ...scan_alerts, [scan.rule]: e.ts };
           const agrees = s.predicted["Port Scanning"] ?? 0;
           scans.push({ kind: "alert", alert: scanAlert(scan, key, e.ts, p.net, agrees) });
