@@ -20,7 +20,7 @@ import {
 import { type Bucket, FULL, onThrottledFailure } from "./rules/ip_throttle.ts";
 import type { Targeted } from "./rules/user_rules.ts";
 import { USER } from "./user.ts";
-import { type Behaviour, type Effect, NO_EFFECTS, type Step } from "./types.ts";
+import { type Behaviour, type Effect, NO_EFFECTS, type Step, whenPassed } from "./types.ts";
 
 /** The actor type name. */
 export const IP = "ip";
@@ -188,17 +188,6 @@ function current(s: IpState): IpState {
   };
 }
 
-/** The judge timer, due once the watermark passes a failure at `ts`. */
-function judgeTimer(ts: number): Effect {
-  return {
-    kind: "timer",
-    name: "judge",
-    at_ms: ts + 1,
-    message: { kind: "judge" },
-    watermark: true,
-  };
-}
-
 /** The first failure not judged yet, if any. */
 function firstPending(s: IpState): number | null {
   const ts = s.attempts.failures.ts;
@@ -232,7 +221,7 @@ function receive(s: IpState, e: AuthEvent, p: IpParams): Step<IpState> {
   const due = s.judged_ms === null || e.ts > s.judged_ms;
   return {
     state,
-    effects: due && (pending === null || e.ts < pending) ? [judgeTimer(e.ts)] : NO_EFFECTS,
+    effects: due && (pending === null || e.ts < pending) ? [whenPassed("judge", e.ts)] : NO_EFFECTS,
   };
 }
 
@@ -302,7 +291,7 @@ function judge(s: IpState, watermark_ms: number, ip: string, p: IpParams): Step<
     judged_ms: last,
   };
   const next = firstPending(state);
-  if (next !== null) effects.push(judgeTimer(next));
+  if (next !== null) effects.push(whenPassed("judge", next));
   return { state, effects };
 }
 

@@ -18,6 +18,7 @@ import type { Strategy } from "../supervisors/strategy.ts";
 import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
 import { hash64 } from "./hash.ts";
 import { partitionOf } from "./murmur2.ts";
+import type { Placement } from "./placement.ts";
 import {
   type AlertSink,
   type DeadLetterReason,
@@ -79,7 +80,14 @@ export interface RuntimeOptions {
    * lagged, until it first delivers or has been idle for the idle watermark delay, so the
    * first events of a stream that starts late are not found late.
    */
-  expected_streams?: Readonly<Record<string, readonly string[]>>;
+  expected_streams?:
+    | Readonly<Record<string, readonly string[]>>
+    | ((type: string, partition: number) => readonly string[]);
+  /**
+   * The partition of a key (default: Kafka's murmur2, as the Java client and kafkajs
+   * place keys; see `placement.ts`).
+   */
+  placement?: Placement;
 }
 
 /**
@@ -190,10 +198,12 @@ export class ActorRuntime {
   #idleWaiters: (() => void)[] = [];
   #ctx: { self: Address; watermark_ms: number } = { self: { type: "", key: "" }, watermark_ms: 0 };
   #defaultStrategy: Strategy;
+  #placement: Placement;
 
   constructor(options: RuntimeOptions) {
     this.#o = options;
     this.partitions = options.runtime.partitions;
+    this.#placement = options.placement ?? partitionOf;
     for (const b of options.behaviours) this.#behaviours.set(b.type, b);
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
@@ -223,9 +233,9 @@ export class ActorRuntime {
     }));
   }
 
-  /** The partition an actor key lives on (Kafka's murmur2 placement). */
+  /** The partition an actor key lives on (the producers' partitioner: `placement`). */
   partitionFor(key: string): number {
-    return partitionOf(key, this.partitions);
+    return this.#placement(key, this.partitions);
   }
 
   /**
@@ -252,7 +262,9 @@ export class ActorRuntime {
         streams: new Map(),
       };
       const now = this.#clock.now();
-      for (const name of this.#o.expected_streams?.[type] ?? []) {
+      const expected = this.#o.expected_streams;
+      const names = typeof expected === "function" ? expected(type, partition) : expected?.[type];
+      for (const name of names ?? []) {
         lane.streams.set(name, { max: -Infinity, at: now, seq: -1 });
       }
       lanes.set(type, lane);
@@ -304,6 +316,30 @@ export class ActorRuntime {
     lane.last_event_at = now;
     this.#advanceLane(lane, this.#slowest(lane, mark, stream, event_ms, now, seq));
     return waiting;
+  }
+
+  /**
+   * Notes that input `stream` of an actor type's lane in `partition` has come to event
+   * time `event_ms` and position `seq`, without a message for any actor: a record read
+   * here but handled elsewhere (moved to its key's partition), or a source partition's
+   * word of how far it has come. Moves the lane's watermark as a delivery would. Returns
+   * a `Repeat` when the stream delivered that position already.
+   */
+  noteStream(
+    partition: number,
+    type: string,
+    stream: string,
+    event_ms: number,
+    seq = -1,
+  ): Repeat | null {
+    const lane = this.#lane(partition, type);
+    const mark = lane.streams.get(stream);
+    if (seq >= 0 && mark && seq <= mark.seq) return { repeat: true };
+    if (event_ms > lane.max_event_ms) lane.max_event_ms = event_ms;
+    const now = this.#clock.now();
+    lane.last_event_at = now;
+    this.#advanceLane(lane, this.#slowest(lane, mark, stream, event_ms, now, seq));
+    return null;
   }
 
   /** Notes an event of `stream`; the highest event time of the slowest active stream. */
@@ -861,7 +897,7 @@ export class ActorRuntime {
   #effect(cell: Cell, effect: Effect, ticket: Ticket | null, at: number): Promise<void> | null {
     switch (effect.kind) {
       case "alert":
-        if (ticket?.replay !== true || effect.alert.resend === true) this.#raise(effect.alert, at);
+        if (ticket?.replay !== true) this.#raise(effect.alert, at);
         return null;
       case "timer":
         if ("after_ms" in effect) {

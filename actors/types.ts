@@ -29,14 +29,6 @@ export interface AlertDraft {
   dedup: string;
   score?: number;
   model?: string;
-  /**
-   * Raise it also in a turn that rebuilds state after a takeover (normally silent: the
-   * predecessor raised what those turns raise). For alerts that join two input topics,
-   * which a new owner re-reads side by side in another interleaving: the turn that raises
-   * the alert now may not be the one that raised it first, or it may never have been
-   * raised. Consumers de-duplicate on `alert_id`.
-   */
-  resend?: boolean;
 }
 
 /** Something a behaviour wants done. */
@@ -135,3 +127,12 @@ export interface Prefetch {
 
 /** The empty effect list, shared so a quiet turn allocates nothing. */
 export const NO_EFFECTS: readonly Effect[] = Object.freeze([]);
+
+/**
+ * A timer due once the watermark passes an event at `ts`, when no earlier event can still
+ * come: its message `{ kind: name }` arrives stamped with the watermark it fired at. A
+ * newer one of the same name replaces it.
+ */
+export function whenPassed(name: string, ts: number): Effect {
+  return { kind: "timer", name, at_ms: ts + 1, message: { kind: name }, watermark: true };
+}

@@ -37,9 +37,11 @@ import {
   newDeviceLocation,
   NO_ATTACKS,
   NO_TRANSFERS,
+  type PendingTransfer,
   rapidTransfers,
   type SuspiciousLogin,
   suspiciousLogin,
+  takeoverCandidate,
   type Targeted,
 } from "./rules/user_rules.ts";
 import { cooledDown, countIn, type Recent, rememberDistinct } from "./window.ts";
@@ -50,6 +52,7 @@ import {
   type Effect,
   NO_EFFECTS,
   type Step,
+  whenPassed,
 } from "./types.ts";
 
 /** The actor type name. */
@@ -59,6 +62,8 @@ export const USER = "user";
 export type UserMessage =
   | { kind: "event"; event: AuthEvent | TransactionEvent }
   | { kind: "session_idle" }
+  /** The watermark has passed the earliest transfer waiting to be judged. */
+  | { kind: "judge_transfers"; watermark_ms: number }
   | ScoredLogin
   | Targeted;
 
@@ -100,14 +105,20 @@ export interface UserState {
   readonly amounts: AmountStats | null;
   /** Recent transfers (`tx.rapid_transfers`). */
   readonly transfers: Recent;
-  /** The latest suspicious login (`user.account_takeover`), and the payees paid lately. */
-  readonly suspicious: SuspiciousLogin | null;
+  /**
+   * The latest suspicious logins (`user.account_takeover`, oldest first), the payees
+   * paid lately, and the transfers to new payees waiting for the watermark (by time).
+   */
+  readonly suspicious: readonly SuspiciousLogin[];
   readonly payees: readonly string[];
+  readonly transfers_pending: readonly PendingTransfer[];
   /** The latest attacks the user was a target of (`user.compromise_after_attack`). */
   readonly attacked: readonly AttackMark[];
 }
 
 const NO_SESSIONS: readonly string[] = Object.freeze([]);
+const NO_PENDING: readonly PendingTransfer[] = Object.freeze([]);
+const NO_SUSPECTS: readonly SuspiciousLogin[] = Object.freeze([]);
 const NO_NETWORKS: readonly number[] = Object.freeze([]);
 const NO_ALERTS: readonly AlertDraft[] = Object.freeze([]);
 
@@ -135,8 +146,9 @@ function copy(s: UserState): Draft {
     cooldowns: s.cooldowns,
     amounts: s.amounts,
     transfers: s.transfers,
-    suspicious: s.suspicious,
+    suspicious: suspectsOf(s),
     payees: s.payees,
+    transfers_pending: s.transfers_pending ?? NO_PENDING,
     attacked: s.attacked,
   };
 }
@@ -157,8 +169,9 @@ const INITIAL: UserState = copy({
   cooldowns: Object.freeze({}),
   amounts: null,
   transfers: NO_TRANSFERS,
-  suspicious: null,
+  suspicious: NO_SUSPECTS,
   payees: NO_SESSIONS,
+  transfers_pending: NO_PENDING,
   attacked: NO_ATTACKS,
 });
 
@@ -208,6 +221,7 @@ function receive(
   model: () => RiskModelView | null,
 ): Step<UserState> {
   if (m.kind === "session_idle") return closeIdle(s, ctx.watermark_ms, p);
+  if (m.kind === "judge_transfers") return judgeTransfers(s, m.watermark_ms, p);
   if (m.kind === "targeted") return targeted(s, m, ctx.self.key, p);
   if (m.kind === "login_risk") {
     const version = model()?.version;
@@ -231,7 +245,7 @@ function receive(
         ip: e.ip ?? null,
         episode: r.alert.dedup,
         ts: e.ts,
-      });
+      }, p.user.max_attacks);
       return { state: n, effects: [{ kind: "alert", alert: r.alert }] };
     }
     case "login_success":
@@ -269,7 +283,7 @@ function login(
   raise(impossibleTravel(s.last_login, e, p.auth));
   const seen = known(s);
   raise(newDeviceLocation(seen, e, p.auth));
-  const suspicious = suspiciousLogin(seen, failuresBefore(s, e, p), e, p.auth) ?? s.suspicious;
+  const suspect = suspiciousLogin(seen, failuresBefore(s, e, p), e, p.auth);
   let auth = s.auth;
   if (auth.failures.ts.length > 0 || auth.streak > 0) {
     const r = onSuccess(auth, e, p);
@@ -315,7 +329,10 @@ function login(
     s.last_login?.ip ? networkOf(s.last_login.ip) : null,
     e.ip !== undefined ? networkOf(e.ip) : undefined,
   );
-  n.suspicious = suspicious;
+  if (suspect) {
+    const kept = suspectsOf(s).concat(suspect);
+    n.suspicious = kept.slice(Math.max(0, kept.length - p.user.max_suspicious_logins));
+  }
   const attacked = compromises(s.attacked, n.last_login, e.user_id, p);
   n.attacked = attacked.marks;
   for (const alert of attacked.alerts) effects.push({ kind: "alert", alert });
@@ -350,7 +367,8 @@ function compromises(
  * after the attack (the IP's actor runs behind the user's) is judged now.
  */
 function targeted(s: UserState, m: Targeted, user: string, p: UserParams): Step<UserState> {
-  const marks = markAttack(s.attacked, { rule: m.rule, ip: m.ip, episode: m.episode, ts: m.ts });
+  const attack = { rule: m.rule, ip: m.ip, episode: m.episode, ts: m.ts };
+  const marks = markAttack(s.attacked, attack, p.user.max_attacks);
   if (marks === s.attacked) return { state: s, effects: NO_EFFECTS }; // told already
   const n = copy(s);
   const judged = s.last_login ? compromises(marks, s.last_login, user, p) : { marks, alerts: [] };
@@ -389,7 +407,12 @@ function transaction(s: UserState, e: TransactionEvent, p: UserParams): Step<Use
   };
   if (isOutgoing(e)) {
     raise(largeAmount(s.amounts, e, p.tx));
-    raise(accountTakeover(s.suspicious, s.payees, e, p.user));
+    const t = takeoverCandidate(s.payees, e, p.user);
+    if (t) {
+      const held = holdTransfer(n, t, p);
+      if (held.timer) effects.push(held.timer);
+      for (const early of held.out) raise(accountTakeover(suspectsOf(s), early, p.user));
+    }
     n.amounts = addAmount(s.amounts, e.amount, p.tx);
     n.payees = rememberDistinct(s.payees, e.counterparty, p.user.max_payees);
   }
@@ -399,6 +422,61 @@ function transaction(s: UserState, e: TransactionEvent, p: UserParams): Step<Use
     raise(r.alert);
   }
   return touch(n, e.ts, p, effects);
+}
+
+/**
+ * A transfer to a new payee, held (in time order, on a fresh draft) until the watermark
+ * passes it; the timer to set when it is now the earliest held, and what the bound
+ * pushed out (the earliest, to be judged at once).
+ */
+function holdTransfer(
+  n: Draft,
+  t: PendingTransfer,
+  p: UserParams,
+): { timer: Effect | null; out: readonly PendingTransfer[] } {
+  const held = n.transfers_pending;
+  let i = held.length;
+  while (i > 0 && held[i - 1]!.ts > t.ts) i--;
+  const next = [...held.slice(0, i), t, ...held.slice(i)];
+  const over = Math.max(0, next.length - p.user.max_pending_transfers);
+  n.transfers_pending = over > 0 ? next.slice(over) : next;
+  const earliest = i === 0 || over > 0;
+  return {
+    timer: earliest ? whenPassed("judge_transfers", n.transfers_pending[0]!.ts) : null,
+    out: over > 0 ? next.slice(0, over) : NO_PENDING,
+  };
+}
+
+/** The held transfers the watermark has passed, judged in time order. */
+function judgeTransfers(s: UserState, watermark_ms: number, p: UserParams): Step<UserState> {
+  const held = s.transfers_pending;
+  let i = 0;
+  while (i < held.length && held[i]!.ts < watermark_ms) i++;
+  if (i === 0) {
+    return {
+      state: s,
+      effects: held.length > 0 ? [whenPassed("judge_transfers", held[0]!.ts)] : NO_EFFECTS,
+    };
+  }
+  const n = copy(s);
+  const effects: Effect[] = [];
+  const suspects = suspectsOf(s);
+  for (const t of held.slice(0, i)) {
+    const alert = accountTakeover(suspects, t, p.user);
+    if (!alert || !cooledDown(n.cooldowns[alert.rule], alert.ts, p.alerts.cooldown_ms)) continue;
+    n.cooldowns = { ...n.cooldowns, [alert.rule]: alert.ts };
+    effects.push({ kind: "alert", alert });
+  }
+  n.transfers_pending = i === held.length ? NO_PENDING : held.slice(i);
+  if (i < held.length) effects.push(whenPassed("judge_transfers", held[i]!.ts));
+  return { state: n, effects: effects.length > 0 ? effects : NO_EFFECTS };
+}
+
+/** The suspicious logins of a state (a checkpoint of an earlier version held the latest alone). */
+function suspectsOf(s: UserState): readonly SuspiciousLogin[] {
+  const held = s.suspicious as readonly SuspiciousLogin[] | SuspiciousLogin | null | undefined;
+  if (Array.isArray(held)) return held;
+  return held ? [held as SuspiciousLogin] : NO_SUSPECTS;
 }
 
 function historyOf(s: UserState): LoginHistory {

@@ -48,6 +48,13 @@ export interface RuntimeLimits {
    * with the clock, so timers (idle sessions) fire when traffic stops.
    */
   idle_watermark_delay_ms: number;
+  /**
+   * On Kafka, each input partition tells every other partition how far it has read at
+   * least this often in event time (a small record on the repartition topic): a
+   * partition that may be sent records read elsewhere holds its event time back to
+   * every partition that may send them, so a moved record is never found late.
+   */
+  repartition_progress_ms: number;
   /** Events `deno task replay` holds in memory to sort by event time. */
   max_replay_events: number;
   /**
@@ -130,10 +137,22 @@ export interface UserChainRules {
   /** Payees remembered per user (the most recent distinct ones). */
   max_payees: number;
   /**
+   * Transfers to new payees a user holds until the watermark passes them (judged then
+   * against the logins before them, whichever topic ran ahead); the oldest go first.
+   */
+  max_pending_transfers: number;
+  /** Suspicious logins a user remembers for those transfers (the latest ones). */
+  max_suspicious_logins: number;
+  /**
    * `user.compromise_after_attack`: a successful login this long after the user was the
    * target of a spray, stuffing or brute-force alert.
    */
   compromise_window_ms: number;
+  /**
+   * Attacks a user remembers for it (the latest by time): more than come together, so
+   * which are forgotten does not hang on whether their word or the login came first.
+   */
+  max_attacks: number;
 }
 
 /** Per-user transaction rules (DETECTIONS.md). */
@@ -351,6 +370,14 @@ export interface IoSettings {
    * `message.max.bytes` (1048588 by default), or a backlog after an outage never goes out.
    */
   kafka_max_request_bytes: number;
+  /**
+   * The partitioner the producers place keys with: `murmur2` (Kafka's Java client,
+   * kafkajs, librdkafka's `murmur2_random`) or `crc32` (librdkafka's default
+   * `consistent_random` and `consistent`: kcat, confluent-kafka-python, Go, .NET). Actors
+   * are placed by it; a record that arrives elsewhere is moved to its key's partition
+   * (one hop more), so either works, but the right one saves the hop.
+   */
+  kafka_producer_partitioner: string;
   /** MongoDB connection string (`MONGODB_URI`); empty: the in-memory store. */
   mongodb_uri: string;
   mongodb_database: string;
@@ -442,6 +469,7 @@ export const defaults: Readonly<Config> = Object.freeze({
     topic_prefix: "",
     kafka_session_timeout_ms: 30_000,
     kafka_max_request_bytes: 1_000_000,
+    kafka_producer_partitioner: "murmur2",
     mongodb_uri: "",
     mongodb_database: "vigil",
     store_timeout_ms: 5_000,
@@ -465,6 +493,7 @@ export const defaults: Readonly<Config> = Object.freeze({
     partitions: 12,
     log_retention_records: 50_000,
     idle_watermark_delay_ms: 5 * MINUTE,
+    repartition_progress_ms: 1_000,
     max_replay_events: 20_000_000,
     replay_threads: 2,
     replay_chunk_lines: 4_096,
@@ -513,7 +542,10 @@ export const defaults: Readonly<Config> = Object.freeze({
     account_takeover_window_ms: 30 * MINUTE,
     account_takeover_min_amount: 1_000,
     max_payees: 16,
+    max_pending_transfers: 16,
+    max_suspicious_logins: 4,
     compromise_window_ms: 180 * MINUTE,
+    max_attacks: 16,
   },
   svc: {
     error_burst_max: 20,

@@ -7,6 +7,7 @@
  */
 
 import { type Config, defaults } from "./defaults.ts";
+import { PARTITIONERS } from "../actors/placement.ts";
 
 /** A configuration value that cannot be used. */
 export class ConfigError extends Error {
@@ -134,6 +135,13 @@ export function checkConfig(c: Config): void {
     throw new ConfigError(
       `Cannot use the risky-login levels ${low} / ${mid} / ${high} ` +
         "(VIGIL_AUTH_RISKY_LOGIN_LOW, _MEDIUM, _HIGH): they must rise within 0..1",
+    );
+  }
+  if (!(PARTITIONERS as readonly string[]).includes(c.io.kafka_producer_partitioner)) {
+    throw new ConfigError(
+      `Cannot use VIGIL_IO_KAFKA_PRODUCER_PARTITIONER=${c.io.kafka_producer_partitioner}: it ` +
+        "must be murmur2 (Kafka's Java client, kafkajs) or crc32 (librdkafka's default: kcat, " +
+        "confluent-kafka-python, Go, .NET)",
     );
   }
   const severities = ["info", "low", "medium", "high", "critical"];

@@ -10,7 +10,6 @@
 import type { ActorRuntime } from "../actors/runtime.ts";
 import type { RuntimeTelemetry } from "../actors/ports.ts";
 import { Ticket } from "../actors/ticket.ts";
-import { routeOf } from "../events/route.ts";
 import { Topics } from "../events/topics.ts";
 import type { Address } from "../actors/types.ts";
 import { IP, isIpAttempt } from "../actors/ip.ts";
@@ -18,6 +17,14 @@ import type { AuthEvent, DeadLetter, EventKind, VigilEvent } from "../events/typ
 import { parseEvent, validateEvent } from "../events/validate.ts";
 import type { Batch, Pending } from "../io/log.ts";
 import type { Outbox } from "./outbox.ts";
+import type { PartitionerName } from "../actors/placement.ts";
+import { KEY_FIELD, routeOf, TYPE_OF_KIND } from "../events/route.ts";
+import {
+  MisplacementReport,
+  readRepartitioned,
+  Repartitioner,
+  repartitionStream,
+} from "./repartition.ts";
 
 /** Counts the intake reports, besides the runtime's. */
 export interface IntakeTelemetry extends RuntimeTelemetry {
@@ -25,6 +32,8 @@ export interface IntakeTelemetry extends RuntimeTelemetry {
   /** The event itself, for figures by its type (logins and logouts, payments). */
   ingestedEvent?(event: VigilEvent): void;
   invalid(kind: EventKind | "unknown"): void;
+  /** A record that arrived on another partition than its key's, moved there. */
+  misplaced?(topic: string): void;
 }
 
 /** Told whether alerts and dead letters are being made durable. */
@@ -44,6 +53,8 @@ export interface RawInput {
   /** The partition and offset it was read from (re-keyed records name them as their source). */
   partition?: number | undefined;
   offset?: number | undefined;
+  /** The record's key, as its producer wrote it (null: none). */
+  key?: string | null | undefined;
 }
 
 /**
@@ -102,6 +113,12 @@ export class Intake {
   #rekeyStreams: string[] = [];
   /** Re-key records being filled, by `source partition * partitions + target partition`. */
   #bundles = new Map<number, Rekeyed>();
+  /** Moves records that arrived elsewhere than their key's partition (the log modes). */
+  #repartitioner: Repartitioner | null = null;
+  #repartitionTopic = "";
+  #misplaced: MisplacementReport | null = null;
+  /** `repartition/<topic>/<q>`: the stream name of each moved topic partition, built once. */
+  #movedStreams = new Map<string, string>();
 
   constructor(
     runtime: ActorRuntime,
@@ -120,6 +137,12 @@ export class Intake {
       rekey?: Rekey;
       /** The internal topic of messages between actors (`forwardSignal`), read here too. */
       signals?: string;
+      /**
+       * The internal topic that moves records to their key's partition (the log modes),
+       * how often in event time a partition tells the others how far it has read (0:
+       * never), and the partitioner placement follows (for what the log says).
+       */
+      repartition?: { topic: string; progress_ms: number; placement: PartitionerName };
     },
   ) {
     this.#runtime = runtime;
@@ -134,6 +157,31 @@ export class Intake {
     this.#now = options.now;
     this.#rekey = options.rekey ?? null;
     this.#signals = options.signals ?? null;
+    const rp = options.repartition;
+    if (rp) {
+      this.#repartitionTopic = rp.topic;
+      this.#repartitioner = new Repartitioner(
+        runtime.partitions,
+        rp.progress_ms,
+        (m) => outbox.forward(rp.topic, m),
+      );
+      this.#misplaced = new MisplacementReport(
+        runtime.partitions,
+        rp.placement,
+        (topic) => {
+          const kind = this.#topics.kindOf(topic);
+          return kind ? KEY_FIELD[kind] : "key";
+        },
+      );
+    }
+  }
+
+  /**
+   * What to log about misplaced records since the last call (a line per topic that had
+   * some; called once a minute).
+   */
+  misplacementReport(): { message: string; fields: Record<string, unknown> }[] {
+    return this.#misplaced?.take() ?? [];
   }
 
   /** Handles one batch of log records; resolves when all is handled and durable. */
@@ -163,23 +211,31 @@ export class Intake {
       batch.topic === this.#rekey.topic;
     const kind = this.#topics.kindOf(batch.topic);
     const signals = batch.topic === this.#signals;
-    for (const r of batch.records) {
-      const input: RawInput = {
-        value: r.value,
-        source: `${r.topic}/${r.partition}/${r.offset}`,
-        kind,
-        fallback_ts: r.timestamp,
-        stream: batch.topic,
-        partition: batch.partition,
-        offset: r.offset,
-      };
-      const ticket = r.offset < below ? replayed : live;
-      const waiting = signals
-        ? this.#offerSignal(input, ticket, live)
-        : rekeyed
-        ? this.#offerRekeyed(input, ticket)
-        : this.offer(input, ticket);
-      if (waiting) await waiting;
+    const moved = this.#repartitioner !== null && batch.topic === this.#repartitionTopic;
+    try {
+      for (const r of batch.records) {
+        const input: RawInput = {
+          value: r.value,
+          source: `${r.topic}/${r.partition}/${r.offset}`,
+          kind,
+          fallback_ts: r.timestamp,
+          stream: batch.topic,
+          partition: batch.partition,
+          offset: r.offset,
+          key: r.key,
+        };
+        const ticket = r.offset < below ? replayed : live;
+        const waiting = signals
+          ? this.#offerSignal(input, ticket)
+          : rekeyed
+          ? this.#offerRekeyed(input, ticket)
+          : moved
+          ? this.#offerMoved(input, ticket)
+          : this.offer(input, ticket);
+        if (waiting) await waiting;
+      }
+    } finally {
+      if (kind !== undefined) this.#repartitioner?.endBatch(kind, batch.partition);
     }
     await replayed.settled();
     await live.settled();
@@ -222,6 +278,11 @@ export class Intake {
       if (!replay) this.reject(input, "invalid", parsed.reason, input.kind);
       return null;
     }
+    const rp = this.#repartitioner;
+    if (rp !== null && input.kind !== undefined && input.stream !== undefined) {
+      const moved = this.#placeOf(parsed.event, input, ticket, rp);
+      if (moved !== undefined) return moved;
+    }
     return this.accept(
       parsed.event,
       input.source,
@@ -230,6 +291,106 @@ export class Intake {
       input.partition,
       input.offset,
     );
+  }
+
+  /**
+   * For an event of an input topic partition: notes how far the partition has been read
+   * and, when its actor lives on another partition, moves it there (returning null);
+   * undefined when it is to be delivered here.
+   */
+  #placeOf(
+    event: VigilEvent,
+    input: RawInput,
+    ticket: Ticket | null,
+    rp: Repartitioner,
+  ): null | undefined {
+    const to = routeOf(event);
+    const q = input.partition ?? -1, o = input.offset ?? -1, kind = input.kind!;
+    if (to === null || q < 0 || event.ts - this.#now() > this.#maxFutureMs) return undefined;
+    const replay = ticket?.replay === true;
+    const topic = input.stream!;
+    if (!replay) this.#misplaced!.read(topic);
+    rp.read(kind, q, o, event.ts);
+    const p = this.#runtime.partitionFor(to.key);
+    if (p === q) return undefined;
+    // Read here, handled there: this partition's stream moves on as if it had been
+    // delivered, and a record read again is found a repeat and not moved twice.
+    if (this.#runtime.noteStream(q, to.type, topic, event.ts, o) !== null) return null;
+    this.#counted(event, replay);
+    if (event.kind === "auth" && this.#rekey !== null && isIpAttempt(event)) {
+      this.#rekeyAttempt(event, input.source, ticket, q, o);
+    }
+    if (replay) return null; // moved when first handled live
+    this.#telemetry.misplaced?.(topic);
+    this.#misplaced!.misplaced(topic, q, input.key ?? null);
+    rp.move(kind, q, p, { o, ts: input.fallback_ts ?? 0, v: input.value });
+    return null;
+  }
+
+  /**
+   * A record of the repartition topic: each record it moves delivered to its actor (on
+   * this partition), then the source partition's stream moved on to where it had read.
+   */
+  #offerMoved(input: RawInput, ticket: Ticket | null): Promise<void> | null {
+    const read = readRepartitioned(input.value, this.#runtime.partitions);
+    if (!read.ok) {
+      if (ticket?.replay !== true) this.reject(input, "invalid", read.reason, undefined);
+      return null;
+    }
+    const { k, q, r, hi, mx } = read.record;
+    const topic = this.#topics.of(k);
+    const id = `${topic}/${q}`;
+    let stream = this.#movedStreams.get(id);
+    if (stream === undefined) this.#movedStreams.set(id, stream = repartitionStream(topic, q));
+    const type = TYPE_OF_KIND[k];
+    const p = input.partition ?? -1;
+    const next = (from: number): Promise<void> | null => {
+      for (let i = from; i < r.length; i++) {
+        const waiting = this.#deliverMoved(r[i], k, topic, q, ticket, stream);
+        if (waiting) return waiting.then(() => next(i + 1) ?? undefined);
+      }
+      if (p >= 0) this.#runtime.noteStream(p, type, stream, mx, hi);
+      return null;
+    };
+    return next(0);
+  }
+
+  /** One record moved here from partition `q` of `topic`, delivered to its actor. */
+  #deliverMoved(
+    m: { o?: unknown; ts?: unknown; v?: unknown } | undefined,
+    kind: EventKind,
+    topic: string,
+    q: number,
+    ticket: Ticket | null,
+    stream: string,
+  ): Promise<void> | null {
+    const o = typeof m?.o === "number" ? m.o : -1;
+    const source = `${topic}/${q}/${o}`;
+    const value = typeof m?.v === "string" ? m.v : "";
+    const fallback_ts = typeof m?.ts === "number" ? m.ts : undefined;
+    const parsed = parseEvent(value, { kind, fallback_ts });
+    if (!parsed.ok) {
+      if (ticket?.replay !== true) this.reject({ value, source }, "invalid", parsed.reason, kind);
+      return null;
+    }
+    const to = routeOf(parsed.event);
+    if (to === null) return null;
+    return orNull(this.#deliver(to, parsed.event, source, ticket, stream, o));
+  }
+
+  /** Counts an event taken in (and archives it): once, when first handled live. */
+  #counted(event: VigilEvent, replay: boolean): void {
+    if (replay) return;
+    this.#telemetry.ingested(event.kind);
+    this.#telemetry.ingestedEvent?.(event);
+    if (this.#archive) {
+      this.#outbox.archive({
+        event_id: event.event_id,
+        kind: event.kind,
+        ts: event.ts,
+        raw: event.raw,
+      });
+    }
   }
 
   /** Delivers a validated event to its actor. */
@@ -242,18 +403,7 @@ export class Intake {
     offset = -1,
   ): Promise<void> | null {
     const replay = ticket?.replay === true;
-    if (!replay) {
-      this.#telemetry.ingested(event.kind);
-      this.#telemetry.ingestedEvent?.(event);
-      if (this.#archive) {
-        this.#outbox.archive({
-          event_id: event.event_id,
-          kind: event.kind,
-          ts: event.ts,
-          raw: event.raw,
-        });
-      }
-    }
+    this.#counted(event, replay);
     const to = routeOf(event);
     if (to === null) return null;
     const ahead = event.ts - this.#now();
@@ -345,12 +495,11 @@ export class Intake {
   }
 
   /**
-   * A record of the signals topic: its message delivered to its actor. Always as live,
-   * also when re-read after a takeover: the partition's topics are re-read side by side,
-   * so the receiver may already hold live events its sender's word was not judged against
-   * the first time (what it raises again has the same alert id: consumers de-duplicate).
+   * A record of the signals topic: its message delivered to its actor. Re-read after a
+   * takeover, it rebuilds state like the other topics (the log holds live records back
+   * until every topic of the partition has been read again).
    */
-  #offerSignal(input: RawInput, ticket: Ticket | null, live: Ticket): Promise<void> | null {
+  #offerSignal(input: RawInput, ticket: Ticket | null): Promise<void> | null {
     let record: { to?: { type?: unknown; key?: unknown }; m?: unknown };
     try {
       record = JSON.parse(input.value);
@@ -372,7 +521,7 @@ export class Intake {
       }
       return null;
     }
-    return this.#runtime.deliver({ type, key }, m, live);
+    return this.#runtime.deliver({ type, key }, m, ticket);
   }
 
   /** A record of the re-key topic: each attempt in it delivered to the actor of its IP. */

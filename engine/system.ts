@@ -32,6 +32,8 @@ import { Notifier } from "../io/notify.ts";
 import { Intake, oversize, rekeyStream } from "./intake.ts";
 import { Outbox } from "./outbox.ts";
 import { log } from "./logger.ts";
+import { repartitionStream } from "./repartition.ts";
+import { type PartitionerName, type Placement, placementOf } from "../actors/placement.ts";
 import type { Hono } from "hono";
 
 /** How to build a system. */
@@ -50,6 +52,9 @@ const SIM_TICK_MS = 100;
 /** Simulated events produced per tick at most (50,000 a second while it backfills). */
 const SIM_MAX_PER_TICK = 5_000;
 const MAX_REPORTED_ERRORS = 20;
+/** How often misplaced records are looked at, and logged about at most (see `Intake`). */
+const MISPLACED_CHECK_MS = 5_000;
+const MISPLACED_REPORT_MS = 60_000;
 
 /** A running Vigil. */
 export class VigilSystem {
@@ -84,6 +89,8 @@ export class VigilSystem {
   #checkpoints: Checkpointer | null = null;
   /** Batches handled whose effects are not durable yet. */
   #undurable = 0;
+  /** Where an actor lives: the partition of its key by the producers' partitioner. */
+  #placement: Placement;
 
   constructor(options: SystemOptions) {
     const c = this.config = options.config;
@@ -105,6 +112,8 @@ export class VigilSystem {
     }, { store: this.store });
     this.outbox.listen((alerts) => this.notifier.offer(alerts));
     let runtime: ActorRuntime | null = null;
+    const partitioner = c.io.kafka_producer_partitioner as PartitionerName;
+    const placement = this.#placement = placementOf(partitioner);
     this.metrics = new Metrics({
       stats: () => runtime!.stats(),
       lag: () => this.#consumer?.lag() ?? {},
@@ -140,13 +149,8 @@ export class VigilSystem {
       alertSink: this.outbox,
       deadLetters: this.outbox,
       telemetry: this.metrics,
-      expected_streams: {
-        [USER]: [this.topics.of("auth"), this.topics.of("transaction")],
-        [IP]: Array.from({ length: c.runtime.partitions }, (_, p) => rekeyStream(p)),
-        [SOURCE]: [this.topics.of("flow")],
-        [SERVICE]: [this.topics.of("log"), this.topics.of("metric")],
-        [PAGE]: [this.topics.of("click")],
-      },
+      placement,
+      expected_streams: this.#expectedStreams(),
       onFatal: (reason) => {
         log("error", "The root supervisor gave up; stopping", { reason });
         this.stop().finally(() => Deno.exit(1));
@@ -160,6 +164,13 @@ export class VigilSystem {
       archive: c.io.archive_raw_events,
       rekey: { topic: this.topics.rekeyIp },
       signals: this.topics.signals,
+      repartition: {
+        topic: this.topics.repartition,
+        // Only where partitions are read by several processes can a record arrive on
+        // another's partition (the embedded log places keys as the actors are placed).
+        progress_ms: this.log.shared ? c.runtime.repartition_progress_ms : 0,
+        placement: partitioner,
+      },
       health: {
         durable: (ok, err) => {
           // Said when it starts, when it ends, and when the reason changes meanwhile (a
@@ -192,7 +203,9 @@ export class VigilSystem {
     });
     if (this.log.shared && c.io.checkpoint_interval_ms > 0) {
       this.#checkpoints = new Checkpointer(this.runtime, this.store, {
-        group: c.io.kafka_group,
+        // Actors placed by another partitioner are on other partitions: checkpoints
+        // taken with one are not the other's (murmur2's keep their old names).
+        group: partitioner === "murmur2" ? c.io.kafka_group : `${c.io.kafka_group}/${partitioner}`,
         interval_ms: c.io.checkpoint_interval_ms,
         restore_attempts: c.io.checkpoint_restore_attempts,
         now: () => this.#clock.now(),
@@ -256,6 +269,47 @@ export class VigilSystem {
         },
       },
     });
+  }
+
+  /**
+   * The input streams each lane waits for from the start: its input topics, every
+   * source partition's re-keyed login attempts for IPs, and, where partitions are read
+   * by several processes, the records every other partition may move to this one.
+   */
+  #expectedStreams(): (type: string, partition: number) => readonly string[] {
+    const t = this.topics;
+    const partitions = this.config.runtime.partitions;
+    const rekeyed = Array.from({ length: partitions }, (_, p) => rekeyStream(p));
+    const direct: Record<string, string[]> = {
+      [USER]: [t.of("auth"), t.of("transaction")],
+      [SOURCE]: [t.of("flow")],
+      [SERVICE]: [t.of("log"), t.of("metric")],
+      [PAGE]: [t.of("click")],
+    };
+    const cache = new Map<string, readonly string[]>();
+    const shared = this.log.shared;
+    return (type, partition) => {
+      if (type === IP) return rekeyed;
+      const id = `${type}/${partition}`;
+      let names = cache.get(id);
+      if (names === undefined) {
+        const topics = direct[type] ?? [];
+        const moved = shared
+          ? topics.flatMap((topic) =>
+            Array.from({ length: partitions }, (_, q) => q)
+              .filter((q) => q !== partition)
+              .map((q) => repartitionStream(topic, q))
+          )
+          : [];
+        cache.set(id, names = [...topics, ...moved]);
+      }
+      return names;
+    };
+  }
+
+  /** A record for an input topic, on its key's partition (as the actors are placed). */
+  #placed(key: string, value: string): ProduceMessage {
+    return { key, value, partition: this.#placement(key, this.config.runtime.partitions) };
   }
 
   /** The models in the models folder, with the version each serves. */
@@ -372,6 +426,13 @@ export class VigilSystem {
       tick = now;
     });
     if (options.simulate) this.#startSimulator();
+    // Records that arrived elsewhere than their key's partition: what they look like,
+    // soon after the first and then at most once a minute.
+    let reported = -Infinity;
+    this.#every(MISPLACED_CHECK_MS, () => {
+      if (Date.now() - reported < MISPLACED_REPORT_MS) return;
+      if (this.#reportMisplaced() > 0) reported = Date.now();
+    });
   }
 
   /** Ready: consuming, not stopping, and the store answers. */
@@ -408,7 +469,7 @@ export class VigilSystem {
       const topic = this.topics.of(parsed.event.kind);
       let list = byTopic.get(topic);
       if (!list) byTopic.set(topic, list = []);
-      list.push({ key: messageKey(parsed.event), value });
+      list.push(this.#placed(messageKey(parsed.event), value));
     });
     for (const [topic, messages] of byTopic) await this.log.produce(topic, messages);
     await this.outbox.flush();
@@ -422,6 +483,7 @@ export class VigilSystem {
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     await this.#consumer?.stop();
+    this.#reportMisplaced();
     await this.runtime.whenIdle();
     this.runtime.cancelTimers();
     await this.outbox.flush();
@@ -430,6 +492,13 @@ export class VigilSystem {
     await this.models.close();
     await this.log.close();
     await this.store.close();
+  }
+
+  /** Logs what the misplaced records since the last report look like; the lines logged. */
+  #reportMisplaced(): number {
+    const lines = this.intake.misplacementReport();
+    for (const r of lines) log("warn", r.message, r.fields);
+    return lines.length;
   }
 
   /** The partitions this process owns (null: all, with the embedded log). */
@@ -460,7 +529,7 @@ export class VigilSystem {
         const topic = this.topics.of(e.kind as VigilEvent["kind"]);
         let list = byTopic.get(topic);
         if (!list) byTopic.set(topic, list = []);
-        list.push({ key: String(e[KEY_FIELD[e.kind as EventKind]]), value: JSON.stringify(e) });
+        list.push(this.#placed(String(e[KEY_FIELD[e.kind as EventKind]]), JSON.stringify(e)));
         if (++n >= SIM_MAX_PER_TICK) break; // a backfill: the rest next tick
       }
       for (const [topic, messages] of byTopic) await this.log.produce(topic, messages);

@@ -29,6 +29,16 @@ export function routeOf(e: VigilEvent): Address | null {
   }
 }
 
+/** The actor type that handles each kind (as `routeOf` routes it). */
+export const TYPE_OF_KIND: Readonly<Record<EventKind, string>> = Object.freeze({
+  auth: USER,
+  transaction: USER,
+  flow: SOURCE,
+  click: PAGE,
+  log: SERVICE,
+  metric: SERVICE,
+});
+
 /** The message-key field of each kind (CONTRACT.md §1). */
 export const KEY_FIELD: Readonly<Record<EventKind, string>> = Object.freeze({
   auth: "user_id",

@@ -17,6 +17,8 @@ export class Topics {
   readonly rekeyIp: string;
   /** Internal: messages between actors (e.g. an IP's alert to the users it targeted), keyed by receiver. */
   readonly signals: string;
+  /** Internal: records that arrived on another partition than their key's, moved there. */
+  readonly repartition: string;
   /** Every input topic, one per event kind. */
   readonly inputs: readonly string[];
   #kindOf = new Map<string, EventKind>();
@@ -27,6 +29,7 @@ export class Topics {
     this.deadLetters = `${prefix}dead-letters`;
     this.rekeyIp = `${prefix}vigil-rekey-ip`;
     this.signals = `${prefix}vigil-signals`;
+    this.repartition = `${prefix}vigil-repartition`;
     for (const [kind, topic] of Object.entries(TOPIC_OF_KIND) as [EventKind, string][]) {
       this.#kindOf.set(prefix + topic, kind);
     }
@@ -45,11 +48,18 @@ export class Topics {
 
   /** Every topic the deployment uses. */
   get all(): string[] {
-    return [...this.inputs, this.rekeyIp, this.signals, this.alerts, this.deadLetters];
+    return [
+      ...this.inputs,
+      this.rekeyIp,
+      this.signals,
+      this.repartition,
+      this.alerts,
+      this.deadLetters,
+    ];
   }
 
   /** What the workers consume: the input topics and the internal topics. */
   get consumed(): string[] {
-    return [...this.inputs, this.rekeyIp, this.signals];
+    return [...this.inputs, this.rekeyIp, this.signals, this.repartition];
   }
 }

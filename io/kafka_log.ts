@@ -1,9 +1,10 @@
 /**
- * The log port on Apache Kafka (npm:kafkajs): topics created at start, keyed messages
- * placed by the murmur2 partitioner (the same as the embedded log), batched producer
- * sends with acks from all in-sync replicas, and a consumer group that hands batches to
- * the handler with manual offset resolution, committing a batch only after its handler
- * resolved (so only events whose effects are durable).
+ * The log port on Apache Kafka (npm:kafkajs): topics created at start (and refused when
+ * their partition count is not the configured one), keyed messages placed by the
+ * configured partitioner (the one the actors are placed by), batched producer sends with
+ * acks from all in-sync replicas, and a consumer group that hands batches to the handler
+ * with manual offset resolution, committing a batch only after its handler resolved (so
+ * only events whose effects are durable).
  *
  * @module
  */
@@ -14,9 +15,11 @@ import {
   type EachBatchPayload,
   Kafka,
   logLevel,
-  Partitioners,
   type Producer,
 } from "kafkajs";
+import { partitionOf } from "../actors/murmur2.ts";
+import type { Placement } from "../actors/placement.ts";
+import { ConfigError } from "../config/load.ts";
 import { Buffer } from "node:buffer";
 import { coPartitionedAssigner } from "./copartition.ts";
 import type {
@@ -47,6 +50,8 @@ export interface KafkaOptions {
    * it (the outbox's backlog after an outage) would otherwise never go through.
    */
   max_request_bytes?: number;
+  /** Where a keyed message without a partition goes (default: murmur2, as Kafka's Java client). */
+  placement?: Placement;
 }
 
 /** Allowance per record for its framing in a record batch (bytes; generous). */
@@ -114,6 +119,11 @@ export class KafkaLog implements Log {
     });
   }
 
+  /**
+   * Creates the topics that are missing, with `partitions` partitions each. A topic that
+   * exists with another count cannot be used (an actor is placed on one partition number
+   * of every topic): that is a configuration error, which says what to change.
+   */
   async ensureTopics(topics: readonly string[], partitions: number): Promise<void> {
     const admin = await this.#adminClient();
     const existing = new Set(await admin.listTopics());
@@ -128,6 +138,12 @@ export class KafkaLog implements Log {
         })),
       });
     }
+    const present = topics.filter((t) => existing.has(t));
+    if (present.length === 0) return;
+    const { topics: metadata } = await admin.fetchTopicMetadata({ topics: present });
+    const wrong = metadata.filter((t) => t.partitions.length !== partitions)
+      .map((t) => `${t.name} has ${t.partitions.length}`);
+    if (wrong.length > 0) throw new ConfigError(partitionCountMessage(wrong, partitions));
   }
 
   async produceMany(batches: readonly TopicMessages[]): Promise<void> {
@@ -144,9 +160,12 @@ export class KafkaLog implements Log {
 
   /**
    * Joins the consumer group. Partitions are assigned whole (every topic's partition p to
-   * one member). A member that takes over a partition reads it again from the start to
-   * rebuild its actors' state exactly, marking the records its predecessor had already
-   * committed (`replay_below`), and commits only past that point.
+   * one member). A member that takes over a partition reads it again from its last
+   * checkpoint (or the start) to rebuild its actors' state exactly, marking the records
+   * its predecessor had already committed (`replay_below`), and commits only past that
+   * point. Its live records wait until every topic of the partition has been read again
+   * up to the predecessor's commits (see `Rebuild`), so the state they meet is the
+   * predecessor's whatever the order the topics come in.
    */
   consume(options: ConsumeOptions): Consumer {
     const consumer = this.#kafka.consumer({
@@ -170,6 +189,9 @@ export class KafkaLog implements Log {
      * the offset committed when it was assigned (records below it are replayed).
      */
     const catchUp = new Map<string, Promise<{ from: number; replayBelow: number }>>();
+    const rebuilds = new Rebuilds((topic, partition) =>
+      consumer.resume([{ topic, partitions: [partition] }])
+    );
     let stopping = false;
     /** Batches being handled (of different partitions, up to `partitions_in_parallel`). */
     const inHand = new Set<Promise<void>>();
@@ -187,11 +209,13 @@ export class KafkaLog implements Log {
       }
       for (const tp of owned) if (!now.has(tp)) catchUp.delete(tp);
       owned = now;
-      options.on_assign?.([
-        ...new Set([...now].map((tp) => Number(tp.slice(tp.lastIndexOf("/") + 1)))),
-      ]);
+      const numbers = [...new Set([...now].map((tp) => Number(tp.slice(tp.lastIndexOf("/") + 1))))];
+      rebuilds.retain(numbers);
+      options.on_assign?.(numbers);
       if (fresh.length === 0) return;
-      const committed = this.#committed(options.group, [...new Set(fresh.map((f) => f.topic))]);
+      const topics = [...new Set(fresh.map((f) => f.topic))];
+      const committed = this.#committed(options.group, topics);
+      const starts = this.#logStarts(topics);
       // Awaited by the partition's first batch; when nothing awaits it (the member is
       // stopping), a failure must not go unhandled.
       committed.catch((err) => options.on_error?.(err));
@@ -204,17 +228,29 @@ export class KafkaLog implements Log {
             return {};
           }) ?? Promise.resolve({});
           resumes.set(partition, resume);
+          rebuilds.begin(
+            partition,
+            fresh.filter((f) => f.partition === partition).map((f) => f.topic),
+          );
         }
         const tp = `${topic}/${partition}`;
+        // Left paused by an earlier assignment of it, it would never be read.
+        consumer.resume([{ topic, partitions: [partition] }]);
         // Nothing is fetched from the committed offset meanwhile: from the start, until
         // the checkpoint says where to go (that seek makes a batch in hand stale).
         consumer.seek({ topic, partition, offset: "0" });
         catchUp.set(
           tp,
-          Promise.all([committed, resume]).then(([c, offsets]) => {
+          Promise.all([committed, resume, starts]).then(([c, offsets, logStart]) => {
             const from = offsets[topic] ?? 0;
             if (from > 0) consumer.seek({ topic, partition, offset: String(from) });
-            return { from, replayBelow: c.get(tp) ?? 0 };
+            const replayBelow = c.get(tp) ?? 0;
+            // Nothing to read again: what the predecessor committed is before the
+            // checkpoint, or no longer in the log.
+            if (from >= replayBelow || (logStart.get(tp) ?? 0) >= replayBelow) {
+              rebuilds.done(topic, partition);
+            }
+            return { from, replayBelow };
           }),
         );
       }
@@ -228,7 +264,14 @@ export class KafkaLog implements Log {
         eachBatchAutoResolve: false,
         eachBatch: async (args) => {
           if (stopping) return; // left uncommitted, for the next owner
-          const handling = this.#eachBatch(args, options, catchUp, commits, lag, handledAt);
+          const handling = this.#eachBatch(args, options, {
+            catchUp,
+            commits,
+            lag,
+            handledAt,
+            rebuilds,
+            pause: (topic, partition) => consumer.pause([{ topic, partitions: [partition] }]),
+          });
           const settled = handling.catch(() => {});
           inHand.add(settled);
           try {
@@ -267,11 +310,9 @@ export class KafkaLog implements Log {
   async #eachBatch(
     { batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload,
     options: ConsumeOptions,
-    catchUp: Map<string, Promise<{ from: number; replayBelow: number }>>,
-    commits: CommitCoalescer,
-    lag: Map<string, number>,
-    handledAt: Map<string, number>,
+    state: BatchState,
   ): Promise<void> {
+    const { catchUp, commits, lag, handledAt, rebuilds } = state;
     const tp = `${batch.topic}/${batch.partition}`;
     const { from, replayBelow } = await (catchUp.get(tp) ?? { from: 0, replayBelow: 0 });
     const all = batch.messages;
@@ -279,6 +320,29 @@ export class KafkaLog implements Log {
     const inFlight: Promise<void>[] = [];
     let tail: Promise<void> = Promise.resolve();
     const maxInFlight = Math.max(1, options.max_in_flight ?? 1);
+    const handle = async (records: LogRecord[]) => {
+      const piece: Batch = { topic: batch.topic, partition: batch.partition, records, heartbeat };
+      if (records[0]!.offset < replayBelow) piece.replay_below = replayBelow;
+      const pending = await options.handler(piece);
+      const last = records[records.length - 1]!.offset;
+      const lastAt = records[records.length - 1]!.timestamp;
+      // Once the piece is handled and durable its offset may be committed. Commits are
+      // coalesced and sent in the background (one request for every partition with
+      // news), so a batch does not wait a round trip; a failed commit is covered by
+      // the next one, and never makes a durable batch be handled again here.
+      const commit = () => {
+        resolveOffset(String(last));
+        if (last + 1 > replayBelow) commits.note(batch.topic, batch.partition, last + 1);
+        lag.set(tp, Math.max(0, Number(batch.highWatermark) - last - 1));
+        handledAt.set(tp, lastAt);
+      };
+      const durable = pending?.durable;
+      tail = durable ? tail.then(() => durable).then(commit) : tail.then(commit);
+      inFlight.push(tail);
+      if (inFlight.length >= maxInFlight) await inFlight.shift();
+      await heartbeat();
+    };
+    let waiting = false;
     try {
       for (let i = 0; i < all.length && isRunning() && !isStale(); i += options.max_batch) {
         const records: LogRecord[] = [];
@@ -295,26 +359,30 @@ export class KafkaLog implements Log {
           });
         }
         if (records.length === 0) continue;
-        const piece: Batch = { topic: batch.topic, partition: batch.partition, records, heartbeat };
-        if (records[0]!.offset < replayBelow) piece.replay_below = replayBelow;
-        const pending = await options.handler(piece);
-        const last = records[records.length - 1]!.offset;
-        const lastAt = records[records.length - 1]!.timestamp;
-        // Once the piece is handled and durable its offset may be committed. Commits are
-        // coalesced and sent in the background (one request for every partition with
-        // news), so a batch does not wait a round trip; a failed commit is covered by
-        // the next one, and never makes a durable batch be handled again here.
-        const commit = () => {
-          resolveOffset(String(last));
-          if (last + 1 > replayBelow) commits.note(batch.topic, batch.partition, last + 1);
-          lag.set(tp, Math.max(0, Number(batch.highWatermark) - last - 1));
-          handledAt.set(tp, lastAt);
-        };
-        const durable = pending?.durable;
-        tail = durable ? tail.then(() => durable).then(commit) : tail.then(commit);
-        inFlight.push(tail);
-        if (inFlight.length >= maxInFlight) await inFlight.shift();
-        await heartbeat();
+        const live = rebuilds.reading(batch.partition)
+          ? records.findIndex((r) => r.offset >= replayBelow)
+          : -1;
+        if (live < 0) {
+          await handle(records);
+          if (records[records.length - 1]!.offset >= replayBelow - 1) {
+            rebuilds.done(batch.topic, batch.partition);
+          }
+          continue;
+        }
+        // Live records while the partition is still being read again: what comes before
+        // them is handled, then this topic waits (paused) for the others to catch up,
+        // and is read on from its first live record when they have.
+        if (live > 0) await handle(records.slice(0, live));
+        rebuilds.done(batch.topic, batch.partition);
+        if (rebuilds.wait(batch.topic, batch.partition, state.pause)) {
+          waiting = true;
+          break;
+        }
+        await handle(records.slice(live));
+      }
+      // Past every record the predecessor committed (the rest are control records).
+      if (!waiting && Number(batch.lastOffset()) >= replayBelow - 1 && isRunning() && !isStale()) {
+        rebuilds.done(batch.topic, batch.partition);
       }
       await Promise.all(inFlight);
     } finally {
@@ -324,6 +392,22 @@ export class KafkaLog implements Log {
       await Promise.allSettled(inFlight);
       await commits.drain();
     }
+  }
+
+  /** Each topic partition's first offset still in the log (`topic/partition` → offset); empty when it cannot be read. */
+  async #logStarts(topics: string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    try {
+      const admin = await this.#adminClient();
+      for (const topic of topics) {
+        for (const { partition, low } of await admin.fetchTopicOffsets(topic)) {
+          out.set(`${topic}/${partition}`, Number(low));
+        }
+      }
+    } catch {
+      // Unknown: every topic is read up to the committed offset before it counts as done.
+    }
+    return out;
   }
 
   /** The group's committed offsets (`topic/partition` → next offset to read), retried a few times. */
@@ -360,10 +444,28 @@ export class KafkaLog implements Log {
     return this.#admin;
   }
 
+  /**
+   * kafkajs's partitioner: a message's own partition when it names one (kafkajs asks the
+   * partitioner for every message), else its key's placement, else round robin.
+   */
+  #partitioner(): (
+    args: { partitionMetadata: unknown[]; message: { key?: unknown; partition?: unknown } },
+  ) => number {
+    const place = this.#o.placement ?? partitionOf;
+    let next = 0;
+    return ({ partitionMetadata, message }) => {
+      if (typeof message.partition === "number") return message.partition;
+      const n = partitionMetadata.length;
+      const key = message.key;
+      if (key === null || key === undefined) return next++ % n;
+      return place(typeof key === "string" ? key : String(key), n);
+    };
+  }
+
   async #producerClient(): Promise<Producer> {
     if (!this.#producer) {
       const producer = this.#kafka.producer({
-        createPartitioner: Partitioners.DefaultPartitioner,
+        createPartitioner: () => this.#partitioner(),
         allowAutoTopicCreation: false,
         idempotent: false,
       });
@@ -372,6 +474,90 @@ export class KafkaLog implements Log {
     }
     return this.#producer;
   }
+}
+
+/** What a batch of one topic partition is handled with. */
+interface BatchState {
+  catchUp: Map<string, Promise<{ from: number; replayBelow: number }>>;
+  commits: CommitCoalescer;
+  lag: Map<string, number>;
+  handledAt: Map<string, number>;
+  rebuilds: Rebuilds;
+  pause: (topic: string, partition: number) => void;
+}
+
+/**
+ * Partitions taken over that are still being rebuilt: per partition number, the topics
+ * still being read again up to where the predecessor committed, and the topics whose
+ * live records wait (paused) until none is. Waiting is done by pausing the topic
+ * partition, not by holding its batch: kafkajs fetches the next records of every
+ * partition only once the batches in hand are done, so a held batch would keep the
+ * other topics from ever catching up.
+ */
+export class Rebuilds {
+  #reading = new Map<number, Set<string>>();
+  #waiting = new Map<number, Set<string>>();
+  #resume: (topic: string, partition: number) => void;
+
+  constructor(resume: (topic: string, partition: number) => void) {
+    this.#resume = resume;
+  }
+
+  /** A partition taken over: each of its topics is read again before any live record. */
+  begin(partition: number, topics: readonly string[]): void {
+    this.#release(partition);
+    this.#reading.set(partition, new Set(topics));
+    this.#waiting.set(partition, new Set());
+  }
+
+  /** Forgets the partitions not in `keep` (revoked), letting their waiting topics go. */
+  retain(keep: readonly number[]): void {
+    const kept = new Set(keep);
+    for (const p of [...this.#reading.keys()]) if (!kept.has(p)) this.#release(p);
+  }
+
+  /** Whether a partition is still being rebuilt. */
+  reading(partition: number): boolean {
+    return this.#reading.has(partition);
+  }
+
+  /** A topic of the partition has been read again up to the predecessor's commits. */
+  done(topic: string, partition: number): void {
+    const reading = this.#reading.get(partition);
+    if (!reading || !reading.delete(topic) || reading.size > 0) return;
+    this.#release(partition);
+  }
+
+  /**
+   * Pauses a topic of a partition being rebuilt until it is (true), or says it need not
+   * wait (false).
+   */
+  wait(
+    topic: string,
+    partition: number,
+    pause: (topic: string, partition: number) => void,
+  ): boolean {
+    if (!this.#reading.has(partition)) return false;
+    pause(topic, partition);
+    this.#waiting.get(partition)!.add(topic);
+    return true;
+  }
+
+  #release(partition: number): void {
+    const waiting = this.#waiting.get(partition);
+    this.#reading.delete(partition);
+    this.#waiting.delete(partition);
+    for (const topic of waiting ?? []) this.#resume(topic, partition);
+  }
+}
+
+/** What to say when topics have another partition count than the configured one. */
+export function partitionCountMessage(wrong: string[], partitions: number): string {
+  return `Cannot use the Kafka topics: ${wrong.join(", ")} partitions, and ` +
+    `VIGIL_RUNTIME_PARTITIONS is ${partitions}. Every topic Vigil reads must have the same ` +
+    `number of partitions: set VIGIL_RUNTIME_PARTITIONS to it, or give the topics ` +
+    `${partitions} partitions (adding partitions moves keys: recreate a topic whose history ` +
+    "matters)";
 }
 
 /** Coalesces offset commits: the newest offset per partition, one request in flight at a time. */

@@ -47,6 +47,7 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
   readonly registry = new client.Registry();
   #ingested: client.Counter<"kind">;
   #invalid: client.Counter<"kind">;
+  #misplaced: client.Counter<"topic">;
   #dead: client.Counter<"reason">;
   #activations: client.Counter<"type">;
   #passivations: client.Counter<"type">;
@@ -89,6 +90,13 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
       name: "vigil_events_invalid_total",
       help: "Events rejected as invalid or oversized, by the kind their source implies.",
       labelNames: ["kind"],
+      registers,
+    });
+    this.#misplaced = new client.Counter({
+      name: "vigil_misplaced_records_total",
+      help: "Records that arrived on another partition than their key's (another producer " +
+        "partitioner, another key, no key), moved to it through the repartition topic.",
+      labelNames: ["topic"],
       registers,
     });
     this.#notifications = new client.Counter({
@@ -394,6 +402,10 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
 
   invalid(kind: EventKind | "unknown"): void {
     this.#child(this.#invalid, "bad", kind).inc();
+  }
+
+  misplaced(topic: string): void {
+    this.#child(this.#misplaced, "mis", topic).inc();
   }
 
   deadLettered(reason: DeadLetterReason): void {

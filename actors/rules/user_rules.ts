@@ -383,34 +383,63 @@ export function suspiciousLogin(
 }
 
 /**
- * `user.account_takeover`: a transfer of at least the floor to a payee the user has not
- * paid (among the ones remembered), within the window after a suspicious login.
+ * A transfer that may end a `user.account_takeover` chain: of at least the floor, to a
+ * payee the user has not paid (among the ones remembered; known when it arrives, as the
+ * user's payments come in order). Null otherwise. It is judged once the watermark passes
+ * it (`accountTakeover`), when every login before it has come, whatever topic ran ahead.
  */
-export function accountTakeover(
-  login: SuspiciousLogin | null,
+export function takeoverCandidate(
   payees: readonly string[],
   e: TransactionEvent,
+  u: Pick<UserChainRules, "account_takeover_min_amount">,
+): PendingTransfer | null {
+  if (e.type !== "transfer" || e.counterparty === undefined) return null;
+  if (payees.includes(e.counterparty) || e.amount < u.account_takeover_min_amount) return null;
+  const { ts, event_id, amount, currency, counterparty } = e;
+  return { ts, event_id, amount, currency, counterparty, user_id: e.user_id };
+}
+
+/** A transfer to a new payee waiting to be judged (`takeoverCandidate`). */
+export interface PendingTransfer {
+  readonly ts: number;
+  readonly event_id: string;
+  readonly user_id: string;
+  readonly amount: number;
+  readonly currency: string;
+  readonly counterparty: string;
+}
+
+/**
+ * `user.account_takeover`: a transfer to a new payee (`takeoverCandidate`) within the
+ * window after a suspicious login: the latest one at or before it among `suspects`
+ * (oldest first).
+ */
+export function accountTakeover(
+  suspects: readonly SuspiciousLogin[],
+  t: PendingTransfer,
   u: Pick<UserChainRules, "account_takeover_window_ms" | "account_takeover_min_amount">,
 ): AlertDraft | null {
-  if (!login || e.type !== "transfer" || e.counterparty === undefined) return null;
-  if (payees.includes(e.counterparty) || e.amount < u.account_takeover_min_amount) return null;
-  const after = e.ts - login.ts;
-  if (after < 0 || after > u.account_takeover_window_ms) return null;
+  let login: SuspiciousLogin | undefined;
+  for (let i = suspects.length - 1; i >= 0 && login === undefined; i--) {
+    if (suspects[i]!.ts <= t.ts) login = suspects[i];
+  }
+  if (!login || t.ts - login.ts > u.account_takeover_window_ms) return null;
+  const after = t.ts - login.ts;
   return {
     rule: "user.account_takeover",
     severity: "critical",
-    entity: { type: "user", key: e.user_id },
-    ts: e.ts,
+    entity: { type: "user", key: t.user_id },
+    ts: t.ts,
     evidence: {
       login: { event_id: login.event_id, at: iso(login.ts), ip: login.ip, why: login.why },
-      transfer: { amount: e.amount, currency: e.currency, counterparty: e.counterparty },
+      transfer: { amount: t.amount, currency: t.currency, counterparty: t.counterparty },
       new_payee: true,
       minutes_after_login: round(after / 60_000, 1),
       window_min: u.account_takeover_window_ms / 60_000,
       min_amount: u.account_takeover_min_amount,
     },
-    event_ids: [login.event_id, e.event_id],
-    dedup: `${login.event_id}>${e.event_id}`,
+    event_ids: [login.event_id, t.event_id],
+    dedup: `${login.event_id}>${t.event_id}`,
   };
 }
 
@@ -436,9 +465,6 @@ export interface Targeted extends Attack {
   readonly kind: "targeted";
 }
 
-/** Attacks remembered per user (the latest by time). */
-export const MAX_ATTACKS = 4;
-
 /** No attack. */
 export const NO_ATTACKS: readonly AttackMark[] = Object.freeze([]);
 
@@ -448,10 +474,15 @@ export function sameAttack(a: Attack, b: Attack): boolean {
 }
 
 /**
- * The marks after word of an attack: a new one is added (the latest `MAX_ATTACKS` by time
- * kept); one known keeps the earliest time the user was tried. Nothing new: the same list.
+ * The marks after word of an attack: a new one is added (the latest `max` by time kept:
+ * enough that which go does not hang on the order words and logins arrive in); one known
+ * keeps the earliest time the user was tried. Nothing new: the same list.
  */
-export function markAttack(marks: readonly AttackMark[], attack: Attack): readonly AttackMark[] {
+export function markAttack(
+  marks: readonly AttackMark[],
+  attack: Attack,
+  max: number,
+): readonly AttackMark[] {
   const known = marks.find((m) => sameAttack(m, attack));
   if (known) {
     if (attack.ts >= known.ts) return marks;
@@ -465,7 +496,7 @@ export function markAttack(marks: readonly AttackMark[], attack: Attack): readon
     alerted: false,
   }];
   next.sort((a, b) => a.ts - b.ts || (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0));
-  return next.length > MAX_ATTACKS ? next.slice(next.length - MAX_ATTACKS) : next;
+  return next.length > max ? next.slice(next.length - max) : next;
 }
 
 /**
@@ -504,7 +535,5 @@ export function compromiseAfterAttack(
     },
     event_ids: [login.event_id],
     dedup: `${attack.rule}|${attack.ip}|${attack.episode}`,
-    // It joins the IP's word (signals topic) and the login (auth topic).
-    resend: true,
   };
 }

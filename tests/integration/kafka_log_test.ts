@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { partitionOf } from "../../actors/murmur2.ts";
+import { crc32PartitionOf } from "../../actors/crc32.ts";
 import type { Batch } from "../../io/log.ts";
 import { KafkaLog, splitRequests } from "../../io/kafka_log.ts";
 import { kafkaBrokers, unique } from "./servers.ts";
@@ -13,6 +14,51 @@ async function until<T>(what: string, f: () => T | undefined, ms = 30_000): Prom
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+Deno.test({
+  name:
+    "KafkaLog writes a record that names its partition there, keyed or not, whatever the placement",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    for (const placement of [undefined, crc32PartitionOf]) {
+      const log = new KafkaLog({
+        brokers: [kafkaBrokers()],
+        client_id: "test",
+        ...(placement ? { placement } : {}),
+      });
+      const topic = unique("named");
+      try {
+        await log.ensureTopics([topic], 6);
+        // kafkajs asks the partitioner for every message, also those naming a partition:
+        // keyless re-key bundles went round robin (and to a lane another process owns).
+        const messages = Array.from({ length: 24 }, (_, i) => ({
+          key: i % 2 === 0 ? null : `user-${i}`,
+          value: JSON.stringify({ want: (i * 5) % 6 }),
+          partition: (i * 5) % 6,
+        }));
+        await log.produce(topic, messages);
+        const seen: Batch[] = [];
+        const c = log.consume({
+          group: unique("g"),
+          topics: [topic],
+          max_batch: 100,
+          handler: (b) => {
+            seen.push(b);
+            return Promise.resolve();
+          },
+        });
+        await until("24 records", () => seen.flatMap((b) => b.records).length >= 24 || undefined);
+        await c.stop();
+        for (const r of seen.flatMap((b) => b.records)) {
+          assert.equal(r.partition, JSON.parse(r.value).want, `${r.key} ${r.value}`);
+        }
+      } finally {
+        await log.close();
+      }
+    }
+  },
+});
 
 Deno.test({
   name: "KafkaLog places keyed records by murmur2 and commits batches only after the handler",

@@ -131,6 +131,8 @@ Deno.test("settings() variables each set their own leaf", () => {
       ? [String(!s.value), !s.value]
       : s.variable.endsWith("_MIN_SEVERITY")
       ? ["critical", "critical"]
+      : s.variable === "VIGIL_IO_KAFKA_PRODUCER_PARTITIONER"
+      ? ["crc32", "crc32"]
       : ["changed", "changed"];
     const config = loadConfig({ [s.variable]: text });
     assert.deepEqual(at(config, s.path), value, s.variable);
@@ -158,4 +160,16 @@ Deno.test("loadConfig() refuses risky-login levels that do not rise within 0..1"
   );
   assert.throws(() => loadConfig({ VIGIL_AUTH_RISKY_LOGIN_HIGH: "1.5" }), /within 0\.\.1/);
   assert.equal(loadConfig({ VIGIL_AUTH_RISKY_LOGIN_LOW: "0.6" }).auth.risky_login_low, 0.6);
+});
+
+Deno.test("loadConfig() takes the producers' partitioner, and refuses one it does not know", () => {
+  assert.equal(defaults.io.kafka_producer_partitioner, "murmur2");
+  assert.equal(
+    loadConfig({ VIGIL_IO_KAFKA_PRODUCER_PARTITIONER: "crc32" }).io.kafka_producer_partitioner,
+    "crc32",
+  );
+  assert.throws(
+    () => loadConfig({ VIGIL_IO_KAFKA_PRODUCER_PARTITIONER: "consistent_random" }),
+    /VIGIL_IO_KAFKA_PRODUCER_PARTITIONER=consistent_random: it must be murmur2 .* or crc32/,
+  );
 });

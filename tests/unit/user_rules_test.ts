@@ -212,14 +212,27 @@ Deno.test("rapidTransfers() fires at the sixth transfer within 1 min, not at the
 
 const CTX = { self: { type: "user", key: "u1" }, watermark_ms: 0 } as ActorContext;
 
+/**
+ * Feeds the messages in order, then lets event time run out as the end of a replay does:
+ * what waits for the watermark (transfers held for `user.account_takeover`) is judged.
+ */
 function feed(events: UserMessage[], c = structuredClone(defaults) as Config) {
   const b = userBehaviour(c);
   let s: UserState = b.initial("u1");
   const alerts: AlertDraft[] = [];
-  for (const m of events) {
+  let judge = false;
+  const take = (m: UserMessage) => {
     const step = b.receive(s, m, CTX);
     s = step.state;
-    for (const e of step.effects as Effect[]) if (e.kind === "alert") alerts.push(e.alert);
+    for (const e of step.effects as Effect[]) {
+      if (e.kind === "alert") alerts.push(e.alert);
+      if (e.kind === "timer" && e.name === "judge_transfers") judge = true;
+    }
+  };
+  for (const m of events) take(m);
+  while (judge) {
+    judge = false;
+    take({ kind: "judge_transfers", watermark_ms: Infinity });
   }
   return { state: s, alerts };
 }
@@ -318,6 +331,35 @@ Deno.test("user.account_takeover: a login from a new device, then a transfer of 
     0,
     "a known payee",
   );
+});
+
+Deno.test("user.account_takeover: judged when the watermark passes the transfer, whichever topic came first", () => {
+  const home = ev(loginAt("home", T0));
+  const intruder = ev(
+    loginAt("intruder", T0 + HOUR, { device_id: "d-evil", ip: "203.0.113.50", ...SAO_PAULO }),
+  );
+  const later = ev(
+    loginAt("later", T0 + HOUR + 20 * MIN, { device_id: "d-evil2", ip: "198.51.100.9" }),
+  );
+  const t1 = ev({ ...tx("t1", T0 + HOUR + 10 * MIN, 2_000), counterparty: "mule" });
+  const chains = (events: UserMessage[]) =>
+    feed(events).alerts.filter((a) => a.rule === "user.account_takeover")
+      .map((a) => a.event_ids.join(">"));
+  // In time order, and with the payment's topic read ahead of the logins' (as a live
+  // worker may): the same one alert, naming the login before the transfer, not the later.
+  assert.deepEqual(chains([home, intruder, t1, later]), ["intruder>t1"]);
+  assert.deepEqual(chains([t1, home, intruder, later]), ["intruder>t1"]);
+  assert.deepEqual(chains([home, t1, later, intruder]), ["intruder>t1"]);
+  // Held until then: nothing is raised while the watermark has not passed the transfer.
+  const b = userBehaviour(structuredClone(defaults) as Config);
+  let s = b.initial("u1");
+  for (const m of [home, intruder, t1]) s = b.receive(s, m, CTX).state;
+  assert.equal(s.transfers_pending.length, 1);
+  const early = b.receive(s, { kind: "judge_transfers", watermark_ms: T0 + HOUR + 10 * MIN }, CTX);
+  assert.equal(early.effects.filter((e) => e.kind === "alert").length, 0, "not past it yet");
+  const due = b.receive(s, { kind: "judge_transfers", watermark_ms: T0 + HOUR + 11 * MIN }, CTX);
+  assert.equal(due.effects.filter((e) => e.kind === "alert").length, 1);
+  assert.equal(due.state.transfers_pending.length, 0);
 });
 
 Deno.test("user.account_takeover: a success after 5 failed logins starts the chain too; after 4 it does not", () => {
