@@ -16,6 +16,11 @@ import type { SimEvent, Truth } from "./simulator.ts";
 export interface OpsOptions {
   /** Page views per second of event time, over all pages. */
   clicks_per_second: number;
+  /**
+   * How much page history a traffic spike waits for (default 35 min: past the 30 windows
+   * `click.traffic_spike` needs by default; shorter for a rule told to need fewer).
+   */
+  spike_after_ms?: number;
 }
 
 /** The incidents, in rotation. */
@@ -111,12 +116,13 @@ export class Ops {
   /**
    * Starts the next incident at `t` (its events are pushed; its truth returned). Services
    * and pages take their turns, so one is not hit again within a rule's cool-down; a
-   * traffic spike waits until pages have 35 min of history (null: none this time).
+   * traffic spike waits until pages have `spike_after_ms` of history (null: none this time).
    */
   incident(t: number, push: Push, users: readonly string[]): Truth | null {
     const round = Math.floor(this.#incidents / OPS_SCENARIOS.length);
     const scenario = OPS_SCENARIOS[this.#incidents++ % OPS_SCENARIOS.length]!;
-    if (scenario === "traffic_spike" && t - this.#start < 35 * 60_000) return null;
+    const after = this.#o.spike_after_ms ?? 35 * 60_000;
+    if (scenario === "traffic_spike" && t - this.#start < after) return null;
     if (scenario === "deploy") {
       // Benign: a deploy briefly raises a service's latency (two samples), which must not
       // alert. Another service than the latency incidents' of this round.

@@ -38,14 +38,17 @@ const SUITES: Suite[] = [
   },
 ];
 
-/** Prometheus, promtool, Alertmanager and amtool from Debian (scripts/ensure-prometheus.sh). */
-async function prometheusBin(): Promise<string> {
+/**
+ * What a set-up script prints: Prometheus, promtool, Alertmanager and amtool from Debian
+ * (scripts/ensure-prometheus.sh), kcat with librdkafka (scripts/ensure-kcat.sh).
+ */
+async function ensure(script: string): Promise<string> {
   const out = await new Deno.Command("bash", {
-    args: ["scripts/ensure-prometheus.sh"],
+    args: [script],
     stdout: "piped",
     stderr: "inherit",
   }).output();
-  if (!out.success) throw new Error("scripts/ensure-prometheus.sh failed");
+  if (!out.success) throw new Error(`${script} failed`);
   return new TextDecoder().decode(out.stdout).trim();
 }
 
@@ -61,7 +64,7 @@ for (const suite of SUITES) {
   const env: Record<string, string> = {};
   if (suite.servers) {
     console.log(
-      "Starting Kafka and the MongoDB wire-protocol server, and fetching Prometheus, for the integration tests",
+      "Starting Kafka and the MongoDB wire-protocol server, and fetching Prometheus and kcat, for the integration tests",
     );
     try {
       const [kafka, mongo] = await Promise.all([
@@ -71,7 +74,8 @@ for (const suite of SUITES) {
       servers.push(kafka, mongo);
       env.VIGIL_TEST_KAFKA_BROKERS = kafka.address;
       env.VIGIL_TEST_MONGODB_URI = mongo.address;
-      env.VIGIL_TEST_PROMETHEUS_BIN = await prometheusBin();
+      env.VIGIL_TEST_PROMETHEUS_BIN = await ensure("scripts/ensure-prometheus.sh");
+      env.VIGIL_TEST_KCAT = await ensure("scripts/ensure-kcat.sh");
     } catch (err) {
       console.error(`Cannot start the test servers: ${(err as Error).message}`);
       broken = true;

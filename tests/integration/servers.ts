@@ -19,6 +19,9 @@ export const kafkaBrokers = (): string => need("VIGIL_TEST_KAFKA_BROKERS");
 /** The MongoDB wire-protocol server's URI. */
 export const mongoUri = (): string => need("VIGIL_TEST_MONGODB_URI");
 
+/** kcat (librdkafka's client), from Debian: a producer not written here. */
+export const kcatBin = (): string => need("VIGIL_TEST_KCAT");
+
 /** A name no other test run uses (groups, databases, keys). */
 export function unique(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
