@@ -4,13 +4,14 @@
  *   deno task start                       the whole system in one process
  *   deno task replay --input F.jsonl      the actors over a recorded file
  *   deno task simulate --output F.jsonl   simulated traffic with attacks
- *   deno run main.ts config               every configuration variable and its default
+ *   deno run main.ts config               every configuration variable and its value
  *
  * @module
  */
 
 import type { Config } from "./config/defaults.ts";
 import { ConfigError, loadConfig, settings } from "./config/load.ts";
+import { maskUri, shownValue } from "./config/secrets.ts";
 import { createClusterApp } from "./api/cluster_app.ts";
 import { Cluster } from "./supervisors/cluster.ts";
 import type { Log } from "./io/log.ts";
@@ -43,7 +44,8 @@ Commands:
   import-flows --input FLOWS.csv [--output FILE.jsonl] [--dead-letters FILE.jsonl]
            [--src-ip IP] [--dst-ip IP] [--time ISO]
                                 raw CICFlowMeter CSV (CICIDS2017 layouts) → flow events
-  config                        list every configuration variable with its default
+  config                        list every configuration variable with its value (the
+                                environment's, else the default; secrets as ***)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -65,7 +67,10 @@ async function main(argv: string[]): Promise<number> {
     case "import-flows":
       return await importFlows(args);
     case "config":
-      for (const s of settings()) console.log(`${s.variable}=${s.value}`);
+      args.checkAllUsed();
+      for (const s of settings(loadConfig(Deno.env.toObject()))) {
+        console.log(`${s.variable}=${shownValue(s)}`);
+      }
       return 0;
     case undefined:
     case "help":
@@ -244,7 +249,7 @@ async function connectIo(config: Config): Promise<{ log?: Log; store?: Store }> 
       dead_letter_retention_s: io.dead_letter_retention_s,
       archive_retention_s: io.archive_retention_s,
     });
-    log("info", "Using MongoDB", { database: io.mongodb_database });
+    log("info", "Using MongoDB", { uri: maskUri(io.mongodb_uri), database: io.mongodb_database });
   }
   return out;
 }
