@@ -167,6 +167,8 @@ async function cluster(args: Args): Promise<number> {
       "A cluster of workers needs KAFKA_BROKERS (and MONGODB_URI for a shared store)",
     );
   }
+  // Its files are read here too, so a worker never starts only to fail on them.
+  (await import("./io/kafka_connection.ts")).kafkaConnection(config.io);
   let token = env.ADMIN_TOKEN ?? "";
   if (token === "") {
     token = randomToken();
@@ -229,16 +231,24 @@ async function connectIo(config: Config): Promise<{ log?: Log; store?: Store }> 
   const io = config.io;
   const out: { log?: Log; store?: Store } = {};
   if (io.kafka_brokers !== "") {
-    const brokers = io.kafka_brokers.split(",").map((b) => b.trim()).filter((b) => b !== "");
     // Loaded only when used: the client libraries read the environment as they load.
     const { KafkaLog } = await import("./io/kafka_log.ts");
+    const { kafkaConnection } = await import("./io/kafka_connection.ts");
+    const connection = kafkaConnection(io);
     out.log = new KafkaLog({
-      brokers,
-      client_id: io.kafka_client_id,
+      ...connection,
       session_timeout_ms: io.kafka_session_timeout_ms,
       max_request_bytes: io.kafka_max_request_bytes,
     });
-    log("info", "Using Kafka", { brokers });
+    const { sasl, tls } = connection;
+    log("info", "Using Kafka", {
+      brokers: connection.brokers,
+      tls: tls === undefined ? false : tls.cert === undefined ? "on" : "mutual",
+      sasl: sasl ? `${sasl.mechanism.toUpperCase()} as ${sasl.username}` : "none",
+    });
+    if (sasl?.mechanism === "plain" && !tls) {
+      log("warn", "SASL PLAIN without TLS sends the password in the clear: set KAFKA_TLS=true");
+    }
   }
   if (io.mongodb_uri !== "") {
     const { MongoStore } = await import("./io/mongo_store.ts");
