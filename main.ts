@@ -107,7 +107,7 @@ async function start(worker: boolean): Promise<number> {
       for (const a of alerts) console.log(JSON.stringify(a));
     });
   }
-  await system.start();
+  // Served before the system starts, so /ready says why while Kafka cannot be reached.
   const server = Deno.serve({
     hostname: config.api.host,
     port: config.api.port,
@@ -143,6 +143,7 @@ async function start(worker: boolean): Promise<number> {
     }, 1_000);
     done.promise.then(() => clearInterval(watch));
   }
+  await system.start();
   return await done.promise;
 }
 
