@@ -4,13 +4,15 @@
  *   deno task start                       the whole system in one process
  *   deno task replay --input F.jsonl      the actors over a recorded file
  *   deno task simulate --output F.jsonl   simulated traffic with attacks
- *   deno run main.ts config               every configuration variable and its default
+ *   deno run main.ts config               every configuration variable and its value
  *
  * @module
  */
 
+import { type PartitionerName, placementOf } from "./actors/placement.ts";
 import type { Config } from "./config/defaults.ts";
 import { ConfigError, loadConfig, settings } from "./config/load.ts";
+import { maskUri, shownValue } from "./config/secrets.ts";
 import { createClusterApp } from "./api/cluster_app.ts";
 import { Cluster } from "./supervisors/cluster.ts";
 import type { Log } from "./io/log.ts";
@@ -43,7 +45,8 @@ Commands:
   import-flows --input FLOWS.csv [--output FILE.jsonl] [--dead-letters FILE.jsonl]
            [--src-ip IP] [--dst-ip IP] [--time ISO]
                                 raw CICFlowMeter CSV (CICIDS2017 layouts) → flow events
-  config                        list every configuration variable with its default
+  config                        list every configuration variable with its value (the
+                                environment's, else the default; secrets as ***)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -65,7 +68,10 @@ async function main(argv: string[]): Promise<number> {
     case "import-flows":
       return await importFlows(args);
     case "config":
-      for (const s of settings()) console.log(`${s.variable}=${s.value}`);
+      args.checkAllUsed();
+      for (const s of settings(loadConfig(Deno.env.toObject()))) {
+        console.log(`${s.variable}=${shownValue(s)}`);
+      }
       return 0;
     case undefined:
     case "help":
@@ -102,7 +108,7 @@ async function start(worker: boolean): Promise<number> {
       for (const a of alerts) console.log(JSON.stringify(a));
     });
   }
-  await system.start();
+  // Served before the system starts, so /ready says why while Kafka cannot be reached.
   const server = Deno.serve({
     hostname: config.api.host,
     port: config.api.port,
@@ -138,6 +144,7 @@ async function start(worker: boolean): Promise<number> {
     }, 1_000);
     done.promise.then(() => clearInterval(watch));
   }
+  await system.start();
   return await done.promise;
 }
 
@@ -162,6 +169,8 @@ async function cluster(args: Args): Promise<number> {
       "A cluster of workers needs KAFKA_BROKERS (and MONGODB_URI for a shared store)",
     );
   }
+  // Its files are read here too, so a worker never starts only to fail on them.
+  (await import("./io/kafka_connection.ts")).kafkaConnection(config.io);
   let token = env.ADMIN_TOKEN ?? "";
   if (token === "") {
     token = randomToken();
@@ -224,16 +233,26 @@ async function connectIo(config: Config): Promise<{ log?: Log; store?: Store }> 
   const io = config.io;
   const out: { log?: Log; store?: Store } = {};
   if (io.kafka_brokers !== "") {
-    const brokers = io.kafka_brokers.split(",").map((b) => b.trim()).filter((b) => b !== "");
     // Loaded only when used: the client libraries read the environment as they load.
     const { KafkaLog } = await import("./io/kafka_log.ts");
+    const { kafkaConnection } = await import("./io/kafka_connection.ts");
+    const connection = kafkaConnection(io);
     out.log = new KafkaLog({
-      brokers,
-      client_id: io.kafka_client_id,
+      ...connection,
+      // Keyed records that name no partition go where the producers would put them.
+      placement: placementOf(io.kafka_producer_partitioner as PartitionerName),
       session_timeout_ms: io.kafka_session_timeout_ms,
       max_request_bytes: io.kafka_max_request_bytes,
     });
-    log("info", "Using Kafka", { brokers });
+    const { sasl, tls } = connection;
+    log("info", "Using Kafka", {
+      brokers: connection.brokers,
+      tls: tls === undefined ? false : tls.cert === undefined ? "on" : "mutual",
+      sasl: sasl ? `${sasl.mechanism.toUpperCase()} as ${sasl.username}` : "none",
+    });
+    if (sasl?.mechanism === "plain" && !tls) {
+      log("warn", "SASL PLAIN without TLS sends the password in the clear: set KAFKA_TLS=true");
+    }
   }
   if (io.mongodb_uri !== "") {
     const { MongoStore } = await import("./io/mongo_store.ts");
@@ -244,7 +263,7 @@ async function connectIo(config: Config): Promise<{ log?: Log; store?: Store }> 
       dead_letter_retention_s: io.dead_letter_retention_s,
       archive_retention_s: io.archive_retention_s,
     });
-    log("info", "Using MongoDB", { database: io.mongodb_database });
+    log("info", "Using MongoDB", { uri: maskUri(io.mongodb_uri), database: io.mongodb_database });
   }
   return out;
 }

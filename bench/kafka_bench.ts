@@ -7,10 +7,10 @@
  * @module
  */
 
-import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { Partitioners } from "kafkajs";
 import { type Config, defaults } from "../config/defaults.ts";
 import { VigilSystem } from "../engine/system.ts";
-import { KafkaLog } from "../io/kafka_log.ts";
+import { kafkaClient, KafkaLog } from "../io/kafka_log.ts";
 import { Simulator } from "../sim/simulator.ts";
 import { startKafka } from "../tools/servers.ts";
 import type { Figure } from "./replay_bench.ts";
@@ -26,11 +26,7 @@ function percentile(sorted: number[], p: number): number {
 /** Runs the Kafka benchmarks against a broker of its own. */
 export async function kafkaBench(): Promise<Figure[]> {
   const server = await startKafka({ port: 39292, controller_port: 39293, name: "bench" });
-  const kafka = new Kafka({
-    clientId: "bench",
-    brokers: [server.address],
-    logLevel: logLevel.NOTHING,
-  });
+  const kafka = kafkaClient({ client_id: "bench", brokers: [server.address] });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   try {
     const prefix = "bench.";

@@ -8,7 +8,8 @@
  * @module
  */
 
-import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { Partitioners } from "kafkajs";
+import { kafkaClient } from "../io/kafka_log.ts";
 import { Simulator } from "../sim/simulator.ts";
 
 /** What the worker is asked to do. */
@@ -35,11 +36,7 @@ const port = self as unknown as {
 
 port.onmessage = async (e: MessageEvent<LoadOrder>) => {
   const o = e.data;
-  const kafka = new Kafka({
-    clientId: "bench-load",
-    brokers: [o.broker],
-    logLevel: logLevel.NOTHING,
-  });
+  const kafka = kafkaClient({ client_id: "bench-load", brokers: [o.broker] });
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const live = new Simulator({

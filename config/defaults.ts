@@ -378,6 +378,33 @@ export interface IoSettings {
    * (one hop more), so either works, but the right one saves the hop.
    */
   kafka_producer_partitioner: string;
+  /**
+   * Reach the brokers over TLS (`KAFKA_TLS`). On as well when a CA, certificate or key file
+   * is set; without a CA file the system's CAs are trusted.
+   */
+  kafka_tls: boolean;
+  /** PEM file of the CA (or CAs) that signed the brokers' certificates (`KAFKA_TLS_CA_FILE`). */
+  kafka_tls_ca_file: string;
+  /**
+   * PEM client certificate and its unencrypted private key, for brokers that require one
+   * (mutual TLS: `KAFKA_TLS_CERT_FILE`, `KAFKA_TLS_KEY_FILE`); set both or neither.
+   */
+  kafka_tls_cert_file: string;
+  kafka_tls_key_file: string;
+  /** SASL mechanism (`KAFKA_SASL_MECHANISM`): PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; empty: none. */
+  kafka_sasl_mechanism: string;
+  kafka_sasl_username: string;
+  /** The SASL password (`KAFKA_SASL_PASSWORD`; a secret, never printed) … */
+  kafka_sasl_password: string;
+  /** … or a file holding it (`KAFKA_SASL_PASSWORD_FILE`; one trailing newline is dropped). */
+  kafka_sasl_password_file: string;
+  /**
+   * While Kafka cannot be reached at start (refused login, untrusted certificate, no
+   * broker), the worker stays up, not ready, and tries again after this long, doubling …
+   */
+  kafka_connect_backoff_min_ms: number;
+  /** … up to this. */
+  kafka_connect_backoff_max_ms: number;
   /** MongoDB connection string (`MONGODB_URI`); empty: the in-memory store. */
   mongodb_uri: string;
   mongodb_database: string;
@@ -470,6 +497,16 @@ export const defaults: Readonly<Config> = Object.freeze({
     kafka_session_timeout_ms: 30_000,
     kafka_max_request_bytes: 1_000_000,
     kafka_producer_partitioner: "murmur2",
+    kafka_tls: false,
+    kafka_tls_ca_file: "",
+    kafka_tls_cert_file: "",
+    kafka_tls_key_file: "",
+    kafka_sasl_mechanism: "",
+    kafka_sasl_username: "",
+    kafka_sasl_password: "",
+    kafka_sasl_password_file: "",
+    kafka_connect_backoff_min_ms: 1_000,
+    kafka_connect_backoff_max_ms: 30_000,
     mongodb_uri: "",
     mongodb_database: "vigil",
     store_timeout_ms: 5_000,

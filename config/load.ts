@@ -17,13 +17,24 @@ export class ConfigError extends Error {
   }
 }
 
-/** Short names kept for the contract (CONTRACT.md §3). */
+/** Short names kept for the contract (CONTRACT.md §3), and the usual names of Kafka's security. */
 const ALIASES: Record<string, string> = {
   HOST: "VIGIL_API_HOST",
   PORT: "VIGIL_API_PORT",
   KAFKA_BROKERS: "VIGIL_IO_KAFKA_BROKERS",
   MONGODB_URI: "VIGIL_IO_MONGODB_URI",
+  KAFKA_TLS: "VIGIL_IO_KAFKA_TLS",
+  KAFKA_TLS_CA_FILE: "VIGIL_IO_KAFKA_TLS_CA_FILE",
+  KAFKA_TLS_CERT_FILE: "VIGIL_IO_KAFKA_TLS_CERT_FILE",
+  KAFKA_TLS_KEY_FILE: "VIGIL_IO_KAFKA_TLS_KEY_FILE",
+  KAFKA_SASL_MECHANISM: "VIGIL_IO_KAFKA_SASL_MECHANISM",
+  KAFKA_SASL_USERNAME: "VIGIL_IO_KAFKA_SASL_USERNAME",
+  KAFKA_SASL_PASSWORD: "VIGIL_IO_KAFKA_SASL_PASSWORD",
+  KAFKA_SASL_PASSWORD_FILE: "VIGIL_IO_KAFKA_SASL_PASSWORD_FILE",
 };
+
+/** The SASL mechanisms Vigil's Kafka client speaks. */
+export const KAFKA_SASL_MECHANISMS = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] as const;
 
 /** One configurable value. */
 export interface Setting {
@@ -107,12 +118,20 @@ export function checkConfig(c: Config): void {
     ["VIGIL_API_MAX_BODY_BYTES", c.api.max_body_bytes],
     ["VIGIL_IP_MAX_FAILURES_TRACKED", c.ip.max_failures_tracked],
     ["VIGIL_IO_KAFKA_MAX_REQUEST_BYTES", c.io.kafka_max_request_bytes],
+    ["VIGIL_IO_KAFKA_CONNECT_BACKOFF_MIN_MS", c.io.kafka_connect_backoff_min_ms],
   ];
   for (const [name, v] of positive) {
     if (!(v >= 1) || !Number.isInteger(v)) {
       throw new ConfigError(`Cannot use ${name}=${v}: it must be a whole number of at least 1`);
     }
   }
+  if (!(c.io.kafka_connect_backoff_max_ms >= c.io.kafka_connect_backoff_min_ms)) {
+    throw new ConfigError(
+      `Cannot use VIGIL_IO_KAFKA_CONNECT_BACKOFF_MAX_MS=${c.io.kafka_connect_backoff_max_ms}: ` +
+        `it must be at least VIGIL_IO_KAFKA_CONNECT_BACKOFF_MIN_MS (${c.io.kafka_connect_backoff_min_ms})`,
+    );
+  }
+  checkKafkaSecurity(c.io);
   const a = c.api;
   if (!(a.ingest_events_per_s >= 0)) {
     throw new ConfigError(
@@ -156,5 +175,40 @@ export function checkConfig(c: Config): void {
   }
   if (!(Number.isInteger(c.api.port) && c.api.port >= 0 && c.api.port <= 65535)) {
     throw new ConfigError(`Cannot use PORT=${c.api.port}: it must be 0..65535`);
+  }
+}
+
+/** Throws a ConfigError for Kafka TLS or SASL settings that cannot work together. */
+function checkKafkaSecurity(io: Config["io"]): void {
+  const mechanism = io.kafka_sasl_mechanism;
+  const password = io.kafka_sasl_password !== "" || io.kafka_sasl_password_file !== "";
+  if (mechanism === "") {
+    if (io.kafka_sasl_username !== "" || password) {
+      throw new ConfigError(
+        "Cannot use a Kafka SASL user name or password without KAFKA_SASL_MECHANISM " +
+          `(one of ${KAFKA_SASL_MECHANISMS.join(", ")})`,
+      );
+    }
+  } else if (!(KAFKA_SASL_MECHANISMS as readonly string[]).includes(mechanism.toUpperCase())) {
+    throw new ConfigError(
+      `Cannot use KAFKA_SASL_MECHANISM=${mechanism}: it must be one of ` +
+        KAFKA_SASL_MECHANISMS.join(", "),
+    );
+  } else if (io.kafka_sasl_username === "" || !password) {
+    throw new ConfigError(
+      `Cannot use KAFKA_SASL_MECHANISM=${mechanism} without KAFKA_SASL_USERNAME and ` +
+        "KAFKA_SASL_PASSWORD (or KAFKA_SASL_PASSWORD_FILE)",
+    );
+  }
+  if (io.kafka_sasl_password !== "" && io.kafka_sasl_password_file !== "") {
+    throw new ConfigError(
+      "Cannot use both KAFKA_SASL_PASSWORD and KAFKA_SASL_PASSWORD_FILE: set one",
+    );
+  }
+  if ((io.kafka_tls_cert_file === "") !== (io.kafka_tls_key_file === "")) {
+    throw new ConfigError(
+      "Cannot use KAFKA_TLS_CERT_FILE without KAFKA_TLS_KEY_FILE (or the key without the " +
+        "certificate): mutual TLS needs both",
+    );
   }
 }

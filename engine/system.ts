@@ -91,6 +91,11 @@ export class VigilSystem {
   #undurable = 0;
   /** Where an actor lives: the partition of its key by the producers' partitioner. */
   #placement: Placement;
+  /** Why the log cannot be reached at start, while it cannot, and the attempts so far. */
+  #connectError = "";
+  #connectAttempts = 0;
+  /** Ends the wait before the next connection attempt (set while waiting). */
+  #wake: (() => void) | null = null;
 
   constructor(options: SystemOptions) {
     const c = this.config = options.config;
@@ -350,10 +355,7 @@ export class VigilSystem {
   ): Promise<void> {
     const c = this.config;
     await this.#loadModels();
-    await this.log.ensureTopics(
-      this.topics.all,
-      c.runtime.partitions,
-    );
+    if (!(await this.#ensureTopics()) || this.#stopping) return;
     const consume: ConsumeOptions = {
       group: c.io.kafka_group,
       on_error: (err) => log("error", "The consumer stopped", { error: String(err) }),
@@ -435,9 +437,58 @@ export class VigilSystem {
     });
   }
 
+  /**
+   * Creates the topics, which also proves the log can be reached. While it cannot (a
+   * refused login, an untrusted certificate, no broker) the system stays up, not ready,
+   * says why (again when the reason changes, and once a minute), and tries again after a
+   * backoff that doubles up to its ceiling; until it can (true) or is stopped (false).
+   */
+  async #ensureTopics(): Promise<boolean> {
+    const io = this.config.io;
+    let delay = io.kafka_connect_backoff_min_ms;
+    let saidAt = -Infinity;
+    for (let attempt = 1;; attempt++) {
+      try {
+        await this.log.ensureTopics(this.topics.all, this.config.runtime.partitions);
+        if (attempt > 1) log("info", "Kafka can be reached now; starting", { attempts: attempt });
+        this.#connectError = "";
+        return true;
+      } catch (err) {
+        if (this.#stopping) return false;
+        const error = err instanceof Error ? err.message : String(err);
+        const now = this.#clock.now();
+        if (error !== this.#connectError || now - saidAt >= 60_000) {
+          saidAt = now;
+          log("error", "Cannot reach Kafka; not ready, retrying", {
+            error,
+            attempt,
+            retry_in_ms: delay,
+          });
+        }
+        this.#connectError = error;
+        this.#connectAttempts = attempt;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          this.#wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.#wake = null;
+        if (this.#stopping) return false;
+        delay = Math.min(io.kafka_connect_backoff_max_ms, delay * 2);
+      }
+    }
+  }
+
   /** Ready: consuming, not stopping, and the store answers. */
   async ready(): Promise<{ ready: boolean; reasons: string[] }> {
     const reasons: string[] = [];
+    if (this.#connectError) {
+      reasons.push(
+        `cannot reach Kafka (${this.#connectAttempts} attempts, retrying): ${this.#connectError}`,
+      );
+    }
     if (!this.#consumer) reasons.push("not consuming yet");
     if (this.#stopping) reasons.push("stopping");
     if (!this.#durable) reasons.push("cannot store or produce alerts; paused and retrying");
@@ -480,6 +531,7 @@ export class VigilSystem {
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    this.#wake?.();
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     await this.#consumer?.stop();

@@ -16,12 +16,15 @@ import {
   Kafka,
   logLevel,
   type Producer,
+  type RetryOptions,
+  type SASLOptions,
 } from "kafkajs";
 import { partitionOf } from "../actors/murmur2.ts";
 import type { Placement } from "../actors/placement.ts";
 import { ConfigError } from "../config/load.ts";
 import { Buffer } from "node:buffer";
 import { coPartitionedAssigner } from "./copartition.ts";
+import { KafkaConnectError, type KafkaConnection } from "./kafka_connection.ts";
 import type {
   Batch,
   ConsumeOptions,
@@ -35,10 +38,14 @@ import type {
 /** Tries at reading a group's committed offsets before the batch fails (and is retried). */
 const COMMITTED_ATTEMPTS = 5;
 
-/** How to reach Kafka. */
-export interface KafkaOptions {
-  brokers: string[];
-  client_id: string;
+/**
+ * The first connection's retries (kafkajs's own, about 2 s): a worker that cannot reach
+ * Kafka at start says why soon, and its caller retries with a backoff of its own.
+ */
+const FIRST_CONNECT_RETRY = { initialRetryTime: 200, retries: 3, maxRetryTime: 1_000 };
+
+/** How to reach Kafka (brokers, TLS, SASL) and how to use it. */
+export interface KafkaOptions extends KafkaConnection {
   /** A member silent this long leaves the group (ms). */
   session_timeout_ms?: number;
   /** Largest fetch per partition (bytes); bigger messages are still fetched one at a time. */
@@ -52,6 +59,24 @@ export interface KafkaOptions {
   max_request_bytes?: number;
   /** Where a keyed message without a partition goes (default: murmur2, as Kafka's Java client). */
   placement?: Placement;
+}
+
+/**
+ * The kafkajs client for a connection: every client Vigil, its benchmarks and its tests
+ * make comes from here (kafkajs logs nothing; Vigil logs what matters).
+ */
+export function kafkaClient(
+  c: KafkaConnection,
+  options: { retry?: RetryOptions } = {},
+): Kafka {
+  return new Kafka({
+    clientId: c.client_id,
+    brokers: c.brokers,
+    logLevel: logLevel.NOTHING,
+    ...(c.tls ? { ssl: { ...c.tls } } : {}),
+    ...(c.sasl ? { sasl: { ...c.sasl } as SASLOptions } : {}),
+    ...(options.retry ? { retry: options.retry } : {}),
+  });
 }
 
 /** Allowance per record for its framing in a record batch (bytes; generous). */
@@ -111,10 +136,7 @@ export class KafkaLog implements Log {
 
   constructor(options: KafkaOptions) {
     this.#o = options;
-    this.#kafka = new Kafka({
-      clientId: options.client_id,
-      brokers: options.brokers,
-      logLevel: logLevel.NOTHING,
+    this.#kafka = kafkaClient(options, {
       retry: { initialRetryTime: 200, retries: 10, maxRetryTime: 5_000 },
     });
   }
@@ -123,8 +145,21 @@ export class KafkaLog implements Log {
    * Creates the topics that are missing, with `partitions` partitions each. A topic that
    * exists with another count cannot be used (an actor is placed on one partition number
    * of every topic): that is a configuration error, which says what to change.
+   * The first call also proves the connection: one that cannot be made fails within
+   * seconds with a KafkaConnectError saying why.
    */
   async ensureTopics(topics: readonly string[], partitions: number): Promise<void> {
+    if (!this.#admin) {
+      const probe = kafkaClient(this.#o, { retry: FIRST_CONNECT_RETRY }).admin();
+      try {
+        await probe.connect();
+        await probe.listTopics();
+      } catch (err) {
+        throw new KafkaConnectError(err, this.#o);
+      } finally {
+        await probe.disconnect().catch(() => {});
+      }
+    }
     const admin = await this.#adminClient();
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t));

@@ -59,6 +59,12 @@ export interface KafkaOptions {
   controller_port: number;
   /** A name for its data and log folder under `.cache/kafka/`. */
   name: string;
+  /** More listeners beside PLAINTEXT and CONTROLLER (name → security protocol and port). */
+  listeners?: Record<string, { protocol: string; port: number }>;
+  /** More broker properties (after the committed ones, so they win). */
+  properties?: Record<string, string>;
+  /** More arguments to `StorageTool format` (e.g. `--add-scram` credentials). */
+  format_args?: string[];
 }
 
 /** Starts a fresh single-node Kafka broker (its data folder is wiped first). */
@@ -68,6 +74,11 @@ export async function startKafka(o: KafkaOptions): Promise<Server> {
   await Deno.remove(dir, { recursive: true }).catch(() => {});
   await Deno.mkdir(dir, { recursive: true });
   const base = await Deno.readTextFile(`${ROOT}tools/kafka/server.properties`);
+  const extra = Object.entries(o.listeners ?? {});
+  const advertised = [
+    `PLAINTEXT://127.0.0.1:${o.port}`,
+    ...extra.map(([name, l]) => `${name}://127.0.0.1:${l.port}`),
+  ];
   const props = base
     .replace(
       /^controller\.quorum\.voters=.*$/m,
@@ -75,10 +86,15 @@ export async function startKafka(o: KafkaOptions): Promise<Server> {
     )
     .replace(
       /^listeners=.*$/m,
-      `listeners=PLAINTEXT://127.0.0.1:${o.port},CONTROLLER://127.0.0.1:${o.controller_port}`,
+      `listeners=${[...advertised, `CONTROLLER://127.0.0.1:${o.controller_port}`].join(",")}`,
     )
-    .replace(/^advertised\.listeners=.*$/m, `advertised.listeners=PLAINTEXT://127.0.0.1:${o.port}`)
-    .replace(/^log\.dirs=.*$/m, `log.dirs=${dir}/data`);
+    .replace(/^advertised\.listeners=.*$/m, `advertised.listeners=${advertised.join(",")}`)
+    .replace(
+      /^listener\.security\.protocol\.map=.*$/m,
+      (line) => [line, ...extra.map(([name, l]) => `${name}:${l.protocol}`)].join(","),
+    )
+    .replace(/^log\.dirs=.*$/m, `log.dirs=${dir}/data`) +
+    Object.entries(o.properties ?? {}).map(([k, v]) => `${k}=${v}\n`).join("");
   await Deno.writeTextFile(`${dir}/server.properties`, props);
   const java = [
     "-Xms256m",
@@ -98,6 +114,7 @@ export async function startKafka(o: KafkaOptions): Promise<Server> {
     CLUSTER_ID,
     "-c",
     `${dir}/server.properties`,
+    ...o.format_args ?? [],
   ]);
   const start = () =>
     spawnUntil(
@@ -213,7 +230,8 @@ async function spawnUntil(
   };
 }
 
-async function run(cmd: string, args: string[]): Promise<void> {
+/** Runs a command to its end; fails with its output when it fails. */
+export async function run(cmd: string, args: string[]): Promise<void> {
   const out = await new Deno.Command(cmd, { args, cwd: ROOT, stdout: "piped", stderr: "piped" })
     .output();
   if (!out.success) {

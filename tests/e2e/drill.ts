@@ -8,7 +8,8 @@
  */
 
 import assert from "node:assert/strict";
-import { Kafka, logLevel, Partitioners, type Producer } from "kafkajs";
+import { type Kafka, Partitioners, type Producer } from "kafkajs";
+import { kafkaClient } from "../../io/kafka_log.ts";
 import type { MongoStore } from "../../io/mongo_store.ts";
 import { get, until } from "./workers.ts";
 import { type Config, defaults } from "../../config/defaults.ts";
@@ -198,10 +199,7 @@ const replayed = new Map<string, string>();
 
 /** A kafkajs client as any producer would use. */
 export function client(brokers: string): Kafka {
-  return new Kafka({
-    clientId: "drill",
-    brokers: [brokers],
-    logLevel: logLevel.NOTHING,
+  return kafkaClient({ client_id: "drill", brokers: [brokers] }, {
     retry: { retries: 30, initialRetryTime: 200, maxRetryTime: 2_000 },
   });
 }

@@ -8,7 +8,8 @@
  */
 
 import assert from "node:assert/strict";
-import { Kafka, logLevel, Partitioners } from "kafkajs";
+import { Partitioners } from "kafkajs";
+import { kafkaClient } from "../../io/kafka_log.ts";
 import { MongoStore } from "../../io/mongo_store.ts";
 import { kafkaBrokers, mongoUri, unique } from "../integration/servers.ts";
 import { collect, freePort } from "./workers.ts";
@@ -52,11 +53,7 @@ Deno.test({
       stderr: "piped",
     }).spawn();
     const stderr = collect(child.stderr);
-    const kafka = new Kafka({
-      clientId: "by-hand",
-      brokers: [kafkaBrokers()],
-      logLevel: logLevel.NOTHING,
-    });
+    const kafka = kafkaClient({ client_id: "by-hand", brokers: [kafkaBrokers()] });
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     const store = await MongoStore.connect({
       uri: mongoUri(),

@@ -17,11 +17,18 @@ export function freePort(): number {
   return port;
 }
 
-/** Reads a whole stream into text (so the pipe is drained and closed). */
-export async function collect(stream: ReadableStream<Uint8Array>): Promise<string> {
+/** Reads a whole stream into text (so the pipe is drained and closed), telling `onText` as it comes. */
+export async function collect(
+  stream: ReadableStream<Uint8Array>,
+  onText: (text: string) => void = () => {},
+): Promise<string> {
   let text = "";
   const decoder = new TextDecoder();
-  for await (const chunk of stream) text += decoder.decode(chunk, { stream: true });
+  for await (const chunk of stream) {
+    const piece = decoder.decode(chunk, { stream: true });
+    text += piece;
+    onText(piece);
+  }
   return text + decoder.decode();
 }
 
@@ -31,6 +38,8 @@ export interface Worker {
   child: Deno.ChildProcess;
   /** Its stderr, once it has exited. */
   log: Promise<string>;
+  /** What it has written to stderr so far. */
+  said(): string;
   /** SIGTERM, and its exit code. */
   stop(): Promise<number>;
   /** SIGKILL (a crash). */
@@ -47,7 +56,8 @@ export function startWorker(env: Record<string, string>): Worker {
     stdout: "null",
     stderr: "piped",
   }).spawn();
-  const log = collect(child.stderr);
+  let said = "";
+  const log = collect(child.stderr, (text) => said += text);
   let done = false;
   const status = child.status.then((s) => {
     done = true;
@@ -57,6 +67,7 @@ export function startWorker(env: Record<string, string>): Worker {
     port,
     child,
     log,
+    said: () => said,
     async stop() {
       if (!done) child.kill("SIGTERM");
       const s = await status;

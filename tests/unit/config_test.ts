@@ -118,6 +118,28 @@ Deno.test("settings() lists one VIGIL_ variable for every leaf of the defaults",
   assert.equal(new Set(list.map((s) => s.variable)).size, list.length, "no two share a name");
 });
 
+/** Settings that only go with others: what each needs beside it to be accepted. */
+const COMPANIONS: Record<string, Record<string, string>> = {
+  VIGIL_IO_KAFKA_TLS_CERT_FILE: { VIGIL_IO_KAFKA_TLS_KEY_FILE: "key.pem" },
+  VIGIL_IO_KAFKA_TLS_KEY_FILE: { VIGIL_IO_KAFKA_TLS_CERT_FILE: "cert.pem" },
+  VIGIL_IO_KAFKA_SASL_MECHANISM: {
+    VIGIL_IO_KAFKA_SASL_USERNAME: "vigil",
+    VIGIL_IO_KAFKA_SASL_PASSWORD: "pw",
+  },
+  VIGIL_IO_KAFKA_SASL_USERNAME: {
+    VIGIL_IO_KAFKA_SASL_MECHANISM: "PLAIN",
+    VIGIL_IO_KAFKA_SASL_PASSWORD: "pw",
+  },
+  VIGIL_IO_KAFKA_SASL_PASSWORD: {
+    VIGIL_IO_KAFKA_SASL_MECHANISM: "PLAIN",
+    VIGIL_IO_KAFKA_SASL_USERNAME: "vigil",
+  },
+  VIGIL_IO_KAFKA_SASL_PASSWORD_FILE: {
+    VIGIL_IO_KAFKA_SASL_MECHANISM: "PLAIN",
+    VIGIL_IO_KAFKA_SASL_USERNAME: "vigil",
+  },
+};
+
 Deno.test("settings() variables each set their own leaf", () => {
   for (const s of settings()) {
     // A share (0..1) moves halfway to 1 (rising levels stay in order); any other number
@@ -133,10 +155,13 @@ Deno.test("settings() variables each set their own leaf", () => {
       ? ["critical", "critical"]
       : s.variable === "VIGIL_IO_KAFKA_PRODUCER_PARTITIONER"
       ? ["crc32", "crc32"]
+      : s.variable === "VIGIL_IO_KAFKA_SASL_MECHANISM"
+      ? ["SCRAM-SHA-512", "SCRAM-SHA-512"]
       : ["changed", "changed"];
-    const config = loadConfig({ [s.variable]: text });
+    const companions = COMPANIONS[s.variable] ?? {};
+    const config = loadConfig({ ...companions, [s.variable]: text });
     assert.deepEqual(at(config, s.path), value, s.variable);
-    const others = settings(config).filter((o) => o.path !== s.path);
+    const others = settings(config).filter((o) => o.path !== s.path && !(o.variable in companions));
     for (const o of others) {
       assert.deepEqual(o.value, at(defaults, o.path), `${s.variable} → ${o.path}`);
     }
@@ -172,4 +197,81 @@ Deno.test("loadConfig() takes the producers' partitioner, and refuses one it doe
     () => loadConfig({ VIGIL_IO_KAFKA_PRODUCER_PARTITIONER: "consistent_random" }),
     /VIGIL_IO_KAFKA_PRODUCER_PARTITIONER=consistent_random: it must be murmur2 .* or crc32/,
   );
+});
+Deno.test("loadConfig() reads Kafka's TLS and SASL settings from their usual names", () => {
+  const io = loadConfig({
+    KAFKA_TLS: "true",
+    KAFKA_TLS_CA_FILE: "/etc/vigil/ca.pem",
+    KAFKA_TLS_CERT_FILE: "/etc/vigil/client.pem",
+    KAFKA_TLS_KEY_FILE: "/etc/vigil/client.key",
+    KAFKA_SASL_MECHANISM: "scram-sha-512",
+    KAFKA_SASL_USERNAME: "vigil",
+    KAFKA_SASL_PASSWORD_FILE: "/run/secrets/kafka",
+  }).io;
+  assert.deepEqual(
+    [
+      io.kafka_tls,
+      io.kafka_tls_ca_file,
+      io.kafka_tls_cert_file,
+      io.kafka_tls_key_file,
+      io.kafka_sasl_mechanism,
+      io.kafka_sasl_username,
+      io.kafka_sasl_password_file,
+    ],
+    [
+      true,
+      "/etc/vigil/ca.pem",
+      "/etc/vigil/client.pem",
+      "/etc/vigil/client.key",
+      "scram-sha-512",
+      "vigil",
+      "/run/secrets/kafka",
+    ],
+  );
+  assert.equal(
+    loadConfig({
+      KAFKA_SASL_PASSWORD: "x",
+      KAFKA_SASL_MECHANISM: "PLAIN",
+      KAFKA_SASL_USERNAME: "u",
+    }).io.kafka_sasl_password,
+    "x",
+  );
+});
+
+Deno.test("loadConfig() refuses Kafka SASL and TLS settings that cannot work", () => {
+  const user = { KAFKA_SASL_USERNAME: "vigil", KAFKA_SASL_PASSWORD: "pw" };
+  const refused: [Record<string, string>, RegExp][] = [
+    [
+      { ...user, KAFKA_SASL_MECHANISM: "GSSAPI" },
+      /^Cannot use KAFKA_SASL_MECHANISM=GSSAPI: it must be one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512$/,
+    ],
+    [
+      { KAFKA_SASL_MECHANISM: "PLAIN" },
+      /^Cannot use KAFKA_SASL_MECHANISM=PLAIN without KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD/,
+    ],
+    [
+      { KAFKA_SASL_MECHANISM: "PLAIN", KAFKA_SASL_USERNAME: "vigil" },
+      /without KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD/,
+    ],
+    [{ KAFKA_SASL_MECHANISM: "PLAIN", KAFKA_SASL_PASSWORD: "pw" }, /without KAFKA_SASL_USERNAME/],
+    [user, /^Cannot use a Kafka SASL user name or password without KAFKA_SASL_MECHANISM/],
+    [
+      { ...user, KAFKA_SASL_MECHANISM: "PLAIN", KAFKA_SASL_PASSWORD_FILE: "/f" },
+      /^Cannot use both KAFKA_SASL_PASSWORD and KAFKA_SASL_PASSWORD_FILE/,
+    ],
+    [
+      { KAFKA_TLS_CERT_FILE: "/c.pem" },
+      /^Cannot use KAFKA_TLS_CERT_FILE without KAFKA_TLS_KEY_FILE/,
+    ],
+    [{ KAFKA_TLS_KEY_FILE: "/k.pem" }, /mutual TLS needs both/],
+    [
+      { VIGIL_IO_KAFKA_CONNECT_BACKOFF_MAX_MS: "10" },
+      /^Cannot use VIGIL_IO_KAFKA_CONNECT_BACKOFF_MAX_MS=10: it must be at least/,
+    ],
+    [{ KAFKA_TLS: "maybe" }, /^Cannot read VIGIL_IO_KAFKA_TLS: "maybe" is not true or false$/],
+  ];
+  for (const [env, message] of refused) {
+    throwsConfigError(() => loadConfig(env), message);
+    assert.throws(() => loadConfig(env), (err: Error) => !err.message.includes("\n"), "one line");
+  }
 });
