@@ -307,6 +307,12 @@ export interface ModelSettings {
   drift_sample_every: number;
 }
 
+/**
+ * The fewest users the simulator can run with: a credential-stuffing attack tries up to 35
+ * distinct users.
+ */
+export const MIN_SIMULATED_USERS = 40;
+
 /** The built-in simulator as run by `deno task start`. */
 export interface SimulatorDefaults {
   events_per_second: number;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Config, defaults } from "./defaults.ts";
+import { type Config, defaults, MIN_SIMULATED_USERS } from "./defaults.ts";
 
 /** A configuration value that cannot be used. */
 export class ConfigError extends Error {
@@ -145,6 +145,17 @@ export function checkConfig(c: Config): void {
           severities.join(", "),
       );
     }
+  }
+  const sim = c.simulator;
+  if (!(Number.isInteger(sim.users) && sim.users >= MIN_SIMULATED_USERS)) {
+    throw new ConfigError(
+      `Cannot use VIGIL_SIMULATOR_USERS=${sim.users}: it must be a whole number of at least ${MIN_SIMULATED_USERS}`,
+    );
+  }
+  if (!(sim.events_per_second > 0)) {
+    throw new ConfigError(
+      `Cannot use VIGIL_SIMULATOR_EVENTS_PER_SECOND=${sim.events_per_second}: it must be above 0`,
+    );
   }
   if (!(Number.isInteger(c.api.port) && c.api.port >= 0 && c.api.port <= 65535)) {
     throw new ConfigError(`Cannot use PORT=${c.api.port}: it must be 0..65535`);
