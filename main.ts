@@ -15,7 +15,14 @@ import { createClusterApp } from "./api/cluster_app.ts";
 import { Cluster } from "./supervisors/cluster.ts";
 import type { Log } from "./io/log.ts";
 import type { Store } from "./io/store.ts";
-import { Args, checkReadable, checkWritable, CommandError, UsageError } from "./engine/args.ts";
+import {
+  Args,
+  checkReadable,
+  checkWritable,
+  CommandError,
+  fileProblem,
+  UsageError,
+} from "./engine/args.ts";
 import { log } from "./engine/logger.ts";
 import { linesOf, linesOfFile } from "./engine/replay.ts";
 import { replayThreaded as replayLines } from "./engine/replay_parallel.ts";
@@ -26,6 +33,7 @@ import { FLOW_MODEL } from "./actors/source.ts";
 import { flowCsvReader, type FlowRow } from "./io/flow_csv.ts";
 import { flowsOf, type Scenario, SCENARIOS, Simulator } from "./sim/simulator.ts";
 import { formatQuality, quality } from "./sim/quality.ts";
+import { type HttpFront, serveWithTimeouts } from "./io/http_server.ts";
 
 const HELP = `Vigil: real-time behaviour and intrusion detection.
 
@@ -90,6 +98,33 @@ const COMMANDS = [
 ];
 
 /**
+ * Listens on the API's address behind the read timeouts (`io/http_server.ts`); a port
+ * in use, or an address that cannot be had, is a CommandError.
+ */
+function listen(
+  config: Config,
+  handler: (req: Request) => Response | Promise<Response>,
+): HttpFront {
+  const { host, port } = config.api;
+  try {
+    return serveWithTimeouts({
+      hostname: host,
+      port,
+      header_timeout_ms: config.api.header_timeout_ms,
+      body_timeout_ms: config.api.body_timeout_ms,
+      idle_timeout_ms: config.api.idle_timeout_ms,
+    }, handler);
+  } catch (err) {
+    const why = err instanceof Deno.errors.AddrInUse
+      ? "the address is in use (set PORT to another port)"
+      : err instanceof Deno.errors.AddrNotAvailable
+      ? "no such address on this machine (set HOST)"
+      : fileProblem(err);
+    throw new CommandError(`Cannot listen on ${host}:${port}: ${why}`);
+  }
+}
+
+/**
  * Runs the system. A worker is one member of a consumer group on Kafka: it needs
  * `KAFKA_BROKERS`, and runs no simulator unless `VIGIL_SIMULATOR_ENABLED` says so.
  */
@@ -102,6 +137,10 @@ async function start(worker: boolean): Promise<number> {
     }
     if (env.VIGIL_SIMULATOR_ENABLED === undefined) config.simulator.enabled = false;
   }
+  // The port first: a port in use stops the command before anything has started.
+  let serve: (req: Request) => Response | Promise<Response> = () =>
+    Response.json({ error: "Vigil is starting" }, { status: 503 });
+  const server = listen(config, (req) => serve(req));
   let token = Deno.env.get("ADMIN_TOKEN") ?? "";
   if (token === "") {
     token = randomToken();
@@ -114,16 +153,12 @@ async function start(worker: boolean): Promise<number> {
     });
   }
   await system.start();
-  const server = Deno.serve({
-    hostname: config.api.host,
-    port: config.api.port,
-    onListen: ({ hostname, port }) =>
-      log("info", "Vigil is running", {
-        api: `http://${hostname}:${port}`,
-        simulator: config.simulator.enabled,
-        partitions: config.runtime.partitions,
-      }),
-  }, system.app.fetch);
+  serve = system.app.fetch;
+  log("info", "Vigil is running", {
+    api: `http://${server.addr.hostname}:${server.addr.port}`,
+    simulator: config.simulator.enabled,
+    partitions: config.runtime.partitions,
+  });
   const done = Promise.withResolvers<number>();
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -177,6 +212,9 @@ async function cluster(args: Args): Promise<number> {
       "A cluster of workers needs KAFKA_BROKERS (and MONGODB_URI for a shared store)",
     );
   }
+  let serve: (req: Request) => Response | Promise<Response> = () =>
+    Response.json({ error: "The cluster is starting" }, { status: 503 });
+  const server = listen(config, (req) => serve(req));
   let token = env.ADMIN_TOKEN ?? "";
   if (token === "") {
     token = randomToken();
@@ -211,12 +249,11 @@ async function cluster(args: Args): Promise<number> {
   });
   await supervisor.scale(workers);
   const app = createClusterApp(supervisor, { token, host: config.api.host });
-  const server = Deno.serve({
-    hostname: config.api.host,
-    port: config.api.port,
-    onListen: ({ hostname, port }) =>
-      log("info", "Cluster supervisor is running", { api: `http://${hostname}:${port}`, workers }),
-  }, app.fetch);
+  serve = app.fetch;
+  log("info", "Cluster supervisor is running", {
+    api: `http://${server.addr.hostname}:${server.addr.port}`,
+    workers,
+  });
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => {
       log("info", "Stopping the cluster", { signal });

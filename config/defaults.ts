@@ -289,6 +289,16 @@ export interface ApiLimits {
   ingest_events_per_s: number;
   /** How many events the ingest bucket holds: a burst taken at once. */
   ingest_burst_events: number;
+  /**
+   * Time a request's head (request line and headers) may take to arrive, from the
+   * connection's opening or the request's first byte; past it, 408 and the connection
+   * closes (`io/http_server.ts`).
+   */
+  header_timeout_ms: number;
+  /** Time a request's body may take to arrive after its head; past it, 408 and closed. */
+  body_timeout_ms: number;
+  /** A kept-alive connection with no request for this long is closed. */
+  idle_timeout_ms: number;
 }
 
 /** Model serving (ONNX, `models/service.ts`). */
@@ -594,6 +604,9 @@ export const defaults: Readonly<Config> = Object.freeze({
     max_alerts_page: 1_000,
     ingest_events_per_s: 20_000,
     ingest_burst_events: 100_000,
+    header_timeout_ms: 10_000,
+    body_timeout_ms: 30_000,
+    idle_timeout_ms: 60_000,
   },
   simulator: {
     events_per_second: 200,

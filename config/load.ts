@@ -106,6 +106,9 @@ export function checkConfig(c: Config): void {
     ["VIGIL_API_MAX_BODY_BYTES", c.api.max_body_bytes],
     ["VIGIL_IP_MAX_FAILURES_TRACKED", c.ip.max_failures_tracked],
     ["VIGIL_IO_KAFKA_MAX_REQUEST_BYTES", c.io.kafka_max_request_bytes],
+    ["VIGIL_API_HEADER_TIMEOUT_MS", c.api.header_timeout_ms],
+    ["VIGIL_API_BODY_TIMEOUT_MS", c.api.body_timeout_ms],
+    ["VIGIL_API_IDLE_TIMEOUT_MS", c.api.idle_timeout_ms],
   ];
   for (const [name, v] of positive) {
     if (!(v >= 1) || !Number.isInteger(v)) {

@@ -124,6 +124,21 @@ Deno.test("simulate: bad values, an unknown flag and a closed --to port are refu
   }
 });
 
+Deno.test("start: a port in use stops it at once, in one line", async () => {
+  const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (busy.addr as Deno.NetAddr).port;
+    const t0 = Date.now();
+    assertRefused(
+      await run(["start"], { PORT: String(port), ADMIN_TOKEN: "t" }),
+      new RegExp(`^Cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use`),
+    );
+    assert.ok(Date.now() - t0 < 20_000, "it exits; it does not stay alive without an API");
+  } finally {
+    busy.close();
+  }
+});
+
 Deno.test("Every command refuses an unknown flag, and an unknown command, in one line", async () => {
   for (const command of ["start", "replay", "import-flows", "config", "cluster"]) {
     assertRefused(await run([command, "--no-such-flag"]), /^Unknown flag --no-such-flag/);
