@@ -125,6 +125,19 @@ function listen(
 }
 
 /**
+ * Shows a generated admin token once, on the terminal's stderr as plain text: never
+ * through the JSON logger, whose lines are collected and kept.
+ */
+function showGeneratedToken(token: string, forWhat: string): void {
+  Deno.stderr.writeSync(
+    new TextEncoder().encode(
+      `ADMIN_TOKEN is not set; generated one for ${forWhat}: ${token}\n`,
+    ),
+  );
+  log("info", `ADMIN_TOKEN is not set; generated one for ${forWhat} (shown on stderr, not logged)`);
+}
+
+/**
  * Runs the system. A worker is one member of a consumer group on Kafka: it needs
  * `KAFKA_BROKERS`, and runs no simulator unless `VIGIL_SIMULATOR_ENABLED` says so.
  */
@@ -144,7 +157,7 @@ async function start(worker: boolean): Promise<number> {
   let token = Deno.env.get("ADMIN_TOKEN") ?? "";
   if (token === "") {
     token = randomToken();
-    log("info", "ADMIN_TOKEN is not set; generated one for this run", { admin_token: token });
+    showGeneratedToken(token, "this run");
   }
   const system = new VigilSystem({ config, token, ...await connectIo(config) });
   if (config.alerts_stdout) {
@@ -218,9 +231,7 @@ async function cluster(args: Args): Promise<number> {
   let token = env.ADMIN_TOKEN ?? "";
   if (token === "") {
     token = randomToken();
-    log("info", "ADMIN_TOKEN is not set; generated one for the cluster and its workers", {
-      admin_token: token,
-    });
+    showGeneratedToken(token, "the cluster and its workers");
   }
   const mainPath = new URL(import.meta.url).pathname;
   const done = Promise.withResolvers<number>();
