@@ -325,11 +325,25 @@ export function createApp(deps: ApiDeps): Hono {
     let body: { category?: unknown; limit?: unknown } = {};
     const text = await c.req.text();
     if (text.trim() !== "") {
+      let parsed: unknown;
       try {
-        body = JSON.parse(text) ?? {};
+        parsed = JSON.parse(text);
       } catch {
         throw new BadRequest('Cannot parse the body: send {"category": "future", "limit": 100}');
       }
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+        const got = Array.isArray(parsed) ? "an array" : parsed === null ? "null" : typeof parsed;
+        throw new BadRequest(
+          `Cannot use the body: it must be an object such as {"category": "future", "limit": 100}, got ${got}`,
+        );
+      }
+      const unknown = Object.keys(parsed).filter((k) => k !== "category" && k !== "limit");
+      if (unknown.length > 0) {
+        throw new BadRequest(
+          `Cannot use field(s) ${unknown.join(", ")}: the body takes "category" and "limit"`,
+        );
+      }
+      body = parsed;
     }
     const categories = [
       "invalid",

@@ -1203,12 +1203,25 @@ Deno.test("POST /api/v1/dead-letters/redrive takes dead letters out and ingests 
       ).sort();
     await waitFor("two dead letters", async () => (await reasons()).length === 2 || undefined);
     assert.deepEqual(await reasons(), ["future", "invalid"]);
-    // Bad bodies.
-    for (const body of ['{"limit": 0}', '{"limit": "x"}', '{"category": "nope"}', "{nope"]) {
+    // Bad bodies: refused with what is wrong, and nothing taken.
+    for (
+      const [body, why] of [
+        ['{"limit": 0}', /"limit" must be a whole number from 1 to/],
+        ['{"limit": "x"}', /"limit" must be a whole number/],
+        ['{"category": "nope"}', /"category" must be one of invalid, oversized/],
+        ["{nope", /Cannot parse the body/],
+        ["[]", /it must be an object .*, got an array/],
+        ['"x"', /it must be an object .*, got string/],
+        ["5", /it must be an object .*, got number/],
+        ["null", /it must be an object .*, got null/],
+        ['{"limit": 5, "categories": ["late"]}', /Cannot use field\(s\) categories/],
+      ] as const
+    ) {
       const bad = await h.call("/api/v1/dead-letters/redrive", { method: "POST", body });
       assert.equal(bad.status, 400, body);
-      assert.equal(typeof bad.json.error, "string");
+      assert.match(bad.json.error, why, body);
     }
+    assert.deepEqual(await reasons(), ["future", "invalid"], "a refused body takes nothing");
     // The fix here is time: the event is no longer ahead. Only "future" ones are re-driven.
     await new Promise((r) => setTimeout(r, 3_100));
     const redrive = await h.call("/api/v1/dead-letters/redrive", {
