@@ -13,7 +13,7 @@ import { FLOW_MODEL, flowRule, SOURCE, sourceBehaviour } from "../actors/source.
 import { SERVICE, serviceBehaviour } from "../actors/service.ts";
 import { PAGE, pageBehaviour } from "../actors/page.ts";
 import { ModelService, versionsOf } from "../models/service.ts";
-import { flowModelView, loadModels, loginModelView } from "./served_models.ts";
+import { flowModelView, loadModels, loginModelView, SERVED_MODELS } from "./served_models.ts";
 import type { Config } from "../config/defaults.ts";
 import { KEY_FIELD, messageKey } from "../events/route.ts";
 import { Topics } from "../events/topics.ts";
@@ -227,6 +227,7 @@ export class VigilSystem {
       actors: this.runtime,
       partitions: () => this.#assigned,
       models: {
+        known: SERVED_MODELS,
         list: () => this.#listModels(),
         activate: async (name, version) => {
           if (!(await versionsOf(c.models.dir, name)).includes(version)) {
@@ -261,14 +262,8 @@ export class VigilSystem {
   /** The models in the models folder, with the version each serves. */
   async #listModels(): Promise<ModelInfo[]> {
     const dir = this.config.models.dir;
-    const names: string[] = [];
-    try {
-      for await (const e of Deno.readDir(dir)) if (e.isDirectory) names.push(e.name);
-    } catch {
-      // no models folder: nothing to list
-    }
     const out: ModelInfo[] = [];
-    for (const name of names.sort()) {
+    for (const name of [...SERVED_MODELS].sort()) {
       const versions = await versionsOf(dir, name);
       if (versions.length === 0) continue;
       const m = this.models.manifest(name);
