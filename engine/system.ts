@@ -102,7 +102,7 @@ export class VigilSystem {
     this.outbox = new Outbox(this.store, this.log, this.topics);
     this.notifier = options.notifier ?? new Notifier(c.notify, {
       notified: (target, result, n) => this.metrics.notified(target, result, n),
-    }, { store: this.store });
+    }, { store: this.store, log });
     this.outbox.listen((alerts) => this.notifier.offer(alerts));
     let runtime: ActorRuntime | null = null;
     this.metrics = new Metrics({

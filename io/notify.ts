@@ -26,6 +26,13 @@ const RANK: Readonly<Record<Severity, number>> = {
   critical: 4,
 };
 
+/** Where the notifier says what a person should know (the JSON logger in the engine). */
+export type NotifyLog = (
+  level: "warn",
+  msg: string,
+  fields: Record<string, unknown>,
+) => void;
+
 /** What the notifier reports (the metrics adapter implements it). */
 export interface NotifyTelemetry {
   notified(target: string, result: "sent" | "retried" | "given_up" | "dropped", n: number): void;
@@ -59,6 +66,7 @@ class Lane {
     readonly telemetry: NotifyTelemetry,
     readonly fetcher: typeof fetch,
     readonly outbox: NotificationOutbox | null,
+    readonly log: NotifyLog,
   ) {
     if (outbox) {
       // What an earlier run (or a dead process) left waiting is sent too.
@@ -136,7 +144,7 @@ class Lane {
       }
       let finished = false;
       for (let attempt = 1;; attempt++) {
-        if (await this.#send(batch)) {
+        if (await this.#send(batch, attempt)) {
           this.telemetry.notified(this.target.name, "sent", batch.length);
           finished = true;
           break;
@@ -158,16 +166,29 @@ class Lane {
     }
   }
 
-  async #send(batch: readonly Alert[]): Promise<boolean> {
+  /**
+   * One try at a batch. A redirect is not followed (the signed body would go to wherever
+   * the answer points): it is a failed delivery, said once per batch in the log.
+   */
+  async #send(batch: readonly Alert[], attempt: number): Promise<boolean> {
     try {
       const req = await this.target.request(batch);
       const res = await this.fetcher(req.url, {
         method: "POST",
         headers: req.headers,
         body: req.body,
+        redirect: "manual",
         signal: AbortSignal.timeout(this.s.timeout_ms),
       });
       await res.body?.cancel();
+      if (res.status >= 300 && res.status < 400 && attempt === 1) {
+        this.log(
+          "warn",
+          `Notification target ${this.target.name} answered ${res.status} (a redirect): ` +
+            "not followed, counted as a failed delivery; point its URL at the final address",
+          { target: this.target.name, status: res.status, alerts: batch.length },
+        );
+      }
       return res.ok;
     } catch {
       return false;
@@ -212,14 +233,14 @@ export class Notifier {
   constructor(
     settings: NotifySettings,
     telemetry: NotifyTelemetry,
-    options: { fetcher?: typeof fetch; targets?: Target[]; store?: Store } = {},
+    options: { fetcher?: typeof fetch; targets?: Target[]; store?: Store; log?: NotifyLog } = {},
   ) {
     const store = options.store;
     const outbox = store?.queueNotifications && store.claimNotifications && store.doneNotifications
       ? store as NotificationOutbox
       : null;
     this.#lanes = (options.targets ?? targetsOf(settings)).map((t) =>
-      new Lane(t, settings, telemetry, options.fetcher ?? fetch, outbox)
+      new Lane(t, settings, telemetry, options.fetcher ?? fetch, outbox, options.log ?? (() => {}))
     );
   }
 
