@@ -10,14 +10,21 @@
  */
 
 import { type PartitionerName, placementOf } from "./actors/placement.ts";
-import type { Config } from "./config/defaults.ts";
+import { type Config, MIN_SIMULATED_USERS } from "./config/defaults.ts";
 import { ConfigError, loadConfig, settings } from "./config/load.ts";
 import { maskUri, shownValue } from "./config/secrets.ts";
 import { createClusterApp } from "./api/cluster_app.ts";
 import { Cluster } from "./supervisors/cluster.ts";
 import type { Log } from "./io/log.ts";
 import type { Store } from "./io/store.ts";
-import { Args, UsageError } from "./engine/args.ts";
+import {
+  Args,
+  checkReadable,
+  checkWritable,
+  CommandError,
+  fileProblem,
+  UsageError,
+} from "./engine/args.ts";
 import { log } from "./engine/logger.ts";
 import { linesOf, linesOfFile } from "./engine/replay.ts";
 import { replayThreaded as replayLines } from "./engine/replay_parallel.ts";
@@ -28,6 +35,7 @@ import { FLOW_MODEL } from "./actors/source.ts";
 import { flowCsvReader, type FlowRow } from "./io/flow_csv.ts";
 import { flowsOf, type Scenario, SCENARIOS, Simulator } from "./sim/simulator.ts";
 import { formatQuality, quality } from "./sim/quality.ts";
+import { type HttpFront, serveWithTimeouts } from "./io/http_server.ts";
 
 const HELP = `Vigil: real-time behaviour and intrusion detection.
 
@@ -79,9 +87,59 @@ async function main(argv: string[]): Promise<number> {
       console.log(HELP);
       return 0;
     default:
-      console.error(`Unknown command "${command}".\n\n${HELP}`);
-      return 2;
+      throw new UsageError(`Unknown command "${command}"; the commands are ${COMMANDS.join(", ")}`);
   }
+}
+
+const COMMANDS = [
+  "start",
+  "worker",
+  "cluster",
+  "replay",
+  "simulate",
+  "import-flows",
+  "config",
+  "help",
+];
+
+/**
+ * Listens on the API's address behind the read timeouts (`io/http_server.ts`); a port
+ * in use, or an address that cannot be had, is a CommandError.
+ */
+function listen(
+  config: Config,
+  handler: (req: Request) => Response | Promise<Response>,
+): HttpFront {
+  const { host, port } = config.api;
+  try {
+    return serveWithTimeouts({
+      hostname: host,
+      port,
+      header_timeout_ms: config.api.header_timeout_ms,
+      body_timeout_ms: config.api.body_timeout_ms,
+      idle_timeout_ms: config.api.idle_timeout_ms,
+    }, handler);
+  } catch (err) {
+    const why = err instanceof Deno.errors.AddrInUse
+      ? "the address is in use (set PORT to another port)"
+      : err instanceof Deno.errors.AddrNotAvailable
+      ? "no such address on this machine (set HOST)"
+      : fileProblem(err);
+    throw new CommandError(`Cannot listen on ${host}:${port}: ${why}`);
+  }
+}
+
+/**
+ * Shows a generated admin token once, on the terminal's stderr as plain text: never
+ * through the JSON logger, whose lines are collected and kept.
+ */
+function showGeneratedToken(token: string, forWhat: string): void {
+  Deno.stderr.writeSync(
+    new TextEncoder().encode(
+      `ADMIN_TOKEN is not set; generated one for ${forWhat}: ${token}\n`,
+    ),
+  );
+  log("info", `ADMIN_TOKEN is not set; generated one for ${forWhat} (shown on stderr, not logged)`);
 }
 
 /**
@@ -97,10 +155,14 @@ async function start(worker: boolean): Promise<number> {
     }
     if (env.VIGIL_SIMULATOR_ENABLED === undefined) config.simulator.enabled = false;
   }
+  // The port first: a port in use stops the command before anything has started.
+  let serve: (req: Request) => Response | Promise<Response> = () =>
+    Response.json({ error: "Vigil is starting" }, { status: 503 });
+  const server = listen(config, (req) => serve(req));
   let token = Deno.env.get("ADMIN_TOKEN") ?? "";
   if (token === "") {
     token = randomToken();
-    log("info", "ADMIN_TOKEN is not set; generated one for this run", { admin_token: token });
+    showGeneratedToken(token, "this run");
   }
   const system = new VigilSystem({ config, token, ...await connectIo(config) });
   if (config.alerts_stdout) {
@@ -109,16 +171,12 @@ async function start(worker: boolean): Promise<number> {
     });
   }
   // Served before the system starts, so /ready says why while Kafka cannot be reached.
-  const server = Deno.serve({
-    hostname: config.api.host,
-    port: config.api.port,
-    onListen: ({ hostname, port }) =>
-      log("info", "Vigil is running", {
-        api: `http://${hostname}:${port}`,
-        simulator: config.simulator.enabled,
-        partitions: config.runtime.partitions,
-      }),
-  }, system.app.fetch);
+  serve = system.app.fetch;
+  log("info", "Vigil is running", {
+    api: `http://${server.addr.hostname}:${server.addr.port}`,
+    simulator: config.simulator.enabled,
+    partitions: config.runtime.partitions,
+  });
   const done = Promise.withResolvers<number>();
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -162,7 +220,11 @@ const WORKER_PERMISSIONS = [
 async function cluster(args: Args): Promise<number> {
   const env = Deno.env.toObject();
   const config = loadConfig(env);
-  const workers = args.number("workers", config.cluster.workers);
+  const workers = args.number("workers", config.cluster.workers, {
+    min: 1,
+    max: config.cluster.max_workers,
+    integer: true,
+  });
   args.checkAllUsed();
   if (config.io.kafka_brokers === "") {
     throw new ConfigError(
@@ -171,12 +233,13 @@ async function cluster(args: Args): Promise<number> {
   }
   // Its files are read here too, so a worker never starts only to fail on them.
   (await import("./io/kafka_connection.ts")).kafkaConnection(config.io);
+  let serve: (req: Request) => Response | Promise<Response> = () =>
+    Response.json({ error: "The cluster is starting" }, { status: 503 });
+  const server = listen(config, (req) => serve(req));
   let token = env.ADMIN_TOKEN ?? "";
   if (token === "") {
     token = randomToken();
-    log("info", "ADMIN_TOKEN is not set; generated one for the cluster and its workers", {
-      admin_token: token,
-    });
+    showGeneratedToken(token, "the cluster and its workers");
   }
   const mainPath = new URL(import.meta.url).pathname;
   const done = Promise.withResolvers<number>();
@@ -205,12 +268,11 @@ async function cluster(args: Args): Promise<number> {
   });
   await supervisor.scale(workers);
   const app = createClusterApp(supervisor, { token, host: config.api.host });
-  const server = Deno.serve({
-    hostname: config.api.host,
-    port: config.api.port,
-    onListen: ({ hostname, port }) =>
-      log("info", "Cluster supervisor is running", { api: `http://${hostname}:${port}`, workers }),
-  }, app.fetch);
+  serve = app.fetch;
+  log("info", "Cluster supervisor is running", {
+    api: `http://${server.addr.hostname}:${server.addr.port}`,
+    workers,
+  });
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(signal, () => {
       log("info", "Stopping the cluster", { signal });
@@ -274,6 +336,9 @@ async function replay(args: Args): Promise<number> {
   const deadOut = args.string("dead-letters");
   args.checkAllUsed();
   if (!input) throw new UsageError("replay needs --input FILE.jsonl");
+  await checkReadable("input", input);
+  if (output) await checkWritable("output", output);
+  if (deadOut) await checkWritable("dead-letters", deadOut);
   const config = loadConfig(Deno.env.toObject());
   // Flows and logins are scored as a live worker scores them, by the newest models.
   const models = new ModelService(config.models);
@@ -317,6 +382,9 @@ async function importFlows(args: Args): Promise<number> {
   if (!Number.isFinite(timestamp_ms)) {
     throw new UsageError(`--time must be ISO-8601, got "${timeText}"`);
   }
+  await checkReadable("input", input);
+  if (output) await checkWritable("output", output);
+  if (deadOut) await checkWritable("dead-letters", deadOut);
   const name = input.slice(input.lastIndexOf("/") + 1);
   const enc = new TextEncoder();
   const out = output
@@ -371,7 +439,7 @@ async function importFlows(args: Args): Promise<number> {
     out?.close();
     dead?.close();
   }
-  if (read === null) throw new UsageError(`${input} is empty`);
+  if (read === null) throw new CommandError(`Cannot import --input ${input}: it is empty`);
   log("info", "Flows imported", { events, rejected });
   return 0;
 }
@@ -379,6 +447,14 @@ async function importFlows(args: Args): Promise<number> {
 async function simulate(args: Args): Promise<number> {
   const config = loadConfig(Deno.env.toObject());
   const s = config.simulator;
+  const seed = args.number("seed", s.seed, { integer: true });
+  const users = args.number("users", s.users, { min: MIN_SIMULATED_USERS, integer: true });
+  const attackInterval = args.number("attack-interval-s", s.attack_interval_s, { min: 0 });
+  const ops = args.flag("ops");
+  const output = args.string("output");
+  const to = args.string("to");
+  const token = args.string("token") ?? Deno.env.get("ADMIN_TOKEN") ?? "";
+  const truthOut = args.string("truth");
   const startText = args.string("start");
   const start_ms = startText ? Date.parse(startText) : Date.UTC(2026, 0, 5, 8);
   if (!Number.isFinite(start_ms)) {
@@ -390,12 +466,27 @@ async function simulate(args: Args): Promise<number> {
       throw new UsageError(`Unknown scenario "${sc}"; known: ${SCENARIOS.join(", ")}`);
     }
   }
-  const rate = args.number("rate", s.events_per_second);
-  const count = args.number("events", 100_000);
+  const rate = args.number("rate", s.events_per_second, { above: 0 });
+  const count = args.number("events", 100_000, { min: 1, integer: true });
   const realtime = args.flag("realtime");
   const report = args.flag("report");
   const reportJson = args.string("report-json");
   const withFlows = args.flag("flows");
+  args.checkAllUsed();
+  if (!output && !to && !report && !reportJson) {
+    throw new UsageError(
+      "simulate needs --output FILE.jsonl, --to http://HOST:PORT, or --report",
+    );
+  }
+  if (to !== undefined && !/^https?:\/\/[^/]/.test(to)) {
+    throw new UsageError(`--to must be an http:// or https:// address, got "${to}"`);
+  }
+  for (
+    const [flag, path] of [["output", output], ["truth", truthOut], ["report-json", reportJson]]
+  ) {
+    if (path) await checkWritable(flag!, path);
+  }
+  if (to) await checkReachable(to);
   // The models: for the report's replay, and the flow model's class prototypes for flows.
   const models = report || reportJson || withFlows ? new ModelService(config.models) : null;
   if (models) await loadModels(models, config.models.dir);
@@ -409,29 +500,19 @@ async function simulate(args: Args): Promise<number> {
     );
   }
   const sim = new Simulator({
-    seed: args.number("seed", s.seed),
-    users: args.number("users", s.users),
+    seed,
+    users,
     start_ms: realtime ? Date.now() : start_ms,
     events_per_second: rate,
-    attack_interval_s: args.number("attack-interval-s", s.attack_interval_s),
+    attack_interval_s: attackInterval,
     scenarios,
-    ...(args.flag("ops") ? { ops: { clicks_per_second: s.clicks_per_second || 5 } } : {}),
+    ...(ops ? { ops: { clicks_per_second: s.clicks_per_second || 5 } } : {}),
     ...(flows ? { flows } : {}),
   });
-  const output = args.string("output");
-  const to = args.string("to");
-  const token = args.string("token") ?? Deno.env.get("ADMIN_TOKEN") ?? "";
-  const truthOut = args.string("truth");
-  args.checkAllUsed();
   if (report || reportJson) {
     return await qualityRun(sim, count, config, models!, reportJson).finally(() => models!.close());
   }
   models?.close();
-  if (!output && !to) {
-    throw new UsageError(
-      "simulate needs --output FILE.jsonl, --to http://HOST:PORT, or --report",
-    );
-  }
   const encoder = new TextEncoder();
   const file = output
     ? await Deno.open(output, { write: true, create: true, truncate: true })
@@ -489,32 +570,86 @@ async function qualityRun(
   return 0;
 }
 
-async function post(base: string, token: string, body: string): Promise<void> {
-  const res = await fetch(new URL("/api/v1/events", base), {
-    method: "POST",
-    headers: { "content-type": "application/x-ndjson", authorization: `Bearer ${token}` },
-    body,
-  });
-  const text = await res.text();
-  if (res.status !== 202) {
-    throw new Error(`POST ${base}/api/v1/events answered ${res.status}: ${text}`);
+/** Throws a CommandError unless something answers HTTP at `base` (before any event is made). */
+async function checkReachable(base: string): Promise<void> {
+  try {
+    const res = await fetch(new URL("/health", base), { signal: AbortSignal.timeout(5_000) });
+    await res.body?.cancel();
+  } catch (err) {
+    throw new CommandError(`Cannot reach --to ${base}: ${networkProblem(err)}`);
   }
 }
 
-if (import.meta.main) {
-  // A client library's stray rejection (a reconnect racing a shutdown, say) is logged; the
-  // process goes on, and its supervisor or the readiness probe judges its health.
-  globalThis.addEventListener("unhandledrejection", (e) => {
-    e.preventDefault();
-    log("error", "Unhandled rejection", { error: String(e.reason) });
-  });
+async function post(base: string, token: string, body: string): Promise<void> {
+  let res: Response;
   try {
-    Deno.exit(await main(Deno.args));
+    res = await fetch(new URL("/api/v1/events", base), {
+      method: "POST",
+      headers: { "content-type": "application/x-ndjson", authorization: `Bearer ${token}` },
+      body,
+    });
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError) {
-      console.error(`${err.message}\n\n${HELP}`);
-      Deno.exit(2);
-    }
-    throw err;
+    throw new CommandError(`Cannot post events to ${base}: ${networkProblem(err)}`);
   }
+  const text = await res.text();
+  if (res.status !== 202) {
+    const reason = oneLine(text).slice(0, 300);
+    throw new CommandError(`POST ${base}/api/v1/events answered ${res.status}: ${reason}`);
+  }
+}
+
+/** What went wrong with a request, in a few words. */
+function networkProblem(err: unknown): string {
+  const text = `${(err as Error).message} ${String((err as Error).cause ?? "")}`;
+  if (/refused/i.test(text)) return "connection refused (is Vigil running there?)";
+  if (err instanceof DOMException && err.name === "TimeoutError") return "no answer within 5 s";
+  return oneLine((err as Error).message);
+}
+
+/** Text on one line. */
+function oneLine(text: string): string {
+  return text.replace(/\s*\n\s*/g, " ").trim();
+}
+
+/**
+ * The line to print for an error the user can act on (a flag, a value, a file, a port),
+ * with its exit code; null for anything else (a bug: its stack is shown).
+ */
+function userError(err: unknown): { line: string; code: number } | null {
+  if (err instanceof UsageError || err instanceof ConfigError) {
+    return { line: `${oneLine(err.message)} (deno run main.ts help lists the commands)`, code: 2 };
+  }
+  if (err instanceof CommandError) return { line: oneLine(err.message), code: 1 };
+  const deno = Deno.errors;
+  if (
+    err instanceof deno.NotFound || err instanceof deno.PermissionDenied ||
+    err instanceof deno.IsADirectory || err instanceof deno.NotADirectory ||
+    err instanceof deno.AddrInUse || err instanceof deno.ConnectionRefused ||
+    err instanceof deno.NotCapable
+  ) {
+    return { line: oneLine(`Cannot go on: ${err.message}`), code: 1 };
+  }
+  return null;
+}
+
+if (import.meta.main) {
+  if (["start", "worker", "cluster"].includes(Deno.args[0] ?? "")) {
+    // In a long-running process, a client library's stray rejection (a reconnect racing
+    // a shutdown, say) is logged; the process goes on, and its supervisor or the
+    // readiness probe judges its health. A one-shot command fails on one instead.
+    globalThis.addEventListener("unhandledrejection", (e) => {
+      e.preventDefault();
+      log("error", "Unhandled rejection", { error: String(e.reason) });
+    });
+  }
+  let code: number;
+  try {
+    code = await main(Deno.args);
+  } catch (err) {
+    const user = userError(err);
+    if (user === null) console.error(err);
+    else console.error(user.line);
+    code = user?.code ?? 1;
+  }
+  Deno.exit(code);
 }

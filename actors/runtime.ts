@@ -84,6 +84,12 @@ export interface RuntimeOptions {
     | Readonly<Record<string, readonly string[]>>
     | ((type: string, partition: number) => readonly string[]);
   /**
+   * How long a lane waits at its start for an expected stream that has not delivered
+   * (default and at most: the idle watermark delay), by stream name: less for a stream
+   * that may well stay empty.
+   */
+  expected_wait_ms?: (stream: string) => number;
+  /**
    * The partition of a key (default: Kafka's murmur2, as the Java client and kafkajs
    * place keys; see `placement.ts`).
    */
@@ -264,8 +270,12 @@ export class ActorRuntime {
       const now = this.#clock.now();
       const expected = this.#o.expected_streams;
       const names = typeof expected === "function" ? expected(type, partition) : expected?.[type];
+      const idle = this.#o.runtime.idle_watermark_delay_ms;
+      const wait = this.#o.expected_wait_ms;
       for (const name of names ?? []) {
-        lane.streams.set(name, { max: -Infinity, at: now, seq: -1 });
+        // Seen `idle - wait` ago: idle, and so no longer waited for, `wait` from now.
+        const at = wait === undefined ? now : now - idle + Math.min(idle, wait(name));
+        lane.streams.set(name, { max: -Infinity, at, seq: -1 });
       }
       lanes.set(type, lane);
     }

@@ -39,6 +39,8 @@ export interface ModelInfo {
 
 /** What the API can do with the models. */
 export interface ModelsDeps {
+  /** The models served (the registry): the only names the routes take. */
+  known: readonly string[];
   list(): Promise<ModelInfo[]>;
   /** Loads, checks and swaps in a version; throws NotFound or an error saying why not. */
   activate(name: string, version: string): Promise<{ version: string; previous: string | null }>;
@@ -86,6 +88,9 @@ export interface ApiDeps {
 
 /** A request that cannot be served as asked. */
 class BadRequest extends Error {}
+
+/** What a model's name may be: one plain path segment. */
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 /**
  * The ingest rate limit: a bucket of `burst` events refilled at `per_s` a second. A
@@ -289,10 +294,23 @@ export function createApp(deps: ApiDeps): Hono {
     if (!deps.models) throw new NotFound("No models are served by this process");
     return deps.models;
   };
+  /** The model a route names: a plain name (400 otherwise) in the registry (404 otherwise). */
+  const knownModel = (models: ModelsDeps, name: string): string => {
+    if (!MODEL_NAME.test(name)) {
+      throw new BadRequest(
+        `Cannot use model name ${JSON.stringify(name.slice(0, 80))}: a name is letters, ` +
+          `digits, "_" and "-" (known: ${models.known.join(", ")})`,
+      );
+    }
+    if (!models.known.includes(name)) {
+      throw new NotFound(`No model ${name}; known: ${models.known.join(", ")}`);
+    }
+    return name;
+  };
 
   app.post("/api/v1/models/:name/activate", smallBody, async (c) => {
     const models = modelsOf();
-    const name = c.req.param("name");
+    const name = knownModel(models, c.req.param("name"));
     const version = await versionOf(c);
     const r = await checked(() => models.activate(name, version));
     if ("refused" in r) return c.json({ error: r.refused, active: "unchanged" }, 422);
@@ -301,7 +319,7 @@ export function createApp(deps: ApiDeps): Hono {
 
   app.post("/api/v1/models/:name/shadow", smallBody, async (c) => {
     const models = modelsOf();
-    const name = c.req.param("name");
+    const name = knownModel(models, c.req.param("name"));
     const version = await versionOf(c);
     const r = await checked(() => models.shadow(name, version));
     if (r && typeof r === "object" && "refused" in r) return c.json({ error: r.refused }, 422);
@@ -309,8 +327,9 @@ export function createApp(deps: ApiDeps): Hono {
   });
 
   app.delete("/api/v1/models/:name/shadow", async (c) => {
-    const name = c.req.param("name");
-    if (!(await modelsOf().unshadow(name))) throw new NotFound(`Model ${name} has no shadow`);
+    const models = modelsOf();
+    const name = knownModel(models, c.req.param("name"));
+    if (!(await models.unshadow(name))) throw new NotFound(`Model ${name} has no shadow`);
     return c.json({ name, shadow: null });
   });
 
@@ -325,11 +344,25 @@ export function createApp(deps: ApiDeps): Hono {
     let body: { category?: unknown; limit?: unknown } = {};
     const text = await c.req.text();
     if (text.trim() !== "") {
+      let parsed: unknown;
       try {
-        body = JSON.parse(text) ?? {};
+        parsed = JSON.parse(text);
       } catch {
         throw new BadRequest('Cannot parse the body: send {"category": "future", "limit": 100}');
       }
+      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+        const got = Array.isArray(parsed) ? "an array" : parsed === null ? "null" : typeof parsed;
+        throw new BadRequest(
+          `Cannot use the body: it must be an object such as {"category": "future", "limit": 100}, got ${got}`,
+        );
+      }
+      const unknown = Object.keys(parsed).filter((k) => k !== "category" && k !== "limit");
+      if (unknown.length > 0) {
+        throw new BadRequest(
+          `Cannot use field(s) ${unknown.join(", ")}: the body takes "category" and "limit"`,
+        );
+      }
+      body = parsed;
     }
     const categories = [
       "invalid",

@@ -55,6 +55,12 @@ export interface RuntimeLimits {
    * every partition that may send them, so a moved record is never found late.
    */
   repartition_progress_ms: number;
+  /**
+   * How long an actor type's event time waits, when its lane starts, for word from each
+   * other partition of what it moves here (a partition may have none of a kind: few pages,
+   * few services); then it goes on with the streams that came (at most the idle delay).
+   */
+  repartition_wait_ms: number;
   /** Events `deno task replay` holds in memory to sort by event time. */
   max_replay_events: number;
   /**
@@ -308,6 +314,16 @@ export interface ApiLimits {
   ingest_events_per_s: number;
   /** How many events the ingest bucket holds: a burst taken at once. */
   ingest_burst_events: number;
+  /**
+   * Time a request's head (request line and headers) may take to arrive, from the
+   * connection's opening or the request's first byte; past it, 408 and the connection
+   * closes (`io/http_server.ts`).
+   */
+  header_timeout_ms: number;
+  /** Time a request's body may take to arrive after its head; past it, 408 and closed. */
+  body_timeout_ms: number;
+  /** A kept-alive connection with no request for this long is closed. */
+  idle_timeout_ms: number;
 }
 
 /** Model serving (ONNX, `models/service.ts`). */
@@ -325,6 +341,12 @@ export interface ModelSettings {
   /** Drift counts one in this many scored rows (a sample: PSI needs no census). */
   drift_sample_every: number;
 }
+
+/**
+ * The fewest users the simulator can run with: a credential-stuffing attack tries up to 35
+ * distinct users.
+ */
+export const MIN_SIMULATED_USERS = 40;
 
 /** The built-in simulator as run by `deno task start`. */
 export interface SimulatorDefaults {
@@ -531,6 +553,7 @@ export const defaults: Readonly<Config> = Object.freeze({
     log_retention_records: 50_000,
     idle_watermark_delay_ms: 5 * MINUTE,
     repartition_progress_ms: 1_000,
+    repartition_wait_ms: 30_000,
     max_replay_events: 20_000_000,
     replay_threads: 2,
     replay_chunk_lines: 4_096,
@@ -657,6 +680,9 @@ export const defaults: Readonly<Config> = Object.freeze({
     max_alerts_page: 1_000,
     ingest_events_per_s: 20_000,
     ingest_burst_events: 100_000,
+    header_timeout_ms: 10_000,
+    body_timeout_ms: 30_000,
+    idle_timeout_ms: 60_000,
   },
   simulator: {
     events_per_second: 200,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Config, defaults } from "./defaults.ts";
+import { type Config, defaults, MIN_SIMULATED_USERS } from "./defaults.ts";
 import { PARTITIONERS } from "../actors/placement.ts";
 
 /** A configuration value that cannot be used. */
@@ -119,6 +119,9 @@ export function checkConfig(c: Config): void {
     ["VIGIL_IP_MAX_FAILURES_TRACKED", c.ip.max_failures_tracked],
     ["VIGIL_IO_KAFKA_MAX_REQUEST_BYTES", c.io.kafka_max_request_bytes],
     ["VIGIL_IO_KAFKA_CONNECT_BACKOFF_MIN_MS", c.io.kafka_connect_backoff_min_ms],
+    ["VIGIL_API_HEADER_TIMEOUT_MS", c.api.header_timeout_ms],
+    ["VIGIL_API_BODY_TIMEOUT_MS", c.api.body_timeout_ms],
+    ["VIGIL_API_IDLE_TIMEOUT_MS", c.api.idle_timeout_ms],
   ];
   for (const [name, v] of positive) {
     if (!(v >= 1) || !Number.isInteger(v)) {
@@ -172,6 +175,17 @@ export function checkConfig(c: Config): void {
           severities.join(", "),
       );
     }
+  }
+  const sim = c.simulator;
+  if (!(Number.isInteger(sim.users) && sim.users >= MIN_SIMULATED_USERS)) {
+    throw new ConfigError(
+      `Cannot use VIGIL_SIMULATOR_USERS=${sim.users}: it must be a whole number of at least ${MIN_SIMULATED_USERS}`,
+    );
+  }
+  if (!(sim.events_per_second > 0)) {
+    throw new ConfigError(
+      `Cannot use VIGIL_SIMULATOR_EVENTS_PER_SECOND=${sim.events_per_second}: it must be above 0`,
+    );
   }
   if (!(Number.isInteger(c.api.port) && c.api.port >= 0 && c.api.port <= 65535)) {
     throw new ConfigError(`Cannot use PORT=${c.api.port}: it must be 0..65535`);

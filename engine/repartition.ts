@@ -46,7 +46,11 @@ export interface Repartitioned {
 }
 
 /** The input stream, at the receiving partition, of the records moved from `topic`'s partition `q`. */
-export const repartitionStream = (topic: string, q: number): string => `repartition/${topic}/${q}`;
+export const repartitionStream = (topic: string, q: number): string =>
+  `${REPARTITION_STREAM_PREFIX}${topic}/${q}`;
+
+/** What the names of the streams of moved records begin with. */
+export const REPARTITION_STREAM_PREFIX = "repartition/";
 
 /** Records in one repartition record, at most. */
 const MAX_ENTRIES = 1_000;

@@ -18,6 +18,12 @@ const SERVED: readonly [name: string, without: string][] = [
   [LOGIN_MODEL, "logins are not scored for risk (auth.risky_login is off)"],
 ];
 
+/**
+ * The registry: the names of the models this engine serves. The API activates, shadows
+ * and lists these only; any other name is unknown (404), whatever is in the folder.
+ */
+export const SERVED_MODELS: readonly string[] = SERVED.map(([name]) => name);
+
 /** Loads the newest version of every served model found in `dir`; a missing one is logged. */
 export async function loadModels(models: ModelService, dir: string): Promise<void> {
   for (const [name, without] of SERVED) {

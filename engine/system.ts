@@ -13,7 +13,7 @@ import { FLOW_MODEL, flowRule, SOURCE, sourceBehaviour } from "../actors/source.
 import { SERVICE, serviceBehaviour } from "../actors/service.ts";
 import { PAGE, pageBehaviour } from "../actors/page.ts";
 import { ModelService, versionsOf } from "../models/service.ts";
-import { flowModelView, loadModels, loginModelView } from "./served_models.ts";
+import { flowModelView, loadModels, loginModelView, SERVED_MODELS } from "./served_models.ts";
 import type { Config } from "../config/defaults.ts";
 import { KEY_FIELD, messageKey } from "../events/route.ts";
 import { Topics } from "../events/topics.ts";
@@ -32,7 +32,7 @@ import { Notifier } from "../io/notify.ts";
 import { Intake, oversize, rekeyStream } from "./intake.ts";
 import { Outbox } from "./outbox.ts";
 import { log } from "./logger.ts";
-import { repartitionStream } from "./repartition.ts";
+import { REPARTITION_STREAM_PREFIX, repartitionStream } from "./repartition.ts";
 import { type PartitionerName, type Placement, placementOf } from "../actors/placement.ts";
 import type { Hono } from "hono";
 
@@ -114,7 +114,7 @@ export class VigilSystem {
     this.outbox = new Outbox(this.store, this.log, this.topics);
     this.notifier = options.notifier ?? new Notifier(c.notify, {
       notified: (target, result, n) => this.metrics.notified(target, result, n),
-    }, { store: this.store });
+    }, { store: this.store, log });
     this.outbox.listen((alerts) => this.notifier.offer(alerts));
     let runtime: ActorRuntime | null = null;
     const partitioner = c.io.kafka_producer_partitioner as PartitionerName;
@@ -156,6 +156,12 @@ export class VigilSystem {
       telemetry: this.metrics,
       placement,
       expected_streams: this.#expectedStreams(),
+      // A partition may have nothing of a kind to move (a few pages, a few services):
+      // lanes wait less for its word than for their own topics.
+      expected_wait_ms: (stream) =>
+        stream.startsWith(REPARTITION_STREAM_PREFIX)
+          ? c.runtime.repartition_wait_ms
+          : c.runtime.idle_watermark_delay_ms,
       onFatal: (reason) => {
         log("error", "The root supervisor gave up; stopping", { reason });
         this.stop().finally(() => Deno.exit(1));
@@ -245,6 +251,7 @@ export class VigilSystem {
       actors: this.runtime,
       partitions: () => this.#assigned,
       models: {
+        known: SERVED_MODELS,
         list: () => this.#listModels(),
         activate: async (name, version) => {
           if (!(await versionsOf(c.models.dir, name)).includes(version)) {
@@ -320,14 +327,8 @@ export class VigilSystem {
   /** The models in the models folder, with the version each serves. */
   async #listModels(): Promise<ModelInfo[]> {
     const dir = this.config.models.dir;
-    const names: string[] = [];
-    try {
-      for await (const e of Deno.readDir(dir)) if (e.isDirectory) names.push(e.name);
-    } catch {
-      // no models folder: nothing to list
-    }
     const out: ModelInfo[] = [];
-    for (const name of names.sort()) {
+    for (const name of [...SERVED_MODELS].sort()) {
       const versions = await versionsOf(dir, name);
       if (versions.length === 0) continue;
       const m = this.models.manifest(name);

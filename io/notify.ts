@@ -2,9 +2,9 @@
  * Notifications: stored alerts sent to people and their tools, by severity. Targets: a
  * Slack-compatible incoming webhook, a generic JSON webhook signed with HMAC-SHA256
  * (`X-Vigil-Signature: sha256=<hex>` of `<timestamp>.<body>`, with `X-Vigil-Timestamp`), and
- * Alertmanager's v2 API. Each target has its own bounded queue and sends in the
- * background, one request at a time, retrying with exponential backoff; nothing here holds
- * up the pipeline. Alerts in shadow mode are not sent. With a store that keeps an outbox
+ * Alertmanager's v2 API (each written for its format, `notify_targets.ts`). Each target
+ * has its own bounded queue and sends in the background, one request at a time, retrying
+ * with exponential backoff; nothing here holds up the pipeline. Alerts in shadow mode are not sent. With a store that keeps an outbox
  * (MongoDB, or the embedded store for its lifetime), what waits is written there first and
  * claimed with a lease, so it survives a restart, and a dead process's lease runs out.
  *
@@ -14,6 +14,9 @@
 import type { NotifySettings } from "../config/defaults.ts";
 import type { Alert, Severity } from "../events/types.ts";
 import type { Store } from "./store.ts";
+import { type Target, targetsOf } from "./notify_targets.ts";
+
+export { hmac, summary, type Target, targetsOf } from "./notify_targets.ts";
 
 const RANK: Readonly<Record<Severity, number>> = {
   info: 0,
@@ -23,108 +26,16 @@ const RANK: Readonly<Record<Severity, number>> = {
   critical: 4,
 };
 
-/** What a target sends: URL, body and headers for a batch of alerts. */
-export interface Target {
-  name: "slack" | "webhook" | "alertmanager";
-  min_severity: Severity;
-  request(
-    alerts: readonly Alert[],
-  ): Promise<{ url: string; body: string; headers: Record<string, string> }>;
-}
+/** Where the notifier says what a person should know (the JSON logger in the engine). */
+export type NotifyLog = (
+  level: "warn",
+  msg: string,
+  fields: Record<string, unknown>,
+) => void;
 
 /** What the notifier reports (the metrics adapter implements it). */
 export interface NotifyTelemetry {
   notified(target: string, result: "sent" | "retried" | "given_up" | "dropped", n: number): void;
-}
-
-/** A one-line summary of an alert for people. */
-export function summary(a: Alert): string {
-  const entity = `${a.entity.type} ${a.entity.key}`;
-  const score = a.score !== undefined ? ` (score ${a.score})` : "";
-  return `[${a.severity.toUpperCase()}] ${a.rule} on ${entity}${score} at ${a.timestamp}`;
-}
-
-/** The targets the settings name (none: notifications are off). */
-export function targetsOf(s: NotifySettings): Target[] {
-  const out: Target[] = [];
-  if (s.slack_url) {
-    out.push({
-      name: "slack",
-      min_severity: s.slack_min_severity as Severity,
-      request: (alerts) =>
-        Promise.resolve({
-          url: s.slack_url,
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify({
-            text: alerts.map(summary).join("\n"),
-            blocks: alerts.slice(0, 20).map((a) => ({
-              type: "section",
-              text: {
-                type: "mrkdwn",
-                text: `*${summary(a)}*\n\`${a.alert_id}\` ${
-                  JSON.stringify(a.evidence).slice(0, 500)
-                }`,
-              },
-            })),
-          }),
-        }),
-    });
-  }
-  if (s.webhook_url) {
-    out.push({
-      name: "webhook",
-      min_severity: s.webhook_min_severity as Severity,
-      request: async (alerts) => {
-        const body = JSON.stringify({ alerts });
-        const ts = String(Math.floor(Date.now() / 1000));
-        const headers: Record<string, string> = {
-          "content-type": "application/json",
-          "x-vigil-timestamp": ts,
-        };
-        if (s.webhook_secret) {
-          headers["x-vigil-signature"] = `sha256=${await hmac(s.webhook_secret, `${ts}.${body}`)}`;
-        }
-        return { url: s.webhook_url, body, headers };
-      },
-    });
-  }
-  if (s.alertmanager_url) {
-    out.push({
-      name: "alertmanager",
-      min_severity: s.alertmanager_min_severity as Severity,
-      request: (alerts) =>
-        Promise.resolve({
-          url: new URL("/api/v2/alerts", s.alertmanager_url).toString(),
-          headers: { "content-type": "application/json" },
-          body: JSON.stringify(alerts.map((a) => ({
-            labels: {
-              alertname: a.rule,
-              severity: a.severity,
-              entity_type: a.entity.type,
-              entity_key: a.entity.key,
-              alert_id: a.alert_id,
-            },
-            annotations: { summary: summary(a), evidence: JSON.stringify(a.evidence) },
-            startsAt: a.timestamp,
-          }))),
-        }),
-    });
-  }
-  return out;
-}
-
-/** HMAC-SHA256 of `text` under `key`, hex. */
-export async function hmac(key: string, text: string): Promise<string> {
-  const enc = new TextEncoder();
-  const k = await crypto.subtle.importKey(
-    "raw",
-    enc.encode(key),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign"],
-  );
-  const sig = new Uint8Array(await crypto.subtle.sign("HMAC", k, enc.encode(text)));
-  return [...sig].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Alerts a request carries at most. */
@@ -155,6 +66,7 @@ class Lane {
     readonly telemetry: NotifyTelemetry,
     readonly fetcher: typeof fetch,
     readonly outbox: NotificationOutbox | null,
+    readonly log: NotifyLog,
   ) {
     if (outbox) {
       // What an earlier run (or a dead process) left waiting is sent too.
@@ -232,7 +144,7 @@ class Lane {
       }
       let finished = false;
       for (let attempt = 1;; attempt++) {
-        if (await this.#send(batch)) {
+        if (await this.#send(batch, attempt)) {
           this.telemetry.notified(this.target.name, "sent", batch.length);
           finished = true;
           break;
@@ -254,16 +166,29 @@ class Lane {
     }
   }
 
-  async #send(batch: readonly Alert[]): Promise<boolean> {
+  /**
+   * One try at a batch. A redirect is not followed (the signed body would go to wherever
+   * the answer points): it is a failed delivery, said once per batch in the log.
+   */
+  async #send(batch: readonly Alert[], attempt: number): Promise<boolean> {
     try {
       const req = await this.target.request(batch);
       const res = await this.fetcher(req.url, {
         method: "POST",
         headers: req.headers,
         body: req.body,
+        redirect: "manual",
         signal: AbortSignal.timeout(this.s.timeout_ms),
       });
       await res.body?.cancel();
+      if (res.status >= 300 && res.status < 400 && attempt === 1) {
+        this.log(
+          "warn",
+          `Notification target ${this.target.name} answered ${res.status} (a redirect): ` +
+            "not followed, counted as a failed delivery; point its URL at the final address",
+          { target: this.target.name, status: res.status, alerts: batch.length },
+        );
+      }
       return res.ok;
     } catch {
       return false;
@@ -308,14 +233,14 @@ export class Notifier {
   constructor(
     settings: NotifySettings,
     telemetry: NotifyTelemetry,
-    options: { fetcher?: typeof fetch; targets?: Target[]; store?: Store } = {},
+    options: { fetcher?: typeof fetch; targets?: Target[]; store?: Store; log?: NotifyLog } = {},
   ) {
     const store = options.store;
     const outbox = store?.queueNotifications && store.claimNotifications && store.doneNotifications
       ? store as NotificationOutbox
       : null;
     this.#lanes = (options.targets ?? targetsOf(settings)).map((t) =>
-      new Lane(t, settings, telemetry, options.fetcher ?? fetch, outbox)
+      new Lane(t, settings, telemetry, options.fetcher ?? fetch, outbox, options.log ?? (() => {}))
     );
   }
 

@@ -54,6 +54,9 @@ export class ModelError extends Error {
   override name = "ModelError";
 }
 
+/** A model name or version: one path segment, no separator, not `.` or `..`. */
+const PLAIN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
 /** Largest difference from a fixture's probabilities that still counts as the same model. */
 const FIXTURE_TOLERANCE = 1e-5;
 
@@ -125,8 +128,12 @@ export class LoadedModel {
     version: string,
     options: { intra_op_threads: number; drift_sample_every?: number },
   ): Promise<LoadedModel> {
-    const base = `${dir}/${name}/v${version}`;
     const what = `model ${name} v${version}`;
+    // Both are parts of a path: a name such as "../x" would reach outside `dir`.
+    if (!PLAIN.test(name) || !PLAIN.test(version)) {
+      throw new ModelError(`Cannot load ${what}: a name and a version are plain names`);
+    }
+    const base = `${dir}/${name}/v${version}`;
     const manifest = checkManifest(await readJson(`${base}.manifest.json`, what), name, version);
     let bytes: Uint8Array;
     try {

@@ -12,7 +12,7 @@ import { TimeHeap } from "../actors/heap.ts";
 import { seededRandom } from "../actors/random.ts";
 import { Ops, type OpsOptions, type OpsScenario } from "./ops.ts";
 import { distanceKm } from "../actors/rules/login_risk.ts";
-import { defaults } from "../config/defaults.ts";
+import { defaults, MIN_SIMULATED_USERS } from "../config/defaults.ts";
 import type { ModelManifest } from "../models/service.ts";
 import { ATTACK_AGENTS, ATTACKER_CITIES, type City, HOME_CITIES, USER_AGENTS } from "./geo.ts";
 
@@ -199,6 +199,14 @@ export class Simulator {
   #nextSalary: number;
 
   constructor(options: SimOptions) {
+    if (!(Number.isInteger(options.users) && options.users >= MIN_SIMULATED_USERS)) {
+      throw new RangeError(
+        `Cannot simulate ${options.users} users: at least ${MIN_SIMULATED_USERS} are needed`,
+      );
+    }
+    if (!(options.events_per_second > 0)) {
+      throw new RangeError(`Cannot simulate ${options.events_per_second} events a second`);
+    }
     this.#o = { scenarios: SCENARIOS, ...options } as Required<SimOptions>;
     this.#r = seededRandom(options.seed);
     this.#fr = seededRandom(options.seed + 1_000_003);

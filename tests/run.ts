@@ -31,6 +31,19 @@ const SUITES: Suite[] = [
     fast: true,
   },
   {
+    // The commands as subprocesses, and the HTTP front over raw sockets on loopback.
+    name: "cli",
+    paths: ["tests/cli"],
+    permissions: [
+      "--allow-run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-net=127.0.0.1",
+    ],
+    fast: true,
+  },
+  {
     name: "integration",
     paths: ["tests/integration", "tests/e2e"],
     permissions: ["--allow-all"],

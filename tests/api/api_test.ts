@@ -938,11 +938,25 @@ Deno.test("/api/v1/models: bad activation requests get a 4xx with a message, and
       body: { version: "1" },
     });
     assert.equal(missing.status, 404);
-    assert.match(missing.json.error, /No model nope v1/);
-    const noVersion = await call("/api/v1/models/nope/activate", { method: "POST", body: {} });
+    assert.match(missing.json.error, /^No model nope; known: flow_classifier, login_risk$/);
+    for (const name of ["..%2F..%2Fevilmodel", "a%2Fb", "%2Fetc", "x%00", "%2E%2E%2Fx"]) {
+      const outside = await call(`/api/v1/models/${name}/activate`, {
+        method: "POST",
+        body: { version: "1" },
+      });
+      assert.equal(outside.status, 400, name);
+      assert.match(outside.json.error, /^Cannot use model name .*: a name is letters/, name);
+    }
+    const noVersion = await call("/api/v1/models/flow_classifier/activate", {
+      method: "POST",
+      body: {},
+    });
     assert.equal(noVersion.status, 400);
     assert.match(noVersion.json.error, /"version" must be a version name/);
-    const garbage = await call("/api/v1/models/nope/activate", { method: "POST", body: "{" });
+    const garbage = await call("/api/v1/models/flow_classifier/activate", {
+      method: "POST",
+      body: "{",
+    });
     assert.equal(garbage.status, 400);
     const big = await call("/api/v1/models/nope/activate", {
       method: "POST",
@@ -954,9 +968,14 @@ Deno.test("/api/v1/models: bad activation requests get a 4xx with a message, and
       body: { version: "1" },
     });
     assert.equal(shadow.status, 404);
-    const unshadow = await call("/api/v1/models/nope/shadow", { method: "DELETE" });
+    const unshadow = await call("/api/v1/models/flow_classifier/shadow", { method: "DELETE" });
     assert.equal(unshadow.status, 404);
     assert.match(unshadow.json.error, /has no shadow/);
+    const unknown = await call("/api/v1/models/nope/shadow", { method: "DELETE" });
+    assert.deepEqual([unknown.status, unknown.json.error], [
+      404,
+      "No model nope; known: flow_classifier, login_risk",
+    ]);
     const denied = await call("/api/v1/models", { token: null });
     assert.equal(denied.status, 401);
   });
@@ -1203,12 +1222,25 @@ Deno.test("POST /api/v1/dead-letters/redrive takes dead letters out and ingests 
       ).sort();
     await waitFor("two dead letters", async () => (await reasons()).length === 2 || undefined);
     assert.deepEqual(await reasons(), ["future", "invalid"]);
-    // Bad bodies.
-    for (const body of ['{"limit": 0}', '{"limit": "x"}', '{"category": "nope"}', "{nope"]) {
+    // Bad bodies: refused with what is wrong, and nothing taken.
+    for (
+      const [body, why] of [
+        ['{"limit": 0}', /"limit" must be a whole number from 1 to/],
+        ['{"limit": "x"}', /"limit" must be a whole number/],
+        ['{"category": "nope"}', /"category" must be one of invalid, oversized/],
+        ["{nope", /Cannot parse the body/],
+        ["[]", /it must be an object .*, got an array/],
+        ['"x"', /it must be an object .*, got string/],
+        ["5", /it must be an object .*, got number/],
+        ["null", /it must be an object .*, got null/],
+        ['{"limit": 5, "categories": ["late"]}', /Cannot use field\(s\) categories/],
+      ] as const
+    ) {
       const bad = await h.call("/api/v1/dead-letters/redrive", { method: "POST", body });
       assert.equal(bad.status, 400, body);
-      assert.equal(typeof bad.json.error, "string");
+      assert.match(bad.json.error, why, body);
     }
+    assert.deepEqual(await reasons(), ["future", "invalid"], "a refused body takes nothing");
     // The fix here is time: the event is no longer ahead. Only "future" ones are re-driven.
     await new Promise((r) => setTimeout(r, 3_100));
     const redrive = await h.call("/api/v1/dead-letters/redrive", {
@@ -1261,12 +1293,18 @@ Deno.test("every 4xx the OpenAPI document lists for a route is one that route gi
     ["GET", "/api/v1/actors/{type}/{key}", "404", "/api/v1/actors/nope/x", undefined],
     ["GET", "/api/v1/archive", "400", "/api/v1/archive?limit=x", undefined],
     ["GET", "/api/v1/dead-letters", "400", "/api/v1/dead-letters?limit=-1", undefined],
-    ["POST", "/api/v1/models/{name}/activate", "400", "/api/v1/models/nope/activate", "{"],
+    [
+      "POST",
+      "/api/v1/models/{name}/activate",
+      "400",
+      "/api/v1/models/flow_classifier/activate",
+      "{",
+    ],
     ["POST", "/api/v1/models/{name}/activate", "404", "/api/v1/models/nope/activate", {
       version: "1",
     }],
     ["POST", "/api/v1/models/{name}/activate", "413", "/api/v1/models/nope/activate", big],
-    ["POST", "/api/v1/models/{name}/shadow", "400", "/api/v1/models/nope/shadow", "{"],
+    ["POST", "/api/v1/models/{name}/shadow", "400", "/api/v1/models/flow_classifier/shadow", "{"],
     ["POST", "/api/v1/models/{name}/shadow", "404", "/api/v1/models/nope/shadow", {
       version: "1",
     }],

@@ -123,6 +123,39 @@ Deno.test("Notifier: a receiver that fails twice then recovers gets the alert, a
   }
 });
 
+Deno.test("Notifier: a receiver answering 307 does not get the signed body re-sent to where it points", async () => {
+  const elsewhere = receiver();
+  let tries = 0;
+  const redirecting = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    tries++;
+    await req.body?.cancel();
+    return new Response(null, { status: 307, headers: { location: `${elsewhere.url}/x` } });
+  });
+  try {
+    const t = counter();
+    const logs: string[] = [];
+    const n = new Notifier(
+      settings({
+        webhook_url: `http://127.0.0.1:${redirecting.addr.port}/hook`,
+        webhook_secret: "s",
+        max_attempts: 2,
+      }),
+      t,
+      { log: (_level, msg) => logs.push(msg) },
+    );
+    n.offer([alert("r1", "high")]);
+    await n.idle();
+    assert.equal(tries, 2, "two tries at the configured URL");
+    assert.equal(elsewhere.got.length, 0, "nothing went where the redirect pointed");
+    assert.deepEqual(t.counts, { "webhook/retried": 1, "webhook/given_up": 1 });
+    assert.equal(logs.length, 1);
+    await n.stop();
+  } finally {
+    await redirecting.shutdown();
+    await elsewhere.close();
+  }
+});
+
 Deno.test("Notifier: gives up after max_attempts, and drops past max_queued (counted)", async () => {
   const r = receiver(() => 500);
   try {

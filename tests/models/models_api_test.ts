@@ -86,3 +86,48 @@ Deno.test("Hot reload through the API: start serves the newest version, a good o
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("A model name is checked against the served models: a path out of the models folder loads nothing, even where a model waits there", async () => {
+  const dir = await scratch();
+  // A valid model beside the folder, its manifest naming it by the path that reaches it.
+  const outside = `${dir}-evil`;
+  const evil = `../${outside.slice(outside.lastIndexOf("/") + 1)}`;
+  await Deno.mkdir(outside);
+  for (const f of ["v1.onnx", "v1.fixtures.json"]) {
+    await Deno.copyFile(`${dir}/${FLOW}/${f}`, `${outside}/${f}`);
+  }
+  const m = JSON.parse(await Deno.readTextFile(`${dir}/${FLOW}/v1.manifest.json`));
+  await Deno.writeTextFile(`${outside}/v1.manifest.json`, JSON.stringify({ ...m, name: evil }));
+  await Deno.mkdir(`${dir}/custom`); // in the folder, but not a model the engine serves
+  for (const f of ["v1.onnx", "v1.fixtures.json"]) {
+    await Deno.copyFile(`${dir}/${FLOW}/${f}`, `${dir}/custom/${f}`);
+  }
+  await Deno.writeTextFile(
+    `${dir}/custom/v1.manifest.json`,
+    JSON.stringify({ ...m, name: "custom" }),
+  );
+  const config = loadConfig({});
+  config.models.dir = dir;
+  const system = new VigilSystem({ config, token: TOKEN });
+  await system.start({ simulate: false });
+  try {
+    const r = await call(system, `/api/v1/models/${encodeURIComponent(evil)}/activate`, {
+      version: "1",
+    });
+    assert.equal(r.status, 400, JSON.stringify(r.json));
+    assert.match(r.json.error, /Cannot use model name/);
+    const custom = await call(system, "/api/v1/models/custom/activate", { version: "1" });
+    assert.deepEqual([custom.status, custom.json.error], [
+      404,
+      "No model custom; known: flow_classifier, login_risk",
+    ]);
+    await assert.rejects(system.models.activate(evil, "1"), /a name and a version are plain/);
+    assert.deepEqual(system.models.list(), { [FLOW]: "1" }, "nothing else was loaded");
+    const listed = await call(system, "/api/v1/models");
+    assert.deepEqual(listed.json.models.map((x: { name: string }) => x.name), [FLOW]);
+  } finally {
+    await system.stop();
+    await Deno.remove(dir, { recursive: true });
+    await Deno.remove(outside, { recursive: true });
+  }
+});

@@ -586,6 +586,21 @@ Deno.test("A lane waits for its expected streams until each delivers or goes idl
   assert.equal(restored.rt.watermark(q, "rec"), 9_000);
 });
 
+Deno.test("A lane waits less for an expected stream told to (one that may stay empty)", () => {
+  const { rt, clock } = setup({
+    expected_streams: { rec: ["s1", "maybe-empty", "s3"] },
+    expected_wait_ms: (stream) => stream === "maybe-empty" ? 30_000 : 300_000,
+  });
+  const p = rt.partitionFor("a");
+  rt.deliverEvent("rec", "a", { n: 1 }, 5_000, null, "s1");
+  rt.deliverEvent("rec", "a", { n: 2 }, 6_000, null, "s3");
+  assert.equal(rt.watermark(p, "rec"), -Infinity, "waiting for the quiet one");
+  clock.advance(30_001);
+  rt.deliverEvent("rec", "a", { n: 3 }, 7_000, null, "s1");
+  rt.deliverEvent("rec", "a", { n: 4 }, 8_000, null, "s3");
+  assert.equal(rt.watermark(p, "rec"), 7_000, "30 s on, the quiet one no longer holds it");
+});
+
 Deno.test("ActorRuntime raises a message's alerts, and its model reply's, at the time it was delivered when told to (replay), else when raised", async () => {
   const alert = (rule: string, key: string) => ({
     rule,
