@@ -63,7 +63,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const config = structuredClone(defaults) as Config;
   const named = new Map<string, string>();
   for (const [k, v] of Object.entries(env)) {
-    if (v !== undefined && v !== "") named.set(ALIASES[k] ?? k, v);
+    if (v !== undefined && v !== "") named.set(Object.hasOwn(ALIASES, k) ? ALIASES[k]! : k, v);
   }
   for (const s of settings(config)) {
     const text = named.get(s.variable);

@@ -74,7 +74,10 @@ export function groupOfLine(line: string): number {
   }
   try {
     const kind = (JSON.parse(line) as { kind?: unknown } | null)?.kind;
-    return typeof kind === "string" ? GROUP_OF_KIND[kind as EventKind] ?? 0 : 0;
+    // Own kinds only: a kind named `constructor` is no kind (its worker says why).
+    return typeof kind === "string" && Object.hasOwn(GROUP_OF_KIND, kind)
+      ? GROUP_OF_KIND[kind as EventKind]
+      : 0;
   } catch {
     return 0;
   }
