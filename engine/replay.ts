@@ -22,7 +22,8 @@ import { ActorRuntime } from "../actors/runtime.ts";
 import { Ticket } from "../actors/ticket.ts";
 import { ipBehaviour } from "../actors/ip.ts";
 import { userBehaviour } from "../actors/user.ts";
-import type { Config } from "../config/defaults.ts";
+import type { Config, SupervisionLimits } from "../config/defaults.ts";
+import type { Strategy } from "../supervisors/strategy.ts";
 import type { Alert, DeadLetter, VigilEvent } from "../events/types.ts";
 import { parseEvent } from "../events/validate.ts";
 import { MemoryStore } from "../io/memory_store.ts";
@@ -101,6 +102,21 @@ export function byTimeThenId(a: Alert, b: Alert): number {
     : 0;
 }
 
+/**
+ * How a replay supervises its actors: a failed message is retried at once, as often as
+ * live, and a key that keeps failing is quarantined as live. No backoff: processing time
+ * is virtual in a replay and moves only with the input, so a retry waiting for it would
+ * wait for the next line, and for ever after the last one.
+ */
+export function replayStrategy(s: SupervisionLimits): Strategy {
+  return {
+    kind: "restart",
+    max_retries: s.max_message_retries,
+    max_restarts: s.max_restarts_per_key,
+    within_ms: s.restart_window_ms,
+  };
+}
+
 /** One pass of the actors over events. */
 export class Run {
   readonly counts = new Counts();
@@ -131,6 +147,7 @@ export class Run {
     });
     // The modes of VIGIL_RULES_SHADOW (flow.<class> rules take any class name there).
     const rules = new Rules(config);
+    const strategy = replayStrategy(config.supervision);
     this.runtime = new ActorRuntime({
       // Without a model service, flows are counted and not scored.
       behaviours: [
@@ -146,6 +163,7 @@ export class Run {
       ],
       ...(models ? { inference: models } : {}),
       modeOf: (rule) => rules.modeOf(rule),
+      strategyOf: () => strategy,
       runtime: config.runtime,
       supervision: config.supervision,
       alerts: config.alerts,

@@ -6,7 +6,7 @@
  */
 
 import { type Clock, systemClock } from "../actors/clock.ts";
-import { ActorRuntime } from "../actors/runtime.ts";
+import { ActorRuntime, type Escalation } from "../actors/runtime.ts";
 import { IP, ipBehaviour } from "../actors/ip.ts";
 import { USER, userBehaviour } from "../actors/user.ts";
 import { FLOW_MODEL, flowRule, SOURCE, sourceBehaviour } from "../actors/source.ts";
@@ -84,6 +84,8 @@ export class VigilSystem {
   #checkpoints: Checkpointer | null = null;
   /** Batches handled whose effects are not durable yet. */
   #undurable = 0;
+  /** When the root supervisor's holding was last logged (ms, processing time). */
+  #heldSaidAt = -Infinity;
 
   constructor(options: SystemOptions) {
     const c = this.config = options.config;
@@ -147,10 +149,8 @@ export class VigilSystem {
         [SERVICE]: [this.topics.of("log"), this.topics.of("metric")],
         [PAGE]: [this.topics.of("click")],
       },
-      onFatal: (reason) => {
-        log("error", "The root supervisor gave up; stopping", { reason });
-        this.stop().finally(() => Deno.exit(1));
-      },
+      // Failing input never stops the process (supervisors/root.ts): escalations are said.
+      onEscalation: (e) => this.#escalated(e),
     });
     this.intake = new Intake(this.runtime, this.outbox, this.metrics, {
       max_event_bytes: c.max_event_bytes,
@@ -256,6 +256,27 @@ export class VigilSystem {
         },
       },
     });
+  }
+
+  /**
+   * Logs an escalation with the partition, the actor whose failure tipped it over and its
+   * error: a restart each time, the root's holding once per root window.
+   */
+  #escalated(e: Escalation): void {
+    const fields = { partition: e.partition, actor: e.actor.slice(0, 300), error: e.error };
+    if (e.action === "restart_partition") {
+      log("warn", "A partition's actors failed too often; restarting the partition", fields);
+      return;
+    }
+    const now = this.#clock.now();
+    if (now - this.#heldSaidAt < this.config.supervision.root_window_ms) return;
+    this.#heldSaidAt = now;
+    log(
+      "error",
+      "Partitions keep failing; not restarting them for now (their failing messages are " +
+        "dead-lettered and the keys quarantined, the rest goes on)",
+      { ...fields, reason: e.reason },
+    );
   }
 
   /** The models in the models folder, with the version each serves. */

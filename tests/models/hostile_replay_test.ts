@@ -59,3 +59,15 @@ Deno.test("A replay dead-letters lines whose kind is an Object.prototype name, o
   assert.equal(r.invalid, PROTOTYPE_NAMES.length);
   assert.equal(r.events, 1);
 });
+
+Deno.test("A replay whose worker thread fails ends with the worker's error, never waits for it", async () => {
+  const c = config(2);
+  c.rules.shadow = "no.such_rule"; // each worker's run refuses it as it starts
+  const line = JSON.stringify({ kind: "metric", service: "s", cpu: 3, timestamp: T0 });
+  for (const text of ["", Array(500).fill(line).join("\n")]) {
+    await assert.rejects(
+      () => replayThreaded(linesOf(text), c),
+      /A replay worker failed: .*Cannot put rule "no\.such_rule" in shadow mode/s,
+    );
+  }
+});
