@@ -479,12 +479,13 @@ export class Intake {
     return null;
   }
 
-  /** Dead-letters a raw input with a reason. */
+  /** Dead-letters a raw input with a reason (`raw_bytes`: its size, when `input` holds only its start). */
   reject(
     input: RawInput,
     why: "invalid" | "oversized",
     reason: string,
     kind: EventKind | undefined,
+    raw_bytes = utf8Length(input.value),
   ): void {
     this.#telemetry.invalid(kind ?? "unknown");
     this.#deadLetter({
@@ -493,7 +494,7 @@ export class Intake {
       raw: input.value.length > MAX_DEAD_LETTER_CHARS
         ? input.value.slice(0, MAX_DEAD_LETTER_CHARS)
         : input.value,
-      raw_bytes: utf8Length(input.value),
+      raw_bytes,
       at: new Date(this.#now()).toISOString(),
     }, why);
   }

@@ -71,3 +71,63 @@ Deno.test("A replay whose worker thread fails ends with the worker's error, neve
     );
   }
 });
+
+Deno.test("A replay dead-letters a line over max_event_bytes as oversized, reading a file without holding the line whole, on every thread count", async () => {
+  const at = (i: number) => new Date(T0 + i * 1_000).toISOString();
+  const metric = (i: number, pad: number) =>
+    JSON.stringify({
+      kind: "metric",
+      service: "s",
+      cpu: 3,
+      timestamp: at(i),
+      pad: "x".repeat(pad),
+    });
+  const exactly = (i: number, bytes: number) => {
+    const line = metric(i, 0);
+    return metric(i, bytes - new TextEncoder().encode(line).length);
+  };
+  const lines = [
+    metric(0, 10),
+    exactly(1, 10_000), // at the limit: taken
+    exactly(2, 10_001), // just over: judged whole
+    "  " + exactly(3, 10_000) + "   ", // the limit, with white space around it: taken
+    metric(4, 3_000_000), // far over: never held whole
+    metric(5, 10),
+  ];
+  const path = await Deno.makeTempFile({ suffix: ".jsonl" });
+  try {
+    await Deno.writeTextFile(path, lines.join("\n"));
+    const results: ReplayResult[] = [];
+    for (const threads of [1, 2, 3]) {
+      const c = config(threads);
+      c.max_event_bytes = 10_000;
+      results.push(await replayThreaded(linesOfFile(path, 4_096, c.max_event_bytes), c));
+    }
+    const one = results[0]!;
+    for (const r of results.slice(1)) assert.deepEqual(outcome(r), outcome(one));
+    assert.equal(one.events, 4);
+    assert.equal(one.invalid, 2);
+    const far = new TextEncoder().encode(lines[4]!).length;
+    assert.deepEqual(one.dead_letters.map((d) => [d.source, d.category, d.reason]), [
+      // The intakes' own words (they count characters first, and bytes only when in doubt).
+      [
+        "line 3",
+        "oversized",
+        "Cannot accept event: at least 10001 bytes exceeds the limit of 10000",
+      ],
+      ["line 5", "oversized", `Cannot accept event: ${far} bytes exceeds the limit of 10000`],
+    ]);
+    const letter = one.dead_letters[1]!;
+    assert.equal(letter.raw_bytes, far, "its size, though only its start is kept");
+    assert.equal(letter.raw.length, 65_536);
+    assert.ok(lines[4]!.startsWith(letter.raw));
+    // From a string, the same line is refused with the reason the API and Kafka give it.
+    const c = config(1);
+    c.max_event_bytes = 10_000;
+    const text = await replay(linesOf(lines.join("\n")), c);
+    assert.equal(text.invalid, 2);
+    assert.match(text.dead_letters[1]!.reason, /at least \d+ bytes exceeds the limit of 10000/);
+  } finally {
+    await Deno.remove(path);
+  }
+});
