@@ -93,6 +93,9 @@ function parseValue(variable: string, text: string, like: unknown): unknown {
   return text;
 }
 
+/** The furthest a `Date` reaches either side of the epoch (ms). */
+const MAX_DATE_MS = 8.64e15;
+
 /** Throws a ConfigError for a configuration whose values cannot be used together. */
 export function checkConfig(c: Config): void {
   const positive: [string, number][] = [
@@ -106,11 +109,30 @@ export function checkConfig(c: Config): void {
     ["VIGIL_API_MAX_BODY_BYTES", c.api.max_body_bytes],
     ["VIGIL_IP_MAX_FAILURES_TRACKED", c.ip.max_failures_tracked],
     ["VIGIL_IO_KAFKA_MAX_REQUEST_BYTES", c.io.kafka_max_request_bytes],
+    ["VIGIL_INPUT_MAX_KEY_CHARS", c.input.max_key_chars],
+    ["VIGIL_INPUT_MAX_TEXT_CHARS", c.input.max_text_chars],
+    ["VIGIL_INPUT_MAX_FIELD_NAME_CHARS", c.input.max_field_name_chars],
+    ["VIGIL_INPUT_MAX_NESTING_LEVELS", c.input.max_nesting_levels],
   ];
   for (const [name, v] of positive) {
     if (!(v >= 1) || !Number.isInteger(v)) {
       throw new ConfigError(`Cannot use ${name}=${v}: it must be a whole number of at least 1`);
     }
+  }
+  for (
+    const [name, v] of [
+      ["VIGIL_INPUT_MAX_AMOUNT", c.input.max_amount],
+      ["VIGIL_INPUT_MAX_METRIC_ABS", c.input.max_metric_abs],
+    ] as const
+  ) {
+    if (!(v > 0)) throw new ConfigError(`Cannot use ${name}=${v}: it must be more than 0`);
+  }
+  const { min_timestamp_ms: from, max_timestamp_ms: to } = c.input;
+  if (!(from >= -MAX_DATE_MS && from <= to && to <= MAX_DATE_MS)) {
+    throw new ConfigError(
+      `Cannot use the event times ${from}..${to} (VIGIL_INPUT_MIN_TIMESTAMP_MS, ` +
+        `VIGIL_INPUT_MAX_TIMESTAMP_MS): they must rise within ±${MAX_DATE_MS}, a Date's range`,
+    );
   }
   const a = c.api;
   if (!(a.ingest_events_per_s >= 0)) {

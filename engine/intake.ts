@@ -15,6 +15,7 @@ import { Topics } from "../events/topics.ts";
 import type { Address } from "../actors/types.ts";
 import { IP, isIpAttempt } from "../actors/ip.ts";
 import type { AuthEvent, DeadLetter, EventKind, VigilEvent } from "../events/types.ts";
+import type { InputLimits } from "../config/defaults.ts";
 import { parseEvent, validateEvent } from "../events/validate.ts";
 import type { Batch, Pending } from "../io/log.ts";
 import type { Outbox } from "./outbox.ts";
@@ -90,6 +91,7 @@ export class Intake {
   #outbox: Outbox;
   #telemetry: IntakeTelemetry;
   #maxEventBytes: number;
+  #limits: InputLimits | undefined;
   #maxFutureMs: number;
   #topics: Topics;
   #health: FlushHealth;
@@ -109,6 +111,8 @@ export class Intake {
     telemetry: IntakeTelemetry,
     options: {
       max_event_bytes: number;
+      /** The bounds events are validated with (default: `defaults.input`). */
+      limits?: InputLimits;
       max_future_ms: number;
       now: () => number;
       topics?: Topics;
@@ -126,6 +130,7 @@ export class Intake {
     this.#outbox = outbox;
     this.#telemetry = telemetry;
     this.#maxEventBytes = options.max_event_bytes;
+    this.#limits = options.limits;
     this.#maxFutureMs = options.max_future_ms;
     this.#topics = options.topics ?? new Topics();
     this.#health = options.health ?? { durable() {} };
@@ -217,7 +222,11 @@ export class Intake {
       if (!replay) this.reject(input, "oversized", tooBig, input.kind);
       return null;
     }
-    const parsed = parseEvent(input.value, { kind: input.kind, fallback_ts: input.fallback_ts });
+    const parsed = parseEvent(input.value, {
+      kind: input.kind,
+      fallback_ts: input.fallback_ts,
+      limits: this.#limits,
+    });
     if (!parsed.ok) {
       if (!replay) this.reject(input, "invalid", parsed.reason, input.kind);
       return null;
@@ -421,7 +430,11 @@ export class Intake {
     let parsed;
     try {
       // The text names the entry (an id is derived from it only if the entry has none).
-      parsed = validateEvent(entry?.e, source, { kind: "auth", fallback_ts: entry?.ts });
+      parsed = validateEvent(entry?.e, source, {
+        kind: "auth",
+        fallback_ts: entry?.ts,
+        limits: this.#limits,
+      });
     } catch (err) {
       parsed = { ok: false as const, reason: `Cannot read a re-keyed record: ${String(err)}` };
     }

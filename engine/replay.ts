@@ -22,7 +22,12 @@ import { ActorRuntime } from "../actors/runtime.ts";
 import { Ticket } from "../actors/ticket.ts";
 import { ipBehaviour } from "../actors/ip.ts";
 import { userBehaviour } from "../actors/user.ts";
-import { type Config, defaults, type SupervisionLimits } from "../config/defaults.ts";
+import {
+  type Config,
+  defaults,
+  type InputLimits,
+  type SupervisionLimits,
+} from "../config/defaults.ts";
 import type { Strategy } from "../supervisors/strategy.ts";
 import type { Alert, DeadLetter, VigilEvent } from "../events/types.ts";
 import { parseEvent } from "../events/validate.ts";
@@ -140,9 +145,11 @@ export class Run {
   #inFlight: number;
   #last = -Infinity;
   #maxEventBytes: number;
+  #limits: InputLimits;
 
   constructor(config: Config, models: ModelService | null) {
     this.#maxEventBytes = config.max_event_bytes;
+    this.#limits = config.input;
     this.#batch = config.runtime.max_batch_events;
     this.#inFlight = config.runtime.max_batches_in_flight;
     this.store = new MemoryStore({
@@ -184,6 +191,7 @@ export class Run {
     });
     this.intake = new Intake(this.runtime, this.outbox, this.counts, {
       max_event_bytes: config.max_event_bytes,
+      limits: config.input,
       max_future_ms: config.runtime.max_future_ms,
       now: () => this.clock.now(),
       rekey: "direct",
@@ -209,7 +217,7 @@ export class Run {
       this.intake.reject({ value: raw, source }, "oversized", big, undefined);
       return null;
     }
-    const parsed = parseEvent(raw);
+    const parsed = parseEvent(raw, { limits: this.#limits });
     if (parsed.ok) return parsed.event;
     this.intake.reject({ value: raw, source }, "invalid", parsed.reason, undefined);
     return null;

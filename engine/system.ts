@@ -154,6 +154,7 @@ export class VigilSystem {
     });
     this.intake = new Intake(this.runtime, this.outbox, this.metrics, {
       max_event_bytes: c.max_event_bytes,
+      limits: c.input,
       max_future_ms: c.runtime.max_future_ms,
       now: () => this.#clock.now(),
       topics: this.topics,
@@ -419,7 +420,7 @@ export class VigilSystem {
         if (result.errors.length < MAX_REPORTED_ERRORS) result.errors.push({ index, reason });
         this.intake.reject({ value: text, source: `http[${index}]` }, why, reason, undefined);
       };
-      const parsed = parseEvent(text);
+      const parsed = parseEvent(text, { limits: this.config.input });
       if (!parsed.ok) return reject(parsed.reason);
       // The text as it will be stored (with a derived event_id written in) is what must fit.
       const value = withId(parsed.event, text);
