@@ -7,6 +7,7 @@
  */
 
 import { type Config, defaults } from "./defaults.ts";
+import { outOfRange, PARAM_RANGES } from "./ranges.ts";
 
 /** A configuration value that cannot be used. */
 export class ConfigError extends Error {
@@ -170,5 +171,16 @@ export function checkConfig(c: Config): void {
   }
   if (!(Number.isInteger(c.api.port) && c.api.port >= 0 && c.api.port <= 65535)) {
     throw new ConfigError(`Cannot use PORT=${c.api.port}: it must be 0..65535`);
+  }
+  // Each rule parameter within its range (the API's changes are checked here too).
+  const sections = c as unknown as Record<string, Record<string, unknown>>;
+  for (const [path, range] of PARAM_RANGES) {
+    const [section, name] = path.split(".") as [string, string];
+    const v = sections[section]?.[name];
+    const outside = typeof v === "number" ? outOfRange(v, range) : "it must be a number";
+    if (outside) {
+      const variable = `VIGIL_${section}_${name}`.toUpperCase();
+      throw new ConfigError(`Cannot use ${variable}=${v}: ${outside}`);
+    }
   }
 }

@@ -157,3 +157,39 @@ Deno.test("A 900 KB page name is refused and /metrics stays small; a long page's
   const a = pageLabel("/" + "x".repeat(300) + "a"), b = pageLabel("/" + "x".repeat(300) + "b");
   assert.ok(a.length <= 128 && b.length <= 128 && a !== b, `${a} ${b}`);
 });
+
+Deno.test("PATCH /api/v1/rules/{rule} refuses 1e308 with a 400 that says the range, and the rule stays on", async () => {
+  await withSystem(async (system) => {
+    const r = await post(
+      system,
+      "/api/v1/rules/auth.brute_force",
+      '{"params":{"brute_force_failures":1e308}}',
+      "application/json",
+      "PATCH",
+    );
+    assert.equal(r.status, 400, r.text);
+    assert.equal(
+      r.json.error,
+      "Cannot set brute_force_failures to 1e+308: it must be a whole number from 1 to 1000",
+    );
+    const deep = await post(
+      system,
+      "/api/v1/rules/auth.brute_force",
+      `{"params":{"brute_force_failures":${"[".repeat(1_000)}${"]".repeat(1_000)}}}`,
+      "application/json",
+      "PATCH",
+    );
+    assert.equal(deep.status, 400, deep.text);
+    assert.match(deep.json.error, /must be a number ≥ 0/);
+    const proto = await post(
+      system,
+      "/api/v1/rules/auth.brute_force",
+      '{"params":{"__proto__":1,"constructor":2}}',
+      "application/json",
+      "PATCH",
+    );
+    assert.equal(proto.status, 400, proto.text);
+    assert.match(proto.json.error, /has no parameter "__proto__"/);
+    assert.equal(system.config.auth.brute_force_failures, 5, "unchanged");
+  });
+});
