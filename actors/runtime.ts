@@ -11,6 +11,7 @@
  */
 
 import type { AlertLimits, RuntimeLimits, SupervisionLimits } from "../config/defaults.ts";
+import { preview } from "../events/bounds.ts";
 import type { Alert, DeadLetter } from "../events/types.ts";
 import { PartitionSupervisor } from "../supervisors/partition.ts";
 import { RootSupervisor } from "../supervisors/root.ts";
@@ -31,7 +32,15 @@ import {
 } from "./ports.ts";
 import type { Ticket } from "./ticket.ts";
 import { type PendingTimer, TimerQueue } from "./timers.ts";
-import type { ActorContext, Address, AlertDraft, Behaviour, Effect, Step } from "./types.ts";
+import type {
+  ActorContext,
+  Address,
+  AlertDraft,
+  Behaviour,
+  Effect,
+  SignalLimits,
+  Step,
+} from "./types.ts";
 import { Cell, type Envelope } from "./cell.ts";
 import { Residents } from "./residents.ts";
 
@@ -616,9 +625,19 @@ export class ActorRuntime {
     return this.#cells.get(type, key) !== undefined;
   }
 
-  /** Whether this runtime knows an actor type. */
-  hasType(type: string): boolean {
-    return this.#behaviours.has(type);
+  /**
+   * A message from the signals topic for an actor of `type`, as that type takes it, or why
+   * it cannot (see `Behaviour.fromSignal`).
+   */
+  fromSignal(
+    type: string,
+    message: unknown,
+    limits: SignalLimits,
+  ): { message: unknown } | { reason: string } {
+    const b = this.#behaviours.get(type);
+    if (!b) return { reason: `Cannot use a signal: there is no actor type ${preview(type)}` };
+    if (!b.fromSignal) return { reason: `Cannot use a signal: ${type} actors take none` };
+    return b.fromSignal(message, limits);
   }
 
   /** Actor types this runtime knows. */

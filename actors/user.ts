@@ -41,6 +41,7 @@ import {
   type SuspiciousLogin,
   suspiciousLogin,
   type Targeted,
+  targetedOf,
 } from "./rules/user_rules.ts";
 import { cooledDown, countIn, type Recent, rememberDistinct } from "./window.ts";
 import {
@@ -197,6 +198,8 @@ export function userBehaviour(
     initial: () => INITIAL,
     receive: (state, message, ctx) => receive(state, message, ctx, params, model),
     view,
+    // What an IP actor in another process tells it: nothing else comes through signals.
+    fromSignal: targetedOf,
   };
 }
 

@@ -15,7 +15,7 @@ import { Topics } from "../events/topics.ts";
 import type { Address } from "../actors/types.ts";
 import { IP, isIpAttempt } from "../actors/ip.ts";
 import type { AuthEvent, DeadLetter, EventKind, VigilEvent } from "../events/types.ts";
-import type { InputLimits } from "../config/defaults.ts";
+import { defaults, type InputLimits } from "../config/defaults.ts";
 import { parseEvent, validateEvent } from "../events/validate.ts";
 import type { Batch, Pending } from "../io/log.ts";
 import type { Outbox } from "./outbox.ts";
@@ -369,19 +369,20 @@ export class Intake {
       }
       return null;
     }
-    const type = record?.to?.type, key = record?.to?.key, m = record?.m;
-    const known = typeof type === "string" && this.#runtime.hasType(type);
-    const message = typeof m === "object" && m !== null &&
-      typeof (m as { kind?: unknown }).kind === "string";
-    if (!known || typeof key !== "string" || key === "" || !message) {
-      if (ticket?.replay !== true) {
-        const reason =
-          "Cannot use a signal: it needs to.type (an actor type), to.key and a message m";
-        this.reject(input, "invalid", reason, undefined);
-      }
-      return null;
+    const type = record?.to?.type, key = record?.to?.key;
+    const limits = this.#limits ?? defaults.input;
+    let reason = "";
+    if (typeof type !== "string") reason = "Cannot use a signal: it needs to.type (an actor type)";
+    else if (typeof key !== "string" || key === "" || key.length > limits.max_key_chars) {
+      reason = `Cannot use a signal: its to.key must be 1 to ${limits.max_key_chars} characters`;
+    } else {
+      // Only what the receiver's type takes from other actors, rebuilt from checked fields.
+      const taken = this.#runtime.fromSignal(type, record.m, limits);
+      if ("message" in taken) return this.#runtime.deliver({ type, key }, taken.message, live);
+      reason = taken.reason;
     }
-    return this.#runtime.deliver({ type, key }, m, live);
+    if (ticket?.replay !== true) this.reject(input, "invalid", reason, undefined);
+    return null;
   }
 
   /** A record of the re-key topic: each attempt in it delivered to the actor of its IP. */
