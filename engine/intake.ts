@@ -10,6 +10,7 @@
 import type { ActorRuntime } from "../actors/runtime.ts";
 import type { RuntimeTelemetry } from "../actors/ports.ts";
 import { Ticket } from "../actors/ticket.ts";
+import { preview } from "../events/bounds.ts";
 import { routeOf } from "../events/route.ts";
 import { Topics } from "../events/topics.ts";
 import type { Address } from "../actors/types.ts";
@@ -403,7 +404,8 @@ export class Intake {
       : [{ o: record.o ?? -1, ts: record.ts ?? 0, e: record.e ?? {} }];
     if (!(Number.isInteger(p) && p >= 0 && p < this.#runtime.partitions)) {
       if (ticket?.replay !== true) {
-        this.reject(input, "invalid", `Cannot use a re-keyed record: bad source ${p}`, "auth");
+        const reason = `Cannot use a re-keyed record: bad source ${preview(p)}`;
+        this.reject(input, "invalid", reason, "auth");
       }
       return null;
     }
@@ -439,25 +441,33 @@ export class Intake {
     } catch (err) {
       parsed = { ok: false as const, reason: `Cannot read a re-keyed record: ${String(err)}` };
     }
-    if (!parsed.ok || parsed.event.kind !== "auth" || !isIpAttempt(parsed.event)) {
+    const refuse = (reason: string): null => {
       if (ticket?.replay !== true) {
-        const reason = parsed.ok
-          ? "Cannot use a re-keyed record: not a login attempt with an IP"
-          : parsed.reason;
-        const value = JSON.stringify(entry) ?? "";
+        // As it arrived; an entry too deep to write whole is shown cut (the reason says why).
+        let value: string;
+        try {
+          value = JSON.stringify(entry) ?? "";
+        } catch {
+          value = preview(entry);
+        }
         this.reject({ ...input, source, value }, "invalid", reason, "auth");
       }
       return null;
-    }
+    };
+    if (!parsed.ok) return refuse(parsed.reason);
     const event = parsed.event;
-    return orNull(this.#deliver(
-      { type: IP, key: event.ip! },
-      event,
-      source,
-      ticket,
-      stream,
-      typeof entry?.o === "number" ? entry.o : -1,
-    ));
+    if (event.kind !== "auth" || !isIpAttempt(event)) {
+      return refuse("Cannot use a re-keyed record: not a login attempt with an IP");
+    }
+    // Its source offset orders the stream (every attempt at or below the highest delivered
+    // is a repeat): a whole number, as the intake that re-keyed it wrote, or none (-1).
+    const o = entry?.o ?? -1;
+    if (!(Number.isSafeInteger(o) && o >= -1)) {
+      return refuse(
+        `Cannot use a re-keyed record: its offset o must be a whole number, got ${preview(o)}`,
+      );
+    }
+    return orNull(this.#deliver({ type: IP, key: event.ip! }, event, source, ticket, stream, o));
   }
 
   /** Delivers an event to an actor at its event time; dead-letters it when it is late. */
