@@ -7,66 +7,11 @@
  */
 
 import assert from "node:assert/strict";
-import type { Config } from "../../config/defaults.ts";
-import { loadConfig } from "../../config/load.ts";
-import { VigilSystem } from "../../engine/system.ts";
 import { pageLabel } from "../../io/metrics.ts";
+import { post, TOKEN, waitFor, withSystem } from "./system.ts";
 import { PROTOTYPE_NAMES } from "../unit/hostile.ts";
 
-const TOKEN = "test-token";
 const MINUTE = 60_000;
-
-/** Builds a real system (optionally with changed limits), starts it, and always stops it. */
-export async function withSystem(
-  fn: (system: VigilSystem) => Promise<void>,
-  tune?: (config: Config) => void,
-): Promise<void> {
-  const config = loadConfig({});
-  tune?.(config);
-  const system = new VigilSystem({ config, token: TOKEN });
-  await system.start({ simulate: false });
-  try {
-    await fn(system);
-  } finally {
-    await system.stop();
-  }
-}
-
-/** Posts a body as is (a string) with a content type. */
-export async function post(
-  system: VigilSystem,
-  path: string,
-  body: string,
-  type = "application/json",
-  method = "POST",
-) {
-  const res = await system.app.request(path, {
-    method,
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": type },
-    body,
-  });
-  const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  // deno-lint-ignore no-explicit-any
-  return { status: res.status, text, json: json as any };
-}
-
-/** Polls until `probe` gives a value (20 ms apart, 5 s at most). */
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 const iso = (ms: number) => new Date(ms).toISOString();
 
 Deno.test("A field nested 50,000 levels deep is one rejected event with its reason, not a 500: as an object, in an array, in NDJSON", async () => {

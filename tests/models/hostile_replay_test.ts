@@ -1,16 +1,18 @@
 /**
  * Hostile lines in a replay, on one thread and on worker threads, from a string and from
  * a file: each is dead-lettered with its reason (or its actor quarantined) and the replay
- * ends, with the same result whatever the threads.
+ * ends, with the same result whatever the threads. Besides the examples, a property test
+ * (fast-check, fixed seed) over generated hostile lines.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { type Config, defaults } from "../../config/defaults.ts";
 import { linesOf, linesOfFile, replay, type ReplayResult } from "../../engine/replay.ts";
 import { replayThreaded } from "../../engine/replay_parallel.ts";
-import { PROTOTYPE_NAMES } from "../unit/hostile.ts";
+import { checkReplay, hostileLines, PROTOTYPE_NAMES } from "../unit/hostile.ts";
 
 const T0 = Date.UTC(2026, 0, 5, 9);
 
@@ -130,4 +132,22 @@ Deno.test("A replay dead-letters a line over max_event_bytes as oversized, readi
   } finally {
     await Deno.remove(path);
   }
+});
+
+Deno.test("A replay of hostile lines on two threads ends with what one thread gives; each bad line is refused with its reason; no actor's turn fails", async () => {
+  let events = 0, invalid = 0;
+  await fc.assert(
+    fc.asyncProperty(hostileLines(T0, 32), async (lines) => {
+      const text = lines.join("\n");
+      const one = await replay(linesOf(text), config(1));
+      checkReplay(lines, one);
+      const two = await replayThreaded(linesOf(text), config(2));
+      assert.deepEqual(outcome(two), outcome(one));
+      events += one.events;
+      invalid += one.invalid;
+    }),
+    { seed: 8, numRuns: 12 },
+  );
+  // Hostile and plain both: many events taken, many refused.
+  assert.ok(events > 150 && invalid > 60, `${events} events, ${invalid} refused`);
 });
