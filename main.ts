@@ -343,10 +343,11 @@ async function replay(args: Args): Promise<number> {
   // Flows and logins are scored as a live worker scores them, by the newest models.
   const models = new ModelService(config.models);
   await loadModels(models, config.models.dir);
-  const r = await replayLines(linesOfFile(input), config, models).finally(() => models.close());
-  const lines = r.alerts.map((a) => JSON.stringify(a) + "\n").join("");
-  if (output) await Deno.writeTextFile(output, lines);
-  else await Deno.stdout.write(new TextEncoder().encode(lines));
+  const lines = linesOfFile(input, undefined, config.max_event_bytes);
+  const r = await replayLines(lines, config, models).finally(() => models.close());
+  const text = r.alerts.map((a) => JSON.stringify(a) + "\n").join("");
+  if (output) await Deno.writeTextFile(output, text);
+  else await Deno.stdout.write(new TextEncoder().encode(text));
   if (deadOut) {
     await Deno.writeTextFile(
       deadOut,

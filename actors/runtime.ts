@@ -11,6 +11,7 @@
  */
 
 import type { AlertLimits, RuntimeLimits, SupervisionLimits } from "../config/defaults.ts";
+import { preview } from "../events/bounds.ts";
 import type { Alert, DeadLetter } from "../events/types.ts";
 import { PartitionSupervisor } from "../supervisors/partition.ts";
 import { RootSupervisor } from "../supervisors/root.ts";
@@ -32,7 +33,15 @@ import {
 } from "./ports.ts";
 import type { Ticket } from "./ticket.ts";
 import { type PendingTimer, TimerQueue } from "./timers.ts";
-import type { ActorContext, Address, AlertDraft, Behaviour, Effect, Step } from "./types.ts";
+import type {
+  ActorContext,
+  Address,
+  AlertDraft,
+  Behaviour,
+  Effect,
+  SignalLimits,
+  Step,
+} from "./types.ts";
 import { Cell, type Envelope } from "./cell.ts";
 import { Residents } from "./residents.ts";
 
@@ -72,8 +81,8 @@ export interface RuntimeOptions {
   modeOf?: (rule: string) => "enforce" | "shadow";
   /** Told of each failed snapshot load (it is retried with backoff). */
   onSnapshotError?: (id: string, err: unknown, attempt: number) => void;
-  /** Called when the root supervisor gives up. */
-  onFatal?: (reason: string) => void;
+  /** Told of each escalation of a partition to the root, and what the root did. */
+  onEscalation?: (escalation: Escalation) => void;
   /**
    * The input streams that feed each actor type, where they are known in advance (e.g.
    * every source partition of a re-key topic). A lane waits for each of them, as if it
@@ -167,6 +176,24 @@ export interface LaneImage {
    */
   streams: [string, number, number, number][];
 }
+
+/** A partition that failed past its intensity, as the root supervisor was told of it. */
+export interface Escalation {
+  partition: number;
+  /** The actor whose failure tipped it over (`type:key`), and its error. */
+  actor: string;
+  error: string;
+  /**
+   * `restart_partition`: its actors were passivated (they come back from their last good
+   * state); `hold`: the root is past its own intensity and restarted nothing.
+   */
+  action: "restart_partition" | "hold";
+  /** Why the root held (empty for a restart). */
+  reason: string;
+}
+
+/** Characters of an error message kept in a dead letter's reason or an escalation. */
+const MAX_ERROR_CHARS = 500;
 
 /** Actors looked at, at most, to find one to evict. */
 const EVICTION_TRIES = 64;
@@ -644,9 +671,19 @@ export class ActorRuntime {
     return this.#cells.get(type, key) !== undefined;
   }
 
-  /** Whether this runtime knows an actor type. */
-  hasType(type: string): boolean {
-    return this.#behaviours.has(type);
+  /**
+   * A message from the signals topic for an actor of `type`, as that type takes it, or why
+   * it cannot (see `Behaviour.fromSignal`).
+   */
+  fromSignal(
+    type: string,
+    message: unknown,
+    limits: SignalLimits,
+  ): { message: unknown } | { reason: string } {
+    const b = this.#behaviours.get(type);
+    if (!b) return { reason: `Cannot use a signal: there is no actor type ${preview(type)}` };
+    if (!b.fromSignal) return { reason: `Cannot use a signal: ${type} actors take none` };
+    return b.fromSignal(message, limits);
   }
 
   /** Actor types this runtime knows. */
@@ -800,10 +837,22 @@ export class ActorRuntime {
     this.#post(type, key, { message, ticket: null, attempt: 0, at, scores: null }, ordered);
   }
 
-  /** Delivers an envelope already counted in flight, activating its actor if need be. */
+  /**
+   * Delivers an envelope already counted in flight, activating its actor if need be (a
+   * quarantined actor's timers and replies are dead-lettered: they would wake it).
+   */
   #post(type: string, key: string, env: Envelope, ordered: boolean): void {
-    const cell = this.#cells.get(type, key) ??
-      this.#activate({ type, key }, type + ":" + key, this.partitionFor(key));
+    let cell = this.#cells.get(type, key);
+    if (!cell) {
+      const id = type + ":" + key, partition = this.partitionFor(key);
+      if (this.#parts[partition]!.supervisor.isQuarantined(id, this.#clock.now())) {
+        const reason = `Actor ${id} is quarantined after repeated failures`;
+        this.#reject(id, env.message, "quarantined", reason);
+        this.#done(env);
+        return;
+      }
+      cell = this.#activate({ type, key }, id, partition);
+    }
     if (!cell.busy && cell.queued === 0) this.#turn(cell, env);
     else if (ordered && cell.waiting > 0) void cell.wait(env);
     else cell.enqueue(env); // timers may exceed the mailbox bound by at most one per timer name
@@ -1030,7 +1079,7 @@ export class ActorRuntime {
     );
     cell.noteRestart(now, this.#o.supervision.max_restarts_per_key + 1);
     this.#telemetry.restarted(cell.type);
-    const why = err instanceof Error ? err.message : String(err);
+    const why = (err instanceof Error ? err.message : String(err)).slice(0, MAX_ERROR_CHARS);
     switch (directive.action) {
       case "retry":
         if (directive.delay_ms === 0) this.#turn(cell, env);
@@ -1066,17 +1115,23 @@ export class ActorRuntime {
         break;
       }
     }
-    if (escalate) this.#escalate(cell.partition);
+    if (escalate) this.#escalate(cell, why);
   }
 
-  #escalate(partition: number): void {
+  /** The root's answer to a partition failing past its intensity (`cell`'s failure tipped it). */
+  #escalate(cell: Cell, error: string): void {
+    const partition = cell.partition;
     const d = this.#root.onEscalation(partition, this.#clock.now());
-    if (d.action === "stop_system") {
-      this.#o.onFatal?.(d.reason);
-      return;
-    }
-    this.passivateAll(partition);
+    if (d.action === "restart_partition") this.passivateAll(partition);
+    // Held or restarted, the partition escalates again only after as many failures more.
     this.#parts[partition]!.supervisor.reset();
+    this.#o.onEscalation?.({
+      partition,
+      actor: cell.id,
+      error,
+      action: d.action,
+      reason: d.action === "hold" ? d.reason : "",
+    });
   }
 
   #deadLetter(cell: Cell, env: Envelope, reason: DeadLetterReason, text: string): void {

@@ -13,6 +13,7 @@ import { addSample, judge, type MetricBaseline } from "./rules/metric_anomaly.ts
 import type { AlertDraft, Behaviour, Effect, Step } from "./types.ts";
 import { NO_EFFECTS } from "./types.ts";
 import { addRecent, cooledDown, EMPTY_RECENT, type Recent } from "./window.ts";
+import { entryOf, type Keyed, keyedCopy, NO_ENTRIES, withEntry } from "./keyed.ts";
 
 /** The actor type name. */
 export const SERVICE = "service";
@@ -29,10 +30,10 @@ export interface ServiceState {
   /** The current run of samples above the limit (event ids), per sustained rule. */
   readonly cpu_run: readonly string[];
   readonly latency_run: readonly string[];
-  /** Per metric (numeric field of metric events): its baseline. */
-  readonly baselines: Readonly<Record<string, MetricBaseline>>;
+  /** Per metric (numeric field of metric events, any name): its baseline. */
+  readonly baselines: Keyed<MetricBaseline>;
   /** Event time of the last alert per rule (and metric). */
-  readonly cooldowns: Readonly<Record<string, number>>;
+  readonly cooldowns: Keyed<number>;
 }
 
 const NONE: readonly string[] = Object.freeze([]);
@@ -43,8 +44,8 @@ const INITIAL: ServiceState = Object.freeze({
   errors: EMPTY_RECENT,
   cpu_run: NONE,
   latency_run: NONE,
-  baselines: Object.freeze({}),
-  cooldowns: Object.freeze({}),
+  baselines: NO_ENTRIES,
+  cooldowns: NO_ENTRIES,
 });
 
 /** The parameters a service actor reads on every turn. */
@@ -76,8 +77,8 @@ function receive(
   let cooldowns = s.cooldowns;
   const raise = (alert: AlertDraft | null, slot = alert?.rule ?? "") => {
     if (!alert) return;
-    if (!cooledDown(cooldowns[slot], alert.ts, p.alerts.cooldown_ms)) return;
-    cooldowns = { ...cooldowns, [slot]: alert.ts };
+    if (!cooledDown(entryOf(cooldowns, slot), alert.ts, p.alerts.cooldown_ms)) return;
+    cooldowns = withEntry(cooldowns, slot, alert.ts);
     effects.push({ kind: "alert", alert });
   };
   let next: ServiceState;
@@ -131,12 +132,13 @@ function receive(
         );
       }
     }
-    // One copy of the baselines per event, however many metrics it carries.
-    const baselines: Record<string, MetricBaseline> = { ...s.baselines };
+    // One copy of the baselines per event, however many metrics it carries. Metric names
+    // are the event's field names: any name, `constructor` and `__proto__` too.
+    const baselines = keyedCopy(s.baselines);
     let followed = Object.keys(baselines).length;
     for (const [name, v] of Object.entries(e.raw)) {
       if (typeof v !== "number" || !Number.isFinite(v) || NOT_METRICS.has(name)) continue;
-      const b = baselines[name] ?? null;
+      const b = entryOf(baselines, name) ?? null;
       if (!b && followed >= r.max_metrics) continue;
       if (!b) followed++;
       const j = judge(b, v, e.ts, r);

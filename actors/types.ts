@@ -117,6 +117,20 @@ export interface Behaviour<S, M = unknown> {
    * that model then takes this score (its own features are not scored again).
    */
   prefetch?(message: M): Prefetch | null;
+  /**
+   * A message read from the signals topic (another process's actor sent it), as this type
+   * takes it, or why it cannot. Anyone who may write to the topic may write such a record,
+   * so only what actors send through it passes, rebuilt from its checked fields: a record
+   * that merely looks like one never reaches a turn. A type without it takes no signals.
+   */
+  fromSignal?(message: unknown, limits: SignalLimits): { message: M } | { reason: string };
+}
+
+/** The bounds a signal's fields are held to (those of events: `InputLimits`). */
+export interface SignalLimits {
+  readonly max_key_chars: number;
+  readonly min_timestamp_ms: number;
+  readonly max_timestamp_ms: number;
 }
 
 /** A score asked for ahead of its turn (see `Behaviour.prefetch`). */

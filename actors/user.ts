@@ -43,6 +43,7 @@ import {
   suspiciousLogin,
   takeoverCandidate,
   type Targeted,
+  targetedOf,
 } from "./rules/user_rules.ts";
 import { cooledDown, countIn, type Recent, rememberDistinct } from "./window.ts";
 import {
@@ -210,6 +211,8 @@ export function userBehaviour(
     initial: () => INITIAL,
     receive: (state, message, ctx) => receive(state, message, ctx, params, model),
     view,
+    // What an IP actor in another process tells it: nothing else comes through signals.
+    fromSignal: targetedOf,
   };
 }
 

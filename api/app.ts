@@ -448,17 +448,49 @@ function splitBody(text: string, contentType: string): string[] {
     throw new BadRequest("Cannot ingest an empty body: send a JSON object, an array, or NDJSON");
   }
   if (!contentType.includes("ndjson")) {
+    let value: unknown;
     try {
-      const value = JSON.parse(trimmed);
-      if (Array.isArray(value)) return value.map((v) => JSON.stringify(v));
-      return [trimmed];
+      value = JSON.parse(trimmed);
     } catch {
       if (!trimmed.includes("\n")) {
         throw new BadRequest("Cannot parse the body as JSON (send an object, an array, or NDJSON)");
       }
     }
+    if (Array.isArray(value)) {
+      // An item too deep for JSON.stringify goes as it was written, to be refused on its own.
+      let written: string[] | null = null;
+      return value.map((v, i) => {
+        try {
+          return JSON.stringify(v);
+        } catch {
+          return (written ??= arrayItems(trimmed))[i] ?? "";
+        }
+      });
+    }
+    if (value !== undefined) return [trimmed];
   }
   return trimmed.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+}
+
+/** The items of a JSON array's text as written, found without parsing (the text is valid JSON). */
+function arrayItems(text: string): string[] {
+  const items: string[] = [];
+  let depth = 0, start = 1, inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \\ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 /* [ */ || c === 123 /* { */) depth++;
+    else if (c === 93 /* ] */ || c === 125 /* } */) {
+      if (--depth === 0) items.push(text.slice(start, i).trim());
+    } else if (c === 44 /* , */ && depth === 1) {
+      items.push(text.slice(start, i).trim());
+      start = i + 1;
+    }
+  }
+  return items.length === 1 && items[0] === "" ? [] : items;
 }
 
 function intParam(

@@ -297,6 +297,34 @@ export interface AlertLimits {
   memory_store_max_alerts: number;
 }
 
+/**
+ * Bounds on what one event may hold, the same for the API, the Kafka intake and replay
+ * (`events/validate.ts`). Past one, the event is dead-lettered with a reason naming the
+ * field and the bound. Lengths are in characters (UTF-16 code units, JavaScript's
+ * `length`).
+ */
+export interface InputLimits {
+  /**
+   * Longest identifier or key: event and entity ids (users, accounts, sessions, devices),
+   * addresses, services, pages, countries, cities, currencies, counterparties.
+   */
+  max_key_chars: number;
+  /** Longest free text: a log's message, a user agent, a failure reason, a referrer. */
+  max_text_chars: number;
+  /** Longest field name, at any depth (a metric's name is its field's name). */
+  max_field_name_chars: number;
+  /** Deepest nesting of objects and arrays, the event itself being level 1. */
+  max_nesting_levels: number;
+  /** Largest amount of a transaction (in its currency). */
+  max_amount: number;
+  /** Largest magnitude of a metric event's numbers (cpu, latency_ms, any gauge) and a click's latency. */
+  max_metric_abs: number;
+  /** Event times accepted: from this … */
+  min_timestamp_ms: number;
+  /** … to this (epoch ms; 9999-12-31T23:59:59.999Z, the last time ISO-8601 writes with 4 digits). */
+  max_timestamp_ms: number;
+}
+
 /** The HTTP API. */
 export interface ApiLimits {
   host: string;
@@ -479,6 +507,7 @@ export interface Config {
   net: NetRules;
   notify: NotifySettings;
   alerts: AlertLimits;
+  input: InputLimits;
   api: ApiLimits;
   simulator: SimulatorDefaults;
   models: ModelSettings;
@@ -671,6 +700,16 @@ export const defaults: Readonly<Config> = Object.freeze({
     cooldown_ms: 15 * MINUTE,
     max_event_ids: 20,
     memory_store_max_alerts: 100_000,
+  },
+  input: {
+    max_key_chars: 256,
+    max_text_chars: 8_192,
+    max_field_name_chars: 128,
+    max_nesting_levels: 32,
+    max_amount: 1e15,
+    max_metric_abs: 1e15,
+    min_timestamp_ms: 0,
+    max_timestamp_ms: 253_402_300_799_999,
   },
   api: {
     host: "127.0.0.1",

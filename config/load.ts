@@ -8,6 +8,7 @@
 
 import { type Config, defaults, MIN_SIMULATED_USERS } from "./defaults.ts";
 import { PARTITIONERS } from "../actors/placement.ts";
+import { outOfRange, PARAM_RANGES } from "./ranges.ts";
 
 /** A configuration value that cannot be used. */
 export class ConfigError extends Error {
@@ -75,7 +76,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const config = structuredClone(defaults) as Config;
   const named = new Map<string, string>();
   for (const [k, v] of Object.entries(env)) {
-    if (v !== undefined && v !== "") named.set(ALIASES[k] ?? k, v);
+    if (v !== undefined && v !== "") named.set(Object.hasOwn(ALIASES, k) ? ALIASES[k]! : k, v);
   }
   for (const s of settings(config)) {
     const text = named.get(s.variable);
@@ -105,6 +106,9 @@ function parseValue(variable: string, text: string, like: unknown): unknown {
   return text;
 }
 
+/** The furthest a `Date` reaches either side of the epoch (ms). */
+const MAX_DATE_MS = 8.64e15;
+
 /** Throws a ConfigError for a configuration whose values cannot be used together. */
 export function checkConfig(c: Config): void {
   const positive: [string, number][] = [
@@ -122,6 +126,10 @@ export function checkConfig(c: Config): void {
     ["VIGIL_API_HEADER_TIMEOUT_MS", c.api.header_timeout_ms],
     ["VIGIL_API_BODY_TIMEOUT_MS", c.api.body_timeout_ms],
     ["VIGIL_API_IDLE_TIMEOUT_MS", c.api.idle_timeout_ms],
+    ["VIGIL_INPUT_MAX_KEY_CHARS", c.input.max_key_chars],
+    ["VIGIL_INPUT_MAX_TEXT_CHARS", c.input.max_text_chars],
+    ["VIGIL_INPUT_MAX_FIELD_NAME_CHARS", c.input.max_field_name_chars],
+    ["VIGIL_INPUT_MAX_NESTING_LEVELS", c.input.max_nesting_levels],
   ];
   for (const [name, v] of positive) {
     if (!(v >= 1) || !Number.isInteger(v)) {
@@ -135,6 +143,21 @@ export function checkConfig(c: Config): void {
     );
   }
   checkKafkaSecurity(c.io);
+  for (
+    const [name, v] of [
+      ["VIGIL_INPUT_MAX_AMOUNT", c.input.max_amount],
+      ["VIGIL_INPUT_MAX_METRIC_ABS", c.input.max_metric_abs],
+    ] as const
+  ) {
+    if (!(v > 0)) throw new ConfigError(`Cannot use ${name}=${v}: it must be more than 0`);
+  }
+  const { min_timestamp_ms: from, max_timestamp_ms: to } = c.input;
+  if (!(from >= -MAX_DATE_MS && from <= to && to <= MAX_DATE_MS)) {
+    throw new ConfigError(
+      `Cannot use the event times ${from}..${to} (VIGIL_INPUT_MIN_TIMESTAMP_MS, ` +
+        `VIGIL_INPUT_MAX_TIMESTAMP_MS): they must rise within ±${MAX_DATE_MS}, a Date's range`,
+    );
+  }
   const a = c.api;
   if (!(a.ingest_events_per_s >= 0)) {
     throw new ConfigError(
@@ -189,6 +212,17 @@ export function checkConfig(c: Config): void {
   }
   if (!(Number.isInteger(c.api.port) && c.api.port >= 0 && c.api.port <= 65535)) {
     throw new ConfigError(`Cannot use PORT=${c.api.port}: it must be 0..65535`);
+  }
+  // Each rule parameter within its range (the API's changes are checked here too).
+  const sections = c as unknown as Record<string, Record<string, unknown>>;
+  for (const [path, range] of PARAM_RANGES) {
+    const [section, name] = path.split(".") as [string, string];
+    const v = sections[section]?.[name];
+    const outside = typeof v === "number" ? outOfRange(v, range) : "it must be a number";
+    if (outside) {
+      const variable = `VIGIL_${section}_${name}`.toUpperCase();
+      throw new ConfigError(`Cannot use ${variable}=${v}: ${outside}`);
+    }
   }
 }
 

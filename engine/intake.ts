@@ -10,10 +10,12 @@
 import type { ActorRuntime } from "../actors/runtime.ts";
 import type { RuntimeTelemetry } from "../actors/ports.ts";
 import { Ticket } from "../actors/ticket.ts";
+import { preview } from "../events/bounds.ts";
 import { Topics } from "../events/topics.ts";
 import type { Address } from "../actors/types.ts";
 import { IP, isIpAttempt } from "../actors/ip.ts";
 import type { AuthEvent, DeadLetter, EventKind, VigilEvent } from "../events/types.ts";
+import { defaults, type InputLimits } from "../config/defaults.ts";
 import { parseEvent, validateEvent } from "../events/validate.ts";
 import type { Batch, Pending } from "../io/log.ts";
 import type { Outbox } from "./outbox.ts";
@@ -101,6 +103,7 @@ export class Intake {
   #outbox: Outbox;
   #telemetry: IntakeTelemetry;
   #maxEventBytes: number;
+  #limits: InputLimits | undefined;
   #maxFutureMs: number;
   #topics: Topics;
   #health: FlushHealth;
@@ -126,6 +129,8 @@ export class Intake {
     telemetry: IntakeTelemetry,
     options: {
       max_event_bytes: number;
+      /** The bounds events are validated with (default: `defaults.input`). */
+      limits?: InputLimits;
       max_future_ms: number;
       now: () => number;
       topics?: Topics;
@@ -149,6 +154,7 @@ export class Intake {
     this.#outbox = outbox;
     this.#telemetry = telemetry;
     this.#maxEventBytes = options.max_event_bytes;
+    this.#limits = options.limits;
     this.#maxFutureMs = options.max_future_ms;
     this.#topics = options.topics ?? new Topics();
     this.#health = options.health ?? { durable() {} };
@@ -273,7 +279,11 @@ export class Intake {
       if (!replay) this.reject(input, "oversized", tooBig, input.kind);
       return null;
     }
-    const parsed = parseEvent(input.value, { kind: input.kind, fallback_ts: input.fallback_ts });
+    const parsed = parseEvent(input.value, {
+      kind: input.kind,
+      fallback_ts: input.fallback_ts,
+      limits: this.#limits,
+    });
     if (!parsed.ok) {
       if (!replay) this.reject(input, "invalid", parsed.reason, input.kind);
       return null;
@@ -509,19 +519,20 @@ export class Intake {
       }
       return null;
     }
-    const type = record?.to?.type, key = record?.to?.key, m = record?.m;
-    const known = typeof type === "string" && this.#runtime.hasType(type);
-    const message = typeof m === "object" && m !== null &&
-      typeof (m as { kind?: unknown }).kind === "string";
-    if (!known || typeof key !== "string" || key === "" || !message) {
-      if (ticket?.replay !== true) {
-        const reason =
-          "Cannot use a signal: it needs to.type (an actor type), to.key and a message m";
-        this.reject(input, "invalid", reason, undefined);
-      }
-      return null;
+    const type = record?.to?.type, key = record?.to?.key;
+    const limits = this.#limits ?? defaults.input;
+    let reason = "";
+    if (typeof type !== "string") reason = "Cannot use a signal: it needs to.type (an actor type)";
+    else if (typeof key !== "string" || key === "" || key.length > limits.max_key_chars) {
+      reason = `Cannot use a signal: its to.key must be 1 to ${limits.max_key_chars} characters`;
+    } else {
+      // Only what the receiver's type takes from other actors, rebuilt from checked fields.
+      const taken = this.#runtime.fromSignal(type, record.m, limits);
+      if ("message" in taken) return this.#runtime.deliver({ type, key }, taken.message, ticket);
+      reason = taken.reason;
     }
-    return this.#runtime.deliver({ type, key }, m, ticket);
+    if (ticket?.replay !== true) this.reject(input, "invalid", reason, undefined);
+    return null;
   }
 
   /** A record of the re-key topic: each attempt in it delivered to the actor of its IP. */
@@ -542,7 +553,8 @@ export class Intake {
       : [{ o: record.o ?? -1, ts: record.ts ?? 0, e: record.e ?? {} }];
     if (!(Number.isInteger(p) && p >= 0 && p < this.#runtime.partitions)) {
       if (ticket?.replay !== true) {
-        this.reject(input, "invalid", `Cannot use a re-keyed record: bad source ${p}`, "auth");
+        const reason = `Cannot use a re-keyed record: bad source ${preview(p)}`;
+        this.reject(input, "invalid", reason, "auth");
       }
       return null;
     }
@@ -570,29 +582,41 @@ export class Intake {
     let parsed;
     try {
       // The text names the entry (an id is derived from it only if the entry has none).
-      parsed = validateEvent(entry?.e, source, { kind: "auth", fallback_ts: entry?.ts });
+      parsed = validateEvent(entry?.e, source, {
+        kind: "auth",
+        fallback_ts: entry?.ts,
+        limits: this.#limits,
+      });
     } catch (err) {
       parsed = { ok: false as const, reason: `Cannot read a re-keyed record: ${String(err)}` };
     }
-    if (!parsed.ok || parsed.event.kind !== "auth" || !isIpAttempt(parsed.event)) {
+    const refuse = (reason: string): null => {
       if (ticket?.replay !== true) {
-        const reason = parsed.ok
-          ? "Cannot use a re-keyed record: not a login attempt with an IP"
-          : parsed.reason;
-        const value = JSON.stringify(entry) ?? "";
+        // As it arrived; an entry too deep to write whole is shown cut (the reason says why).
+        let value: string;
+        try {
+          value = JSON.stringify(entry) ?? "";
+        } catch {
+          value = preview(entry);
+        }
         this.reject({ ...input, source, value }, "invalid", reason, "auth");
       }
       return null;
-    }
+    };
+    if (!parsed.ok) return refuse(parsed.reason);
     const event = parsed.event;
-    return orNull(this.#deliver(
-      { type: IP, key: event.ip! },
-      event,
-      source,
-      ticket,
-      stream,
-      typeof entry?.o === "number" ? entry.o : -1,
-    ));
+    if (event.kind !== "auth" || !isIpAttempt(event)) {
+      return refuse("Cannot use a re-keyed record: not a login attempt with an IP");
+    }
+    // Its source offset orders the stream (every attempt at or below the highest delivered
+    // is a repeat): a whole number, as the intake that re-keyed it wrote, or none (-1).
+    const o = entry?.o ?? -1;
+    if (!(Number.isSafeInteger(o) && o >= -1)) {
+      return refuse(
+        `Cannot use a re-keyed record: its offset o must be a whole number, got ${preview(o)}`,
+      );
+    }
+    return orNull(this.#deliver({ type: IP, key: event.ip! }, event, source, ticket, stream, o));
   }
 
   /** Delivers an event to an actor at its event time; dead-letters it when it is late. */
@@ -628,12 +652,13 @@ export class Intake {
     return null;
   }
 
-  /** Dead-letters a raw input with a reason. */
+  /** Dead-letters a raw input with a reason (`raw_bytes`: its size, when `input` holds only its start). */
   reject(
     input: RawInput,
     why: "invalid" | "oversized",
     reason: string,
     kind: EventKind | undefined,
+    raw_bytes = utf8Length(input.value),
   ): void {
     this.#telemetry.invalid(kind ?? "unknown");
     this.#deadLetter({
@@ -642,7 +667,7 @@ export class Intake {
       raw: input.value.length > MAX_DEAD_LETTER_CHARS
         ? input.value.slice(0, MAX_DEAD_LETTER_CHARS)
         : input.value,
-      raw_bytes: utf8Length(input.value),
+      raw_bytes,
       at: new Date(this.#now()).toISOString(),
     }, why);
   }

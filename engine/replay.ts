@@ -22,11 +22,18 @@ import { ActorRuntime } from "../actors/runtime.ts";
 import { Ticket } from "../actors/ticket.ts";
 import { ipBehaviour } from "../actors/ip.ts";
 import { userBehaviour } from "../actors/user.ts";
-import type { Config } from "../config/defaults.ts";
+import {
+  type Config,
+  defaults,
+  type InputLimits,
+  type SupervisionLimits,
+} from "../config/defaults.ts";
+import type { Strategy } from "../supervisors/strategy.ts";
 import type { Alert, DeadLetter, VigilEvent } from "../events/types.ts";
 import { parseEvent } from "../events/validate.ts";
 import { MemoryStore } from "../io/memory_store.ts";
-import { Intake, type IntakeTelemetry } from "./intake.ts";
+import { Intake, type IntakeTelemetry, oversize } from "./intake.ts";
+import { tooLong, wholeLines } from "./line_reader.ts";
 import { Outbox } from "./outbox.ts";
 import { Rules } from "./rules.ts";
 
@@ -51,7 +58,12 @@ export type LineSource = () => AsyncIterable<string[]> | Iterable<string[]>;
  * The lines of a file (`linesOfFile`), which a threaded replay deals out as bytes, never
  * decoding them on the dealing thread.
  */
-export type FileLines = LineSource & { readonly path: string; readonly chunk_bytes: number };
+export type FileLines = LineSource & {
+  readonly path: string;
+  readonly chunk_bytes: number;
+  /** Longer lines are not held whole (see `wholeLines`). */
+  readonly max_line_bytes: number;
+};
 
 /** A replay's telemetry: plain counters. */
 class Counts implements IntakeTelemetry {
@@ -101,6 +113,21 @@ export function byTimeThenId(a: Alert, b: Alert): number {
     : 0;
 }
 
+/**
+ * How a replay supervises its actors: a failed message is retried at once, as often as
+ * live, and a key that keeps failing is quarantined as live. No backoff: processing time
+ * is virtual in a replay and moves only with the input, so a retry waiting for it would
+ * wait for the next line, and for ever after the last one.
+ */
+export function replayStrategy(s: SupervisionLimits): Strategy {
+  return {
+    kind: "restart",
+    max_retries: s.max_message_retries,
+    max_restarts: s.max_restarts_per_key,
+    within_ms: s.restart_window_ms,
+  };
+}
+
 /** One pass of the actors over events. */
 export class Run {
   readonly counts = new Counts();
@@ -117,8 +144,12 @@ export class Run {
   #settling: Ticket[] = [];
   #inFlight: number;
   #last = -Infinity;
+  #maxEventBytes: number;
+  #limits: InputLimits;
 
   constructor(config: Config, models: ModelService | null) {
+    this.#maxEventBytes = config.max_event_bytes;
+    this.#limits = config.input;
     this.#batch = config.runtime.max_batch_events;
     this.#inFlight = config.runtime.max_batches_in_flight;
     this.store = new MemoryStore({
@@ -131,6 +162,7 @@ export class Run {
     });
     // The modes of VIGIL_RULES_SHADOW (flow.<class> rules take any class name there).
     const rules = new Rules(config);
+    const strategy = replayStrategy(config.supervision);
     this.runtime = new ActorRuntime({
       // Without a model service, flows are counted and not scored.
       behaviours: [
@@ -146,6 +178,7 @@ export class Run {
       ],
       ...(models ? { inference: models } : {}),
       modeOf: (rule) => rules.modeOf(rule),
+      strategyOf: () => strategy,
       runtime: config.runtime,
       supervision: config.supervision,
       alerts: config.alerts,
@@ -158,18 +191,35 @@ export class Run {
     });
     this.intake = new Intake(this.runtime, this.outbox, this.counts, {
       max_event_bytes: config.max_event_bytes,
+      limits: config.input,
       max_future_ms: config.runtime.max_future_ms,
       now: () => this.clock.now(),
       rekey: "direct",
     });
   }
 
-  /** Parses one line; returns the event, or null if it was dead-lettered. */
+  /**
+   * Parses one line; returns the event, or null if it was dead-lettered. A line over
+   * `max_event_bytes` is dead-lettered as oversized, as the API and the Kafka intake do.
+   */
   parse(raw: string, line: number): VigilEvent | null {
     this.outbox.line = line;
-    const parsed = parseEvent(raw);
+    const source = `line ${line}`;
+    const long = tooLong(raw);
+    if (long) {
+      const reason = `Cannot accept event: ${long.bytes} bytes exceeds the limit of ` +
+        Math.min(long.max_bytes, this.#maxEventBytes);
+      this.intake.reject({ value: long.head, source }, "oversized", reason, undefined, long.bytes);
+      return null;
+    }
+    const big = oversize(raw, this.#maxEventBytes);
+    if (big) {
+      this.intake.reject({ value: raw, source }, "oversized", big, undefined);
+      return null;
+    }
+    const parsed = parseEvent(raw, { limits: this.#limits });
     if (parsed.ok) return parsed.event;
-    this.intake.reject({ value: raw, source: `line ${line}` }, "invalid", parsed.reason, undefined);
+    this.intake.reject({ value: raw, source }, "invalid", parsed.reason, undefined);
     return null;
   }
 
@@ -338,50 +388,32 @@ export function linesOf(text: string): LineSource {
 }
 
 /**
- * `buf`, or, when it holds fewer than `need` bytes, a buffer twice as big (or `need`) with
- * its first `used` bytes.
+ * The lines of a file, read in chunks (never the whole file at once). Only whole lines are
+ * decoded (a newline is never part of a multi-byte character), so no text is copied twice.
+ * A line longer than `max_line_bytes` is not held whole: it comes as a stand-in that the
+ * replay dead-letters as oversized (`wholeLines`).
  */
-export function roomFor(
-  buf: Uint8Array<ArrayBuffer>,
-  used: number,
-  need: number,
-): Uint8Array<ArrayBuffer> {
-  if (need <= buf.length) return buf;
-  const bigger = new Uint8Array(Math.max(buf.length * 2, need));
-  bigger.set(buf.subarray(0, used));
-  return bigger;
-}
-
-/**
- * The lines of a file, read in chunks (never the whole file at once). Each chunk is cut
- * after its last newline and only whole lines are decoded (a newline is never part of a
- * multi-byte character), so no text is copied twice; the partial line is carried over as
- * bytes, and a line longer than a chunk grows the buffer.
- */
-export function linesOfFile(path: string, chunk_bytes = 1 << 20): FileLines {
+export function linesOfFile(
+  path: string,
+  chunk_bytes = 1 << 20,
+  max_line_bytes: number = defaults.max_event_bytes,
+): FileLines {
   return Object.assign(async function* () {
-    using file = await Deno.open(path, { read: true });
     const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
-    let buf = new Uint8Array(chunk_bytes);
-    let filled = 0; // bytes of a partial line at the front of buf
     let first = true;
-    const decode = (bytes: Uint8Array): string => {
-      const text = decoder.decode(bytes);
-      if (!first) return text;
-      first = false;
-      return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text; // a byte order mark
-    };
-    for (;;) {
-      buf = roomFor(buf, filled, filled + 1);
-      const n = await file.read(buf.subarray(filled));
-      if (n === null) break;
-      const end = filled + n;
-      const last = buf.lastIndexOf(10, end - 1);
-      if (last < filled) {
-        filled = end;
-        continue;
+    for await (const chunk of wholeLines(path, chunk_bytes, max_line_bytes)) {
+      const whole = chunk[chunk.length - 1] === 10;
+      let text = decoder.decode(whole ? chunk.subarray(0, chunk.length - 1) : chunk);
+      if (first) {
+        first = false;
+        if (text.charCodeAt(0) === 0xfeff) text = text.slice(1); // a byte order mark
       }
-      const text = decode(buf.subarray(0, last));
+      if (!whole) {
+        // The last line, without a newline.
+        const rest = text.trim();
+        if (rest !== "") yield [rest];
+        return;
+      }
       const lines: string[] = [];
       let start = 0;
       for (;;) {
@@ -391,11 +423,7 @@ export function linesOfFile(path: string, chunk_bytes = 1 << 20): FileLines {
         start = nl + 1;
       }
       lines.push(text.slice(start).trim());
-      buf.copyWithin(0, last + 1, end);
-      filled = end - last - 1;
       yield lines;
     }
-    const rest = filled > 0 ? decode(buf.subarray(0, filled)).trim() : "";
-    if (rest !== "") yield [rest];
-  }, { path, chunk_bytes });
+  }, { path, chunk_bytes, max_line_bytes });
 }

@@ -25,8 +25,8 @@ import {
   type LineSource,
   replay,
   type ReplayResult,
-  roomFor,
 } from "./replay.ts";
+import { roomFor, wholeLines } from "./line_reader.ts";
 import type { FromWorker, ToWorker } from "./replay_worker.ts";
 
 /**
@@ -74,7 +74,10 @@ export function groupOfLine(line: string): number {
   }
   try {
     const kind = (JSON.parse(line) as { kind?: unknown } | null)?.kind;
-    return typeof kind === "string" ? GROUP_OF_KIND[kind as EventKind] ?? 0 : 0;
+    // Own kinds only: a kind named `constructor` is no kind (its worker says why).
+    return typeof kind === "string" && Object.hasOwn(GROUP_OF_KIND, kind)
+      ? GROUP_OF_KIND[kind as EventKind]
+      : 0;
   } catch {
     return 0;
   }
@@ -374,7 +377,8 @@ function isFile(source: LineSource): source is FileLines {
  * Deals a file's lines to the lanes as bytes: each line is found by its newline, its
  * group read from its opening bytes, and its bytes copied to its lane's buffer; the
  * workers decode them. Lines are numbered as `linesOfFile` numbers them (a byte order mark
- * at the start is skipped; blank lines count but are not dealt).
+ * at the start is skipped; blank lines count but are not dealt; a line too long to hold
+ * is dealt as its stand-in, to the first group).
  */
 async function dealFile(
   source: FileLines,
@@ -383,31 +387,19 @@ async function dealFile(
   chunk: number,
   failed: () => boolean,
 ): Promise<void> {
-  using file = await Deno.open(source.path, { read: true });
   const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
-  let buf = new Uint8Array(Math.max(1, source.chunk_bytes));
-  let filled = 0; // bytes of a partial line at the front of buf
   let line = 0;
   let first = true;
-  for (;;) {
-    buf = roomFor(buf, filled, filled + 1);
-    const n = await file.read(buf.subarray(filled));
-    const end = n === null ? filled : filled + n;
+  for await (const buf of wholeLines(source.path, source.chunk_bytes, source.max_line_bytes)) {
+    const end = buf.length;
     let start = 0;
     if (first) {
-      if (end < 3 && n !== null) {
-        filled = end; // too little yet to tell a byte order mark
-        continue;
-      }
       first = false;
       if (end >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) start = 3;
     }
     while (start < end) {
       let nl = buf.indexOf(10, start);
-      if (nl < 0 || nl >= end) {
-        if (n !== null) break; // the rest of the line is still to be read
-        nl = end; // the last line, without a newline
-      }
+      if (nl < 0) nl = end; // the last line, without a newline
       line++;
       const group = groupOfBytes(buf, start, nl, decoder);
       if (group >= 0) {
@@ -420,9 +412,6 @@ async function dealFile(
       }
       start = nl + 1;
     }
-    if (n === null) return;
-    if (start < end) buf.copyWithin(0, start, end);
-    filled = Math.max(0, end - start);
   }
 }
 

@@ -10,6 +10,7 @@
 
 import type { Config } from "../config/defaults.ts";
 import { checkConfig, ConfigError } from "../config/load.ts";
+import { outOfRange, PARAM_RANGES } from "../config/ranges.ts";
 
 /** Whether a rule's alerts count (enforce) or are only for evaluation (shadow). */
 export type Mode = "enforce" | "shadow";
@@ -210,9 +211,10 @@ export class Rules {
 
   /**
    * Changes a rule's mode and parameters together, or nothing: a parameter the rule does
-   * not read, a value that is not a finite number, or values the configuration refuses
-   * (e.g. risk levels out of order) throw a RuleError. Returns the rule as it is now, or
-   * null when there is no such rule.
+   * not read, a value that is not a finite number or is outside the parameter's range
+   * (`config/ranges.ts`), or values the configuration refuses (e.g. risk levels out of
+   * order) throw a RuleError. Returns the rule as it is now, or null when there is no such
+   * rule.
    */
   change(rule: string, change: { mode?: unknown; params?: unknown }): RuleInfo | null {
     const info = this.get(rule);
@@ -241,6 +243,9 @@ export class Rules {
           `Cannot set ${name} to ${JSON.stringify(value)}: it must be a number ≥ 0`,
         );
       }
+      const range = PARAM_RANGES.get(path);
+      const outside = range ? outOfRange(value, range) : null;
+      if (outside) throw new RuleError(`Cannot set ${name} to ${value}: ${outside}`);
       const [section, leaf] = path.split(".") as [string, string];
       (candidate as unknown as Sections)[section]![leaf] = value;
       writes.push([section, leaf, value]);

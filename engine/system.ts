@@ -6,7 +6,7 @@
  */
 
 import { type Clock, systemClock } from "../actors/clock.ts";
-import { ActorRuntime } from "../actors/runtime.ts";
+import { ActorRuntime, type Escalation } from "../actors/runtime.ts";
 import { IP, ipBehaviour } from "../actors/ip.ts";
 import { USER, userBehaviour } from "../actors/user.ts";
 import { FLOW_MODEL, flowRule, SOURCE, sourceBehaviour } from "../actors/source.ts";
@@ -96,6 +96,8 @@ export class VigilSystem {
   #connectAttempts = 0;
   /** Ends the wait before the next connection attempt (set while waiting). */
   #wake: (() => void) | null = null;
+  /** When the root supervisor's holding was last logged (ms, processing time). */
+  #heldSaidAt = -Infinity;
 
   constructor(options: SystemOptions) {
     const c = this.config = options.config;
@@ -162,13 +164,12 @@ export class VigilSystem {
         stream.startsWith(REPARTITION_STREAM_PREFIX)
           ? c.runtime.repartition_wait_ms
           : c.runtime.idle_watermark_delay_ms,
-      onFatal: (reason) => {
-        log("error", "The root supervisor gave up; stopping", { reason });
-        this.stop().finally(() => Deno.exit(1));
-      },
+      // Failing input never stops the process (supervisors/root.ts): escalations are said.
+      onEscalation: (e) => this.#escalated(e),
     });
     this.intake = new Intake(this.runtime, this.outbox, this.metrics, {
       max_event_bytes: c.max_event_bytes,
+      limits: c.input,
       max_future_ms: c.runtime.max_future_ms,
       now: () => this.#clock.now(),
       topics: this.topics,
@@ -322,6 +323,27 @@ export class VigilSystem {
   /** A record for an input topic, on its key's partition (as the actors are placed). */
   #placed(key: string, value: string): ProduceMessage {
     return { key, value, partition: this.#placement(key, this.config.runtime.partitions) };
+  }
+
+  /**
+   * Logs an escalation with the partition, the actor whose failure tipped it over and its
+   * error: a restart each time, the root's holding once per root window.
+   */
+  #escalated(e: Escalation): void {
+    const fields = { partition: e.partition, actor: e.actor.slice(0, 300), error: e.error };
+    if (e.action === "restart_partition") {
+      log("warn", "A partition's actors failed too often; restarting the partition", fields);
+      return;
+    }
+    const now = this.#clock.now();
+    if (now - this.#heldSaidAt < this.config.supervision.root_window_ms) return;
+    this.#heldSaidAt = now;
+    log(
+      "error",
+      "Partitions keep failing; not restarting them for now (their failing messages are " +
+        "dead-lettered and the keys quarantined, the rest goes on)",
+      { ...fields, reason: e.reason },
+    );
   }
 
   /** The models in the models folder, with the version each serves. */
@@ -511,7 +533,7 @@ export class VigilSystem {
         if (result.errors.length < MAX_REPORTED_ERRORS) result.errors.push({ index, reason });
         this.intake.reject({ value: text, source: `http[${index}]` }, why, reason, undefined);
       };
-      const parsed = parseEvent(text);
+      const parsed = parseEvent(text, { limits: this.config.input });
       if (!parsed.ok) return reject(parsed.reason);
       // The text as it will be stored (with a derived event_id written in) is what must fit.
       const value = withId(parsed.event, text);

@@ -36,21 +36,27 @@ function inModelOrder(keys: string[]): boolean {
   return true;
 }
 
-/** JSON has no Infinity or NaN; CICFlowMeter writes them, so their names are taken. */
+/**
+ * JSON has no Infinity or NaN; CICFlowMeter writes them, so their names are taken (a
+ * number too large for a double, which JSON.parse reads as Infinity, is not).
+ */
 function isFeatureValue(v: unknown): boolean {
-  return typeof v === "number" || v === "Infinity" || v === "-Infinity" || v === "NaN";
+  return typeof v === "number"
+    ? Number.isFinite(v)
+    : v === "Infinity" || v === "-Infinity" || v === "NaN";
 }
 
 /**
  * The row of `values` (the model's features in its order). A value that is not a feature
- * value is absent (NaN, counted), or, when `strict`, its name (of `names`) is returned.
+ * value is absent (NaN, counted), or, when `strict`, its name (of `names`) is returned
+ * (also for a number that is not finite).
  */
 function fill(values: unknown[], names: readonly string[], strict: boolean): FlowRow | string {
   const row = newRow(FLOW_FEATURES.length);
   let missing = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (typeof v === "number") row[i] = v;
+    if (typeof v === "number" && (!strict || Number.isFinite(v))) row[i] = v;
     else if (v === "Infinity") row[i] = Infinity;
     else if (v === "-Infinity") row[i] = -Infinity;
     else if (v === "NaN") row[i] = NaN;

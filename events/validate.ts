@@ -2,12 +2,21 @@
  * Turns raw input (a Kafka value, a line of a file, an HTTP body item) into a
  * validated event, or into a reason a person can read. Never throws.
  *
+ * Every intake validates here, with the same bounds (`InputLimits`): field lengths,
+ * nesting, numeric ranges. An event that passes is safe for every actor: its keys are
+ * short, its numbers finite and in range, its time one a `Date` can write.
+ *
  * @module
  */
 
 import { hash64 } from "../actors/hash.ts";
+import { defaults, type InputLimits } from "../config/defaults.ts";
+import { clip, preview, shapeProblem } from "./bounds.ts";
 import { checkedFlowFeatures, type FlowRow } from "./flow_features.ts";
+import { parseIso } from "./time.ts";
 import type { AuthEvent, EventKind, OtherEvent, TransactionEvent, VigilEvent } from "./types.ts";
+
+export { parseIso };
 
 /** The outcome of validating one input. */
 export type Parsed = { ok: true; event: VigilEvent } | { ok: false; reason: string };
@@ -27,12 +36,38 @@ const AUTH_TYPES = new Set(["login_success", "login_failure", "logout"]);
 const TX_TYPES = new Set(["transfer", "payment", "withdrawal", "deposit"]);
 const LEVELS = new Set(["DEBUG", "INFO", "WARN", "ERROR", "FATAL"]);
 
+/**
+ * Fields detection does not read, bounded only when they are strings (other types pass,
+ * as before the bounds), per kind: ids and keys, and free text.
+ */
+const LOOSE_KEYS: Readonly<Record<EventKind, readonly string[]>> = Object.freeze({
+  auth: [],
+  transaction: ["ip", "device_id", "channel"],
+  flow: ["flow_id", "protocol"],
+  click: ["user_id"],
+  log: ["user_id"],
+  metric: [],
+});
+const LOOSE_TEXTS: Readonly<Record<EventKind, readonly string[]>> = Object.freeze({
+  auth: ["user_agent", "reason"],
+  transaction: [],
+  flow: [],
+  click: ["referrer"],
+  log: [],
+  metric: [],
+});
+
+/** Fields of a metric event that are not its numbers. */
+const NOT_GAUGES = new Set(["timestamp", "event_id", "kind", "service"]);
+
 /** Options for {@linkcode parseEvent}. */
 export interface ParseOptions {
   /** The kind implied by the source (a Kafka topic); a `kind` field, if present, must agree. */
   kind?: EventKind | undefined;
   /** Event time to use when the event has no `timestamp` (e.g. the Kafka record's). */
   fallback_ts?: number | undefined;
+  /** The bounds (default: `defaults.input`); every intake passes the configured ones. */
+  limits?: InputLimits | undefined;
 }
 
 class Invalid extends Error {}
@@ -75,23 +110,29 @@ function toEvent(value: unknown, text: string, options: ParseOptions): VigilEven
     throw new Invalid("Cannot accept event: it must be a JSON object");
   }
   const o = value as Record<string, unknown>;
+  const lim = options.limits ?? defaults.input;
   const kind = eventKind(o, options.kind);
-  const ts = eventTime(o, options.fallback_ts);
+  const shape = shapeProblem(o, lim);
+  if (shape !== null) throw new Invalid(shape);
+  const ts = eventTime(o, options.fallback_ts, lim);
   const id = o.event_id;
   let event_id: string;
   if (id === undefined || id === null) event_id = "e-" + hash64(text);
-  else if (typeof id === "string" && id.length > 0) event_id = id;
-  else if (typeof id === "number") event_id = String(id);
+  else if (typeof id === "string" && id.length > 0) {
+    event_id = within(id, "event_id", lim.max_key_chars);
+  } else if (typeof id === "number") event_id = String(id);
   else throw invalid("event_id", "must be a non-empty string", id);
+  for (const name of LOOSE_KEYS[kind]) loose(o, name, lim.max_key_chars);
+  for (const name of LOOSE_TEXTS[kind]) loose(o, name, lim.max_text_chars);
   switch (kind) {
     case "auth":
-      return authEvent(o, event_id, ts);
+      return authEvent(o, event_id, ts, lim);
     case "transaction":
-      return transactionEvent(o, event_id, ts);
+      return transactionEvent(o, event_id, ts, lim);
     case "flow":
-      return { kind, event_id, ts, raw: o, row: checkFlow(o) } satisfies OtherEvent;
+      return { kind, event_id, ts, raw: o, row: checkFlow(o, lim) } satisfies OtherEvent;
     default:
-      checkOther(kind, o);
+      checkOther(kind, o, lim);
       return { kind, event_id, ts, raw: o } satisfies OtherEvent;
   }
 }
@@ -111,87 +152,53 @@ function eventKind(o: Record<string, unknown>, implied: EventKind | undefined): 
   return k as EventKind;
 }
 
-function eventTime(o: Record<string, unknown>, fallback: number | undefined): number {
+function eventTime(o: Record<string, unknown>, fallback: number | undefined, lim: InputLimits) {
   const t = o.timestamp;
   if (t === undefined || t === null) {
-    if (fallback !== undefined) return fallback;
-    throw new Invalid('Cannot accept event: field "timestamp" is missing');
+    if (fallback === undefined) {
+      throw new Invalid('Cannot accept event: field "timestamp" is missing');
+    }
+    if (!(fallback >= lim.min_timestamp_ms && fallback <= lim.max_timestamp_ms)) {
+      throw new Invalid(
+        `Cannot accept event: field "timestamp" is missing, and its record's time ` +
+          `${preview(fallback)} is outside ${timeRange(lim)}`,
+      );
+    }
+    return fallback;
   }
   const ms = typeof t === "number" ? t : typeof t === "string" ? parseIso(t) : NaN;
   if (!Number.isFinite(ms)) {
     throw invalid("timestamp", "must be an ISO-8601 string or epoch milliseconds", t);
   }
+  if (!(ms >= lim.min_timestamp_ms && ms <= lim.max_timestamp_ms)) {
+    throw new Invalid(
+      `Cannot accept event: field "timestamp" is ${preview(t)}, outside ${timeRange(lim)}`,
+    );
+  }
   return ms;
 }
 
-const DIGIT_AT = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
-const DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/** The shape `Date#toISOString` writes, `YYYY-MM-DDTHH:MM:SS.sssZ`, without a regex; NaN otherwise. */
-function parseCanonical(t: string): number {
-  for (const i of DIGIT_AT) {
-    const c = t.charCodeAt(i);
-    if (c < 48 || c > 57) return NaN;
-  }
-  if (
-    t[4] !== "-" || t[7] !== "-" || t[10] !== "T" || t[13] !== ":" || t[16] !== ":" ||
-    t[19] !== "."
-  ) return NaN;
-  const n = (i: number) => (t.charCodeAt(i) - 48) * 10 + t.charCodeAt(i + 1) - 48;
-  const y = n(0) * 100 + n(2), mo = n(5), d = n(8), h = n(11), mi = n(14), s = n(17);
-  const ms = (t.charCodeAt(20) - 48) * 100 + n(21);
-  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return NaN;
-  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
-  if (d > (mo === 2 && !leap ? 28 : DAYS[mo - 1]!)) return NaN;
-  return Date.UTC(y, mo - 1, d, h, mi, s, ms);
+function timeRange(lim: InputLimits): string {
+  const iso = (ms: number) => {
+    const d = new Date(ms);
+    return Number.isFinite(d.getTime()) ? d.toISOString() : String(ms);
+  };
+  return `${iso(lim.min_timestamp_ms)}..${iso(lim.max_timestamp_ms)}`;
 }
 
-const ISO =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(Z|[+-]\d{2}:?\d{2})?$/i;
-
-/**
- * Epoch ms of an ISO-8601 date or date-time; NaN for anything else (including dates
- * that do not exist, such as February 30). Without an offset the time is read as UTC,
- * never as the machine's local time, so every machine reads it the same.
- */
-export function parseIso(text: string): number {
-  if (text.length === 24 && text.charCodeAt(23) === 90 /* Z */) {
-    const fast = parseCanonical(text);
-    if (fast === fast) return fast; // not NaN
-  }
-  const m = ISO.exec(text);
-  if (!m) return NaN;
-  const [, y, mo, d, h = "0", mi = "0", sec = "0", frac = "", zone = "Z"] = m;
-  const ms = Number((frac + "000").slice(0, 3));
-  const utc = Date.UTC(
-    Number(y),
-    Number(mo) - 1,
-    Number(d),
-    Number(h),
-    Number(mi),
-    Number(sec),
-    ms,
-  );
-  const check = new Date(utc);
-  if (
-    check.getUTCFullYear() !== Number(y) || check.getUTCMonth() !== Number(mo) - 1 ||
-    check.getUTCDate() !== Number(d) || check.getUTCHours() !== Number(h) ||
-    check.getUTCMinutes() !== Number(mi) || check.getUTCSeconds() !== Number(sec)
-  ) return NaN;
-  if (zone.toUpperCase() === "Z") return utc;
-  const sign = zone[0] === "-" ? -1 : 1;
-  const digits = zone.slice(1).replace(":", "");
-  const offset = (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
-  return utc - sign * offset;
-}
-
-function authEvent(o: Record<string, unknown>, event_id: string, ts: number): AuthEvent {
+function authEvent(
+  o: Record<string, unknown>,
+  event_id: string,
+  ts: number,
+  lim: InputLimits,
+): AuthEvent {
   const type = o.type;
   if (typeof type !== "string" || !AUTH_TYPES.has(type)) {
     throw invalid("type", "must be login_success, login_failure or logout", type);
   }
-  const user_id = id(o, "user_id");
-  const ip = type === "logout" ? optString(o, "ip") : str(o, "ip");
+  const key = lim.max_key_chars;
+  const user_id = id(o, "user_id", key);
+  const ip = type === "logout" ? optString(o, "ip", key) : str(o, "ip", key);
   return {
     kind: "auth",
     event_id,
@@ -200,12 +207,12 @@ function authEvent(o: Record<string, unknown>, event_id: string, ts: number): Au
     type: type as AuthEvent["type"],
     user_id,
     ip,
-    country: optString(o, "country"),
-    city: optString(o, "city"),
-    lat: optNumber(o, "lat"),
-    lon: optNumber(o, "lon"),
-    device_id: optString(o, "device_id"),
-    session_id: optString(o, "session_id"),
+    country: optString(o, "country", key),
+    city: optString(o, "city", key),
+    lat: inRange(o, "lat", -90, 90),
+    lon: inRange(o, "lon", -180, 180),
+    device_id: optString(o, "device_id", key),
+    session_id: optString(o, "session_id", key),
   };
 }
 
@@ -213,6 +220,7 @@ function transactionEvent(
   o: Record<string, unknown>,
   event_id: string,
   ts: number,
+  lim: InputLimits,
 ): TransactionEvent {
   const type = o.type;
   if (typeof type !== "string" || !TX_TYPES.has(type)) {
@@ -222,24 +230,33 @@ function transactionEvent(
   if (typeof amount !== "number" || !(amount > 0) || !Number.isFinite(amount)) {
     throw invalid("amount", "must be a number greater than 0", amount);
   }
+  if (amount > lim.max_amount) {
+    throw new Invalid(
+      `Cannot accept event: field "amount" is ${preview(amount)}, more than the largest ` +
+        `amount taken, ${lim.max_amount}`,
+    );
+  }
+  const key = lim.max_key_chars;
   return {
     kind: "transaction",
     event_id,
     ts,
     raw: o,
-    user_id: id(o, "user_id"),
-    account_id: id(o, "account_id"),
+    user_id: id(o, "user_id", key),
+    account_id: id(o, "account_id", key),
     type: type as TransactionEvent["type"],
     amount,
-    currency: str(o, "currency"),
-    counterparty: optString(o, "counterparty"),
+    currency: str(o, "currency", key),
+    counterparty: optString(o, "counterparty", key),
   };
 }
 
-/** A flow's addresses and features checked; its features as the flow model reads them. */
-function checkFlow(o: Record<string, unknown>): FlowRow {
-  str(o, "src_ip");
-  str(o, "dst_ip");
+/** A flow's addresses, ports and features checked; its features as the flow model reads them. */
+function checkFlow(o: Record<string, unknown>, lim: InputLimits): FlowRow {
+  str(o, "src_ip", lim.max_key_chars);
+  str(o, "dst_ip", lim.max_key_chars);
+  port(o, "src_port", lim);
+  port(o, "dst_port", lim);
   const f = o.features;
   if (typeof f !== "object" || f === null || Array.isArray(f)) {
     throw invalid("features", "must be an object of numeric feature values", f);
@@ -247,33 +264,46 @@ function checkFlow(o: Record<string, unknown>): FlowRow {
   // JSON has no Infinity or NaN; CICFlowMeter writes them, so their names are taken.
   const row = checkedFlowFeatures(f as Record<string, unknown>);
   if (typeof row === "string") {
+    const v = (f as Record<string, unknown>)[row];
     throw new Invalid(
-      `Cannot accept event: feature "${row}" must be a number (or "Infinity", "-Infinity", "NaN")`,
+      typeof v === "number"
+        ? `Cannot accept event: feature "${clip(row)}" is ${v}, not a finite number ` +
+          '(write "Infinity", "-Infinity" or "NaN" as strings)'
+        : `Cannot accept event: feature "${
+          clip(row)
+        }" must be a number (or "Infinity", "-Infinity", "NaN")`,
     );
   }
   return row;
 }
 
-function checkOther(kind: EventKind, o: Record<string, unknown>): void {
+function checkOther(kind: EventKind, o: Record<string, unknown>, lim: InputLimits): void {
+  const abs = lim.max_metric_abs;
   switch (kind) {
     case "click":
-      id(o, "session_id");
-      str(o, "page");
-      optNumber(o, "latency_ms");
+      id(o, "session_id", lim.max_key_chars);
+      str(o, "page", lim.max_key_chars);
+      inRange(o, "latency_ms", -abs, abs);
       return;
     case "log": {
-      id(o, "service");
+      id(o, "service", lim.max_key_chars);
       const level = o.level;
       if (typeof level !== "string" || !LEVELS.has(level)) {
         throw invalid("level", "must be DEBUG, INFO, WARN, ERROR or FATAL", level);
       }
-      str(o, "message");
+      str(o, "message", lim.max_text_chars);
       return;
     }
     case "metric":
-      id(o, "service");
+      id(o, "service", lim.max_key_chars);
       optNumber(o, "cpu");
       optNumber(o, "latency_ms");
+      // Every number of a metric event is a metric (`svc.metric_anomaly` follows it).
+      for (const name in o) {
+        const v = o[name];
+        if (typeof v !== "number" || NOT_GAUGES.has(name)) continue;
+        if (!(v >= -abs && v <= abs)) throw outside(name, v, -abs, abs);
+      }
       return;
     default:
       return;
@@ -281,26 +311,40 @@ function checkOther(kind: EventKind, o: Record<string, unknown>): void {
 }
 
 /** An identifier: a non-empty string, or a number taken as its decimal string. */
-function id(o: Record<string, unknown>, name: string): string {
+function id(o: Record<string, unknown>, name: string, max: number): string {
   const v = o[name];
-  if (typeof v === "string" && v.length > 0) return v;
+  if (typeof v === "string" && v.length > 0) return within(v, name, max);
   if (typeof v === "number" && Number.isFinite(v)) return String(v);
   if (v === undefined || v === null) throw missing(name);
   throw invalid(name, "must be a non-empty string", v);
 }
 
-function str(o: Record<string, unknown>, name: string): string {
+function str(o: Record<string, unknown>, name: string, max: number): string {
   const v = o[name];
-  if (typeof v === "string" && v.length > 0) return v;
+  if (typeof v === "string" && v.length > 0) return within(v, name, max);
   if (v === undefined || v === null) throw missing(name);
   throw invalid(name, "must be a non-empty string", v);
 }
 
-function optString(o: Record<string, unknown>, name: string): string | undefined {
+function optString(o: Record<string, unknown>, name: string, max: number): string | undefined {
   const v = o[name];
   if (v === undefined || v === null) return undefined;
-  if (typeof v === "string") return v;
+  if (typeof v === "string") return within(v, name, max);
   throw invalid(name, "must be a string", v);
+}
+
+/** A field detection does not read: bounded when it is a string, left alone otherwise. */
+function loose(o: Record<string, unknown>, name: string, max: number): void {
+  const v = o[name];
+  if (typeof v === "string") within(v, name, max);
+}
+
+function within(v: string, name: string, max: number): string {
+  if (v.length <= max) return v;
+  throw new Invalid(
+    `Cannot accept event: field "${name}" is ${v.length} characters long, more than the ` +
+      `${max} allowed`,
+  );
 }
 
 function optNumber(o: Record<string, unknown>, name: string): number | undefined {
@@ -310,12 +354,36 @@ function optNumber(o: Record<string, unknown>, name: string): number | undefined
   throw invalid(name, "must be a number", v);
 }
 
+/** An optional number within `lo..hi`. */
+function inRange(o: Record<string, unknown>, name: string, lo: number, hi: number) {
+  const v = optNumber(o, name);
+  if (v === undefined || (v >= lo && v <= hi)) return v;
+  throw outside(name, v, lo, hi);
+}
+
+/** An optional port: a whole number 0..65535, or a string (a service name, or digits). */
+function port(o: Record<string, unknown>, name: string, lim: InputLimits): void {
+  const v = o[name];
+  if (v === undefined || v === null) return;
+  if (typeof v === "string") {
+    within(v, name, lim.max_key_chars);
+    return;
+  }
+  if (typeof v !== "number") throw invalid(name, "must be a port number (or a string)", v);
+  if (!Number.isInteger(v) || v < 0 || v > 65_535) throw outside(name, v, 0, 65_535, "whole ");
+}
+
+function outside(name: string, v: number, lo: number, hi: number, what = ""): Invalid {
+  return new Invalid(
+    `Cannot accept event: field "${name}" is ${preview(v)}, outside ${lo}..${hi}` +
+      (what ? ` (a ${what}number)` : ""),
+  );
+}
+
 function missing(name: string): Invalid {
   return new Invalid(`Cannot accept event: field "${name}" is missing`);
 }
 
 function invalid(name: string, rule: string, got: unknown): Invalid {
-  let shown = JSON.stringify(got) ?? String(got);
-  if (shown.length > 60) shown = shown.slice(0, 57) + "...";
-  return new Invalid(`Cannot accept event: field "${name}" ${rule}, got ${shown}`);
+  return new Invalid(`Cannot accept event: field "${name}" ${rule}, got ${preview(got)}`);
 }

@@ -1,6 +1,7 @@
 /**
  * Prometheus metrics (npm:prom-client). Labels are bounded sets only: event kinds,
- * actor types, rules, severities, modes, reasons. Never a user, IP, flow or page.
+ * actor types, rules, severities, modes, reasons. Never a user, IP or flow; pages only as
+ * the ten busiest, their names cut to a bounded length.
  * `collectDefaultMetrics()` is not used: it breaks under Deno.
  *
  * @module
@@ -13,6 +14,7 @@ import type { NotifyTelemetry } from "./notify.ts";
 import type { Alert, EventKind, VigilEvent } from "../events/types.ts";
 import type { DeadLetterReason } from "../actors/ports.ts";
 import type { ModelTelemetry } from "../models/service.ts";
+import { hash64 } from "../actors/hash.ts";
 
 /** Where the metrics read what is sampled at scrape time. */
 export interface MetricSources {
@@ -26,7 +28,6 @@ export interface MetricSources {
   drift?(): { model: string; rows: number; features: { feature: string; psi: number }[] }[];
 }
 
-/** Latency buckets (seconds) from 1 ms to 2 min. */
 /** The labels of a `topic/partition` key (partitions are few: a bounded label). */
 function topicPartition(tp: string): { topic: string; partition: string } {
   const at = tp.lastIndexOf("/");
@@ -36,13 +37,26 @@ function topicPartition(tp: string): { topic: string; partition: string } {
 /** Transaction statuses counted by name (any other is `unknown`): a bounded label. */
 const TX_STATUSES = new Set(["success", "failed", "declined", "pending", "reversed"]);
 
+/** Latency buckets (seconds) from 1 ms to 2 min. */
 const LATENCY_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 120];
 
-/** The metrics of one process. */
 /** Pages the page-views metric shows (the busiest), and pages it follows to find them. */
 const TOP_PAGES = 10;
 const MAX_PAGES_FOLLOWED = 10_000;
+/** Characters of a page name the page-views metric shows (the page is a label of it). */
+const MAX_PAGE_LABEL_CHARS = 128;
 
+/**
+ * A page as a label: a name longer than `MAX_PAGE_LABEL_CHARS` is cut, with a hash of the
+ * whole name so that two long names sharing a start stay apart. The unauthenticated
+ * `/metrics` stays small whatever pages arrive (validation bounds them too).
+ */
+export function pageLabel(page: string): string {
+  if (page.length <= MAX_PAGE_LABEL_CHARS) return page;
+  return `${page.slice(0, MAX_PAGE_LABEL_CHARS - 18)}…${hash64(page)}`;
+}
+
+/** The metrics of one process. */
 export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry {
   readonly registry = new client.Registry();
   #ingested: client.Counter<"kind">;
@@ -152,7 +166,7 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
       collect() {
         this.reset();
         const top = [...pageViews].sort((a, b) => b[1] - a[1]).slice(0, TOP_PAGES);
-        for (const [page, views] of top) this.set({ page }, views);
+        for (const [page, views] of top) this.set({ page: pageLabel(page) }, views);
       },
     });
     this.#sessions = new client.Gauge({

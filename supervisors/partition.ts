@@ -3,6 +3,10 @@
  * failures against its intensity, quarantines keys that keep failing, and escalates
  * to the root when the partition as a whole fails too often.
  *
+ * A message counts once, at its first failure: its retries are the same failure again,
+ * and a key that keeps failing is quarantined after a few messages. So a flood of one
+ * poisonous key is a handful of failures of its partition, not one per retry.
+ *
  * @module
  */
 
@@ -28,8 +32,10 @@ export class PartitionSupervisor {
   }
 
   /**
-   * Records a failure of actor `id` and decides what happens to it. Returns the
-   * directive and whether the partition's intensity is now exceeded (escalate).
+   * Records a failure of an actor's turn (`attempt` 1 for a message's first failure, 2
+   * for its first retry's, …) and decides what happens to it. Returns the directive and
+   * whether the partition's intensity is now exceeded (escalate): only a message's first
+   * failure counts towards it.
    */
   onFailure(
     strategy: Strategy,
@@ -38,9 +44,10 @@ export class PartitionSupervisor {
     now_ms: number,
     random: () => number,
   ): { directive: Directive; escalate: boolean } {
+    const directive = decide(strategy, { attempt, restarts_ms, now_ms }, random);
+    if (attempt > 1) return { directive, escalate: false };
     this.#failures.push(now_ms);
     if (this.#failures.length > this.#limits.max_failures + 1) this.#failures.shift();
-    const directive = decide(strategy, { attempt, restarts_ms, now_ms }, random);
     const escalate = exceedsIntensity(
       this.#failures,
       now_ms,
@@ -70,7 +77,7 @@ export class PartitionSupervisor {
     return [...this.#quarantine.entries()].filter(([, until]) => now_ms < until).map(([id]) => id);
   }
 
-  /** Forgets the failure history (after the root restarted this partition). */
+  /** Forgets the failure history (after the root restarted this partition, or held it). */
   reset(): void {
     this.#failures = [];
   }

@@ -7,8 +7,9 @@
  */
 
 import type { AuthRules, TxRules, UserChainRules } from "../../config/defaults.ts";
+import { preview } from "../../events/bounds.ts";
 import type { AuthEvent, TransactionEvent } from "../../events/types.ts";
-import type { AlertDraft } from "../types.ts";
+import type { AlertDraft, SignalLimits } from "../types.ts";
 import { distanceKm } from "./login_risk.ts";
 import { addRecent, EMPTY_RECENT, type Recent } from "../window.ts";
 
@@ -463,6 +464,48 @@ export interface AttackMark extends Attack {
 /** What an IP actor tells a user it targeted (through the signals path). */
 export interface Targeted extends Attack {
   readonly kind: "targeted";
+}
+
+/** The rules of an IP whose targets are told (`Targeted.rule`). */
+const CAMPAIGN_RULES: ReadonlySet<string> = new Set([
+  "ip.password_spray",
+  "ip.credential_stuffing",
+]);
+
+/**
+ * A `targeted` message read from the signals topic, rebuilt from its checked fields, or why
+ * it is not one: a campaign rule, an IP and an episode no longer than a key, an event time
+ * within the events' bounds.
+ *
+ * @example
+ * ```ts
+ * import { targetedOf } from "./user_rules.ts";
+ * import { defaults } from "../../config/defaults.ts";
+ * targetedOf({ kind: "targeted", rule: "ip.password_spray", ip: "203.0.113.9", episode: "1", ts: 0 },
+ *   defaults.input); // { message: { kind: "targeted", ... } }
+ * ```
+ */
+export function targetedOf(
+  m: unknown,
+  limits: SignalLimits,
+): { message: Targeted } | { reason: string } {
+  const o = (typeof m === "object" && m !== null ? m : {}) as Record<string, unknown>;
+  const { kind, rule, ip, episode, ts } = o;
+  const max = limits.max_key_chars;
+  const key = (v: unknown): v is string => typeof v === "string" && v !== "" && v.length <= max;
+  const wrong = (what: string, got: unknown) => ({
+    reason: `Cannot use a signal for a user: ${what}, got ${preview(got)}`,
+  });
+  if (kind !== "targeted") return wrong('its message must be of kind "targeted"', kind);
+  if (typeof rule !== "string" || !CAMPAIGN_RULES.has(rule)) {
+    return wrong(`its rule must be one of ${[...CAMPAIGN_RULES].join(", ")}`, rule);
+  }
+  if (ip !== null && !key(ip)) return wrong(`its ip must be null or 1 to ${max} characters`, ip);
+  if (!key(episode)) return wrong(`its episode must be 1 to ${max} characters`, episode);
+  if (typeof ts !== "number" || !(ts >= limits.min_timestamp_ms && ts <= limits.max_timestamp_ms)) {
+    return wrong("its ts must be an event time (epoch ms)", ts);
+  }
+  return { message: { kind: "targeted", rule, ip, episode, ts } };
 }
 
 /** No attack. */

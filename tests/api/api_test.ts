@@ -11,8 +11,8 @@ import type { Config } from "../../config/defaults.ts";
 import { loadConfig } from "../../config/load.ts";
 import { VigilSystem } from "../../engine/system.ts";
 import { MemoryLog } from "../../io/memory_log.ts";
+import { metricSum, TOKEN, waitFor, withSystem as withRealSystem } from "./system.ts";
 
-const TOKEN = "test-token";
 const MINUTE = 60_000;
 const SEVERITIES = ["info", "low", "medium", "high", "critical"];
 
@@ -41,19 +41,8 @@ interface Harness {
 }
 
 /** Builds a real system (optionally with changed limits), starts it, and always stops it. */
-async function withSystem(
-  fn: (h: Harness) => Promise<void>,
-  tune?: (config: Config) => void,
-): Promise<void> {
-  const config = loadConfig({});
-  tune?.(config);
-  const system = new VigilSystem({ config, token: TOKEN });
-  await system.start({ simulate: false });
-  try {
-    await fn({ system, call: (path, options) => call(system, path, options) });
-  } finally {
-    await system.stop();
-  }
+function withSystem(fn: (h: Harness) => Promise<void>, tune?: (config: Config) => void) {
+  return withRealSystem((system) => fn({ system, call: (path, o) => call(system, path, o) }), tune);
 }
 
 async function call(system: VigilSystem, path: string, options: CallOptions = {}): Promise<Reply> {
@@ -79,34 +68,6 @@ async function call(system: VigilSystem, path: string, options: CallOptions = {}
     // Not JSON (e.g. the metrics text); `text` has it.
   }
   return { status: res.status, headers: res.headers, text, json };
-}
-
-/** Polls `probe` every 20 ms until it returns a value, for at most `timeout_ms`. */
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeout_ms = 5_000,
-): Promise<T> {
-  const deadline = Date.now() + timeout_ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) assert.fail(`Timed out after ${timeout_ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** The sum of every sample of a metric in Prometheus text, optionally with one label value. */
-function metricSum(text: string, name: string, label?: string): number {
-  let sum = 0;
-  for (const line of text.split("\n")) {
-    if (line.startsWith("#")) continue;
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
-    if (!m || m[1] !== name) continue;
-    if (label !== undefined && !(m[2] ?? "").includes(label)) continue;
-    sum += Number(m[3]);
-  }
-  return sum;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

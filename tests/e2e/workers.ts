@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { waitFor as poll } from "../wait.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 
@@ -82,19 +83,9 @@ export function startWorker(env: Record<string, string>): Worker {
   };
 }
 
-/** Waits until `f` gives a value. */
-export async function until<T>(
-  what: string,
-  f: () => Promise<T | undefined>,
-  ms = 120_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+/** Waits until `f` gives a value (polled every 250 ms, for 2 min unless told). */
+export function until<T>(what: string, f: () => Promise<T | undefined>, ms = 120_000): Promise<T> {
+  return poll(what, f, ms, 250);
 }
 
 /** Whether a worker answers /ready. */

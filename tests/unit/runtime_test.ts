@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { VirtualClock } from "../../actors/clock.ts";
 import { MemorySnapshots } from "../../actors/ports.ts";
 import { seededRandom } from "../../actors/random.ts";
-import { ActorRuntime, type RuntimeOptions } from "../../actors/runtime.ts";
+import { ActorRuntime, type Escalation, type RuntimeOptions } from "../../actors/runtime.ts";
 import { Ticket } from "../../actors/ticket.ts";
 import type { Behaviour, Effect } from "../../actors/types.ts";
 import { type Config, defaults } from "../../config/defaults.ts";
@@ -346,23 +346,43 @@ Deno.test("ActorRuntime quarantines a key that keeps failing, without stopping i
   assert.deepEqual(await seen(rt, "bad"), [5], "the quarantine is lifted after quarantine_ms");
 });
 
-Deno.test("ActorRuntime escalates a failing partition to the root, which restarts it and then gives up", () => {
-  const fatal: string[] = [];
+Deno.test("ActorRuntime escalates a failing partition to the root, which restarts it, then holds past its intensity; each escalation names the actor, its partition and the error", async () => {
+  const escalations: Escalation[] = [];
   const resume: Strategy = { kind: "resume" };
-  const { rt } = setup({ strategyOf: () => resume, onFatal: (r) => fatal.push(r) }, (c) => {
-    c.supervision.max_failures_per_partition = 2;
-    c.supervision.max_partition_restarts = 1;
-  });
+  const { rt } = setup(
+    { strategyOf: () => resume, onEscalation: (e) => escalations.push(e) },
+    (c) => {
+      c.supervision.max_failures_per_partition = 2;
+      c.supervision.max_partition_restarts = 1;
+    },
+  );
   rt.deliver(at("x"), { n: 0 });
   assert.ok(rt.isResident("rec", "x"));
   const p = rt.partitionFor("x");
   for (let n = 1; n <= 3; n++) rt.deliver(at("x"), { n, fail: true });
   assert.equal(rt.stats().partition_restarts, 1);
   assert.equal(rt.isResident("rec", "x"), false, "the partition's actors were passivated");
-  assert.equal(fatal.length, 0);
-  for (let n = 4; n <= 6; n++) rt.deliver(at("x"), { n, fail: true });
-  assert.equal(fatal.length, 1, `partition ${p} escalated past the root's intensity`);
-  assert.match(fatal[0]!, /escalated more than 1 times/);
+  assert.deepEqual(escalations, [{
+    partition: p,
+    actor: "rec:x",
+    error: "boom 3",
+    action: "restart_partition",
+    reason: "",
+  }]);
+  rt.deliver(at("x"), { n: 4 });
+  for (let n = 5; n <= 7; n++) rt.deliver(at("x"), { n, fail: true });
+  assert.equal(escalations.length, 2);
+  assert.equal(
+    escalations[1]!.action,
+    "hold",
+    `partition ${p} escalated past the root's intensity`,
+  );
+  assert.match(escalations[1]!.reason, /escalated more than 1 times/);
+  assert.equal(escalations[1]!.error, "boom 7");
+  assert.equal(rt.stats().partition_restarts, 1, "held: not restarted");
+  assert.ok(rt.isResident("rec", "x"), "held: its actors stay");
+  rt.deliver(at("x"), { n: 8 });
+  assert.deepEqual(await seen(rt, "x"), [0, 4, 8], "the actor goes on between its failures");
 });
 
 Deno.test("ActorRuntime stop strategy drops the state; resume keeps it", async () => {

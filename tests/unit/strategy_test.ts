@@ -221,6 +221,19 @@ Deno.test("PartitionSupervisor returns the strategy's directive with each failur
   });
 });
 
+Deno.test("PartitionSupervisor counts a message once: its retries' failures do not count towards escalating", () => {
+  const sup = new PartitionSupervisor(0, { max_failures: 2, window_ms: 1_000, quarantine_ms: 1 });
+  const escalations: boolean[] = [];
+  // Three messages, each failing on its first try and on three retries.
+  for (let m = 0; m < 3; m++) {
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      escalations.push(sup.onFailure(restart, attempt, [], m * 10 + attempt, noRandom).escalate);
+    }
+  }
+  assert.deepEqual(escalations.map((e, i) => e ? i : -1).filter((i) => i >= 0), [8]);
+  assert.deepEqual(sup.onFailure(restart, 4, [], 40, noRandom).directive, { action: "skip" });
+});
+
 Deno.test("PartitionSupervisor forgets its failures on reset()", () => {
   const sup = new PartitionSupervisor(0, { max_failures: 2, window_ms: 1_000, quarantine_ms: 1 });
   for (const t of [0, 1, 2]) sup.onFailure({ kind: "stop" }, 1, [], t, noRandom);
@@ -233,18 +246,18 @@ Deno.test("PartitionSupervisor forgets its failures on reset()", () => {
 // ---------------------------------------------------------------------------------------------
 // RootSupervisor
 
-Deno.test("RootSupervisor restarts partitions, then stops the system past its intensity", () => {
+Deno.test("RootSupervisor restarts partitions, then holds past its intensity, and restarts again once escalations are fewer", () => {
   const root = new RootSupervisor({ max_partition_restarts: 2, window_ms: 1_000 });
   assert.deepEqual(root.onEscalation(4, 0), { action: "restart_partition", partition: 4 });
   assert.deepEqual(root.onEscalation(7, 100), { action: "restart_partition", partition: 7 });
   assert.equal(root.restarts, 2);
   const third = root.onEscalation(4, 200);
-  assert.equal(third.action, "stop_system");
-  assert.match(
-    third.action === "stop_system" ? third.reason : "",
-    /more than 2 times within 1000 ms/,
-  );
-  assert.equal(root.restarts, 2, "a stop is not a restart");
+  assert.equal(third.action, "hold");
+  assert.equal(third.partition, 4);
+  assert.match(third.action === "hold" ? third.reason : "", /more than 2 times within 1000 ms/);
+  assert.equal(root.restarts, 2, "a hold is not a restart");
+  assert.equal(root.onEscalation(7, 900).action, "hold");
+  assert.deepEqual(root.onEscalation(7, 2_500), { action: "restart_partition", partition: 7 });
 });
 
 Deno.test("RootSupervisor keeps restarting when escalations are spread wider than its window", () => {

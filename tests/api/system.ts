@@ -1,0 +1,83 @@
+/**
+ * Test helper: a real `VigilSystem` in memory, and requests to its app without a socket.
+ *
+ * @module
+ */
+
+import type { Config } from "../../config/defaults.ts";
+import { loadConfig } from "../../config/load.ts";
+import { VigilSystem } from "../../engine/system.ts";
+
+export { waitFor } from "../wait.ts";
+
+/** The admin token of the systems built here. */
+export const TOKEN = "test-token";
+
+/** Builds a real system (optionally with changed limits), starts it, and always stops it. */
+export async function withSystem(
+  fn: (system: VigilSystem) => Promise<void>,
+  tune?: (config: Config) => void,
+): Promise<void> {
+  const config = loadConfig({});
+  tune?.(config);
+  const system = new VigilSystem({ config, token: TOKEN });
+  await system.start({ simulate: false });
+  try {
+    await fn(system);
+  } finally {
+    await system.stop();
+  }
+}
+
+/** Posts a body as is (a string) with a content type. */
+export async function post(
+  system: VigilSystem,
+  path: string,
+  body: string,
+  type = "application/json",
+  method = "POST",
+) {
+  const res = await system.app.request(path, {
+    method,
+    headers: { authorization: `Bearer ${TOKEN}`, "content-type": type },
+    body,
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  // deno-lint-ignore no-explicit-any
+  return { status: res.status, text, json: json as any };
+}
+
+/** Any request, with the token: a body and its content type only when given. */
+export async function request(
+  system: VigilSystem,
+  path: string,
+  init: { method?: string; body?: string; type?: string } = {},
+): Promise<{ status: number; text: string }> {
+  const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` };
+  if (init.type !== undefined) headers["content-type"] = init.type;
+  const res = await system.app.request(path, {
+    method: init.method ?? "GET",
+    headers,
+    ...(init.body !== undefined ? { body: init.body } : {}),
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+/** The sum of every sample of a metric in Prometheus text, optionally with one label value. */
+export function metricSum(text: string, name: string, label?: string): number {
+  let sum = 0;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("#")) continue;
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    if (label !== undefined && !(m[2] ?? "").includes(label)) continue;
+    sum += Number(m[3]);
+  }
+  return sum;
+}
