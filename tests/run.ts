@@ -53,7 +53,8 @@ const SUITES: Suite[] = [
 
 /**
  * What a set-up script prints: Prometheus, promtool, Alertmanager and amtool from Debian
- * (scripts/ensure-prometheus.sh), kcat with librdkafka (scripts/ensure-kcat.sh).
+ * (scripts/ensure-prometheus.sh), kcat with librdkafka (scripts/ensure-kcat.sh), and
+ * confluent-kafka-python (scripts/ensure-confluent-kafka.sh).
  */
 async function ensure(script: string): Promise<string> {
   const out = await new Deno.Command("bash", {
@@ -77,7 +78,7 @@ for (const suite of SUITES) {
   const env: Record<string, string> = {};
   if (suite.servers) {
     console.log(
-      "Starting Kafka and the MongoDB wire-protocol server, and fetching Prometheus and kcat, for the integration tests",
+      "Starting Kafka and the MongoDB wire-protocol server, and fetching Prometheus, kcat and confluent-kafka-python, for the integration tests",
     );
     try {
       const [kafka, mongo] = await Promise.all([
@@ -89,6 +90,7 @@ for (const suite of SUITES) {
       env.VIGIL_TEST_MONGODB_URI = mongo.address;
       env.VIGIL_TEST_PROMETHEUS_BIN = await ensure("scripts/ensure-prometheus.sh");
       env.VIGIL_TEST_KCAT = await ensure("scripts/ensure-kcat.sh");
+      env.VIGIL_TEST_CONFLUENT_PYTHON = await ensure("scripts/ensure-confluent-kafka.sh");
     } catch (err) {
       console.error(`Cannot start the test servers: ${(err as Error).message}`);
       broken = true;

@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { type Kafka, Partitioners, type Producer } from "kafkajs";
 import { kafkaClient } from "../../io/kafka_log.ts";
-import type { MongoStore } from "../../io/mongo_store.ts";
+import { MongoStore } from "../../io/mongo_store.ts";
 import { get, until } from "./workers.ts";
 import { type Config, defaults } from "../../config/defaults.ts";
 import { loadConfig } from "../../config/load.ts";
@@ -309,6 +309,44 @@ export function kcatProducer(
     },
     close: () => Promise.resolve(),
   };
+}
+
+/**
+ * confluent-kafka-python with its defaults (librdkafka's `consistent_random`: crc32 of
+ * the key), one process per send (`tests/e2e/confluent_produce.py`).
+ */
+export function confluentProducer(python: string, brokers: string, prefix: string): DrillProducer {
+  const topics = new Topics(prefix);
+  const script = new URL("./confluent_produce.py", import.meta.url).pathname;
+  return {
+    async send(lines) {
+      const child = new Deno.Command(python, {
+        args: [script, brokers],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const writer = child.stdin.getWriter();
+      const text = lines.map((value) => {
+        const { topic, key } = topicAndKey(value, topics);
+        return `${topic}\t${key}\t${value}\n`;
+      }).join("");
+      await writer.write(new TextEncoder().encode(text));
+      await writer.close();
+      const out = await child.output();
+      const said = new TextDecoder().decode(out.stderr);
+      assert.ok(
+        out.success,
+        `confluent-kafka-python failed (exit ${out.code}): ${said.slice(-2000)}`,
+      );
+    },
+    close: () => Promise.resolve(),
+  };
+}
+
+/** The store a drill's workers write to, as a reader of its alerts connects. */
+export function drillStore(uri: string, database: string): Promise<MongoStore> {
+  return MongoStore.connect({ uri, database, timeout_ms: 5_000, dead_letter_retention_s: 3600 });
 }
 
 /** The producer of a drill. */

@@ -10,13 +10,13 @@
  */
 
 import assert from "node:assert/strict";
-import { MongoStore } from "../../io/mongo_store.ts";
 import {
   assertAlertsMatch,
   type Client,
   client,
   drillConfig,
   drillProducer,
+  drillStore,
   expectedAlertIds,
   misplacedRecords,
   placedBy,
@@ -58,12 +58,7 @@ async function killDrill(who: Client): Promise<void> {
     VIGIL_IO_CHECKPOINT_INTERVAL_MS: "2000",
   };
   const kafka = client(kafkaBrokers());
-  const store = await MongoStore.connect({
-    uri: mongoUri(),
-    database,
-    timeout_ms: 5_000,
-    dead_letter_retention_s: 3600,
-  });
+  const store = await drillStore(mongoUri(), database);
   const workers: Worker[] = [];
   const producer = await drillProducer(who, kcatBin(), kafkaBrokers(), prefix);
   try {

@@ -10,7 +10,6 @@
  */
 
 import assert from "node:assert/strict";
-import { MongoStore } from "../../io/mongo_store.ts";
 import { type Server, startKafka, startMongo } from "../../tools/servers.ts";
 import { kcatBin, unique } from "../integration/servers.ts";
 import {
@@ -19,6 +18,7 @@ import {
   client,
   drillConfig,
   drillProducer,
+  drillStore,
   expectedAlertIds,
   misplacedRecords,
   placedBy,
@@ -67,12 +67,7 @@ async function drill(
     await produceAll(producer, lines, async (sent) => {
       if (sent === 20_000) await fault({ kafka: kafkaServer, mongo: mongoServer }, workers);
     });
-    const store = await MongoStore.connect({
-      uri: mongoServer.address,
-      database,
-      timeout_ms: 5_000,
-      dead_letter_retention_s: 3600,
-    });
+    const store = await drillStore(mongoServer.address, database);
     try {
       await assertAlertsMatch(store, kafka, "alerts", expectedIds);
     } finally {

@@ -9,7 +9,6 @@
  */
 
 import assert from "node:assert/strict";
-import { MongoStore } from "../../io/mongo_store.ts";
 import { kafkaBrokers, kcatBin, mongoUri, unique } from "../integration/servers.ts";
 import {
   assertAlertsMatch,
@@ -17,6 +16,7 @@ import {
   client,
   drillConfig,
   drillProducer,
+  drillStore,
   expectedAlertIds,
   misplacedRecords,
   placedBy,
@@ -98,12 +98,7 @@ async function scaleDrill(who: Client): Promise<void> {
   };
   const kafka = client(kafkaBrokers());
   const producer = await drillProducer(who, kcatBin(), kafkaBrokers(), prefix);
-  const store = await MongoStore.connect({
-    uri: mongoUri(),
-    database,
-    timeout_ms: 5_000,
-    dead_letter_retention_s: 3600,
-  });
+  const store = await drillStore(mongoUri(), database);
   try {
     await until("one worker owning every partition", () => workersReady(1));
     await produceAll(producer, lines, async (sent) => {

@@ -22,6 +22,9 @@ export const mongoUri = (): string => need("VIGIL_TEST_MONGODB_URI");
 /** kcat (librdkafka's client), from Debian: a producer not written here. */
 export const kcatBin = (): string => need("VIGIL_TEST_KCAT");
 
+/** The Python of a virtual environment with confluent-kafka-python, from PyPI. */
+export const confluentPython = (): string => need("VIGIL_TEST_CONFLUENT_PYTHON");
+
 /** A name no other test run uses (groups, databases, keys). */
 export function unique(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`;
