@@ -288,9 +288,10 @@ export class Intake {
       if (!replay) this.reject(input, "invalid", parsed.reason, input.kind);
       return null;
     }
+    const to = routeOf(parsed.event);
     const rp = this.#repartitioner;
-    if (rp !== null && input.kind !== undefined && input.stream !== undefined) {
-      const moved = this.#placeOf(parsed.event, input, ticket, rp);
+    if (rp !== null && to !== null && input.kind !== undefined && input.stream !== undefined) {
+      const moved = this.#placeOf(parsed.event, to, input, ticket, rp);
       if (moved !== undefined) return moved;
     }
     return this.accept(
@@ -300,6 +301,7 @@ export class Intake {
       input.stream,
       input.partition,
       input.offset,
+      to,
     );
   }
 
@@ -310,13 +312,13 @@ export class Intake {
    */
   #placeOf(
     event: VigilEvent,
+    to: Address,
     input: RawInput,
     ticket: Ticket | null,
     rp: Repartitioner,
   ): null | undefined {
-    const to = routeOf(event);
     const q = input.partition ?? -1, o = input.offset ?? -1, kind = input.kind!;
-    if (to === null || q < 0 || event.ts - this.#now() > this.#maxFutureMs) return undefined;
+    if (q < 0 || event.ts - this.#now() > this.#maxFutureMs) return undefined;
     const replay = ticket?.replay === true;
     const topic = input.stream!;
     if (!replay) this.#misplaced!.read(topic);
@@ -411,10 +413,10 @@ export class Intake {
     stream = "",
     partition = -1,
     offset = -1,
+    to: Address | null = routeOf(event),
   ): Promise<void> | null {
     const replay = ticket?.replay === true;
     this.#counted(event, replay);
-    const to = routeOf(event);
     if (to === null) return null;
     const ahead = event.ts - this.#now();
     if (ahead > this.#maxFutureMs) {

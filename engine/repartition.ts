@@ -117,7 +117,8 @@ export class Repartitioner {
   /** The event time last told to each target, by `kind/source/target`. */
   #told = new Map<string, number>();
   /** How far each source partition of each kind has been read (`kind/source`). */
-  #read = new Map<string, Progress>();
+  /** How far each partition has been read, by kind then partition (no key built per record). */
+  #read = new Map<EventKind, (Progress | undefined)[]>();
 
   /**
    * @param send puts one record on the repartition topic (with the batch's flush).
@@ -132,9 +133,10 @@ export class Repartitioner {
 
   /** Notes a record read from partition `q` of the topic of `kind` (moved or not). */
   read(kind: EventKind, q: number, offset: number, event_ms: number): void {
-    const id = `${kind}/${q}`;
-    const p = this.#read.get(id);
-    if (!p) this.#read.set(id, { hi: offset, mx: event_ms });
+    let byPartition = this.#read.get(kind);
+    if (!byPartition) this.#read.set(kind, byPartition = []);
+    const p = byPartition[q];
+    if (!p) byPartition[q] = { hi: offset, mx: event_ms };
     else {
       if (offset > p.hi) p.hi = offset;
       if (event_ms > p.mx) p.mx = event_ms;
@@ -159,7 +161,7 @@ export class Repartitioner {
    * nothing to how far it has read, when that moved on by `progress_ms` since last told.
    */
   endBatch(kind: EventKind, q: number): void {
-    const read = this.#read.get(`${kind}/${q}`);
+    const read = this.#read.get(kind)?.[q];
     for (let p = 0; p < this.#partitions; p++) {
       if (p === q) continue;
       const id = `${kind}/${q}/${p}`;
@@ -176,7 +178,7 @@ export class Repartitioner {
 
   #flush(id: string, b: Repartitioned & { chars: number }, hi: number): void {
     this.#bundles.delete(id);
-    const read = this.#read.get(`${b.k}/${b.q}`);
+    const read = this.#read.get(b.k)?.[b.q];
     const target = Number(id.slice(id.lastIndexOf("/") + 1));
     const mx = read?.mx ?? -Infinity;
     const record: Repartitioned = { k: b.k, q: b.q, r: b.r, hi, mx: Number.isFinite(mx) ? mx : 0 };

@@ -15,12 +15,12 @@ import {
   assertAlertsMatch,
   client,
   confluentProducer,
-  DRILL_SETTINGS,
   drillStore,
   expectedAlertIds,
   misplacedRecords,
   produceAll,
   simulatedStream,
+  workerEnv,
 } from "./drill.ts";
 import { isReady, startWorker, until } from "./workers.ts";
 
@@ -33,14 +33,7 @@ Deno.test({
     const expectedIds = await expectedAlertIds(lines);
     const prefix = `${unique("confluent")}.`;
     const database = unique("confluent");
-    const worker = startWorker({
-      ...DRILL_SETTINGS,
-      KAFKA_BROKERS: kafkaBrokers(),
-      MONGODB_URI: mongoUri(),
-      VIGIL_IO_TOPIC_PREFIX: prefix,
-      VIGIL_IO_MONGODB_DATABASE: database,
-      VIGIL_IO_KAFKA_GROUP: `${prefix}workers`,
-    });
+    const worker = startWorker(workerEnv("murmur2", prefix, database));
     const store = await drillStore(mongoUri(), database);
     try {
       await until("the worker", async () => (await isReady(worker)) || undefined);

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { kafkaBrokers, mongoUri } from "../integration/servers.ts";
 import assert from "node:assert/strict";
 import { type Kafka, Partitioners, type Producer } from "kafkajs";
 import { kafkaClient } from "../../io/kafka_log.ts";
@@ -461,6 +462,27 @@ export async function misplacedRecords(port: number): Promise<number> {
 /** The workers' setting for a drill whose producer places keys like `vigil` names. */
 export function placementEnv(vigil: "murmur2" | "crc32"): Record<string, string> {
   return { ...DRILL_SETTINGS, VIGIL_IO_KAFKA_PRODUCER_PARTITIONER: vigil };
+}
+
+/**
+ * The environment of a drill's workers on the shared test servers: topics behind
+ * `prefix`, a database and a consumer group of their own, quick takeovers and checkpoints.
+ */
+export function workerEnv(
+  vigil: "murmur2" | "crc32",
+  prefix: string,
+  database: string,
+): Record<string, string> {
+  return {
+    ...placementEnv(vigil),
+    KAFKA_BROKERS: kafkaBrokers(),
+    MONGODB_URI: mongoUri(),
+    VIGIL_IO_TOPIC_PREFIX: prefix,
+    VIGIL_IO_MONGODB_DATABASE: database,
+    VIGIL_IO_KAFKA_GROUP: `${prefix}workers`,
+    VIGIL_IO_KAFKA_SESSION_TIMEOUT_MS: "8000",
+    VIGIL_IO_CHECKPOINT_INTERVAL_MS: "2000",
+  };
 }
 
 /** Vigil's placement for a partitioner setting. */

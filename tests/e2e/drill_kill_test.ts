@@ -20,10 +20,10 @@ import {
   expectedAlertIds,
   misplacedRecords,
   placedBy,
-  placementEnv,
   produceAll,
   simulatedStream,
   vigilPlacement,
+  workerEnv,
 } from "./drill.ts";
 import { kafkaBrokers, kcatBin, mongoUri, unique } from "../integration/servers.ts";
 import { isReady, startWorker, until, type Worker } from "./workers.ts";
@@ -47,16 +47,7 @@ async function killDrill(who: Client): Promise<void> {
 
   const prefix = `${unique("drill")}.`;
   const database = unique("drill");
-  const env = {
-    ...placementEnv("murmur2"),
-    KAFKA_BROKERS: kafkaBrokers(),
-    MONGODB_URI: mongoUri(),
-    VIGIL_IO_TOPIC_PREFIX: prefix,
-    VIGIL_IO_MONGODB_DATABASE: database,
-    VIGIL_IO_KAFKA_GROUP: `${prefix}workers`,
-    VIGIL_IO_KAFKA_SESSION_TIMEOUT_MS: "8000",
-    VIGIL_IO_CHECKPOINT_INTERVAL_MS: "2000",
-  };
+  const env = workerEnv("murmur2", prefix, database);
   const kafka = client(kafkaBrokers());
   const store = await drillStore(mongoUri(), database);
   const workers: Worker[] = [];

@@ -24,6 +24,7 @@ import {
   produceAll,
   simulatedStream,
   vigilPlacement,
+  workerEnv,
 } from "./drill.ts";
 import { freePort, until } from "./workers.ts";
 
@@ -57,17 +58,10 @@ async function scaleDrill(who: Client): Promise<void> {
     args: ["run", "-A", "main.ts", "cluster", "--workers", "1"],
     cwd: ROOT,
     env: {
-      ...placementEnv(partitioner),
+      ...workerEnv(partitioner, prefix, database),
       PORT: String(port),
       ADMIN_TOKEN: TOKEN,
-      KAFKA_BROKERS: kafkaBrokers(),
-      MONGODB_URI: mongoUri(),
-      VIGIL_IO_TOPIC_PREFIX: prefix,
-      VIGIL_IO_MONGODB_DATABASE: database,
-      VIGIL_IO_KAFKA_GROUP: `${prefix}workers`,
-      VIGIL_IO_KAFKA_SESSION_TIMEOUT_MS: "8000",
       VIGIL_CLUSTER_WORKER_BASE_PORT: String(basePort),
-      VIGIL_IO_CHECKPOINT_INTERVAL_MS: "2000",
     },
     stdout: "null",
     stderr: "piped",

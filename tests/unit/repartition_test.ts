@@ -2,8 +2,6 @@ import assert from "node:assert/strict";
 import { engineRuntime } from "./runtimes.ts";
 import { VirtualClock } from "../../actors/clock.ts";
 import { noTelemetry } from "../../actors/ports.ts";
-import { ActorRuntime } from "../../actors/runtime.ts";
-import { userBehaviour } from "../../actors/user.ts";
 import { crc32PartitionOf } from "../../actors/crc32.ts";
 import { partitionOf } from "../../actors/murmur2.ts";
 import { type Config, defaults } from "../../config/defaults.ts";
@@ -22,14 +20,20 @@ import { MemoryStore } from "../../io/memory_store.ts";
 const NOW = Date.UTC(2026, 0, 5, 12);
 const TOPICS = ["auth-events", "rekey", "repartition", "alerts", "dead-letters"];
 
-async function setup(progress_ms = 1_000) {
+async function setup(
+  progress_ms = 1_000,
+  expected_streams?: (type: string, partition: number) => readonly string[],
+) {
   const c = structuredClone(defaults) as Config;
   const clock = new VirtualClock(NOW);
   const store = new MemoryStore({ max_alerts: 100, max_dead_letters: 100 });
   const log = new MemoryLog({ now: () => NOW });
   await log.ensureTopics(TOPICS, c.runtime.partitions);
   const outbox = new Outbox(store, log);
-  const rt = engineRuntime(c, clock, outbox, { ip: true });
+  const rt = engineRuntime(c, clock, outbox, {
+    ip: true,
+    ...(expected_streams ? { expected_streams } : {}),
+  });
   const misplaced: string[] = [];
   const intake = new Intake(rt, outbox, {
     ...noTelemetry,
@@ -164,29 +168,12 @@ Deno.test("Intake tells the other partitions how far it has read only when event
 });
 
 Deno.test("A moved record is not late: the partition it goes to holds its event time back to the one it came from", async () => {
-  const c = structuredClone(defaults) as Config;
-  const clock = new VirtualClock(NOW);
-  const store = new MemoryStore({ max_alerts: 10, max_dead_letters: 10 });
-  const log = new MemoryLog({ now: () => NOW });
-  await log.ensureTopics(TOPICS, c.runtime.partitions);
-  const outbox = new Outbox(store, log);
-  const rt = new ActorRuntime({
-    behaviours: [userBehaviour(c)],
-    runtime: c.runtime,
-    supervision: c.supervision,
-    alerts: c.alerts,
-    clock,
-    alertSink: outbox,
-    deadLetters: outbox,
-    // As the system sets it up on Kafka (here: one other partition that may send records).
-    expected_streams: (_type, p) => ["auth-events", repartitionStream("auth-events", p + 1)],
-  });
-  const intake = new Intake(rt, outbox, { ...noTelemetry, ingested() {}, invalid() {} }, {
-    max_event_bytes: 10_000,
-    max_future_ms: c.runtime.max_future_ms,
-    now: () => clock.now(),
-    repartition: { topic: "repartition", progress_ms: 1_000, placement: "murmur2" },
-  });
+  // As the system sets it up on Kafka (here: one other partition that may send records).
+  const { rt, intake, log, store } = await setup(
+    1_000,
+    (_type, p) => ["auth-events", repartitionStream("auth-events", p + 1)],
+  );
+  const lateness = defaults.runtime.allowed_lateness_ms;
   const user = (p: number, i: number) => {
     for (let k = 0;; k++) if (partitionOf(`w${i}-${k}`, 12) === p) return `w${i}-${k}`;
   };
@@ -220,7 +207,7 @@ Deno.test("A moved record is not late: the partition it goes to holds its event 
   assert.deepEqual(await store.findDeadLetters(10), [], "and not found late");
   assert.equal(
     rt.watermark(5, "user"),
-    NOW - 60 * 60_000 + 2 * 60_000 - c.runtime.allowed_lateness_ms,
+    NOW - 60 * 60_000 + 2 * 60_000 - lateness,
     "now partition 5's event time follows partition 6's",
   );
 });

@@ -8,7 +8,7 @@
 import type { Clock } from "../../actors/clock.ts";
 import { ipBehaviour } from "../../actors/ip.ts";
 import type { RuntimeTelemetry } from "../../actors/ports.ts";
-import { ActorRuntime } from "../../actors/runtime.ts";
+import { ActorRuntime, type RuntimeOptions } from "../../actors/runtime.ts";
 import { userBehaviour } from "../../actors/user.ts";
 import { sourceBehaviour } from "../../actors/source.ts";
 import type { Config } from "../../config/defaults.ts";
@@ -19,7 +19,11 @@ export function engineRuntime(
   c: Config,
   clock: Clock,
   outbox: Outbox,
-  options: { ip?: boolean; telemetry?: RuntimeTelemetry } = {},
+  options: {
+    ip?: boolean;
+    telemetry?: RuntimeTelemetry;
+    expected_streams?: RuntimeOptions["expected_streams"];
+  } = {},
 ): ActorRuntime {
   return new ActorRuntime({
     behaviours: [
@@ -34,5 +38,6 @@ export function engineRuntime(
     alertSink: outbox,
     deadLetters: outbox,
     ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+    ...(options.expected_streams ? { expected_streams: options.expected_streams } : {}),
   });
 }
