@@ -11,6 +11,7 @@ import type { AlertLimits, IpRules, UserChainRules } from "../config/defaults.ts
 import type { AuthEvent } from "../events/types.ts";
 import {
   type AttemptState,
+  campaignIncident,
   failuresIn,
   forgetBefore,
   judgeAt,
@@ -254,7 +255,13 @@ function judge(s: IpState, watermark_ms: number, ip: string, p: IpParams): Step<
         quiet,
       );
       bucket = t.bucket;
-      if (t.alert) effects.push({ kind: "alert", alert: t.alert });
+      if (t.alert) {
+        // Throttled while a campaign runs: part of the campaign's incident.
+        const during = campaign && at <= campaign.until_ms
+          ? { ...t.alert, incident: campaignIncident(ip, campaign.rule, campaign.episode) }
+          : t.alert;
+        effects.push({ kind: "alert", alert: during });
+      }
     }
     const out = judgeAt(attempts, at, ip, p, quiet);
     attempts = out.state;

@@ -29,6 +29,18 @@ export interface AlertDraft {
   dedup: string;
   score?: number;
   model?: string;
+  /**
+   * The incident the alert joins, when it is not its own entity's: the entity the
+   * incident is about (e.g. the address whose campaign tried the user) and the episode
+   * that names it (e.g. the campaign's rule and alert). Absent: its entity, by time.
+   */
+  incident?: IncidentHint;
+}
+
+/** Which incident an alert joins: the entity it is anchored at and the episode of it. */
+export interface IncidentHint {
+  readonly anchor: Entity;
+  readonly episode: string;
 }
 
 /** Something a behaviour wants done. */

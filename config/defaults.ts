@@ -249,24 +249,35 @@ export interface PageRules {
   window_ms: number;
   /** Closed windows kept per page (and shown by the API). */
   history_windows: number;
-  /** `click.traffic_spike`: a window's count above the page's mean + this many σ … */
+  /** `click.traffic_spike`: a window's count above the page's recent mean + this many σ … */
   spike_z: number;
   /** … once the page has this many windows of history … */
   spike_min_windows: number;
-  /** … and at least this many views in the window. */
+  /** … and at least this many views in the window (small numbers never alert) … */
   spike_min_views: number;
+  /**
+   * … at least this many times the views expected: the same hour of the week's baseline
+   * once it has `spike_min_windows` windows (a week of history), else the same hour of
+   * the day's (a day), and never less than the recent mean …
+   */
+  spike_ratio: number;
+  /** … and as unlikely as this for a Poisson count with that mean (its upper tail). */
+  spike_p_value: number;
 }
 
 /** Per-IP rules (DETECTIONS.md), over failed logins re-keyed by source IP. */
 export interface IpRules {
-  /** `ip.password_spray`: users tried a few times each from one IP. */
+  /** `ip.password_spray`: users tried several times each from one IP (rounds of passwords). */
   spray_min_users: number;
   spray_min_attempts: number;
   /** A user counts towards a spray with this many failures from the IP, inclusive. */
   spray_min_per_user: number;
   spray_max_per_user: number;
   spray_window_ms: number;
-  /** `ip.credential_stuffing`: many users tried once or twice each from one IP. */
+  /**
+   * `ip.credential_stuffing`: many users tried about once each from one IP (leaked pairs).
+   * Failures that read as stuffing are not a spray as well: one campaign raises one.
+   */
   stuffing_min_users: number;
   stuffing_min_attempts: number;
   stuffing_max_per_user: number;
@@ -678,17 +689,19 @@ export const defaults: Readonly<Config> = Object.freeze({
     history_windows: 60,
     spike_z: 3,
     spike_min_windows: 30,
-    spike_min_views: 10,
+    spike_min_views: 20,
+    spike_ratio: 3,
+    spike_p_value: 1e-6,
   },
   ip: {
     spray_min_users: 5,
     spray_min_attempts: 15,
-    spray_min_per_user: 2,
+    spray_min_per_user: 3,
     spray_max_per_user: 8,
     spray_window_ms: 60 * MINUTE,
     stuffing_min_users: 15,
     stuffing_min_attempts: 25,
-    stuffing_max_per_user: 2,
+    stuffing_max_per_user: 1,
     stuffing_min_share: 0.8,
     stuffing_window_ms: 60 * MINUTE,
     throttle_capacity: 100,

@@ -2,18 +2,22 @@
  * `ip.password_spray` and `ip.credential_stuffing` (DETECTIONS.md), as pure functions
  * over the failed logins seen from one IP, whoever the users.
  *
- * A spray tries a few passwords against each of several users (Elastic, Okta, Entra:
- * ≥ 5 users with 2–8 failures each, ≥ 15 failures, in 1 h); stuffing tries leaked
- * credential pairs, so many users once or twice each (≥ 15 users, ≥ 25 failures, ≤ 2 per
- * user for ≥ 80 % of them, in 1 h). Each rule alerts once per episode: after an alert,
- * only failures after it count towards the next one, and not before the cool-down.
+ * Stuffing tries leaked credential pairs, so many users about once each (Okta's and
+ * Elastic's credential-stuffing detections: ≥ 15 users, ≥ 25 failures, one try for ≥ 80 %
+ * of them, in 1 h); a spray tries a few common passwords in rounds against fewer users,
+ * so several tries each (Entra's and Elastic's password spray: ≥ 5 users with 3–8
+ * failures each, ≥ 15 failures, in 1 h). The two are one campaign's two readings and are
+ * disjoint: failures that read as stuffing are stuffing, and a campaign alerts once per
+ * episode whichever rule it raised: after an alert, only failures after it count towards
+ * the next one, and not before the cool-down. A steady attack trying many users twice
+ * each is neither (`ip.throttle` catches it).
  *
  * @module
  */
 
 import type { AlertLimits, IpRules } from "../../config/defaults.ts";
 import type { AuthEvent } from "../../events/types.ts";
-import type { AlertDraft } from "../types.ts";
+import type { AlertDraft, IncidentHint } from "../types.ts";
 import { addRecent, EMPTY_RECENT, type Recent } from "../window.ts";
 
 /** The entity type of per-IP alerts (DETECTIONS.md), the same as the actor type. */
@@ -129,18 +133,17 @@ export function judgeAt(
 ): AttemptOutcome {
   const alerts: AlertDraft[] = [];
   if (quiet) return { state: s, alerts };
-  let state = s;
-  const stuffing = evaluateStuffing(state, at, p.ip, p.alerts);
+  const stuffing = evaluateStuffing(s, at, p.ip, p.alerts);
   if (stuffing) {
-    alerts.push(draft("ip.credential_stuffing", ip, at, state.alerts, stuffing));
-    state = { ...state, stuffing_alert_ms: at, alerts: state.alerts + 1 };
+    alerts.push(draft("ip.credential_stuffing", ip, at, s.alerts, stuffing));
+    return { state: { ...s, stuffing_alert_ms: at, alerts: s.alerts + 1 }, alerts };
   }
-  const spray = evaluateSpray(state, at, p.ip, p.alerts);
+  const spray = evaluateSpray(s, at, p.ip, p.alerts);
   if (spray) {
-    alerts.push(draft("ip.password_spray", ip, at, state.alerts, spray));
-    state = { ...state, spray_alert_ms: at, alerts: state.alerts + 1 };
+    alerts.push(draft("ip.password_spray", ip, at, s.alerts, spray));
+    return { state: { ...s, spray_alert_ms: at, alerts: s.alerts + 1 }, alerts };
   }
-  return { state, alerts };
+  return { state: s, alerts };
 }
 
 interface Finding {
@@ -151,17 +154,23 @@ interface Finding {
   window_ms: number;
 }
 
+/** Event time of the campaign's last alert, whichever rule raised it (null: none yet). */
+export function lastCampaignAlert(s: AttemptState): number | null {
+  const a = s.spray_alert_ms, b = s.stuffing_alert_ms;
+  return a === null ? b : b === null ? a : Math.max(a, b);
+}
+
 /**
- * A rule's failures per user: within its window and after its last alert (an episode),
- * or null while it cools down.
+ * A rule's failures per user: within its window and after the campaign's last alert (an
+ * episode), or null while it cools down.
  */
 function episode(
   s: AttemptState,
-  last_alert_ms: number | null,
   window_ms: number,
   now: number,
   cooldown_ms: number,
 ): PerUser | null {
+  const last_alert_ms = lastCampaignAlert(s);
   if (last_alert_ms !== null && now - last_alert_ms < cooldown_ms) return null;
   return perUser(s.failures, Math.max(now - window_ms, last_alert_ms ?? -Infinity), now);
 }
@@ -172,7 +181,7 @@ function evaluateSpray(
   r: IpRules,
   a: AlertLimits,
 ): Finding | null {
-  const u = episode(s, s.spray_alert_ms, r.spray_window_ms, now, a.cooldown_ms);
+  const u = episode(s, r.spray_window_ms, now, a.cooldown_ms);
   if (!u) return null;
   let users = 0, attempts = 0;
   for (const n of u.counts.values()) {
@@ -191,7 +200,7 @@ function evaluateStuffing(
   r: IpRules,
   a: AlertLimits,
 ): Finding | null {
-  const u = episode(s, s.stuffing_alert_ms, r.stuffing_window_ms, now, a.cooldown_ms);
+  const u = episode(s, r.stuffing_window_ms, now, a.cooldown_ms);
   if (!u) return null;
   const users = u.counts.size;
   if (users < r.stuffing_min_users || u.total < r.stuffing_min_attempts) return null;
@@ -208,10 +217,12 @@ function finding(u: PerUser, users: number, attempts: number, window_ms: number)
 }
 
 function draft(rule: string, ip: string, ts: number, episode: number, f: Finding): AlertDraft {
+  const entity = { type: IP_ENTITY, key: ip };
   return {
     rule,
-    severity: "high",
-    entity: { type: IP_ENTITY, key: ip },
+    // An attempt across many accounts: none of them is known to be broken into yet.
+    severity: "medium",
+    entity,
     ts,
     evidence: {
       users: f.users,
@@ -221,5 +232,15 @@ function draft(rule: string, ip: string, ts: number, episode: number, f: Finding
     },
     event_ids: f.ids,
     dedup: String(episode),
+    incident: campaignIncident(ip, rule, String(episode)),
   };
+}
+
+/**
+ * The incident of an address's campaign: its alert, the throttle's during it, and the
+ * compromises of the users it tried (their `targeted` word names the same rule and
+ * episode).
+ */
+export function campaignIncident(ip: string, rule: string, episode: string): IncidentHint {
+  return { anchor: { type: IP_ENTITY, key: ip }, episode: `${rule}:${episode}` };
 }

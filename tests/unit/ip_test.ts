@@ -179,14 +179,15 @@ Deno.test("an address shared by real users (more successes than failures in the 
 });
 
 Deno.test("a failure arriving late is judged at its own time too: a spray it completes is not lost to a later failure that arrived first", () => {
-  // u0 fails 8 times, u1–u3 twice, u4 once; then u4's second failure at t completes a spray
-  // (5 users with 2–8 each, 16 failures), and u0's ninth at t + 1 ms takes u0 out of range.
+  // u0 fails 8 times, u1–u3 three times, u4 twice; then u4's third failure at t completes a
+  // spray (5 users with 3–8 each, 19 failures), and u0's ninth at t + 1 ms takes u0 out of
+  // range.
   const events: AuthEvent[] = [];
   let ms = 0;
   const add = (user: string) => events.push(fail(user, `${user}-${ms}`, T0 + ms++ * 1_000));
   for (let k = 0; k < 8; k++) add("u0");
-  for (const u of ["u1", "u2", "u3"]) for (let k = 0; k < 2; k++) add(u);
-  add("u4");
+  for (const u of ["u1", "u2", "u3"]) for (let k = 0; k < 3; k++) add(u);
+  for (let k = 0; k < 2; k++) add("u4");
   const decisive = fail("u4", "u4-decisive", T0 + ms * 1_000);
   const ninth = fail("u0", "u0-ninth", T0 + ms * 1_000 + 1);
   const inOrder = run([...events, decisive, ninth]).alerts.map((a) => a.draft);
@@ -197,21 +198,43 @@ Deno.test("a failure arriving late is judged at its own time too: a spray it com
   assert.deepEqual(late, inOrder, "the same alert, time and failures");
 });
 
+Deno.test("spray and stuffing are disjoint: one campaign raises one of them, and a steady attack trying many users twice raises neither", () => {
+  const rules = (events: AuthEvent[]) => run(events).alerts.map((a) => a.draft.rule);
+  // Stuffing: 30 users once each; a spray: 7 users three times each.
+  assert.deepEqual(rules(attempts(30, 1, T0, 5_000)), ["ip.credential_stuffing"]);
+  assert.deepEqual(rules(attempts(7, 3, T0, 5_000)), ["ip.password_spray"]);
+  // 30 users once, then 7 of them twice more within the cool-down: still the one campaign.
+  const once = attempts(30, 1, T0, 2_000);
+  const again: AuthEvent[] = [];
+  for (let k = 0; k < 2; k++) {
+    for (let u = 0; u < 7; u++) {
+      again.push(fail(`u${u}`, `u${u}-again${k}`, T0 + 70_000 + (k * 7 + u) * 1_000));
+    }
+  }
+  assert.deepEqual(rules([...once, ...again]), ["ip.credential_stuffing"]);
+  // 60 users twice each, one failure every 3 s: neither (the throttle's to catch).
+  const steady = attempts(60, 2, T0, 3_000);
+  assert.deepEqual(rules(steady).filter((r) => r !== "ip.throttle"), []);
+});
+
 Deno.test("a try that arrives late is told of the campaigns time order tells it of: the one running at its time and a later one it falls in", () => {
+  // A cool-down of 20 s, so the second campaign comes within the lateness of the first.
+  const c = structuredClone(defaults) as Config;
+  c.alerts.cooldown_ms = 20_000;
   const told = (events: AuthEvent[]) =>
     new Set(
-      driveIp(IP, events).sends.filter((x) => x.user === "ulate").map((x) =>
+      driveIp(IP, events, c).sends.filter((x) => x.user === "ulate").map((x) =>
         `${x.message.rule}#${x.message.episode}`
       ),
     );
-  // Stuffing: 25 users once each (alert at the 25th, episode "0"); then u0–u6 twice more:
-  // a spray (episode "1"). "ulate" is tried between the two alerts.
+  // Stuffing: 25 users once each (alert at the 25th, episode "0"); past its cool-down,
+  // u0–u6 three times more: a spray (episode "1"). "ulate" is tried between the two alerts.
   const events = attempts(25, 1, T0, 1_000);
   const late = fail("ulate", "ulate-1", T0 + 26_000);
   const spray: AuthEvent[] = [];
-  for (let k = 0; k < 2; k++) {
+  for (let k = 0; k < 3; k++) {
     for (let u = 0; u < 7; u++) {
-      spray.push(fail(`u${u}`, `u${u}-again${k}`, T0 + 30_000 + (k * 7 + u) * 1_000));
+      spray.push(fail(`u${u}`, `u${u}-again${k}`, T0 + 50_000 + (k * 7 + u) * 1_000));
     }
   }
   const inOrder = told([...events, late, ...spray]);
