@@ -84,6 +84,8 @@ export const PARAM_RANGES: ReadonlyMap<string, Range> = new Map([
   ["page.spike_z", real(0, 100)],
   ["page.spike_min_windows", whole(1, 10_000)],
   ["page.spike_min_views", whole(1, 1_000_000_000)],
+  ["page.spike_ratio", real(1, 1_000)],
+  ["page.spike_p_value", real(0, 1)],
 ]);
 
 /**

@@ -156,7 +156,13 @@ export const RULES: readonly { rule: string; entity: string; params: readonly st
   {
     rule: "click.traffic_spike",
     entity: "page",
-    params: ["page.spike_z", "page.spike_min_windows", "page.spike_min_views"],
+    params: [
+      "page.spike_z",
+      "page.spike_min_windows",
+      "page.spike_min_views",
+      "page.spike_ratio",
+      "page.spike_p_value",
+    ],
   },
 ];
 

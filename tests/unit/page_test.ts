@@ -107,18 +107,46 @@ Deno.test("click events reach the page's actor in a replay, and windows close as
   assert.equal(r.alerts[0]!.evidence.views, 90);
 });
 
-Deno.test("click.traffic_spike: counts vary at least as Poisson counts; a spike joins the baseline at the limit; a spike twice the last re-alerts", () => {
-  // A steady 100 a minute exactly gives σ = 0, but 100 ± 10 is ordinary for counts.
+Deno.test("click.traffic_spike: a count must be three times what is expected and unlikely for a Poisson count; a spike joins the baseline at the limit; a spike twice the last re-alerts", () => {
+  // A steady 100 a minute: 250 is far above 100 ± 3·√100, but less than three times it.
   const steady = Array.from({ length: 40 }, () => 100);
-  assert.deepEqual(feed(traffic([...steady, 125])).alerts, [], "within 3·√100 of the mean");
-  assert.equal(feed(traffic([...steady, 131])).alerts.length, 1, "above mean + 3·√mean");
+  assert.deepEqual(feed(traffic([...steady, 250])).alerts, [], "under three times the mean");
+  const [alert] = feed(traffic([...steady, 301])).alerts;
+  assert.ok(alert, "above three times the mean");
+  assert.equal(alert.evidence.expected_from, "recent");
+  assert.ok((alert.evidence.p_value as number) < 1e-30, `p ${alert.evidence.p_value}`);
+  // A quiet page's busy minute: 12 views against 4 is three times, but not unlikely enough.
+  const quiet = Array.from({ length: 40 }, (_, i) => 3 + (i % 3));
+  assert.deepEqual(feed(traffic([...quiet, 12])).alerts, [], "12 against 4: a busy minute");
+  assert.equal(feed(traffic([...quiet, 30])).alerts.length, 1, "30 against 4");
   // After a spike the baseline is not inflated: a second spike 20 min later is found.
   const twice = feed(traffic([...steady, 5_000, ...Array(20).fill(100), 5_000]));
   assert.equal(twice.alerts.length, 2);
-  assert.ok((twice.state.mean as number) < 110, `mean ${twice.state.mean}`);
+  assert.ok((twice.state.mean as number) < 130, `mean ${twice.state.mean}`);
   // Within the cool-down a small spike then a big one: the big one alerts too.
-  const small = feed(traffic([...steady, 140, 100, 100, 1_000]));
-  assert.deepEqual(small.alerts.map((a) => a.evidence.views), [140, 1_000]);
-  const similar = feed(traffic([...steady, 140, 100, 100, 200]));
-  assert.deepEqual(similar.alerts.map((a) => a.evidence.views), [140], "not twice: cool-down");
+  const small = feed(traffic([...steady, 400, 100, 100, 1_000]));
+  assert.deepEqual(small.alerts.map((a) => a.evidence.views), [400, 1_000]);
+  const similar = feed(traffic([...steady, 400, 100, 100, 600]));
+  assert.deepEqual(similar.alerts.map((a) => a.evidence.views), [400], "not twice: cool-down");
+});
+
+Deno.test("click.traffic_spike: the daily rhythm raises nothing once a day is seen; a spike at the same hour the next day does", () => {
+  // Views per minute through a day: 2 at night, rising to 60 at 10:00 in an hour, easing
+  // off through the evening (a bank's site); two days, the second the same.
+  const at = (minute: number) => {
+    const h = (minute % 1_440) / 60;
+    return h < 7 ? 2 : h < 8 ? Math.round(2 + 58 * (h - 7)) : h < 18 ? 60 : h < 22 ? 30 : 2;
+  };
+  const midnight = Date.UTC(2024, 0, 1);
+  const days = Array.from({ length: 2 * 1_440 }, (_, m) => at(m));
+  const rhythm = feed(traffic(days, midnight));
+  assert.deepEqual(rhythm.alerts.map((a) => a.evidence.window_start), [], "two days of rhythm");
+  // The steep morning rise alone, on the first morning, is within the recent baseline too;
+  // a spike at 07:30 on the second day is judged against that hour's own count.
+  const spiked = [...days];
+  spiked[1_440 + 7 * 60 + 30] = 250;
+  const [alert, ...more] = feed(traffic(spiked, midnight)).alerts;
+  assert.deepEqual(more, []);
+  assert.equal(alert?.evidence.expected_from, "hour_of_day");
+  assert.equal(alert?.evidence.views, 250);
 });

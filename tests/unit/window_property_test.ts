@@ -685,6 +685,9 @@ function pageConfig(): Config {
   c.page.spike_min_windows = 3;
   c.page.spike_min_views = 3;
   c.page.spike_z = 1.5;
+  // The σ test alone (no ratio or Poisson tail): the property is about windows, not the test.
+  c.page.spike_ratio = 1;
+  c.page.spike_p_value = 1;
   c.alerts.cooldown_ms = 3 * MIN;
   return c;
 }
