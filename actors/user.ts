@@ -26,10 +26,13 @@ import {
   accountTakeover,
   addAmount,
   type AmountStats,
+  attackIncident,
   type AttackMark,
   compromiseAfterAttack,
+  coveredBy,
   impossibleTravel,
   isOutgoing,
+  type JudgedLogin,
   type Known,
   largeAmount,
   markAttack,
@@ -37,6 +40,8 @@ import {
   newDeviceLocation,
   NO_ATTACKS,
   NO_TRANSFERS,
+  type Novelty,
+  noveltyOf,
   type PendingTransfer,
   rapidTransfers,
   type SuspiciousLogin,
@@ -78,6 +83,10 @@ export interface LastLogin {
   readonly device_id: string | null;
   readonly lat: number | null;
   readonly lon: number | null;
+  /** What was new to the user about it (`noveltyOf`). */
+  readonly novel: readonly Novelty[];
+  /** Its login risk, once scored at or above the lowest level (null: not known). */
+  readonly risk: number | null;
 }
 
 /** A user's state. Never mutated: each turn returns a new one. */
@@ -115,6 +124,11 @@ export interface UserState {
   readonly transfers_pending: readonly PendingTransfer[];
   /** The latest attacks the user was a target of (`user.compromise_after_attack`). */
   readonly attacked: readonly AttackMark[];
+  /**
+   * The latest logins with something new about them besides the last one (oldest first):
+   * the word of an attack may come after them.
+   */
+  readonly novel_logins: readonly LastLogin[];
 }
 
 const NO_SESSIONS: readonly string[] = Object.freeze([]);
@@ -122,6 +136,7 @@ const NO_PENDING: readonly PendingTransfer[] = Object.freeze([]);
 const NO_SUSPECTS: readonly SuspiciousLogin[] = Object.freeze([]);
 const NO_NETWORKS: readonly number[] = Object.freeze([]);
 const NO_ALERTS: readonly AlertDraft[] = Object.freeze([]);
+const NO_LOGINS: readonly LastLogin[] = Object.freeze([]);
 
 type Draft = { -readonly [K in keyof UserState]: UserState[K] };
 
@@ -151,6 +166,7 @@ function copy(s: UserState): Draft {
     payees: s.payees,
     transfers_pending: s.transfers_pending ?? NO_PENDING,
     attacked: s.attacked,
+    novel_logins: s.novel_logins ?? NO_LOGINS,
   };
 }
 
@@ -174,6 +190,7 @@ const INITIAL: UserState = copy({
   payees: NO_SESSIONS,
   transfers_pending: NO_PENDING,
   attacked: NO_ATTACKS,
+  novel_logins: NO_LOGINS,
 });
 
 /** The parameters a user actor reads on every turn (changed at run time by the API). */
@@ -230,7 +247,7 @@ function receive(
     const version = model()?.version;
     if (version === undefined) return { state: s, effects: NO_EFFECTS };
     const alert = riskyLogin(ctx.self.key, m, p.auth, `${LOGIN_MODEL}@${version}`);
-    return { state: s, effects: alert ? [{ kind: "alert", alert }] : NO_EFFECTS };
+    return scored(s, m, ctx.self.key, p, alert);
   }
   const e = m.event;
   if (e.kind === "transaction") return transaction(s, e, p);
@@ -243,13 +260,10 @@ function receive(
       n.auth = r.state;
       if (!r.alert) return { state: n, effects: NO_EFFECTS };
       // The user is now a target: a success within the window is a possible compromise.
-      n.attacked = markAttack(s.attacked, {
-        rule: r.alert.rule,
-        ip: e.ip ?? null,
-        episode: r.alert.dedup,
-        ts: e.ts,
-      }, p.user.max_attacks);
-      return { state: n, effects: [{ kind: "alert", alert: r.alert }] };
+      const attack = { rule: r.alert.rule, ip: e.ip ?? null, episode: r.alert.dedup, ts: e.ts };
+      n.attacked = markAttack(s.attacked, attack, p.user.max_attacks);
+      const alert = { ...r.alert, incident: attackIncident(attack, e.user_id) };
+      return { state: n, effects: [{ kind: "alert", alert }] };
     }
     case "login_success":
       return login(s, e, p, model());
@@ -285,6 +299,7 @@ function login(
   };
   raise(impossibleTravel(s.last_login, e, p.auth));
   const seen = known(s);
+  const novel = noveltyOf(seen, e, p.auth.new_device_min_logins);
   raise(newDeviceLocation(seen, e, p.auth));
   const suspect = suspiciousLogin(seen, failuresBefore(s, e, p), e, p.auth);
   let auth = s.auth;
@@ -323,6 +338,8 @@ function login(
     device_id: e.device_id ?? null,
     lat: e.lat ?? null,
     lon: e.lon ?? null,
+    novel,
+    risk: null,
   };
   n.devices = h.devices;
   n.countries = h.countries;
@@ -336,7 +353,12 @@ function login(
     const kept = suspectsOf(s).concat(suspect);
     n.suspicious = kept.slice(Math.max(0, kept.length - p.user.max_suspicious_logins));
   }
-  const attacked = compromises(s.attacked, n.last_login, e.user_id, p);
+  if ((s.last_login?.novel?.length ?? 0) > 0) {
+    // The login before this one had something new: the word of an attack may still come.
+    const kept = s.novel_logins.concat(s.last_login!);
+    n.novel_logins = kept.slice(Math.max(0, kept.length - p.user.max_suspicious_logins));
+  }
+  const attacked = compromises(s.attacked, [n.last_login], e.user_id, p);
   n.attacked = attacked.marks;
   for (const alert of attacked.alerts) effects.push({ kind: "alert", alert });
   n.cooldowns = cooldowns;
@@ -346,37 +368,76 @@ function login(
   return { state: n, effects };
 }
 
-/** The attacks a login comes after (within the window), alerted once each. */
+/**
+ * `user.compromise_after_attack` for logins (oldest first) against the attacks not yet
+ * followed by an alerted login: at most one alert per login and per attack.
+ */
 function compromises(
   marks: readonly AttackMark[],
-  login: LastLogin,
+  logins: readonly JudgedLogin[],
   user: string,
   p: UserParams,
 ): { marks: readonly AttackMark[]; alerts: readonly AlertDraft[] } {
   if (marks.length === 0) return { marks, alerts: NO_ALERTS };
+  let next = marks;
   const alerts: AlertDraft[] = [];
-  const next = marks.map((m) => {
-    if (m.alerted) return m;
-    const alert = compromiseAfterAttack(m, login, user, p.user);
-    if (!alert) return m;
-    alerts.push(alert);
-    return { ...m, alerted: true };
-  });
-  return { marks: alerts.length > 0 ? next : marks, alerts };
+  for (const login of logins) {
+    const id = login.event_id;
+    // Alerted already (after another attack): the attacks it falls after are covered by it.
+    const done = next.some((m) => m.alerted && m.login === id);
+    const r = done
+      ? null
+      : compromiseAfterAttack(next, login, user, p.user, p.auth.risky_login_medium);
+    const covered = done ? coveredBy(next, login, p.user) : r?.covered ?? [];
+    if (covered.length === 0) continue;
+    if (r) alerts.push(r.alert);
+    next = next.map((m) => covered.includes(m) ? { ...m, alerted: true, login: id } : m);
+  }
+  return { marks: next, alerts: alerts.length > 0 ? alerts : NO_ALERTS };
 }
 
 /**
- * An IP actor's word that the user was a target of its alert. A login already handled
- * after the attack (the IP's actor runs behind the user's) is judged now.
+ * An IP actor's word that the user was a target of its alert. Logins already handled
+ * after the attack (the IP's actor runs behind the user's) are judged now: the last one
+ * and the latest with something new about them.
  */
 function targeted(s: UserState, m: Targeted, user: string, p: UserParams): Step<UserState> {
   const attack = { rule: m.rule, ip: m.ip, episode: m.episode, ts: m.ts };
   const marks = markAttack(s.attacked, attack, p.user.max_attacks);
   if (marks === s.attacked) return { state: s, effects: NO_EFFECTS }; // told already
   const n = copy(s);
-  const judged = s.last_login ? compromises(marks, s.last_login, user, p) : { marks, alerts: [] };
+  const logins = s.last_login ? s.novel_logins.concat(s.last_login) : s.novel_logins;
+  const judged = compromises(marks, logins, user, p);
   n.attacked = judged.marks;
   const effects: Effect[] = judged.alerts.map((alert) => ({ kind: "alert", alert }));
+  return { state: n, effects: effects.length > 0 ? effects : NO_EFFECTS };
+}
+
+/**
+ * A login's risk score: its `auth.risky_login` alert, if any; the risk is remembered with
+ * the login, and a login after an attack with nothing else suspicious about it is judged
+ * again with it.
+ */
+function scored(
+  s: UserState,
+  m: ScoredLogin,
+  user: string,
+  p: UserParams,
+  risky: AlertDraft | null,
+): Step<UserState> {
+  const effects: Effect[] = risky ? [{ kind: "alert", alert: risky }] : [];
+  const last = s.last_login;
+  // Only a risk at or above the medium level is used (as a reason for a compromise).
+  if (last === null || last.event_id !== m.event_id || m.risk < p.auth.risky_login_medium) {
+    return { state: s, effects: effects.length > 0 ? effects : NO_EFFECTS };
+  }
+  const n = copy(s);
+  n.last_login = { ...last, risk: m.risk };
+  if (m.risk >= p.auth.risky_login_medium) {
+    const judged = compromises(s.attacked, [n.last_login], user, p);
+    n.attacked = judged.marks;
+    for (const alert of judged.alerts) effects.push({ kind: "alert", alert });
+  }
   return { state: n, effects: effects.length > 0 ? effects : NO_EFFECTS };
 }
 

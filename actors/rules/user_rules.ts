@@ -9,7 +9,8 @@
 import type { AuthRules, TxRules, UserChainRules } from "../../config/defaults.ts";
 import { preview } from "../../events/bounds.ts";
 import type { AuthEvent, TransactionEvent } from "../../events/types.ts";
-import type { AlertDraft, SignalLimits } from "../types.ts";
+import type { AlertDraft, IncidentHint, SignalLimits } from "../types.ts";
+import { campaignIncident } from "./ip_attempts.ts";
 import { distanceKm } from "./login_risk.ts";
 import { addRecent, EMPTY_RECENT, type Recent } from "../window.ts";
 
@@ -52,7 +53,8 @@ export function impossibleTravel(
   if (!(speed > a.impossible_travel_speed_kmh)) return null;
   return {
     rule: "auth.impossible_travel",
-    severity: "high",
+    // A suspicion about the account (a VPN, a shared password), not yet an attack.
+    severity: "medium",
     entity: { type: "user", key: e.user_id },
     ts: e.ts,
     evidence: {
@@ -228,7 +230,8 @@ export function largeAmount(
   if (!over_cap && !unusual) return null;
   return {
     rule: "tx.large_amount",
-    severity: over_cap ? "high" : "medium",
+    // Context for an analyst: an amount is not an attack by itself.
+    severity: over_cap ? "medium" : "low",
     entity: { type: "user", key: e.user_id },
     ts: e.ts,
     evidence: {
@@ -320,7 +323,7 @@ export function rapidTransfers(
     recent: next,
     alert: {
       rule: "tx.rapid_transfers",
-      severity: "high",
+      severity: "medium",
       entity: { type: "user", key: e.user_id },
       ts: e.ts,
       evidence: {
@@ -456,9 +459,10 @@ export interface Attack {
   readonly ts: number;
 }
 
-/** An attack as the user remembers it: whether a login after it has been alerted. */
+/** An attack as the user remembers it: whether a login after it has been alerted, and which. */
 export interface AttackMark extends Attack {
   readonly alerted: boolean;
+  readonly login?: string;
 }
 
 /** What an IP actor tells a user it targeted (through the signals path). */
@@ -542,29 +546,90 @@ export function markAttack(
   return next.length > max ? next.slice(next.length - max) : next;
 }
 
+/** What was new to the user about a login, judged against what it knew before it. */
+export type Novelty = "new_device" | "new_network" | "new_country";
+
+/** No novelty (most logins). */
+export const NOTHING_NEW: readonly Novelty[] = Object.freeze([]);
+
 /**
- * `user.compromise_after_attack` (Elastic's higher-order rule): a successful login within
- * the window after the user was the target of a spray, stuffing or brute-force alert,
- * whatever IP it comes from (grouped by user, so IP rotation does not hide it). The window
- * starts when the user was first tried in the attack. One alert per user and attack: its
- * id names the attack, not the login, so it is the same whether the login or the word of
- * the attack reached the user's actor first.
+ * What is new about a login: a device, a network (`networkOf`) or a country the user has
+ * not logged in from (among those remembered). Before a baseline of `min_logins` logins
+ * (`auth.new_device_location`'s) a user's second device or their office is not news:
+ * nothing is new.
+ */
+export function noveltyOf(known: Known, e: AuthEvent, min_logins: number): readonly Novelty[] {
+  if (known.logins === 0 || known.logins < min_logins) return NOTHING_NEW;
+  const device = e.device_id !== undefined && !used(known.devices, known.last_device, e.device_id);
+  const network = e.ip !== undefined && !familiarNetwork(known, e.ip);
+  const country = e.country !== undefined &&
+    !used(known.countries, known.last_country, e.country);
+  if (!device && !network && !country) return NOTHING_NEW;
+  const out: Novelty[] = [];
+  if (device) out.push("new_device");
+  if (network) out.push("new_network");
+  if (country) out.push("new_country");
+  return out;
+}
+
+/** A successful login as `user.compromise_after_attack` judges it. */
+export interface JudgedLogin extends LastPlace {
+  readonly event_id: string;
+  /** What was new to the user about it (`noveltyOf`). */
+  readonly novel?: readonly Novelty[];
+  /** Its login risk, once scored at or above the lowest level (null: not known). */
+  readonly risk?: number | null;
+}
+
+/** Why a login after an attack is suspicious. */
+export type CompromiseReason = "attack_address" | "attack_network" | Novelty | "login_risk";
+
+/**
+ * `user.compromise_after_attack` (Elastic's higher-order rule, with the unfamiliar sign-in
+ * properties of Okta and Entra): a successful login within the window after the user was
+ * the target of a spray, stuffing or brute-force alert (grouped by user, so IP rotation
+ * does not hide it) that is itself suspicious: from the attack's address or its network
+ * (/24), from a device, network or country new to the user, or with a login risk at or
+ * above `risky_login_medium`. An owner's login from a known device and network after
+ * an attack merely tried the account is no alert.
+ *
+ * `marks` are the attacks not yet followed by an alerted login (oldest first); the login
+ * is judged against those whose window it falls in. One alert per login (its id names
+ * the login), however many attacks named the user; the attacks it covers are alerted with
+ * it. The login risk counts only when nothing else makes the login suspicious (the score
+ * may come after the attack's word or before it: the alert is the same either way).
  */
 export function compromiseAfterAttack(
-  attack: Attack,
-  login: LastPlace & { readonly event_id: string },
+  marks: readonly AttackMark[],
+  login: JudgedLogin,
   user: string,
   u: Pick<UserChainRules, "compromise_window_ms">,
-): AlertDraft | null {
-  const after = login.ts - attack.ts;
-  if (after < 0 || after > u.compromise_window_ms) return null;
-  return {
+  medium_risk: number,
+): { alert: AlertDraft; covered: readonly AttackMark[] } | null {
+  const covered = coveredBy(marks, login, u);
+  if (covered.length === 0) return null;
+  const why: CompromiseReason[] = [];
+  const net = login.ip !== null ? networkOf(login.ip) : null;
+  if (covered.some((m) => m.ip !== null && m.ip === login.ip)) why.push("attack_address");
+  else if (covered.some((m) => m.ip !== null && net !== null && networkOf(m.ip) === net)) {
+    why.push("attack_network");
+  }
+  why.push(...(login.novel ?? NOTHING_NEW));
+  const risk = login.risk ?? null;
+  if (why.length === 0 && risk !== null && risk >= medium_risk) why.push("login_risk");
+  if (why.length === 0) return null;
+  const first = covered[0]!;
+  const after = login.ts - first.ts;
+  // The attack's own address (or its network) got in: a confirmed compromise.
+  const confirmed = why[0] === "attack_address" || why[0] === "attack_network";
+  const alert: AlertDraft = {
     rule: "user.compromise_after_attack",
-    severity: "high",
+    severity: confirmed ? "critical" : "high",
     entity: { type: "user", key: user },
     ts: login.ts,
     evidence: {
-      attack: { rule: attack.rule, ip: attack.ip, at: iso(attack.ts) },
+      attack: { rule: first.rule, ip: first.ip, at: iso(first.ts) },
+      attacks: covered.map((m) => ({ rule: m.rule, ip: m.ip, at: iso(m.ts) })),
       login: {
         event_id: login.event_id,
         at: iso(login.ts),
@@ -572,11 +637,35 @@ export function compromiseAfterAttack(
         country: login.country,
         device_id: login.device_id,
       },
-      same_ip: attack.ip !== null && attack.ip === login.ip,
+      why,
+      same_ip: why[0] === "attack_address",
+      login_risk: why.includes("login_risk") ? round(risk!, 4) : null,
       minutes_after_attack: round(after / 60_000, 1),
       window_min: u.compromise_window_ms / 60_000,
     },
     event_ids: [login.event_id],
-    dedup: `${attack.rule}|${attack.ip}|${attack.episode}`,
+    dedup: login.event_id,
+    incident: attackIncident(first, user),
   };
+  return { alert, covered };
+}
+
+/** The attacks not yet followed by an alerted login whose window a login falls in. */
+export function coveredBy(
+  marks: readonly AttackMark[],
+  login: { readonly ts: number },
+  u: Pick<UserChainRules, "compromise_window_ms">,
+): readonly AttackMark[] {
+  return marks.filter((m) =>
+    !m.alerted && login.ts >= m.ts && login.ts - m.ts <= u.compromise_window_ms
+  );
+}
+
+/**
+ * The incident an attack on a user belongs to: an address's campaign (the one the
+ * campaign's own alert names), or the user's own brute force.
+ */
+export function attackIncident(a: Attack, user: string): IncidentHint {
+  if (a.ip !== null && CAMPAIGN_RULES.has(a.rule)) return campaignIncident(a.ip, a.rule, a.episode);
+  return { anchor: { type: "user", key: user }, episode: `${a.rule}:${a.episode}` };
 }

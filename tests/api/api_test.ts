@@ -1068,7 +1068,15 @@ Deno.test("an IP's spray alert reaches the users it targeted through the signals
   await withSystem(async (h) => {
     const t0 = Date.now() - 4 * MINUTE;
     const sprayer = "198.51.100.77";
+    // The users logged in from home five times before; then the spray tries them.
+    const home = { ip: "100.64.7.1", device_id: "own-laptop" };
     const events: Record<string, unknown>[] = [];
+    for (let u = 0; u < 5; u++) {
+      for (let k = 0; k < 5; k++) {
+        const ts = t0 - 30 * MINUTE + (k * 5 + u) * 1_000;
+        events.push(auth("login_success", `sprayed${u}`, ts, home));
+      }
+    }
     for (let round = 0; round < 3; round++) {
       for (let u = 0; u < 5; u++) {
         events.push(
@@ -1081,9 +1089,15 @@ Deno.test("an IP's spray alert reaches the users it targeted through the signals
       const r = await h.call(`/api/v1/alerts?rule=ip.password_spray&entity_key=${sprayer}`);
       return r.json.count > 0 ? true : undefined;
     });
-    // The attacker logs in as one of them from another address two minutes later.
+    // The attacker logs in as one of them from another address and device two minutes
+    // later; another one logs in from home as every day.
     await ingestAll(h, [
-      auth("login_success", "sprayed3", t0 + 2 * MINUTE, { ip: "192.0.2.200", event_id: "in" }),
+      auth("login_success", "sprayed1", t0 + 2 * MINUTE, { ...home, event_id: "owner" }),
+      auth("login_success", "sprayed3", t0 + 2 * MINUTE, {
+        ip: "192.0.2.200",
+        device_id: "d-x",
+        event_id: "in",
+      }),
     ]);
     const [alert] = await waitFor("user.compromise_after_attack", async () => {
       const l = await alertsFor(h, "sprayed3", "user.compromise_after_attack");
@@ -1094,6 +1108,11 @@ Deno.test("an IP's spray alert reaches the users it targeted through the signals
     assert.equal(evidence.attack.rule, "ip.password_spray");
     assert.equal(evidence.attack.ip, sprayer);
     assert.equal(evidence.same_ip, false);
+    assert.deepEqual(
+      await alertsFor(h, "sprayed1", "user.compromise_after_attack"),
+      [],
+      "the owner's ordinary login",
+    );
     // Users the spray did not try are not told.
     await ingestAll(h, [auth("login_success", "bystander", t0 + 2 * MINUTE)]);
     await h.system.runtime.whenIdle();

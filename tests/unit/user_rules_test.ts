@@ -59,7 +59,7 @@ Deno.test("impossibleTravel() fires above 900 km/h over more than 500 km, not at
   const fast = impossibleTravel(lastAt(T0 - 11 * HOUR), loginAt("e", T0, SAO_PAULO), a);
   assert.ok(fast);
   assert.equal(fast.rule, "auth.impossible_travel");
-  assert.equal(fast.severity, "high");
+  assert.equal(fast.severity, "medium");
   assert.equal(fast.evidence.distance_km, 10_633);
   assert.equal(fast.evidence.speed_kmh, 967);
   assert.deepEqual(fast.event_ids, ["e"]);
@@ -136,7 +136,7 @@ Deno.test("largeAmount() fires above the 10,000 cap with no history, and not at 
   const big = largeAmount(null, tx("t", T0, 10_000.01), t);
   assert.ok(big);
   assert.equal(big.rule, "tx.large_amount");
-  assert.equal(big.severity, "high");
+  assert.equal(big.severity, "medium");
   assert.equal(big.evidence.over_cap, true);
   assert.equal(largeAmount(null, tx("t", T0, 10_000), t), null);
 });
@@ -159,7 +159,7 @@ Deno.test("largeAmount() fires above mean + 3σ of the user's amounts once there
   assert.equal(largeAmount(stats, tx("t", T0, limit - 0.01), t), null);
   const fired = largeAmount(stats, tx("t", T0, limit + 0.01), t);
   assert.ok(fired);
-  assert.equal(fired.severity, "medium");
+  assert.equal(fired.severity, "low");
   assert.equal(fired.evidence.unusual_for_user, true);
   assert.equal(fired.evidence.history, 10);
   assert.equal(fired.evidence.user_limit, Math.round(limit * 100) / 100);
@@ -217,7 +217,8 @@ const CTX = { self: { type: "user", key: "u1" }, watermark_ms: 0 } as ActorConte
  * what waits for the watermark (transfers held for `user.account_takeover`) is judged.
  */
 function feed(events: UserMessage[], c = structuredClone(defaults) as Config) {
-  const b = userBehaviour(c);
+  // A served login-risk model, so `login_risk` messages are heard.
+  const b = userBehaviour(c, () => ({ version: "9", risky_index: 1 }));
   let s: UserState = b.initial("u1");
   const alerts: AlertDraft[] = [];
   let judge = false;
@@ -387,13 +388,15 @@ Deno.test("user.account_takeover: a success after 5 failed logins starts the cha
   assert.deepEqual((chain.evidence.login as { why: string[] }).why, ["after_failures"]);
 });
 
-Deno.test("user.compromise_after_attack: a success within 180 min of a brute-force alert on the user, from any IP", () => {
+Deno.test("user.compromise_after_attack: a suspicious success within 180 min of a brute-force alert on the user, from any IP", () => {
+  // Five logins from home: the baseline before anything is new.
+  const home = Array.from({ length: 5 }, (_, i) => ev(loginAt(`home${i}`, T0 - HOUR + i * MIN)));
   const burst = Array.from(
     { length: 5 },
     (_, i) => ev(authEvent("login_failure", `f${i}`, T0 + i * SEC, { ip: "203.0.113.9" })),
   );
-  const after = (min: number) =>
-    feed([...burst, ev(loginAt("in", T0 + 4 * SEC + min * MIN, { ip: "84.9.9.9" }))]).alerts
+  const after = (min: number, more: Partial<AuthEvent> = { ip: "84.9.9.9", device_id: "dx" }) =>
+    feed([...home, ...burst, ev(loginAt("in", T0 + 4 * SEC + min * MIN, more))]).alerts
       .filter((a) => a.rule === "user.compromise_after_attack");
   const fired = after(179);
   assert.equal(fired.length, 1);
@@ -403,9 +406,61 @@ Deno.test("user.compromise_after_attack: a success within 180 min of a brute-for
     ip: "203.0.113.9",
     at: new Date(T0 + 4 * SEC).toISOString(),
   });
+  assert.deepEqual(fired[0]!.evidence.why, ["new_device", "new_network"]);
   assert.equal(fired[0]!.evidence.same_ip, false, "IP rotation does not hide it");
+  assert.equal(fired[0]!.severity, "high");
+  assert.deepEqual(fired[0]!.incident, {
+    anchor: { type: "user", key: "u1" },
+    episode: "auth.brute_force:f4#0",
+  });
   assert.equal(after(180).length, 1, "at the window's edge");
   assert.equal(after(181).length, 0);
+  // The owner from their own device and network: the attack merely tried the account.
+  assert.deepEqual(after(30, {}), [], "a known device and network");
+  assert.deepEqual(after(30, { ip: "84.1.2.77" }), [], "another address of the same /24");
+  // From the attacking address itself, on a known device: a confirmed compromise.
+  const own = after(30, { ip: "203.0.113.9" });
+  assert.deepEqual(own.map((a) => [a.severity, a.evidence.why]), [
+    ["critical", ["attack_address", "new_network"]],
+  ]);
+  assert.deepEqual(after(30, { ip: "203.0.113.50" }).map((a) => a.evidence.why), [
+    ["attack_network", "new_network"],
+  ]);
+  // A user with fewer logins before has nothing to compare with: only the attack's address.
+  const first = (ip: string) =>
+    feed([...home.slice(0, 4), ...burst, ev(loginAt("in", T0 + 10 * MIN, { ip }))]).alerts
+      .filter((a) => a.rule === "user.compromise_after_attack").length;
+  assert.equal(first("84.9.9.9"), 0);
+  assert.equal(first("203.0.113.9"), 1);
+});
+
+Deno.test("user.compromise_after_attack: an ordinary login is judged again with its login risk, whichever comes first", () => {
+  const home = Array.from({ length: 5 }, (_, i) => ev(loginAt(`home${i}`, T0 - HOUR + i * MIN)));
+  const told: UserMessage = {
+    kind: "targeted",
+    rule: "ip.password_spray",
+    ip: "203.0.113.9",
+    episode: "0",
+    ts: T0,
+  };
+  const score = (risk: number): UserMessage => ({
+    kind: "login_risk",
+    event_id: "s",
+    ts: T0 + 10 * MIN,
+    ip: "84.1.2.3",
+    country: OSLO.country ?? null,
+    device_id: "d1",
+    features: new Float32Array(0),
+    risk,
+  });
+  const login = ev(loginAt("s", T0 + 10 * MIN));
+  const rule = (events: UserMessage[]) =>
+    feed(events).alerts.filter((a) => a.rule === "user.compromise_after_attack")
+      .map((a) => [a.dedup, (a.evidence.why as string[]).join()]);
+  assert.deepEqual(rule([...home, told, login]), [], "known device and network, not scored");
+  assert.deepEqual(rule([...home, told, login, score(0.85)]), [["s", "login_risk"]]);
+  assert.deepEqual(rule([...home, login, score(0.85), told]), [["s", "login_risk"]]);
+  assert.deepEqual(rule([...home, told, login, score(0.6)]), [], "below the medium level");
 });
 
 Deno.test("user.compromise_after_attack: an IP's word that the user was targeted, before or after the login arrives", () => {
@@ -418,31 +473,38 @@ Deno.test("user.compromise_after_attack: an IP's word that the user was targeted
   });
   const rule = (alerts: AlertDraft[]) =>
     alerts.filter((a) => a.rule === "user.compromise_after_attack").map((a) => a.event_ids[0]);
+  // The user's own login before; the successes below come from a new device and network.
+  const home = Array.from(
+    { length: 5 },
+    (_, i) =>
+      ev(loginAt(`home${i}`, T0 - 2 * HOUR + i * MIN, { ip: "10.9.9.9", device_id: "own" })),
+  );
+  const feedAfter = (events: UserMessage[]) => feed([...home, ...events]);
   // Told first, then the success.
-  assert.deepEqual(rule(feed([told(T0), ev(loginAt("s", T0 + 10 * MIN))]).alerts), ["s"]);
+  assert.deepEqual(rule(feedAfter([told(T0), ev(loginAt("s", T0 + 10 * MIN))]).alerts), ["s"]);
   // The success was handled first (the IP's actor runs behind): judged when told.
-  assert.deepEqual(rule(feed([ev(loginAt("s", T0 + 10 * MIN)), told(T0)]).alerts), ["s"]);
+  assert.deepEqual(rule(feedAfter([ev(loginAt("s", T0 + 10 * MIN)), told(T0)]).alerts), ["s"]);
   // A success before the attack is not a compromise.
-  assert.deepEqual(rule(feed([ev(loginAt("s", T0 - MIN)), told(T0)]).alerts), []);
+  assert.deepEqual(rule(feedAfter([ev(loginAt("s", T0 - MIN)), told(T0)]).alerts), []);
   // Told twice about the same attack, and a second login after it: one alert.
   assert.deepEqual(
     rule(
-      feed([told(T0), ev(loginAt("s", T0 + MIN)), told(T0), ev(loginAt("t", T0 + 2 * MIN))])
+      feedAfter([told(T0), ev(loginAt("s", T0 + MIN)), told(T0), ev(loginAt("t", T0 + 2 * MIN))])
         .alerts,
     ),
     ["s"],
   );
-  // Another attack (episode) of the IP: an alert of its own, whichever came first.
+  // Another attack (episode) of the IP too: one alert for the login, whichever came first.
   const both = (events: UserMessage[]) =>
-    feed(events).alerts.filter((a) => a.rule === "user.compromise_after_attack").map((a) => a.dedup)
-      .sort();
+    feedAfter(events).alerts.filter((a) => a.rule === "user.compromise_after_attack")
+      .map((a) => a.dedup);
   const inOrder = both([told(T0), told(T0 + SEC, "1"), ev(loginAt("s", T0 + MIN))]);
   const late = both([ev(loginAt("s", T0 + MIN)), told(T0 + SEC, "1"), told(T0)]);
-  assert.equal(inOrder.length, 2);
-  assert.deepEqual(late, inOrder, "the same alert ids in either order");
+  assert.deepEqual(inOrder, ["s"]);
+  assert.deepEqual(late, inOrder, "the same alert id in either order");
   // Word of a later try, then of an earlier one (arriving late): the earliest counts.
   assert.deepEqual(
-    rule(feed([told(T0 + 5 * MIN), ev(loginAt("s", T0 + 2 * MIN)), told(T0)]).alerts),
+    rule(feedAfter([told(T0 + 5 * MIN), ev(loginAt("s", T0 + 2 * MIN)), told(T0)]).alerts),
     ["s"],
   );
 });

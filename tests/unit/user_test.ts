@@ -291,6 +291,7 @@ Deno.test("userBehaviour() puts actionable evidence and the window's event ids o
     },
     event_ids: ["f0", "f1", "f2", "f3", "f4"],
     dedup: "f4#0",
+    incident: { anchor: { type: "user", key: "u1" }, episode: "auth.brute_force:f4#0" },
   });
 });
 
@@ -319,7 +320,7 @@ Deno.test("userBehaviour() raises auth.success_after_failures on a success from 
   const alerts = alertsOf(steps[5]!.effects);
   assert.deepEqual(alerts, [{
     rule: "auth.success_after_failures",
-    severity: "high",
+    severity: "medium",
     entity: { type: "user", key: "u1" },
     ts: T0 + 4 * MIN + 30 * SEC,
     evidence: {
@@ -418,6 +419,8 @@ Deno.test("userBehaviour() records where the user last logged in", () => {
     device_id: "d1",
     lat: 52.09,
     lon: 5.12,
+    novel: [],
+    risk: null,
   });
 });
 
@@ -631,6 +634,8 @@ Deno.test("userBehaviour() view shows sessions, counters, last login and failure
       device_id: null,
       lat: null,
       lon: null,
+      novel: [],
+      risk: null,
     },
     last_activity: iso(T0 + 4 * MIN),
     recent_failures: 5,
@@ -641,7 +646,8 @@ Deno.test("userBehaviour() view shows sessions, counters, last login and failure
     earlier_countries: ["NL"],
     usual_login_hour_utc: Math.round((T0 / 3_600_000 % 24 + 2 / 60) * 10) / 10,
     attacked_by: [
-      { rule: "auth.brute_force", ip: IP_B, at: iso(T0 + 4 * SEC), login_after: true },
+      // Not after it: a first login (nothing to compare with) from another address.
+      { rule: "auth.brute_force", ip: IP_B, at: iso(T0 + 4 * SEC), login_after: false },
     ],
   });
 });
