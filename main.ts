@@ -33,7 +33,7 @@ import { loadModels } from "./engine/served_models.ts";
 import { ModelService } from "./models/service.ts";
 import { FLOW_MODEL } from "./actors/source.ts";
 import { flowCsvReader, type FlowRow } from "./io/flow_csv.ts";
-import { flowsOf, type Scenario, SCENARIOS, Simulator } from "./sim/simulator.ts";
+import { flowsOf, ROTATION, type Scenario, SCENARIOS, Simulator } from "./sim/simulator.ts";
 import { formatQuality, quality } from "./sim/quality.ts";
 import { type HttpFront, serveWithTimeouts } from "./io/http_server.ts";
 
@@ -461,7 +461,8 @@ async function simulate(args: Args): Promise<number> {
   if (!Number.isFinite(start_ms)) {
     throw new UsageError(`--start must be ISO-8601, got "${startText}"`);
   }
-  const scenarios = (args.string("scenarios") ?? SCENARIOS.join(",")).split(",") as Scenario[];
+  const named = args.string("scenarios");
+  const scenarios = named ? named.split(",") as Scenario[] : ROTATION;
   for (const sc of scenarios) {
     if (!SCENARIOS.includes(sc)) {
       throw new UsageError(`Unknown scenario "${sc}"; known: ${SCENARIOS.join(", ")}`);

@@ -201,7 +201,7 @@ function sustained(
 function errorBurst(w: Recent, key: string, ts: number, r: ServiceRules): AlertDraft {
   return {
     rule: "svc.error_burst",
-    severity: "high",
+    severity: "medium",
     entity: { type: SERVICE, key },
     ts,
     evidence: {

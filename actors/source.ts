@@ -101,11 +101,13 @@ export function flowRule(cls: string): string {
 }
 
 const SEVERITY: Readonly<Record<string, "medium" | "high" | "critical">> = Object.freeze({
-  "DDoS": "critical",
+  // An attack in progress against a host, or a host that is a bot's: high.
+  "DDoS": "high",
   "DoS": "high",
-  "Brute Force": "high",
-  "Web Attacks": "high",
   "Bots": "high",
+  // Attempts: medium.
+  "Brute Force": "medium",
+  "Web Attacks": "medium",
   "Port Scanning": "medium",
 });
 
@@ -236,7 +238,7 @@ function receive(
       kind: "alert",
       alert: {
         rule: flowRule(cls),
-        severity: SEVERITY[cls] ?? "high",
+        severity: SEVERITY[cls] ?? "medium",
         entity: { type: SOURCE, key },
         ts: m.ts,
         evidence,

@@ -1,17 +1,20 @@
 /**
  * Detection quality: simulated traffic with its ground truth, through replay, measured per
  * rule. For each rule: recall over the attacks that must fire it, precision (alerts that
- * belong to an attack), false alerts per 100,000 benign events, and the detection delay
- * (event time from the attack's decisive event to the event time the alert was raised at),
- * p50 and p99.
+ * are true), false alerts per 100,000 benign events, and the detection delay (event time
+ * from the attack's decisive event to the event time the alert was raised at), p50 and p99.
  *
- * An alert belongs to an attack when its entity is one the attack touched (the attacked
- * user or IP, the attacker's IP, a user it tried, the user whose account it got into)
- * and it was raised between the attack's start and 3 hours after its end (the longest
- * chain window); for an incident of a network source, a service or a page, 15 minutes
- * after its end (a cool-down). So does an alert on the owner's first login after an
- * intruder's, however late: it is judged from the intruder's place and device (the way
- * back looks like the intrusion), an effect of the attack. Anything else is a false alert.
+ * Strictly, an alert is true when it names what was attacked: its entity is the attacked
+ * user, host or address, a user the attack broke into (not merely tried), or the attack's
+ * source; it was raised between the attack's start and 3 hours after its end (the longest
+ * chain window; for an incident of a network source, a service or a page, 15 minutes after
+ * its end, a cool-down); and, when it names the events it came from, one of them is the
+ * attack's. So an alert on an owner's ordinary login is false, even on an attacked account,
+ * and so is one on a user a campaign only tried.
+ *
+ * The lenient figure is kept beside it, as it was measured before: any entity the attack
+ * touched (a user it tried too) within the window, whatever the events, and the owner's
+ * first login after an intruder's (the way back looks like the intrusion).
  *
  * @module
  */
@@ -27,8 +30,12 @@ export interface RuleQuality {
   detected: number;
   recall: number | null;
   alerts: number;
+  /** Strict: alerts that do not name what was attacked with the attack's events. */
   false_alerts: number;
   precision: number | null;
+  /** Lenient: alerts on no entity an attack touched, in its window. */
+  lenient_false_alerts: number;
+  lenient_precision: number | null;
   false_per_100k_benign: number;
   delay_p50_ms: number | null;
   delay_p99_ms: number | null;
@@ -65,14 +72,18 @@ export function quality(
     for (const l of t.risky_logins ?? []) attackIds.add(l.event_id);
   }
   const touched = truths.map((t) => {
-    const keys = new Set([t.entity.key, t.attacker_ip]);
+    // Strictly: the attacked entity, the source, the users broken into.
+    const named = new Set([t.entity.key, t.attacker_ip]);
+    for (const l of t.risky_logins ?? []) named.add(l.user_id);
+    const ids = new Set(t.event_ids);
+    for (const l of t.risky_logins ?? []) ids.add(l.event_id);
+    const keys = new Set(named);
     for (const id of t.event_ids) {
       const u = userOf.get(id);
       if (u) keys.add(u);
     }
-    for (const l of t.risky_logins ?? []) keys.add(l.user_id);
     const after = t.entity.type === "user" || t.entity.type === "ip" ? AFTER_MS : AFTER_INCIDENT_MS;
-    return { t, keys, from: Date.parse(t.start), to: Date.parse(t.end) + after };
+    return { t, named, ids, keys, from: Date.parse(t.start), to: Date.parse(t.end) + after };
   });
   // The owner's first successful login after each of an intruder's.
   const intruded = new Set<string>();
@@ -85,10 +96,17 @@ export function quality(
     if (intruded.has(id)) waiting.add(e.user_id);
     else if (waiting.delete(e.user_id)) returns.add(id);
   }
-  const belongs = (a: Alert) => {
+  const lenient = (a: Alert) => {
     if (a.event_ids.some((id) => returns.has(id))) return true;
     const ts = Date.parse(a.timestamp);
     return touched.some((x) => x.keys.has(a.entity.key) && ts >= x.from && ts <= x.to);
+  };
+  const strict = (a: Alert) => {
+    const ts = Date.parse(a.timestamp);
+    return touched.some((x) =>
+      x.named.has(a.entity.key) && ts >= x.from && ts <= x.to &&
+      (a.event_ids.length === 0 || a.event_ids.some((id) => x.ids.has(id)))
+    );
   };
   const rules = new Set<string>(alerts.map((a) => a.rule));
   for (const t of truths) for (const r of t.rules) rules.add(r);
@@ -96,7 +114,8 @@ export function quality(
   const out: RuleQuality[] = [];
   for (const rule of [...rules].sort()) {
     const mine = alerts.filter((a) => a.rule === rule);
-    const falses = mine.filter((a) => !belongs(a)).length;
+    const falses = mine.filter((a) => !strict(a)).length;
+    const lenientFalses = mine.filter((a) => !lenient(a)).length;
     let expected = 0, detected = 0;
     const delays: number[] = [];
     for (const t of truths) {
@@ -122,6 +141,8 @@ export function quality(
       alerts: mine.length,
       false_alerts: falses,
       precision: mine.length > 0 ? (mine.length - falses) / mine.length : null,
+      lenient_false_alerts: lenientFalses,
+      lenient_precision: mine.length > 0 ? (mine.length - lenientFalses) / mine.length : null,
       false_per_100k_benign: benign > 0 ? falses / benign * 100_000 : 0,
       delay_p50_ms: percentile(delays, 0.5),
       delay_p99_ms: percentile(delays, 0.99),
@@ -145,11 +166,22 @@ export function formatQuality(r: QualityReport): string {
     pct(q.recall),
     String(q.alerts),
     pct(q.precision),
+    pct(q.lenient_precision),
     q.false_per_100k_benign.toFixed(2),
     ms(q.delay_p50_ms),
     ms(q.delay_p99_ms),
   ]);
-  const head = ["rule", "detected", "recall", "alerts", "precision", "false/100k", "p50", "p99"];
+  const head = [
+    "rule",
+    "detected",
+    "recall",
+    "alerts",
+    "precision",
+    "lenient",
+    "false/100k",
+    "p50",
+    "p99",
+  ];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ");
   return [

@@ -29,6 +29,24 @@ export const SCENARIOS = [
 /** One attack scenario. */
 export type Scenario = (typeof SCENARIOS)[number];
 
+/**
+ * The scenarios in the order they are injected by default: every one of them, attempts
+ * more often than attacks that get in (as in a bank's logs, where most campaigns fail).
+ */
+export const ROTATION: readonly Scenario[] = [
+  "brute_force",
+  "password_spray",
+  "guess_then_success",
+  "credential_stuffing",
+  "brute_force",
+  "slow_attack",
+  "account_takeover",
+  "password_spray",
+  "brute_force",
+  "impossible_travel",
+  "credential_stuffing",
+];
+
 /** Rules each scenario must fire. */
 export const EXPECTED_RULES: Readonly<Record<Scenario, readonly string[]>> = {
   brute_force: ["auth.brute_force"],
@@ -82,7 +100,7 @@ export interface SimOptions {
   events_per_second: number;
   /** Seconds of event time between attacks (0: none). */
   attack_interval_s: number;
-  /** Scenarios to inject, in rotation (default: all). */
+  /** Scenarios to inject, in rotation (default: `ROTATION`). */
   scenarios?: readonly Scenario[];
   /**
    * Network flows too: background flows of the benign class and, every attack interval
@@ -187,6 +205,7 @@ export class Simulator {
   #nextSession: number;
   #nextAttack: number;
   #attacks = 0;
+  #stuffings = 0;
   #flows: FlowOptions | null;
   #fr: () => number;
   #flowIds = 0;
@@ -207,7 +226,7 @@ export class Simulator {
     if (!(options.events_per_second > 0)) {
       throw new RangeError(`Cannot simulate ${options.events_per_second} events a second`);
     }
-    this.#o = { scenarios: SCENARIOS, ...options } as Required<SimOptions>;
+    this.#o = { scenarios: ROTATION, ...options } as Required<SimOptions>;
     this.#r = seededRandom(options.seed);
     this.#fr = seededRandom(options.seed + 1_000_003);
     this.#offices = Array.from({ length: OFFICES }, () => this.#ip(this.#pick(HOME_CITIES)));
@@ -531,7 +550,7 @@ export class Simulator {
   /**
    * An attack from one IP across many users: a spray tries a few common passwords in
    * rounds against 6–9 users (3 rounds); stuffing tries one leaked pair each for 28–35
-   * users, and one of them works.
+   * users, and in one stuffing attack of three (the first, then every third) one works.
    */
   #manyUsers(
     scenario: "password_spray" | "credential_stuffing",
@@ -558,7 +577,7 @@ export class Simulator {
     }
     const decisive = ids[ids.length - 1]!;
     let risky: Truth["risky_logins"] | null = null;
-    if (!spray) {
+    if (!spray && this.#stuffings++ % 3 === 0) {
       const lucky = [...victims][Math.floor(this.#r() * n)]!;
       const e = this.#auth(
         "login_success",
@@ -599,20 +618,21 @@ export class Simulator {
   }
 
   /**
-   * A steady attack from one IP that stays under the per-user limits: 110–130 failed
-   * logins, one every 2–5 s, over 60 users tried twice each. It drains the IP's
-   * `ip.throttle` bucket (100, plus one back per 14.4 min); the decisive failure is the one
-   * that finds it empty.
+   * A steady attack from one IP that stays under the per-user limits and reads as no
+   * campaign: 110–130 failed logins, one every 2–5 s, two passwords per user tried back to
+   * back (the leaked one and a variant) over 55–65 users, so neither "about once each"
+   * (stuffing) nor "several each" (a spray). It drains the IP's `ip.throttle` bucket (100,
+   * plus one back per 14.4 min); the decisive failure is the one that finds it empty.
    */
   #slowAttack(t: number, ip: string, from: City, device: string, agent: string): void {
     const n = 110 + Math.floor(this.#r() * 21);
-    const victims = Array.from({ length: 60 }, () => this.#pick(this.#users));
+    const victims = Array.from({ length: Math.ceil(n / 2) }, () => this.#pick(this.#users));
     const ids: string[] = [];
     let at = t, decisive = "";
     const { throttle_capacity: capacity, throttle_refill_ms: refill } = defaults.ip;
     let credit = capacity * refill, last = t;
     for (let i = 0; i < n; i++) {
-      const e = this.#auth("login_failure", victims[i % 60]!.id, ip, from, device, agent, null);
+      const e = this.#auth("login_failure", victims[i >> 1]!.id, ip, from, device, agent, null);
       ids.push(e.event_id as string);
       const ts = Math.floor(at);
       credit = Math.min(capacity * refill, credit + (ts - last));

@@ -137,7 +137,8 @@ export function onSuccess(s: FailureState, e: AuthEvent, p: FailureParams): Rule
   }
   const alert: AlertDraft = {
     rule: "auth.success_after_failures",
-    severity: "high",
+    // An attempt that may have worked: `user.compromise_after_attack` says whether it did.
+    severity: "medium",
     entity: { type: "user", key: e.user_id },
     ts: e.ts,
     evidence: {

@@ -209,6 +209,8 @@ export interface ScoredLogin {
   risk: number;
 }
 
+const SEVERITY_OF_LEVEL = { high: "medium", medium: "low", low: "info" } as const;
+
 /** `auth.risky_login` for a scored login at or above the low level; null below it. */
 export function riskyLogin(
   user: string,
@@ -227,7 +229,9 @@ export function riskyLogin(
   LOGIN_FEATURES.forEach((name, i) => features[name] = round(m.features[i]!));
   return {
     rule: "auth.risky_login",
-    severity: level,
+    // A model's score alone is a suspicion, one step below its level: what the login leads
+    // to (a compromise after an attack, a takeover chain) is what is high or critical.
+    severity: SEVERITY_OF_LEVEL[level],
     entity: { type: "user", key: user },
     ts: m.ts,
     evidence: {

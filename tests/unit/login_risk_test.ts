@@ -189,7 +189,9 @@ Deno.test("riskyLogin() maps the risk to the levels of DETECTIONS.md and their a
     const a = riskyLogin("u1", scored(risk), levels, "login_risk@1");
     assert.ok(a, `alert at ${risk}`);
     assert.equal(a.rule, "auth.risky_login");
-    assert.equal(a.severity, level, `severity at ${risk}`);
+    // A model's score alone: one step below its level.
+    const below = { high: "medium", medium: "low", low: "info" }[level];
+    assert.equal(a.severity, below, `severity at ${risk}`);
     assert.equal(a.evidence.level, level);
     assert.equal(a.evidence.action, action);
     assert.equal(a.score, risk);
@@ -233,7 +235,14 @@ Deno.test("userBehaviour() scores a successful login, from the state before it, 
   const reply = infer.reply(new Float32Array([0.03, 0.97])) as ScoredLogin;
   assert.equal(reply.risk, Math.fround(0.97), "the risky class's probability");
   const alerted = b.receive(step.state, reply, CTX);
-  assert.equal(alerted.state, step.state, "a score changes nothing in the state");
+  assert.deepEqual(
+    { ...alerted.state, last_login: step.state.last_login },
+    step.state,
+    "a score changes nothing in the state but the login's risk",
+  );
+  assert.equal(alerted.state.last_login?.risk, Math.fround(0.97));
+  const mild = infer.reply(new Float32Array([0.4, 0.6])) as ScoredLogin;
+  assert.equal(b.receive(step.state, mild, CTX).state, step.state, "below medium: nothing");
   const alert = alerted.effects.find((e) => e.kind === "alert");
   assert.ok(alert && alert.kind === "alert");
   assert.equal(alert.alert.evidence.action, "block");
@@ -246,7 +255,7 @@ Deno.test("userBehaviour() scores a successful login, from the state before it, 
   assert.equal(edge.risk, Math.fround(low), "at the low level, a turn");
   const lowAlert = b.receive(step.state, edge, CTX).effects.find((e) => e.kind === "alert");
   assert.ok(lowAlert && lowAlert.kind === "alert");
-  assert.equal(lowAlert.alert.severity, "low");
+  assert.equal(lowAlert.alert.severity, "info");
   // The levels are read when the score comes back (they may be changed at run time).
   c.auth.risky_login_low = 0.05;
   assert.ok(infer.reply(new Float32Array([0.9, 0.1])) !== null);

@@ -119,9 +119,52 @@ Deno.test("quality(): the owner's first login after an intruder's belongs to the
     on("svc.metric_anomaly", "ledger", T0 + 14 * 60_000, [], "service"),
     on("svc.high_cpu", "ledger", T0 + 16 * 60_000, [], "service"),
   ]);
-  const falses = (rule: string) => r.rules.find((q) => q.rule === rule)!.false_alerts;
+  const falses = (rule: string) => r.rules.find((q) => q.rule === rule)!.lenient_false_alerts;
   assert.equal(falses("auth.impossible_travel"), 0, "the way back");
   assert.equal(falses("auth.risky_login"), 1, "6 h after, not the first login back");
   assert.equal(falses("svc.metric_anomaly"), 0, "within 15 min");
   assert.equal(falses("svc.high_cpu"), 1, "16 min after");
+  // Strictly the way back is the owner's login, not the attack's: false.
+  const strict = (rule: string) => r.rules.find((q) => q.rule === rule)!.false_alerts;
+  assert.equal(strict("auth.impossible_travel"), 1, "the owner's login");
+  assert.equal(strict("svc.metric_anomaly"), 0, "a service alert without event ids: by time");
+});
+
+Deno.test("quality() strictly: true only when it names the attacked entity, a user broken into or the source, with the attack's events", () => {
+  const H = 3_600_000;
+  const events: SimEvent[] = [
+    ev("f1", T0, "tried"),
+    ev("f2", T0 + 1_000, "lucky"),
+    { ...ev("in", T0 + 2_000, "lucky"), type: "login_success" },
+    { ...ev("own", T0 + 3_000, "tried"), type: "login_success" }, // the owner, after
+    { ...ev("own2", T0 + 4_000, "lucky"), type: "login_success" }, // the owner, after
+  ];
+  const truths: Truth[] = [{
+    scenario: "credential_stuffing",
+    rules: ["ip.credential_stuffing"],
+    entity: { type: "ip", key: "203.0.113.9" },
+    attacker_ip: "203.0.113.9",
+    start: iso(T0),
+    end: iso(T0 + 1_000),
+    decisive_event_id: "f2",
+    event_ids: ["f1", "f2"],
+    risky_logins: [{ user_id: "lucky", event_id: "in" }],
+  }];
+  const on = (rule: string, key: string, ts: number, ids: string[], type = "user") => ({
+    ...alert(rule, key, ts, type),
+    alert_id: `${rule}-${key}-${ids.join()}`,
+    event_ids: ids,
+  });
+  const r = quality(events, truths, [
+    on("ip.credential_stuffing", "203.0.113.9", T0 + 1_000, ["f1", "f2"], "ip"), // the source
+    on("user.compromise_after_attack", "lucky", T0 + 2_000, ["in"]), // broken into
+    on("user.compromise_after_attack", "tried", T0 + 3_000, ["own"]), // only tried: false
+    on("user.compromise_after_attack", "lucky", T0 + 4_000, ["own2"]), // the owner's: false
+    on("user.compromise_after_attack", "lucky", T0 + 4 * H, ["in"]), // past the window: false
+  ]);
+  const of = (rule: string) => r.rules.find((q) => q.rule === rule)!;
+  assert.equal(of("ip.credential_stuffing").false_alerts, 0);
+  assert.equal(of("user.compromise_after_attack").false_alerts, 3);
+  assert.equal(of("user.compromise_after_attack").precision, 0.25);
+  assert.equal(of("user.compromise_after_attack").lenient_false_alerts, 1, "the old reading");
 });
