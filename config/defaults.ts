@@ -740,7 +740,7 @@ export const defaults: Readonly<Config> = Object.freeze({
     events_per_second: 200,
     users: 50_000,
     seed: 42,
-    attack_interval_s: 20,
+    attack_interval_s: 60,
     enabled: true,
     flows_per_second: 5,
     clicks_per_second: 5,
