@@ -376,6 +376,17 @@ export interface ModelSettings {
  */
 export const MIN_SIMULATED_USERS = 40;
 
+/**
+ * Bounds of the benign-traffic generator (`sim/benign.ts`), which holds what it generates
+ * in memory before sorting it: about 60 events per user and day with every stream on.
+ */
+export const BENIGN_LIMITS = Object.freeze({
+  max_users: 100_000,
+  max_days: 60,
+  max_warmup_days: 30,
+  max_events: 5_000_000,
+});
+
 /** The built-in simulator as run by `deno task start`. */
 export interface SimulatorDefaults {
   events_per_second: number;
