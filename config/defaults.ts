@@ -231,6 +231,13 @@ export interface NetRules {
   scan_window_ms: number;
   /** A flow counts as a probe with at most this many forward packets (failed or short). */
   probe_max_fwd_packets: number;
+  /**
+   * … and an answer of at most this many payload bytes in its largest backward packet
+   * (`Bwd Packet Length Max`): a probe is refused or unanswered (a RST, a bare SYN-ACK, no
+   * reply), as Zeek's scan policy counts failed attempts; a DNS query answered or a page
+   * served is a connection, however short.
+   */
+  probe_max_bwd_bytes: number;
   /** Probes remembered per source (newest kept). */
   max_probes_tracked: number;
   /** `net.flood`: flows per minute from a source to one destination above its mean + z·σ … */
@@ -678,6 +685,7 @@ export const defaults: Readonly<Config> = Object.freeze({
     address_scan_hosts: 25,
     scan_window_ms: 5 * MINUTE,
     probe_max_fwd_packets: 3,
+    probe_max_bwd_bytes: 0,
     max_probes_tracked: 512,
     flood_z: 3,
     flood_min_flows: 100,
