@@ -169,7 +169,10 @@ export interface TxRules {
   large_amount_history: number;
   /** … once the user has had at least this many; */
   large_amount_min_history: number;
-  /** or any amount above this cap. */
+  /**
+   * or any amount above this cap, in euros (an amount in another currency of
+   * `UNITS_PER_EUR` is converted first: 10,000 NOK is a month's rent, 10,000 EUR is not).
+   */
   large_amount_cap: number;
   /** `tx.rapid_transfers`: more than this many transfers within the window. */
   rapid_transfers_max: number;
@@ -382,6 +385,29 @@ export interface ModelSettings {
  * distinct users.
  */
 export const MIN_SIMULATED_USERS = 40;
+
+/**
+ * Units of a currency per euro, for `tx.large_amount_cap` (set in euros): the ECB's euro
+ * reference rates of early 2026, rounded. An amount in a currency not listed is compared
+ * with the cap as it is. A deployment keeps them current with its own rates.
+ */
+export const UNITS_PER_EUR: Readonly<Record<string, number>> = Object.freeze({
+  EUR: 1,
+  NOK: 11.6,
+  SEK: 11.1,
+  DKK: 7.46,
+  ISK: 145,
+  GBP: 0.86,
+  CHF: 0.94,
+  PLN: 4.25,
+  CZK: 25,
+  HUF: 400,
+  USD: 1.08,
+  CAD: 1.5,
+  AUD: 1.65,
+  JPY: 165,
+  CNY: 7.8,
+});
 
 /**
  * Bounds of the benign-traffic generator (`sim/benign.ts`), which holds what it generates
