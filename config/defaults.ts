@@ -169,7 +169,10 @@ export interface TxRules {
   large_amount_history: number;
   /** … once the user has had at least this many; */
   large_amount_min_history: number;
-  /** or any amount above this cap. */
+  /**
+   * or any amount above this cap, in euros (an amount in another currency of
+   * `UNITS_PER_EUR` is converted first: 10,000 NOK is a month's rent, 10,000 EUR is not).
+   */
   large_amount_cap: number;
   /** `tx.rapid_transfers`: more than this many transfers within the window. */
   rapid_transfers_max: number;
@@ -231,6 +234,13 @@ export interface NetRules {
   scan_window_ms: number;
   /** A flow counts as a probe with at most this many forward packets (failed or short). */
   probe_max_fwd_packets: number;
+  /**
+   * … and an answer of at most this many payload bytes in its largest backward packet
+   * (`Bwd Packet Length Max`): a probe is refused or unanswered (a RST, a bare SYN-ACK, no
+   * reply), as Zeek's scan policy counts failed attempts; a DNS query answered or a page
+   * served is a connection, however short.
+   */
+  probe_max_bwd_bytes: number;
   /** Probes remembered per source (newest kept). */
   max_probes_tracked: number;
   /** `net.flood`: flows per minute from a source to one destination above its mean + z·σ … */
@@ -386,6 +396,40 @@ export interface ModelSettings {
  * distinct users.
  */
 export const MIN_SIMULATED_USERS = 40;
+
+/**
+ * Units of a currency per euro, for `tx.large_amount_cap` (set in euros): the ECB's euro
+ * reference rates of early 2026, rounded. An amount in a currency not listed is compared
+ * with the cap as it is. A deployment keeps them current with its own rates.
+ */
+export const UNITS_PER_EUR: Readonly<Record<string, number>> = Object.freeze({
+  EUR: 1,
+  NOK: 11.6,
+  SEK: 11.1,
+  DKK: 7.46,
+  ISK: 145,
+  GBP: 0.86,
+  CHF: 0.94,
+  PLN: 4.25,
+  CZK: 25,
+  HUF: 400,
+  USD: 1.08,
+  CAD: 1.5,
+  AUD: 1.65,
+  JPY: 165,
+  CNY: 7.8,
+});
+
+/**
+ * Bounds of the benign-traffic generator (`sim/benign.ts`), which holds what it generates
+ * in memory before sorting it: about 60 events per user and day with every stream on.
+ */
+export const BENIGN_LIMITS = Object.freeze({
+  max_users: 100_000,
+  max_days: 60,
+  max_warmup_days: 30,
+  max_events: 5_000_000,
+});
 
 /** The built-in simulator as run by `deno task start`. */
 export interface SimulatorDefaults {
@@ -678,6 +722,7 @@ export const defaults: Readonly<Config> = Object.freeze({
     address_scan_hosts: 25,
     scan_window_ms: 5 * MINUTE,
     probe_max_fwd_packets: 3,
+    probe_max_bwd_bytes: 0,
     max_probes_tracked: 512,
     flood_z: 3,
     flood_min_flows: 100,

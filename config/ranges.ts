@@ -78,6 +78,7 @@ export const PARAM_RANGES: ReadonlyMap<string, Range> = new Map([
   ["net.address_scan_hosts", whole(1, 1_000_000)],
   ["net.scan_window_ms", whole(SECOND, DAY)],
   ["net.probe_max_fwd_packets", whole(0, 1_000_000)],
+  ["net.probe_max_bwd_bytes", whole(0, 1_000_000)],
   ["net.flood_z", real(0, 100)],
   ["net.flood_min_flows", whole(1, 1_000_000_000)],
   ["net.flood_min_windows", whole(1, 10_000)],

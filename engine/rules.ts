@@ -141,12 +141,22 @@ export const RULES: readonly { rule: string; entity: string; params: readonly st
   {
     rule: "net.port_scan",
     entity: "src",
-    params: ["net.port_scan_ports", "net.scan_window_ms", "net.probe_max_fwd_packets"],
+    params: [
+      "net.port_scan_ports",
+      "net.scan_window_ms",
+      "net.probe_max_fwd_packets",
+      "net.probe_max_bwd_bytes",
+    ],
   },
   {
     rule: "net.address_scan",
     entity: "src",
-    params: ["net.address_scan_hosts", "net.scan_window_ms", "net.probe_max_fwd_packets"],
+    params: [
+      "net.address_scan_hosts",
+      "net.scan_window_ms",
+      "net.probe_max_fwd_packets",
+      "net.probe_max_bwd_bytes",
+    ],
   },
   {
     rule: "net.flood",

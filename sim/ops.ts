@@ -182,7 +182,7 @@ export class Ops {
           const at = t + i * 5_000;
           const amount = scenario === "rapid_transfers"
             ? Math.round((50 + this.#r() * 150) * 100) / 100
-            : 25_000;
+            : 150_000; // NOK, about 12,900 EUR: over the cap (in euros)
           const e = this.#transfer(user, at, amount);
           tr.event_ids.push(String(e.event_id));
           if (i === n - (scenario === "rapid_transfers" ? 3 : 1)) {

@@ -1,7 +1,8 @@
 /**
  * `net.port_scan` and `net.address_scan` (DETECTIONS.md, after Zeek's scan policy): one
  * source probing many ports of one host, or many hosts on one port, within a window of
- * event time. A probe is a flow with few forward packets (a failed or short connection).
+ * event time. A probe is a flow with few forward packets and no answer carrying data (a
+ * refused, unanswered or bare connection attempt): a served request is no probe.
  *
  * @module
  */
@@ -16,6 +17,8 @@ export function probeOf(e: OtherEvent, r: NetRules): string | null {
   const features = e.raw.features as Record<string, unknown> | undefined;
   const fwd = features?.["Total Fwd Packets"];
   if (typeof fwd === "number" && fwd > r.probe_max_fwd_packets) return null;
+  const answer = features?.["Bwd Packet Length Max"];
+  if (typeof answer === "number" && answer > r.probe_max_bwd_bytes) return null;
   const host = e.raw.dst_ip, port = e.raw.dst_port;
   if (typeof host !== "string" || port === undefined || port === null) return null;
   return `${host}|${String(port)}`;

@@ -6,7 +6,12 @@
  * @module
  */
 
-import type { AuthRules, TxRules, UserChainRules } from "../../config/defaults.ts";
+import {
+  type AuthRules,
+  type TxRules,
+  UNITS_PER_EUR,
+  type UserChainRules,
+} from "../../config/defaults.ts";
 import { preview } from "../../events/bounds.ts";
 import type { AuthEvent, TransactionEvent } from "../../events/types.ts";
 import type { AlertDraft, IncidentHint, SignalLimits } from "../types.ts";
@@ -195,7 +200,7 @@ export function isOutgoing(e: TransactionEvent): boolean {
 }
 
 /**
- * `tx.large_amount`: an amount above the cap, or, once the user has `large_amount_min_history`
+ * `tx.large_amount`: an amount above the cap (in euros, `inEuros`), or, once the user has `large_amount_min_history`
  * outgoing amounts, above their mean + `large_amount_sigma` standard deviations. `stats`
  * are the user's before this transaction.
  *
@@ -215,7 +220,8 @@ export function largeAmount(
     "large_amount_sigma" | "large_amount_min_history" | "large_amount_cap" | "large_amount_history"
   >,
 ): AlertDraft | null {
-  const over_cap = e.amount > t.large_amount_cap;
+  const eur = inEuros(e.amount, e.currency);
+  const over_cap = eur > t.large_amount_cap;
   const std = stats ? Math.sqrt(stats.variance) : 0;
   const k = stats
     ? sampleSigmas(t.large_amount_sigma, Math.min(stats.n, t.large_amount_history))
@@ -240,7 +246,9 @@ export function largeAmount(
       type: e.type,
       counterparty: e.counterparty ?? null,
       over_cap,
+      amount_eur: round(eur, 2),
       cap: t.large_amount_cap,
+      cap_currency: "EUR",
       unusual_for_user: unusual,
       user_mean: stats ? round(stats.mean, 2) : null,
       user_std: stats ? round(std, 2) : null,
@@ -252,6 +260,20 @@ export function largeAmount(
     event_ids: [e.event_id],
     dedup: e.event_id,
   };
+}
+
+/**
+ * An amount in euros (`UNITS_PER_EUR`); in a currency not listed, the amount itself.
+ *
+ * @example
+ * ```ts
+ * import { inEuros } from "./user_rules.ts";
+ * inEuros(11_600, "NOK"); // 1000
+ * ```
+ */
+export function inEuros(amount: number, currency: string): number {
+  const rate = Object.hasOwn(UNITS_PER_EUR, currency) ? UNITS_PER_EUR[currency]! : 1;
+  return amount / rate;
 }
 
 /**

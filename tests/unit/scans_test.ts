@@ -91,3 +91,36 @@ Deno.test("While one scan rule cools down the other is still looked for; findSca
     both,
   );
 });
+
+/** A flow answered with data: a DNS reply of `bwd` bytes (Bwd Packet Length Max). */
+function answered(id: string, ts: number, dst: string, port: number, bwd: number): OtherEvent {
+  const e = flow(id, ts, dst, port, 1);
+  (e.raw.features as Record<string, number>)["Bwd Packet Length Max"] = bwd;
+  return e;
+}
+
+Deno.test("net.address_scan: a resolver's answered queries to many servers are no scan; unanswered probes of as many hosts are", () => {
+  // A recursive resolver asks 60 authoritative servers within 2 min; each answers.
+  const resolver = Array.from(
+    { length: 60 },
+    (_, i) => answered(`q${i}`, T0 + i * 2 * SEC, `198.18.0.${i + 1}`, 53, 120 + i),
+  );
+  assert.deepEqual(feed(resolver).alerts, []);
+  // The same hosts probed with nothing (or a bare RST) coming back: an address scan.
+  const probes = Array.from(
+    { length: 60 },
+    (_, i) => answered(`s${i}`, T0 + i * 2 * SEC, `198.18.0.${i + 1}`, 53, 0),
+  );
+  const fired = feed(probes).alerts;
+  assert.equal(fired.length, 1);
+  assert.equal(fired[0]!.rule, "net.address_scan");
+  assert.equal(fired[0]!.evidence.distinct_hosts, 25);
+});
+
+Deno.test("net.port_scan: answered connections to many ports of a host (passive FTP) are no scan", () => {
+  const ftp = Array.from(
+    { length: 40 },
+    (_, i) => answered(`f${i}`, T0 + i * 3 * SEC, "198.51.100.20", 50_000 + i, 1_448),
+  );
+  assert.deepEqual(feed(ftp).alerts, []);
+});

@@ -3,6 +3,7 @@ import {
   addAmount,
   type AmountStats,
   impossibleTravel,
+  inEuros,
   largeAmount,
   type LastPlace,
   networkOf,
@@ -507,4 +508,16 @@ Deno.test("user.compromise_after_attack: an IP's word that the user was targeted
     rule(feedAfter([told(T0 + 5 * MIN), ev(loginAt("s", T0 + 2 * MIN)), told(T0)]).alerts),
     ["s"],
   );
+});
+
+Deno.test("largeAmount() compares the cap in euros: a month's rent in NOK is not over it, 10,000 euros in NOK is", () => {
+  const t = defaults.tx;
+  const rent = { ...tx("rent", T0, 15_000), currency: "NOK" };
+  assert.equal(largeAmount(null, rent, t), null, "15,000 NOK is about 1,300 euros");
+  const big = largeAmount(null, { ...tx("big", T0, 116_500), currency: "NOK" }, t);
+  assert.ok(big);
+  assert.equal(big.evidence.over_cap, true);
+  assert.equal(big.evidence.amount_eur, 10_043.1);
+  assert.equal(inEuros(100, "XYZ"), 100, "a currency not listed: as it is");
+  assert.equal(inEuros(100, "constructor"), 100);
 });
