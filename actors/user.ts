@@ -30,6 +30,7 @@ import {
   type AttackMark,
   compromiseAfterAttack,
   coveredBy,
+  familiarNetwork,
   impossibleTravel,
   isOutgoing,
   type JudgedLogin,
@@ -87,6 +88,8 @@ export interface LastLogin {
   readonly novel: readonly Novelty[];
   /** Its login risk, once scored at or above the lowest level (null: not known). */
   readonly risk: number | null;
+  /** Whether its network was one the user had logged in from before. */
+  readonly known_network: boolean;
 }
 
 /** A user's state. Never mutated: each turn returns a new one. */
@@ -340,6 +343,7 @@ function login(
     lon: e.lon ?? null,
     novel,
     risk: null,
+    known_network: familiarNetwork(seen, e.ip),
   };
   n.devices = h.devices;
   n.countries = h.countries;

@@ -124,7 +124,7 @@ export function networkOf(ip: string): number {
 }
 
 /** Whether the login comes from a network the user has logged in from (false: no IP). */
-function familiarNetwork(known: Known, ip: string | undefined): boolean {
+export function familiarNetwork(known: Known, ip: string | undefined): boolean {
   if (ip === undefined) return false;
   const net = networkOf(ip);
   return (known.last_ip ? networkOf(known.last_ip) === net : false) ||
@@ -601,6 +601,8 @@ export interface JudgedLogin extends LastPlace {
   readonly novel?: readonly Novelty[];
   /** Its login risk, once scored at or above the lowest level (null: not known). */
   readonly risk?: number | null;
+  /** Whether it came from a network the user had logged in from before (its own office). */
+  readonly known_network?: boolean;
 }
 
 /** Why a login after an attack is suspicious. */
@@ -632,7 +634,11 @@ export function compromiseAfterAttack(
   if (covered.length === 0) return null;
   const why: CompromiseReason[] = [];
   const net = login.ip !== null ? networkOf(login.ip) : null;
-  if (covered.some((m) => m.ip !== null && m.ip === login.ip)) why.push("attack_address");
+  // The attack's address is news only when it is not the user's own network: staff behind
+  // their office's address retrying a stale password after it expired are not intruders.
+  if (login.known_network === true) {
+    // Neither reason: the address is the user's own.
+  } else if (covered.some((m) => m.ip !== null && m.ip === login.ip)) why.push("attack_address");
   else if (covered.some((m) => m.ip !== null && net !== null && networkOf(m.ip) === net)) {
     why.push("attack_network");
   }

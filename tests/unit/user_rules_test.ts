@@ -427,6 +427,16 @@ Deno.test("user.compromise_after_attack: a suspicious success within 180 min of 
   assert.deepEqual(after(30, { ip: "203.0.113.50" }).map((a) => a.evidence.why), [
     ["attack_network", "new_network"],
   ]);
+  // The "attack" came from the user's own office address (a stale password retried after
+  // it expired): their login from there is no news.
+  const office = { ip: "84.1.2.3" };
+  const stale = Array.from(
+    { length: 5 },
+    (_, i) => ev(authEvent("login_failure", `s${i}`, T0 + i * SEC, office)),
+  );
+  const fromOffice = feed([...home, ...stale, ev(loginAt("in", T0 + 10 * MIN, office))]).alerts
+    .filter((a) => a.rule === "user.compromise_after_attack");
+  assert.deepEqual(fromOffice, [], "the user's own network");
   // A user with fewer logins before has nothing to compare with: only the attack's address.
   const first = (ip: string) =>
     feed([...home.slice(0, 4), ...burst, ev(loginAt("in", T0 + 10 * MIN, { ip }))]).alerts

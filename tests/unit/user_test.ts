@@ -421,6 +421,7 @@ Deno.test("userBehaviour() records where the user last logged in", () => {
     lon: 5.12,
     novel: [],
     risk: null,
+    known_network: false,
   });
 });
 
@@ -636,6 +637,7 @@ Deno.test("userBehaviour() view shows sessions, counters, last login and failure
       lon: null,
       novel: [],
       risk: null,
+      known_network: true,
     },
     last_activity: iso(T0 + 4 * MIN),
     recent_failures: 5,
