@@ -613,9 +613,10 @@ export type CompromiseReason = "attack_address" | "attack_network" | Novelty | "
  * properties of Okta and Entra): a successful login within the window after the user was
  * the target of a spray, stuffing or brute-force alert (grouped by user, so IP rotation
  * does not hide it) that is itself suspicious: from the attack's address or its network
- * (/24), from a device, network or country new to the user, or with a login risk at or
- * above `risky_login_medium`. An owner's login from a known device and network after
- * an attack merely tried the account is no alert.
+ * (/24), from a network or country new to the user (or a new device not on the user's
+ * own network: a new phone at home is not news), or with a login risk at or above
+ * `risky_login_medium`. An owner's login from a known device and network after an attack
+ * merely tried the account is no alert.
  *
  * `marks` are the attacks not yet followed by an alerted login (oldest first); the login
  * is judged against those whose window it falls in. One alert per login (its id names
@@ -642,7 +643,10 @@ export function compromiseAfterAttack(
   else if (covered.some((m) => m.ip !== null && net !== null && networkOf(m.ip) === net)) {
     why.push("attack_network");
   }
-  why.push(...(login.novel ?? NOTHING_NEW));
+  for (const n of login.novel ?? NOTHING_NEW) {
+    // A new device on the user's own network is their new phone at home, not news.
+    if (n !== "new_device" || login.known_network !== true) why.push(n);
+  }
   const risk = login.risk ?? null;
   if (why.length === 0 && risk !== null && risk >= medium_risk) why.push("login_risk");
   if (why.length === 0) return null;

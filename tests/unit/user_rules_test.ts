@@ -419,6 +419,7 @@ Deno.test("user.compromise_after_attack: a suspicious success within 180 min of 
   // The owner from their own device and network: the attack merely tried the account.
   assert.deepEqual(after(30, {}), [], "a known device and network");
   assert.deepEqual(after(30, { ip: "84.1.2.77" }), [], "another address of the same /24");
+  assert.deepEqual(after(30, { device_id: "new-phone" }), [], "a new phone at home");
   // From the attacking address itself, on a known device: a confirmed compromise.
   const own = after(30, { ip: "203.0.113.9" });
   assert.deepEqual(own.map((a) => [a.severity, a.evidence.why]), [
