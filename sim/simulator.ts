@@ -121,6 +121,13 @@ export interface SimOptions {
 export interface FlowOptions {
   /** Per class, the 52 feature values of a typical flow (a flow model manifest's `prototypes`). */
   prototypes: Readonly<Record<string, readonly number[]>>;
+  /**
+   * Per class, feature vectors drawn like the training data (a flow model manifest's
+   * `traffic.classes`: microaggregates of its training rows, `models/train/flow_traffic.py`).
+   * Background flows and attack bursts pick one of their class's at random; a class without
+   * any uses its prototype.
+   */
+  traffic?: Readonly<Record<string, readonly (readonly number[])[]>>;
   /** The benign class. */
   benign: string;
   /** Features in the prototypes' order (the model's). */
@@ -130,14 +137,16 @@ export interface FlowOptions {
 }
 
 /**
- * Flows from a flow model's manifest (its class prototypes, benign class and features), at
- * `per_second`; null when the manifest has no prototypes.
+ * Flows from a flow model's manifest (its class prototypes, traffic sample, benign class and
+ * features), at `per_second`; null when the manifest has no prototypes.
  */
 export function flowsOf(m: ModelManifest | null, per_second: number): FlowOptions | null {
   const prototypes = m?.prototypes as Record<string, number[]> | undefined;
   if (!m || !prototypes) return null;
+  const traffic = (m.traffic as { classes?: Record<string, number[][]> } | undefined)?.classes;
   return {
     prototypes,
+    ...(traffic ? { traffic } : {}),
     benign: m.benign_class ?? m.classes[0]!,
     features: m.features,
     per_second,
@@ -654,7 +663,7 @@ export class Simulator {
     const f = this.#flows!;
     const u = this.#users[Math.floor(this.#fr() * this.#users.length)]!;
     const dst = `192.0.2.${1 + Math.floor(this.#fr() * 20)}`;
-    this.#push(t, this.#flow(u.ip, dst, f.benign, t, 0.2));
+    this.#push(t, this.#flow(u.ip, dst, f.benign, t, 0.2, null, true));
   }
 
   /**
@@ -677,7 +686,7 @@ export class Simulator {
     const ids: string[] = [];
     let at = t;
     for (let i = 0; i < n; i++) {
-      const e = this.#flow(src, dst, cls, at);
+      const e = this.#flow(src, dst, cls, at, 0, null, true);
       ids.push(e.event_id as string);
       this.#push(at, e);
       at += 200 + this.#fr() * 1_500;
@@ -738,8 +747,9 @@ export class Simulator {
   }
 
   /**
-   * A flow of class `cls`: its prototype, each value but the port moved by up to ±`jitter`
-   * (background flows vary; an attack tool's flows are alike).
+   * A flow of class `cls`. `sampled`: one of the class's traffic vectors (drawn like the
+   * training data) when the model has them. Otherwise its prototype, each value but the port
+   * moved by up to ±`jitter` (background flows vary; an attack tool's flows are alike).
    */
   #flow(
     src: string,
@@ -748,13 +758,19 @@ export class Simulator {
     t: number,
     jitter = 0,
     port: number | null = null,
+    sampled = false,
   ): SimEvent {
     const f = this.#flows!;
-    const proto = f.prototypes[cls]!;
+    const sample = sampled ? f.traffic?.[cls] : undefined;
+    const drawn = sample && sample.length > 0
+      ? sample[Math.floor(this.#fr() * sample.length)]!
+      : null;
+    const proto = drawn ?? f.prototypes[cls]!;
+    const spread = drawn ? 0 : jitter;
     const features: Record<string, number> = {};
     f.features.forEach((name, i) => {
       const v = i === 0 && port !== null ? port : proto[i] ?? 0;
-      const k = i === 0 || jitter === 0 ? 1 : 1 - jitter + this.#fr() * 2 * jitter;
+      const k = i === 0 || spread === 0 ? 1 : 1 - spread + this.#fr() * 2 * spread;
       features[name] = Math.round(v * k * 1e6) / 1e6;
     });
     const srcPort = 1024 + Math.floor(this.#fr() * 64_000);

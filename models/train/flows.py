@@ -14,7 +14,8 @@ forest, and writes:
   with the preprocessing: NaN -> 0, clip to +-1e12 (so Infinity is finite), signed log1p,
   standardisation with the training means and deviations.
 - vN.manifest.json: features, classes, thresholds, data files with hashes, parameters,
-  validation metrics (all rows, original semantics, re-extracted), creation date.
+  validation metrics (all rows, original semantics, re-extracted), creation date, the
+  drift baseline of the benign rows and the simulator's traffic sample (flow_traffic.py).
 - vN.fixtures.json: synthetic rows (class medians, special values, seeded random rows)
   with the probabilities Python onnxruntime gives, for the parity test in Deno.
 
@@ -41,7 +42,8 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import precision_recall_fscore_support
 from sklearn.model_selection import train_test_split
 
-from common import CLIP, IR_VERSION, OPSET, drift_baseline, forest_to_onnx, libraries
+from common import CLIP, IR_VERSION, OPSET, forest_to_onnx, libraries
+from flow_traffic import benign_baseline, manifest_text, traffic_sample
 
 FEATURES = [
     "Destination Port", "Flow Duration", "Total Fwd Packets", "Total Length of Fwd Packets",
@@ -195,6 +197,27 @@ def dedupe(x: np.ndarray, y: np.ndarray, sem: np.ndarray) -> tuple[np.ndarray, d
     }
 
 
+def training_split(rows: Rows, seed: int):
+    """De-duplicated rows and their stratified 80/20 split (on class x semantics; strata
+    under 5 rows train only): x, y, semantics, training and validation indices, and the
+    de-duplication figures. The same rows and seed give the same split."""
+    x_all = np.array(rows.x, dtype=np.float64)
+    y_all = np.array(rows.y, dtype=np.int64)
+    sem_all = np.array(rows.semantics)
+    keep, dedup = dedupe(x_all, y_all, sem_all)
+    x, y, sem = x_all[keep], y_all[keep], sem_all[keep]
+    strata = np.array([f"{a}|{b}" for a, b in zip(y, sem)])
+    # Strata too small to split go to training whole.
+    counts = {s: int(np.sum(strata == s)) for s in set(strata)}
+    small = np.array([counts[s] < 5 for s in strata])
+    idx = np.arange(len(y))
+    tr, va = train_test_split(
+        idx[~small], test_size=0.2, random_state=seed, stratify=strata[~small]
+    )
+    tr = np.sort(np.concatenate([tr, idx[small]]))
+    return x, y, sem, tr, np.sort(va), dedup
+
+
 def preprocessing_graph(mean: np.ndarray, std: np.ndarray) -> onnx.ModelProto:
     """features [N, 52] -> scaled [N, 52]: NaN->0, clip, sign(x)*log1p(|x|), standardise."""
     f32 = np.float32
@@ -300,21 +323,7 @@ def main() -> None:
     args = ap.parse_args()
 
     rows = load(args.data_dir)
-    x_all = np.array(rows.x, dtype=np.float64)
-    y_all = np.array(rows.y, dtype=np.int64)
-    sem_all = np.array(rows.semantics)
-    keep, dedup = dedupe(x_all, y_all, sem_all)
-    x, y, sem = x_all[keep], y_all[keep], sem_all[keep]
-    strata = np.array([f"{a}|{b}" for a, b in zip(y, sem)])
-    # Strata too small to split go to training whole.
-    counts = {s: int(np.sum(strata == s)) for s in set(strata)}
-    small = np.array([counts[s] < 5 for s in strata])
-    idx = np.arange(len(y))
-    tr, va = train_test_split(
-        idx[~small], test_size=0.2, random_state=args.seed, stratify=strata[~small]
-    )
-    tr = np.sort(np.concatenate([tr, idx[small]]))
-    va = np.sort(va)
+    x, y, sem, tr, va, dedup = training_split(rows, args.seed)
 
     logged = signed_log(x)
     mean = logged[tr].mean(axis=0)
@@ -416,7 +425,8 @@ def main() -> None:
         },
         "validation": metrics,
         "prototypes": prototypes,
-        "drift_baseline": drift_baseline(x[tr]),
+        "drift_baseline": benign_baseline(x[tr], y[tr], 0),
+        "traffic": traffic_sample(x[tr], y[tr], CLASSES, 0, session, args.seed),
         "citations": [
             "I. Sharafaldin, A. H. Lashkari, A. A. Ghorbani. Toward Generating a New Intrusion "
             "Detection Dataset and Intrusion Traffic Characterization. ICISSP 2018 (CICIDS2017, "
@@ -425,7 +435,7 @@ def main() -> None:
             "the CICIDS2017 Case Study. IEEE S&P Workshops (WTMC) 2021 (the re-extracted rows).",
         ],
     }
-    (args.out / f"v{args.version}.manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    (args.out / f"v{args.version}.manifest.json").write_text(manifest_text(manifest))
     print(json.dumps({k: {m: v[m] for m in ("rows", "weighted_f1", "macro_f1")}
                       for k, v in metrics.items()}, indent=1))
     for part in ("original", "improved"):

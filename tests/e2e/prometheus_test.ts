@@ -70,7 +70,7 @@ Deno.test("promtool and amtool pass the Prometheus config, the alert rules (lint
     rules: { alert: string; labels: { severity: string } }[];
   }[];
   const alerts = groups.flatMap((g) => g.rules);
-  assert.equal(alerts.length, 9);
+  assert.equal(alerts.length, 10);
   for (const a of alerts) {
     const receiver = a.labels.severity === "critical" ? "pager" : "operators";
     const r = await run("amtool", [
@@ -208,6 +208,7 @@ Deno.test({
       "VigilActorRestartStorm",
       "VigilAlertFlood",
       "VigilAlertLatencyHigh",
+      "VigilAlertLatencySlaBreached",
       "VigilConsumerLagHigh",
       "VigilHighIntrusionRate",
       "VigilInferenceErrors",
