@@ -100,15 +100,18 @@ export function flowRule(cls: string): string {
   return `flow.${cls.toLowerCase().replace(/[^a-z0-9]+/g, "_").replace(/^_|_$/g, "")}`;
 }
 
-const SEVERITY: Readonly<Record<string, "medium" | "high" | "critical">> = Object.freeze({
-  // An attack in progress against a host, or a host that is a bot's: high.
-  "DDoS": "high",
-  "DoS": "high",
-  "Bots": "high",
-  // Attempts: medium.
+/**
+ * The severity of a class: the model's reading alone is an attempt (medium), as a login's
+ * risk score is a suspicion; the behaviour rules say an attack is under way (`net.flood` is
+ * high). Reconnaissance is context.
+ */
+const SEVERITY: Readonly<Record<string, "low" | "medium">> = Object.freeze({
+  "DDoS": "medium",
+  "DoS": "medium",
+  "Bots": "medium",
   "Brute Force": "medium",
   "Web Attacks": "medium",
-  "Port Scanning": "medium",
+  "Port Scanning": "low",
 });
 
 /** The source behaviour. */

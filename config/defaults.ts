@@ -789,7 +789,7 @@ export const defaults: Readonly<Config> = Object.freeze({
     seed: 42,
     attack_interval_s: 60,
     enabled: true,
-    flows_per_second: 40,
+    flows_per_second: 15,
     clicks_per_second: 5,
     backfill_s: 2_700,
   },

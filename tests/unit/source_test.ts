@@ -100,7 +100,7 @@ Deno.test("A source actor alerts flow.<class> at the class threshold, once per e
   let r = score(s, flow("a", T0), [0.02, 0.03, 0.95, 0]);
   const [first] = alerts(r.effects);
   assert.equal(first?.rule, "flow.ddos");
-  assert.equal(first?.severity, "high");
+  assert.equal(first?.severity, "medium");
   assert.deepEqual(first?.entity, { type: "src", key: "203.0.113.5" });
   assert.equal(first?.evidence.class, "DDoS");
   assert.equal(first?.evidence.dst_ip, "192.0.2.80");
