@@ -12,22 +12,12 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import { panelQueries } from "../../tools/dashboards.ts";
 import { kafkaBrokers, mongoUri, unique } from "../integration/servers.ts";
-import { freePort, get, startProcess, waitFor } from "./workers.ts";
+import { bin, type Prometheus, RULES, startPrometheus } from "./prometheus.ts";
+import { get, startProcess, waitFor } from "./workers.ts";
 
 const TOKEN = "e2e-token-prometheus-0123456789";
 
 const DEPLOY = new URL("../../deploy/", import.meta.url).pathname;
-const RULES = `${DEPLOY}prometheus/rules/vigil.yml`;
-
-function bin(tool: string): string {
-  const dir = Deno.env.get("VIGIL_TEST_PROMETHEUS_BIN");
-  if (!dir) {
-    throw new Error(
-      'VIGIL_TEST_PROMETHEUS_BIN is not set: run the tests through "deno task test", which fetches Prometheus',
-    );
-  }
-  return `${dir}/${tool}`;
-}
 
 /** Runs a tool: its exit code and what it printed. */
 async function run(tool: string, args: string[], stdin?: string) {
@@ -134,7 +124,7 @@ Deno.test({
     VIGIL_NOTIFY_WEBHOOK_URL: `http://127.0.0.1:${receiver.addr.port}/alerts`,
   });
   const dir = await Deno.makeTempDir();
-  let prometheus: Deno.ChildProcess | null = null;
+  let prometheus: Prometheus | null = null;
   try {
     const scrape = await waitFor(
       "Vigil's metrics with alerts in them",
@@ -157,35 +147,9 @@ Deno.test({
     assert.equal(lint.code, 0, lint.out);
     assert.equal(lint.out.trim(), "", "no lint problem in the exposition");
 
-    const port = freePort();
-    const target = new URL(vigil.base).host;
-    await Deno.writeTextFile(
-      `${dir}/prometheus.yml`,
-      [
-        "global: { scrape_interval: 1s, evaluation_interval: 1s }",
-        `rule_files: ["${RULES}"]`,
-        "scrape_configs:",
-        "  - job_name: vigil",
-        `    static_configs: [{ targets: ["${target}"] }]`,
-        "",
-      ].join("\n"),
-    );
-    const child = prometheus = new Deno.Command(bin("prometheus"), {
-      args: [
-        `--config.file=${dir}/prometheus.yml`,
-        `--storage.tsdb.path=${dir}/data`,
-        `--web.listen-address=127.0.0.1:${port}`,
-      ],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    let exited = false;
-    child.status.then(() => exited = true);
-    const api = `http://127.0.0.1:${port}/api/v1`;
-    const query = async (q: string) => {
-      const r = await get(`${api}/query?query=${encodeURIComponent(q)}`);
-      return r ? JSON.parse(r.text) : null;
-    };
+    const prom = prometheus = await startPrometheus(dir, new URL(vigil.base).host);
+    const { api, query } = prom;
+    const exited = () => prom.exited();
     // Every rule evaluated (health "ok", not "unknown" or "err") over a few scrapes.
     const rules = await waitFor(
       "every rule evaluated",
@@ -200,7 +164,7 @@ Deno.test({
         );
         return all.length > 0 && all.every((x) => x.health === "ok") ? all : undefined;
       },
-      () => exited || vigil.exited(),
+      () => exited() || vigil.exited(),
       () => vigil.stderr().slice(-2_000),
     );
     const names = rules.map((r) => r.name).sort();
@@ -229,7 +193,7 @@ Deno.test({
           const r = await query(open);
           return r?.status === "success" && r.data.result.length > 0 ? r.data.result : undefined;
         },
-        () => exited || vigil.exited(),
+        () => exited() || vigil.exited(),
         () => open,
       );
       assert.ok(data.length > 0);
@@ -260,14 +224,13 @@ Deno.test({
         }
         return empty.length === 0 ? true : undefined;
       },
-      () => exited || vigil.exited(),
+      () => exited() || vigil.exited(),
       () => `no data yet: ${empty.join("; ")}`,
     );
     assert.ok(notified > 0, "the webhook was called");
   } finally {
     await receiver.shutdown();
-    prometheus?.kill("SIGTERM");
-    await prometheus?.status;
+    await prometheus?.stop();
     if (!vigil.exited()) vigil.child.kill("SIGTERM");
     await vigil.status;
     await vigil.stdoutDone;

@@ -17,10 +17,9 @@
  */
 
 import assert from "node:assert/strict";
-import { freePort, get, startProcess, waitFor } from "./workers.ts";
+import { type Prometheus, type Sample, startPrometheus } from "./prometheus.ts";
+import { get, startProcess, waitFor } from "./workers.ts";
 
-const DEPLOY = new URL("../../deploy/", import.meta.url).pathname;
-const RULES = `${DEPLOY}prometheus/rules/vigil.yml`;
 const WATCH_S = Number(Deno.env.get("VIGIL_TEST_QUIET_S") ?? "420");
 /** After the backfill, how long alerts it raised may stay pending (their windows roll on). */
 const SETTLE_S = 60;
@@ -55,16 +54,6 @@ interface PromAlert {
   value: string;
 }
 
-function bin(tool: string): string {
-  const dir = Deno.env.get("VIGIL_TEST_PROMETHEUS_BIN");
-  if (!dir) {
-    throw new Error(
-      'VIGIL_TEST_PROMETHEUS_BIN is not set: run the tests through "deno task test", which fetches Prometheus',
-    );
-  }
-  return `${dir}/${tool}`;
-}
-
 const known = (a: PromAlert) =>
   KNOWN.find((k) => k.alertname === a.labels.alertname && a.labels[k.label] === k.value);
 const name = (a: PromAlert) =>
@@ -81,41 +70,18 @@ Deno.test({
 }, async () => {
   const vigil = startProcess({ ADMIN_TOKEN: "e2e-token-quiet-0123456789" });
   const dir = await Deno.makeTempDir();
-  let prometheus: Deno.ChildProcess | null = null;
+  let prometheus: Prometheus | null = null;
   try {
-    const port = freePort();
-    await Deno.writeTextFile(
-      `${dir}/prometheus.yml`,
-      [
-        "global: { scrape_interval: 1s, evaluation_interval: 1s }",
-        `rule_files: ["${RULES}"]`,
-        "scrape_configs:",
-        "  - job_name: vigil",
-        `    static_configs: [{ targets: ["${new URL(vigil.base).host}"] }]`,
-        "",
-      ].join("\n"),
-    );
-    const child = prometheus = new Deno.Command(bin("prometheus"), {
-      args: [
-        `--config.file=${dir}/prometheus.yml`,
-        `--storage.tsdb.path=${dir}/data`,
-        `--web.listen-address=127.0.0.1:${port}`,
-      ],
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    let exited = false;
-    child.status.then(() => exited = true);
-    const api = `http://127.0.0.1:${port}/api/v1`;
+    const prom = prometheus = await startPrometheus(dir, new URL(vigil.base).host);
+    const { api } = prom;
     const query = async (
       q: string,
-    ): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
-      const r = await get(`${api}/query?query=${encodeURIComponent(q)}`);
-      const j = r ? JSON.parse(r.text) : null;
-      assert.equal(j?.status, "success", `${q}: ${r?.text}`);
-      return j.data.result;
+    ): Promise<Sample[]> => {
+      const j = await prom.query(q);
+      assert.equal(j?.status, "success", `${q}: ${JSON.stringify(j)}`);
+      return j!.data.result;
     };
-    const gone = () => exited || vigil.exited();
+    const gone = () => prom.exited() || vigil.exited();
     const started = Date.now();
     // The backfill (45 min of traffic at full speed) is played when the log's unread
     // records are few again.
@@ -192,8 +158,7 @@ Deno.test({
       assert.ok(Number(p99?.value[1]) < 1, `user p99 ${p99?.value[1]} s`);
     }
   } finally {
-    prometheus?.kill("SIGTERM");
-    await prometheus?.status;
+    await prometheus?.stop();
     if (!vigil.exited()) vigil.child.kill("SIGTERM");
     await vigil.status;
     await vigil.stdoutDone;
