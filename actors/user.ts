@@ -302,7 +302,9 @@ function login(
   };
   raise(impossibleTravel(s.last_login, e, p.auth));
   const seen = known(s);
-  const novel = noveltyOf(seen, e, p.auth.new_device_min_logins);
+  // Worked out once: what is new, and whether its network is the user's (both are kept).
+  const familiar = familiarNetwork(seen, e.ip);
+  const novel = noveltyOf(seen, e, p.auth.new_device_min_logins, familiar);
   raise(newDeviceLocation(seen, e, p.auth));
   const suspect = suspiciousLogin(seen, failuresBefore(s, e, p), e, p.auth);
   let auth = s.auth;
@@ -343,7 +345,7 @@ function login(
     lon: e.lon ?? null,
     novel,
     risk: null,
-    known_network: familiarNetwork(seen, e.ip),
+    known_network: familiar,
   };
   n.devices = h.devices;
   n.countries = h.countries;

@@ -580,10 +580,15 @@ export const NOTHING_NEW: readonly Novelty[] = Object.freeze([]);
  * (`auth.new_device_location`'s) a user's second device or their office is not news:
  * nothing is new.
  */
-export function noveltyOf(known: Known, e: AuthEvent, min_logins: number): readonly Novelty[] {
+export function noveltyOf(
+  known: Known,
+  e: AuthEvent,
+  min_logins: number,
+  familiar: boolean = familiarNetwork(known, e.ip),
+): readonly Novelty[] {
   if (known.logins === 0 || known.logins < min_logins) return NOTHING_NEW;
   const device = e.device_id !== undefined && !used(known.devices, known.last_device, e.device_id);
-  const network = e.ip !== undefined && !familiarNetwork(known, e.ip);
+  const network = e.ip !== undefined && !familiar;
   const country = e.country !== undefined &&
     !used(known.countries, known.last_country, e.country);
   if (!device && !network && !country) return NOTHING_NEW;
