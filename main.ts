@@ -26,7 +26,7 @@ import {
   UsageError,
 } from "./engine/args.ts";
 import { log } from "./engine/logger.ts";
-import { linesOf, linesOfFile } from "./engine/replay.ts";
+import { linesOfFile, type LineSource } from "./engine/replay.ts";
 import { replayThreaded as replayLines } from "./engine/replay_parallel.ts";
 import { VigilSystem } from "./engine/system.ts";
 import { loadModels } from "./engine/served_models.ts";
@@ -549,6 +549,9 @@ async function simulate(args: Args): Promise<number> {
   return 0;
 }
 
+/** Simulated events the quality report hands the replay at a time. */
+const REPORT_CHUNK = 10_000;
+
 /**
  * The detection quality report: `count` simulated events through replay (with the newest
  * models), measured against their ground truth per rule.
@@ -564,8 +567,13 @@ async function qualityRun(
   const last_ms = Date.parse(events[events.length - 1]!.timestamp);
   const truths = sim.truths.filter((t) => Date.parse(t.start) <= last_ms)
     .map((t) => ({ ...t, complete: Date.parse(t.end) <= last_ms }));
-  const text = events.map((e) => JSON.stringify(e)).join("\n");
-  const r = await replayLines(linesOf(text), config, models);
+  // In chunks: a million events with their flow features are longer than a string can be.
+  const lines: LineSource = function* () {
+    for (let i = 0; i < events.length; i += REPORT_CHUNK) {
+      yield events.slice(i, i + REPORT_CHUNK).map((e) => JSON.stringify(e));
+    }
+  };
+  const r = await replayLines(lines, config, models);
   const q = quality(events, truths, r.alerts);
   console.log(formatQuality(q));
   if (jsonOut) await Deno.writeTextFile(jsonOut, JSON.stringify(q, null, 1) + "\n");
