@@ -29,11 +29,9 @@ import {
   attackIncident,
   type AttackMark,
   compromiseAfterAttack,
-  coveredBy,
   familiarNetwork,
   impossibleTravel,
   isOutgoing,
-  type JudgedLogin,
   type Known,
   largeAmount,
   markAttack,
@@ -90,6 +88,8 @@ export interface LastLogin {
   readonly risk: number | null;
   /** Whether its network was one the user had logged in from before. */
   readonly known_network: boolean;
+  /** Whether `user.compromise_after_attack` has alerted it. */
+  readonly alerted: boolean;
 }
 
 /** A user's state. Never mutated: each turn returns a new one. */
@@ -128,10 +128,10 @@ export interface UserState {
   /** The latest attacks the user was a target of (`user.compromise_after_attack`). */
   readonly attacked: readonly AttackMark[];
   /**
-   * The latest logins with something new about them besides the last one (oldest first):
-   * the word of an attack may come after them.
+   * The latest logins (oldest first, the last login the last of them): the word of an
+   * attack and a login's score may come after later logins.
    */
-  readonly novel_logins: readonly LastLogin[];
+  readonly recent_logins: readonly LastLogin[];
 }
 
 const NO_SESSIONS: readonly string[] = Object.freeze([]);
@@ -169,8 +169,13 @@ function copy(s: UserState): Draft {
     payees: s.payees,
     transfers_pending: s.transfers_pending ?? NO_PENDING,
     attacked: s.attacked,
-    novel_logins: s.novel_logins ?? NO_LOGINS,
+    recent_logins: recentOf(s),
   };
+}
+
+/** The recent logins (a state kept before they were: the last login alone). */
+function recentOf(s: UserState): readonly LastLogin[] {
+  return s.recent_logins ?? (s.last_login ? [s.last_login] : NO_LOGINS);
 }
 
 const INITIAL: UserState = copy({
@@ -193,7 +198,7 @@ const INITIAL: UserState = copy({
   payees: NO_SESSIONS,
   transfers_pending: NO_PENDING,
   attacked: NO_ATTACKS,
-  novel_logins: NO_LOGINS,
+  recent_logins: NO_LOGINS,
 });
 
 /** The parameters a user actor reads on every turn (changed at run time by the API). */
@@ -334,7 +339,7 @@ function login(
   const h = rememberLogin(history, e);
   n.sessions = sessions;
   n.logins++;
-  n.last_login = {
+  const now: LastLogin = {
     event_id: e.event_id,
     ts: e.ts,
     ip: e.ip ?? null,
@@ -346,6 +351,7 @@ function login(
     novel,
     risk: null,
     known_network: familiar,
+    alerted: false,
   };
   n.devices = h.devices;
   n.countries = h.countries;
@@ -354,19 +360,20 @@ function login(
     s.networks,
     s.last_login?.ip ? networkOf(s.last_login.ip) : null,
     e.ip !== undefined ? networkOf(e.ip) : undefined,
+    p.user.max_known_networks,
   );
   if (suspect) {
     const kept = suspectsOf(s).concat(suspect);
     n.suspicious = kept.slice(Math.max(0, kept.length - p.user.max_suspicious_logins));
   }
-  if ((s.last_login?.novel?.length ?? 0) > 0) {
-    // The login before this one had something new: the word of an attack may still come.
-    const kept = s.novel_logins.concat(s.last_login!);
-    n.novel_logins = kept.slice(Math.max(0, kept.length - p.user.max_suspicious_logins));
-  }
-  const attacked = compromises(s.attacked, [n.last_login], e.user_id, p);
-  n.attacked = attacked.marks;
-  for (const alert of attacked.alerts) effects.push({ kind: "alert", alert });
+  const from = e.ts - p.user.compromise_window_ms;
+  const kept = n.recent_logins.filter((l) => l.ts >= from);
+  kept.push(now);
+  const recent = kept.length > p.user.max_recent_logins
+    ? kept.slice(kept.length - p.user.max_recent_logins)
+    : kept;
+  const judged = compromises(n, recent, s.attacked, e.user_id, p);
+  for (const alert of judged) effects.push({ kind: "alert", alert });
   n.cooldowns = cooldowns;
   n.last_activity_ms = last;
   n.idle_timer_ms = idle_timer_ms;
@@ -375,54 +382,54 @@ function login(
 }
 
 /**
- * `user.compromise_after_attack` for logins (oldest first) against the attacks not yet
- * followed by an alerted login: at most one alert per login and per attack.
+ * `user.compromise_after_attack` for the recent logins not yet alerted, against the
+ * attacks remembered: each login is alerted at most once. Sets the draft's recent logins
+ * and last login (the newest of them) and gives the alerts.
  */
 function compromises(
+  n: Draft,
+  recent: readonly LastLogin[],
   marks: readonly AttackMark[],
-  logins: readonly JudgedLogin[],
   user: string,
   p: UserParams,
-): { marks: readonly AttackMark[]; alerts: readonly AlertDraft[] } {
-  if (marks.length === 0) return { marks, alerts: NO_ALERTS };
-  let next = marks;
-  const alerts: AlertDraft[] = [];
-  for (const login of logins) {
-    const id = login.event_id;
-    // Alerted already (after another attack): the attacks it falls after are covered by it.
-    const done = next.some((m) => m.alerted && m.login === id);
-    const r = done
-      ? null
-      : compromiseAfterAttack(next, login, user, p.user, p.auth.risky_login_medium);
-    const covered = done ? coveredBy(next, login, p.user) : r?.covered ?? [];
-    if (covered.length === 0) continue;
-    if (r) alerts.push(r.alert);
-    next = next.map((m) => covered.includes(m) ? { ...m, alerted: true, login: id } : m);
+): readonly AlertDraft[] {
+  let alerts: AlertDraft[] | null = null;
+  let logins = recent;
+  if (marks.length > 0) {
+    for (let i = 0; i < recent.length; i++) {
+      const login = recent[i]!;
+      if (login.alerted) continue;
+      const alert = compromiseAfterAttack(marks, login, user, p.user, p.auth.risky_login_medium);
+      if (alert === null) continue;
+      (alerts ??= []).push(alert);
+      if (logins === recent) logins = recent.slice();
+      (logins as LastLogin[])[i] = { ...login, alerted: true };
+    }
   }
-  return { marks: next, alerts: alerts.length > 0 ? alerts : NO_ALERTS };
+  n.recent_logins = logins;
+  n.last_login = logins.length > 0 ? logins[logins.length - 1]! : null;
+  return alerts ?? NO_ALERTS;
 }
 
 /**
- * An IP actor's word that the user was a target of its alert. Logins already handled
- * after the attack (the IP's actor runs behind the user's) are judged now: the last one
- * and the latest with something new about them.
+ * An IP actor's word that the user was a target of its alert. The recent logins (the IP's
+ * actor runs behind the user's) are judged again with it.
  */
 function targeted(s: UserState, m: Targeted, user: string, p: UserParams): Step<UserState> {
   const attack = { rule: m.rule, ip: m.ip, episode: m.episode, ts: m.ts };
   const marks = markAttack(s.attacked, attack, p.user.max_attacks);
   if (marks === s.attacked) return { state: s, effects: NO_EFFECTS }; // told already
   const n = copy(s);
-  const logins = s.last_login ? s.novel_logins.concat(s.last_login) : s.novel_logins;
-  const judged = compromises(marks, logins, user, p);
-  n.attacked = judged.marks;
-  const effects: Effect[] = judged.alerts.map((alert) => ({ kind: "alert", alert }));
+  n.attacked = marks;
+  const judged = compromises(n, n.recent_logins, marks, user, p);
+  const effects: Effect[] = judged.map((alert) => ({ kind: "alert", alert }));
   return { state: n, effects: effects.length > 0 ? effects : NO_EFFECTS };
 }
 
 /**
- * A login's risk score: its `auth.risky_login` alert, if any; the risk is remembered with
- * the login, and a login after an attack with nothing else suspicious about it is judged
- * again with it.
+ * A login's risk score: its `auth.risky_login` alert, if any; a risk at or above the
+ * medium level is remembered with the login (if it is still among the recent ones, later
+ * logins or not), which is judged again with it.
  */
 function scored(
   s: UserState,
@@ -432,17 +439,16 @@ function scored(
   risky: AlertDraft | null,
 ): Step<UserState> {
   const effects: Effect[] = risky ? [{ kind: "alert", alert: risky }] : [];
-  const last = s.last_login;
-  // Only a risk at or above the medium level is used (as a reason for a compromise).
-  if (last === null || last.event_id !== m.event_id || m.risk < p.auth.risky_login_medium) {
+  const recent = recentOf(s);
+  const i = recent.findIndex((l) => l.event_id === m.event_id);
+  if (i < 0 || m.risk < p.auth.risky_login_medium) {
     return { state: s, effects: effects.length > 0 ? effects : NO_EFFECTS };
   }
+  const logins = recent.slice();
+  logins[i] = { ...recent[i]!, risk: m.risk };
   const n = copy(s);
-  n.last_login = { ...last, risk: m.risk };
-  if (m.risk >= p.auth.risky_login_medium) {
-    const judged = compromises(s.attacked, [n.last_login], user, p);
-    n.attacked = judged.marks;
-    for (const alert of judged.alerts) effects.push({ kind: "alert", alert });
+  for (const alert of compromises(n, logins, s.attacked, user, p)) {
+    effects.push({ kind: "alert", alert });
   }
   return { state: n, effects: effects.length > 0 ? effects : NO_EFFECTS };
 }
@@ -666,7 +672,8 @@ function view(s: UserState): unknown {
       rule: m.rule,
       ip: m.ip,
       at: new Date(m.ts).toISOString(),
-      login_after: m.alerted,
+      // Whether a login after it has been alerted (among those remembered).
+      login_after: recentOf(s).some((l) => l.alerted && l.ts >= m.ts),
     })),
   };
 }

@@ -159,6 +159,16 @@ export interface UserChainRules {
    * which are forgotten does not hang on whether their word or the login came first.
    */
   max_attacks: number;
+  /**
+   * Logins a user remembers for it (the latest, within the window of the newest): the
+   * word of an attack and a login's score may come after later logins.
+   */
+  max_recent_logins: number;
+  /**
+   * Networks (/24) a user remembers logging in from, the last login's among them: home,
+   * office, phone carrier, a parent's and a holiday place are not news.
+   */
+  max_known_networks: number;
 }
 
 /** Per-user transaction rules (DETECTIONS.md). */
@@ -692,6 +702,8 @@ export const defaults: Readonly<Config> = Object.freeze({
     max_suspicious_logins: 4,
     compromise_window_ms: 180 * MINUTE,
     max_attacks: 16,
+    max_recent_logins: 8,
+    max_known_networks: 8,
   },
   svc: {
     error_burst_max: 20,

@@ -137,12 +137,13 @@ export function remember<T extends string | number>(
   earlier: readonly T[],
   last: T | null,
   next: T | undefined,
+  max: number = MAX_KNOWN,
 ): readonly T[] {
   if (last === null || last === next) return earlier;
   const rest = next !== undefined && earlier.includes(next)
     ? earlier.filter((v) => v !== next)
     : earlier;
-  return rememberDistinct(rest, last, MAX_KNOWN - 1);
+  return rememberDistinct(rest, last, max - 1);
 }
 
 /** Two coordinates in [-1, 1] to 1e-4, as one small integer (no heap number per user). */

@@ -481,11 +481,8 @@ export interface Attack {
   readonly ts: number;
 }
 
-/** An attack as the user remembers it: whether a login after it has been alerted, and which. */
-export interface AttackMark extends Attack {
-  readonly alerted: boolean;
-  readonly login?: string;
-}
+/** An attack as the user remembers it (`markAttack`). */
+export type AttackMark = Attack;
 
 /** What an IP actor tells a user it targeted (through the signals path). */
 export interface Targeted extends Attack {
@@ -562,7 +559,6 @@ export function markAttack(
     ip: attack.ip,
     episode: attack.episode,
     ts: attack.ts,
-    alerted: false,
   }];
   next.sort((a, b) => a.ts - b.ts || (a.rule < b.rule ? -1 : a.rule > b.rule ? 1 : 0));
   return next.length > max ? next.slice(next.length - max) : next;
@@ -623,11 +619,12 @@ export type CompromiseReason = "attack_address" | "attack_network" | Novelty | "
  * `risky_login_medium`. An owner's login from a known device and network after an attack
  * merely tried the account is no alert.
  *
- * `marks` are the attacks not yet followed by an alerted login (oldest first); the login
- * is judged against those whose window it falls in. One alert per login (its id names
- * the login), however many attacks named the user; the attacks it covers are alerted with
- * it. The login risk counts only when nothing else makes the login suspicious (the score
- * may come after the attack's word or before it: the alert is the same either way).
+ * `marks` are the attacks the user remembers (oldest first); the login is judged against
+ * those whose window it falls in. One alert per login (its id names the login), however
+ * many attacks named the user. The login risk counts only when nothing else makes the
+ * login suspicious. Whether a login is alerted hangs only on the login and the attacks'
+ * times, never on the order the login, the attack's word and the login's score arrive in
+ * (the caller judges each login again as each comes): replay and a live run agree.
  */
 export function compromiseAfterAttack(
   marks: readonly AttackMark[],
@@ -635,7 +632,7 @@ export function compromiseAfterAttack(
   user: string,
   u: Pick<UserChainRules, "compromise_window_ms">,
   medium_risk: number,
-): { alert: AlertDraft; covered: readonly AttackMark[] } | null {
+): AlertDraft | null {
   const covered = coveredBy(marks, login, u);
   if (covered.length === 0) return null;
   const why: CompromiseReason[] = [];
@@ -659,7 +656,7 @@ export function compromiseAfterAttack(
   const after = login.ts - first.ts;
   // The attack's own address (or its network) got in: a confirmed compromise.
   const confirmed = why[0] === "attack_address" || why[0] === "attack_network";
-  const alert: AlertDraft = {
+  return {
     rule: "user.compromise_after_attack",
     severity: confirmed ? "critical" : "high",
     entity: { type: "user", key: user },
@@ -684,18 +681,15 @@ export function compromiseAfterAttack(
     dedup: login.event_id,
     incident: attackIncident(first, user),
   };
-  return { alert, covered };
 }
 
-/** The attacks not yet followed by an alerted login whose window a login falls in. */
+/** The attacks whose window a login falls in (oldest first). */
 export function coveredBy(
   marks: readonly AttackMark[],
   login: { readonly ts: number },
   u: Pick<UserChainRules, "compromise_window_ms">,
 ): readonly AttackMark[] {
-  return marks.filter((m) =>
-    !m.alerted && login.ts >= m.ts && login.ts - m.ts <= u.compromise_window_ms
-  );
+  return marks.filter((m) => login.ts >= m.ts && login.ts - m.ts <= u.compromise_window_ms);
 }
 
 /**

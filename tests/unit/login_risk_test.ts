@@ -236,11 +236,16 @@ Deno.test("userBehaviour() scores a successful login, from the state before it, 
   assert.equal(reply.risk, Math.fround(0.97), "the risky class's probability");
   const alerted = b.receive(step.state, reply, CTX);
   assert.deepEqual(
-    { ...alerted.state, last_login: step.state.last_login },
+    {
+      ...alerted.state,
+      last_login: step.state.last_login,
+      recent_logins: step.state.recent_logins,
+    },
     step.state,
     "a score changes nothing in the state but the login's risk",
   );
   assert.equal(alerted.state.last_login?.risk, Math.fround(0.97));
+  assert.equal(alerted.state.recent_logins.at(-1), alerted.state.last_login, "one login, one copy");
   const mild = infer.reply(new Float32Array([0.4, 0.6])) as ScoredLogin;
   assert.equal(b.receive(step.state, mild, CTX).state, step.state, "below medium: nothing");
   const alert = alerted.effects.find((e) => e.kind === "alert");

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   addAmount,
   type AmountStats,
@@ -498,13 +499,19 @@ Deno.test("user.compromise_after_attack: an IP's word that the user was targeted
   assert.deepEqual(rule(feedAfter([ev(loginAt("s", T0 + 10 * MIN)), told(T0)]).alerts), ["s"]);
   // A success before the attack is not a compromise.
   assert.deepEqual(rule(feedAfter([ev(loginAt("s", T0 - MIN)), told(T0)]).alerts), []);
-  // Told twice about the same attack, and a second login after it: one alert.
+  // Told twice about the same attack, and a second login from where the first came (no
+  // longer new): one alert.
   assert.deepEqual(
     rule(
       feedAfter([told(T0), ev(loginAt("s", T0 + MIN)), told(T0), ev(loginAt("t", T0 + 2 * MIN))])
         .alerts,
     ),
     ["s"],
+  );
+  assert.deepEqual(
+    rule(feedAfter([ev(loginAt("s", T0 + MIN)), told(T0), told(T0)]).alerts),
+    ["s"],
+    "told twice after the login",
   );
   // Another attack (episode) of the IP too: one alert for the login, whichever came first.
   const both = (events: UserMessage[]) =>
@@ -518,6 +525,85 @@ Deno.test("user.compromise_after_attack: an IP's word that the user was targeted
   assert.deepEqual(
     rule(feedAfter([told(T0 + 5 * MIN), ev(loginAt("s", T0 + 2 * MIN)), told(T0)]).alerts),
     ["s"],
+  );
+});
+
+Deno.test("user.compromise_after_attack: the same alerts whatever order the logins, the attacks' word and the scores arrive in", () => {
+  // The user's events arrive in their order (one partition); an IP's word (another
+  // partition, through the signals topic) and a login's score (a detached reply) may come
+  // any time after what they are about: after later logins, or before them. Each comes before
+  // the user's logins more than the window after it (a word is raised within the IP
+  // actor's lag, a score within the model's: `max_recent_logins` and the window bound
+  // what is kept).
+  const home = Array.from(
+    { length: 5 },
+    (_, i) =>
+      ev(loginAt(`home${i}`, T0 - 2 * HOUR + i * MIN, { ip: "10.9.9.9", device_id: "own" })),
+  );
+  const places = [
+    {}, // a new device and network: suspicious
+    { ip: "10.9.9.9", device_id: "own" }, // the owner's: only a high score makes it so
+    { ip: "203.0.113.9", device_id: "own" }, // the attacking address
+  ];
+  const logins = fc.array(
+    fc.record({ at: fc.integer({ min: -30, max: 240 }), place: fc.nat(2), risk: fc.nat(99) }),
+    { minLength: 1, maxLength: 6 },
+  );
+  const words = fc.array(
+    fc.record({ at: fc.integer({ min: -60, max: 200 }), episode: fc.nat(2) }),
+    {
+      minLength: 1,
+      maxLength: 3,
+    },
+  );
+  // Where each word and score goes among the user's events: any point at or after it.
+  const slots = fc.array(fc.nat(100), { minLength: 18, maxLength: 18 });
+  fc.assert(
+    fc.property(logins, words, slots, slots, (ls, ws, a, b) => {
+      const sorted = ls.map((l, i) => ({ ...l, id: `l${i}` })).sort((x, y) => x.at - y.at);
+      const events = sorted.map((l) => ev(loginAt(l.id, T0 + l.at * MIN, places[l.place])));
+      const extras = [
+        ...ws.map((w) => ({
+          after: 0,
+          until: ((k) => k < 0 ? sorted.length : k)(sorted.findIndex((l) => l.at > w.at + 180)),
+          m: {
+            kind: "targeted",
+            rule: "ip.password_spray",
+            ip: "203.0.113.9",
+            episode: String(w.episode),
+            ts: T0 + w.at * MIN,
+          } as UserMessage,
+        })),
+        ...sorted.map((l, i) => ({
+          after: i + 1,
+          until: ((k) => k < 0 ? sorted.length : k)(sorted.findIndex((o) => o.at > l.at + 180)),
+          m: {
+            kind: "login_risk",
+            event_id: l.id,
+            ts: T0 + l.at * MIN,
+            ip: null,
+            country: null,
+            device_id: null,
+            features: new Float32Array(0),
+            risk: l.risk / 100,
+          } as UserMessage,
+        })),
+      ];
+      const order = (slot: number[]) => {
+        const at = extras.map((x, i) => x.after + (slot[i]! % (x.until + 1 - x.after)));
+        const out: UserMessage[] = [];
+        for (let k = 0; k <= events.length; k++) {
+          if (k > 0) out.push(events[k - 1]!);
+          extras.forEach((x, i) => at[i] === k && out.push(x.m));
+        }
+        return out;
+      };
+      const ids = (slot: number[]) =>
+        feed([...home, ...order(slot)]).alerts
+          .filter((x) => x.rule === "user.compromise_after_attack").map((x) => x.dedup).sort();
+      assert.deepEqual(ids(a), ids(b));
+    }),
+    { seed: 14, numRuns: 300 },
   );
 });
 

@@ -422,6 +422,7 @@ Deno.test("userBehaviour() records where the user last logged in", () => {
     novel: [],
     risk: null,
     known_network: false,
+    alerted: false,
   });
 });
 
@@ -638,6 +639,7 @@ Deno.test("userBehaviour() view shows sessions, counters, last login and failure
       novel: [],
       risk: null,
       known_network: true,
+      alerted: false,
     },
     last_activity: iso(T0 + 4 * MIN),
     recent_failures: 5,
