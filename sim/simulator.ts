@@ -413,7 +413,10 @@ export class Simulator {
       return;
     }
     if (scenario === "account_takeover" || scenario === "impossible_travel") {
-      this.#takeover(scenario, t, this.#knownUser(), ip, from, device, agent);
+      // An intruder takes over an account in use: one with a baseline of logins, so its
+      // new device and network are news (auth.new_device_location) as well.
+      const min = scenario === "account_takeover" ? defaults.auth.new_device_min_logins : 1;
+      this.#takeover(scenario, t, this.#knownUser(min), ip, from, device, agent);
       return;
     }
     if (scenario === "slow_attack") {
@@ -485,12 +488,15 @@ export class Simulator {
   }
 
   /**
-   * A user who has logged in before (a takeover is told from the user's history), if one
-   * turns up among a few tries.
+   * A user who has logged in at least `min` times before (a takeover is told from the
+   * user's history), if one turns up among a few tries; else the one with the most.
    */
-  #knownUser(): User {
+  #knownUser(min: number): User {
     let u = this.#pick(this.#users);
-    for (let tries = 0; tries < 50 && u.logins < 1; tries++) u = this.#pick(this.#users);
+    for (let tries = 0; tries < 50 && u.logins < min; tries++) {
+      const v = this.#pick(this.#users);
+      if (v.logins > u.logins) u = v;
+    }
     return u;
   }
 

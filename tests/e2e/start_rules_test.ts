@@ -26,7 +26,7 @@ Deno.test({
     }
     let missing: string[] = expected;
     await waitFor(
-      `alerts of every rule (still missing: ${missing.join(", ")})`,
+      "alerts of every rule",
       240_000,
       async () => {
         const r = await get(`${p.base}/metrics`);
@@ -39,7 +39,7 @@ Deno.test({
         return missing.length === 0 ? fired : undefined;
       },
       p.exited,
-      () => p.stderr().slice(-4_000),
+      () => `still missing: ${missing.join(", ")}\n${p.stderr().slice(-4_000)}`,
     );
     const seconds = Math.round((Date.now() - started) / 1000);
     assert.ok(seconds < 240, `${seconds} s`);
