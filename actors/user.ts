@@ -128,10 +128,10 @@ export interface UserState {
   /** The latest attacks the user was a target of (`user.compromise_after_attack`). */
   readonly attacked: readonly AttackMark[];
   /**
-   * The latest logins (oldest first, the last login the last of them): the word of an
-   * attack and a login's score may come after later logins.
+   * The latest logins before the last one (oldest first; with it, the recent logins): the
+   * word of an attack and a login's score may come after later logins.
    */
-  readonly recent_logins: readonly LastLogin[];
+  readonly earlier_logins: readonly LastLogin[];
 }
 
 const NO_SESSIONS: readonly string[] = Object.freeze([]);
@@ -169,13 +169,14 @@ function copy(s: UserState): Draft {
     payees: s.payees,
     transfers_pending: s.transfers_pending ?? NO_PENDING,
     attacked: s.attacked,
-    recent_logins: recentOf(s),
+    earlier_logins: s.earlier_logins ?? NO_LOGINS,
   };
 }
 
-/** The recent logins (a state kept before they were: the last login alone). */
+/** The recent logins: the earlier ones and the last (made only when they are judged). */
 function recentOf(s: UserState): readonly LastLogin[] {
-  return s.recent_logins ?? (s.last_login ? [s.last_login] : NO_LOGINS);
+  const earlier = s.earlier_logins ?? NO_LOGINS;
+  return s.last_login ? earlier.concat(s.last_login) : earlier;
 }
 
 const INITIAL: UserState = copy({
@@ -198,7 +199,7 @@ const INITIAL: UserState = copy({
   payees: NO_SESSIONS,
   transfers_pending: NO_PENDING,
   attacked: NO_ATTACKS,
-  recent_logins: NO_LOGINS,
+  earlier_logins: NO_LOGINS,
 });
 
 /** The parameters a user actor reads on every turn (changed at run time by the API). */
@@ -366,13 +367,11 @@ function login(
     const kept = suspectsOf(s).concat(suspect);
     n.suspicious = kept.slice(Math.max(0, kept.length - p.user.max_suspicious_logins));
   }
-  const from = e.ts - p.user.compromise_window_ms;
-  const kept = n.recent_logins.filter((l) => l.ts >= from);
-  kept.push(now);
-  const recent = kept.length > p.user.max_recent_logins
-    ? kept.slice(kept.length - p.user.max_recent_logins)
-    : kept;
-  const judged = compromises(n, recent, s.attacked, e.user_id, p);
+  n.earlier_logins = keepEarlier(n.earlier_logins, s.last_login, now.ts, p.user);
+  n.last_login = now;
+  const judged = s.attacked.length > 0
+    ? compromises(n, n.earlier_logins.concat(now), s.attacked, e.user_id, p)
+    : NO_ALERTS;
   for (const alert of judged) effects.push({ kind: "alert", alert });
   n.cooldowns = cooldowns;
   n.last_activity_ms = last;
@@ -382,9 +381,27 @@ function login(
 }
 
 /**
+ * The logins before one at `ts_ms`: the earlier ones and the last, those within the window
+ * before it and, with it, the latest `max_recent_logins`. Most users have none in the
+ * window: the shared empty list, no array per resident user.
+ */
+function keepEarlier(
+  earlier: readonly LastLogin[],
+  last: LastLogin | null,
+  ts_ms: number,
+  u: Pick<UserChainRules, "compromise_window_ms" | "max_recent_logins">,
+): readonly LastLogin[] {
+  const from = ts_ms - u.compromise_window_ms;
+  if (last === null || last.ts < from || u.max_recent_logins < 2) return NO_LOGINS;
+  let first = Math.max(0, earlier.length + 2 - u.max_recent_logins);
+  while (first < earlier.length && earlier[first]!.ts < from) first++;
+  return first === earlier.length ? [last] : earlier.slice(first).concat(last);
+}
+
+/**
  * `user.compromise_after_attack` for the recent logins not yet alerted, against the
- * attacks remembered: each login is alerted at most once. Sets the draft's recent logins
- * and last login (the newest of them) and gives the alerts.
+ * attacks remembered: each login is alerted at most once. Sets the draft's earlier and
+ * last login from them (called only for a user attacked or scored: the copy is rare).
  */
 function compromises(
   n: Draft,
@@ -406,7 +423,7 @@ function compromises(
       (logins as LastLogin[])[i] = { ...login, alerted: true };
     }
   }
-  n.recent_logins = logins;
+  n.earlier_logins = logins.length > 1 ? logins.slice(0, -1) : NO_LOGINS;
   n.last_login = logins.length > 0 ? logins[logins.length - 1]! : null;
   return alerts ?? NO_ALERTS;
 }
@@ -421,7 +438,7 @@ function targeted(s: UserState, m: Targeted, user: string, p: UserParams): Step<
   if (marks === s.attacked) return { state: s, effects: NO_EFFECTS }; // told already
   const n = copy(s);
   n.attacked = marks;
-  const judged = compromises(n, n.recent_logins, marks, user, p);
+  const judged = compromises(n, recentOf(s), marks, user, p);
   const effects: Effect[] = judged.map((alert) => ({ kind: "alert", alert }));
   return { state: n, effects: effects.length > 0 ? effects : NO_EFFECTS };
 }
