@@ -136,10 +136,11 @@ export function describeKafkaError(err: unknown, c: KafkaConnection): string {
   }
   if (
     inner?.name === "KafkaJSConnectionClosedError" ||
-    /write after end|ECONNRESET|EPIPE|socket hang up/.test(text)
+    /write after end|ECONNRESET|EPIPE|socket hang up|^Not connected$/.test(text)
   ) {
     // A listener wanting a client certificate may close the connection before its alert
-    // reaches the client (TLS 1.3); one wanting TLS or SASL closes it too.
+    // reaches the client (TLS 1.3); one wanting TLS or SASL closes it too. When the close
+    // comes between kafkajs's connect and its first request, kafkajs says "Not connected".
     const wants = [
       ...(c.tls === undefined ? ["TLS (KAFKA_TLS)"] : []),
       ...(c.tls !== undefined && c.tls.cert === undefined

@@ -175,4 +175,9 @@ Deno.test("describeKafkaError() asks for what a closed connection may have wante
     }),
     /^The broker closed the connection \(Connection error: write after end\)$/,
   );
+  // The close lands between kafkajs's connect and its first request (CI saw it over mTLS).
+  assert.match(
+    describeKafkaError(retried("Not connected"), { brokers: ["b:1"], client_id: "v", tls: {} }),
+    /^The broker closed the connection: does its listener want a client certificate \(KAFKA_TLS_CERT_FILE, KAFKA_TLS_KEY_FILE\)/,
+  );
 });
