@@ -13,6 +13,7 @@
 import type { AlertLimits, RuntimeLimits, SupervisionLimits } from "../config/defaults.ts";
 import { preview } from "../events/bounds.ts";
 import type { Alert, DeadLetter } from "../events/types.ts";
+import { isLate } from "../events/timeliness.ts";
 import { PartitionSupervisor } from "../supervisors/partition.ts";
 import { RootSupervisor } from "../supervisors/root.ts";
 import type { Strategy } from "../supervisors/strategy.ts";
@@ -44,6 +45,7 @@ import type {
 } from "./types.ts";
 import { Cell, type Envelope } from "./cell.ts";
 import { Residents } from "./residents.ts";
+import { laneId, type WatermarkHolds } from "./holds.ts";
 
 /** How a runtime is put together. Only `behaviours` and the limits are required. */
 export interface RuntimeOptions {
@@ -103,6 +105,11 @@ export interface RuntimeOptions {
    * place keys; see `placement.ts`).
    */
   placement?: Placement;
+  /**
+   * Holds the live ingest places on watermarks (`holds.ts`): a lane's watermark stays at
+   * or below the lowest time held on it. Absent (a replay): none.
+   */
+  holds?: WatermarkHolds;
 }
 
 /**
@@ -111,7 +118,11 @@ export interface RuntimeOptions {
  * stream running ahead must not make another's events late.
  */
 interface Lane {
+  /** `partition/type`, the lane's name for its holds. */
+  id: string;
   watermark: number;
+  /** The watermark the lane would have without its holds (while one keeps it back). */
+  held_to: number;
   /** Highest event time delivered, and the processing time when it was. */
   max_event_ms: number;
   last_event_at: number;
@@ -232,9 +243,11 @@ export class ActorRuntime {
   #ctx: { self: Address; watermark_ms: number } = { self: { type: "", key: "" }, watermark_ms: 0 };
   #defaultStrategy: Strategy;
   #placement: Placement;
+  #holds: WatermarkHolds | null;
 
   constructor(options: RuntimeOptions) {
     this.#o = options;
+    this.#holds = options.holds ?? null;
     this.partitions = options.runtime.partitions;
     this.#placement = options.placement ?? partitionOf;
     for (const b of options.behaviours) this.#behaviours.set(b.type, b);
@@ -288,7 +301,9 @@ export class ActorRuntime {
     let lane = lanes.get(type);
     if (!lane) {
       lane = {
+        id: laneId(partition, type),
         watermark: -Infinity,
+        held_to: -Infinity,
         max_event_ms: -Infinity,
         last_event_at: 0,
         timers: new TimerQueue(),
@@ -345,7 +360,7 @@ export class ActorRuntime {
     const lane = this.#lane(partition, type);
     const mark = lane.streams.get(stream);
     if (seq >= 0 && mark && seq <= mark.seq) return { repeat: true };
-    if (event_ms < lane.watermark) return { partition, watermark: lane.watermark };
+    if (isLate(event_ms, lane.watermark)) return { partition, watermark: lane.watermark };
     cell ??= this.#cellFor(type, key, message) ?? undefined;
     const waiting = cell ? this.#admit(cell, message, ticket) : null;
     if (event_ms > lane.max_event_ms) lane.max_event_ms = event_ms;
@@ -474,9 +489,22 @@ export class ActorRuntime {
     for (let p = 0; p < this.#parts.length; p++) this.advanceWatermark(p, Infinity);
   }
 
-  /** Moves a lane's watermark on; the timers it fired. */
+  /** Moves a lane's watermark on to `event_ms − allowed lateness`; the timers it fired. */
   #advanceLane(lane: Lane, event_ms: number): number {
-    const wm = event_ms - this.#o.runtime.allowed_lateness_ms;
+    return this.#raiseLane(lane, event_ms - this.#o.runtime.allowed_lateness_ms);
+  }
+
+  /** Moves a lane's watermark on to `to`, or to the lowest time held on it; the timers fired. */
+  #raiseLane(lane: Lane, to: number): number {
+    let wm = to;
+    const holds = this.#holds;
+    if (holds !== null && holds.size > 0) {
+      const floor = holds.floor(lane.id);
+      if (wm > floor) {
+        if (wm > lane.held_to) lane.held_to = wm;
+        wm = floor;
+      }
+    }
     if (wm <= lane.watermark) return 0;
     lane.watermark = wm;
     if (lane.timers.size === 0) return 0;
@@ -486,6 +514,42 @@ export class ActorRuntime {
       else this.#fire(t.type, t.key, t.message);
     }
     return due.length;
+  }
+
+  /**
+   * Holds the watermark of `type`'s lane in `partition` at or below `event_ms` until
+   * event `id` is released (`releaseHold`) or the hold runs out; false when there is no
+   * room (or no hold table).
+   */
+  hold(partition: number, type: string, id: string, event_ms: number): boolean {
+    return this.#holds?.place(partition, type, id, event_ms, this.#clock.now()) ?? false;
+  }
+
+  /** Releases a hold of event `id` on a lane of `type`; the timers that then fired. */
+  releaseHold(type: string, id: string): number {
+    const held = this.#holds?.release(type, id);
+    return held ? this.#unheld(held.partition, held.type) : 0;
+  }
+
+  /** Releases the holds that have run out; the timers that then fired. */
+  expireHolds(): number {
+    let fired = 0;
+    for (const held of this.#holds?.expire(this.#clock.now()) ?? []) {
+      fired += this.#unheld(held.partition, held.type);
+    }
+    return fired;
+  }
+
+  /** Whether any hold is in place (the intake releases only then). */
+  get holding(): boolean {
+    return this.#holds !== null && this.#holds.size > 0;
+  }
+
+  /** A lane a hold was taken off moves on to where it would be without it. */
+  #unheld(partition: number, type: string): number {
+    const lane = this.#parts[partition]?.lanes.get(type);
+    if (!lane || lane.held_to <= lane.watermark) return 0;
+    return this.#raiseLane(lane, lane.held_to);
   }
 
   /**
@@ -570,6 +634,7 @@ export class ActorRuntime {
       this.#clockTimers.delete(id);
     }
     part.lanes = new Map();
+    this.#holds?.clearPartition(p);
     part.supervisor.reset();
   }
 

@@ -15,13 +15,20 @@ import { utf8Length } from "../engine/intake.ts";
 import type { Alert } from "../events/types.ts";
 import { requireToken } from "./auth.ts";
 import { docsPage, openapi } from "./openapi.ts";
+import type { ItemVerdict } from "../engine/ingest_verdicts.ts";
 
 /** The outcome of an ingest request. */
 export interface IngestResult {
+  /** Events taken in (accepted here, or forwarded to the worker that owns their partition). */
   accepted: number;
+  /** Events refused: invalid, oversized, late or future (each dead-lettered with its reason). */
   rejected: number;
   /** The first few rejections: item index and reason. */
   errors: { index: number; reason: string }[];
+  /** Of the accepted, those whose partition another worker owns (not judged late here). */
+  forwarded: number;
+  /** Every item's verdict, in order (`engine/ingest_verdicts.ts`). */
+  items: ItemVerdict[];
 }
 
 /** A model as the API lists it. */
@@ -60,6 +67,14 @@ export interface RulesDeps {
 
 /** Something asked for that is not there (404). */
 export class NotFound extends Error {}
+
+/** Something that cannot be done now, but may be in `retry_after_s` (503 with `Retry-After`). */
+export class Unavailable extends Error {
+  constructor(message: string, readonly retry_after_s: number) {
+    super(message);
+    this.name = "Unavailable";
+  }
+}
 
 /** What the API needs from the running system. */
 export interface ApiDeps {
@@ -388,7 +403,14 @@ export function createApp(deps: ApiDeps): Hono {
       const whole = letters.filter((d) => utf8Length(d.raw) >= d.raw_bytes);
       const cut = letters.filter((d) => !whole.includes(d));
       if (cut.length > 0) await deps.store.saveDeadLetters(cut);
-      const result = await deps.ingest(whole.map((d) => d.raw));
+      let result: IngestResult;
+      try {
+        result = await deps.ingest(whole.map((d) => d.raw));
+      } catch (err) {
+        // Refused as a whole (no room to hold them now): the letters go back as they were.
+        if (err instanceof Unavailable) await deps.store.saveDeadLetters(whole);
+        throw err;
+      }
       return { taken: letters.length, redriven: whole.length, kept_cut: cut.length, ...result };
     });
     redriving = run.catch(() => {});
@@ -436,6 +458,10 @@ export function createApp(deps: ApiDeps): Hono {
   app.onError((err, c) => {
     if (err instanceof BadRequest) return c.json({ error: err.message }, 400);
     if (err instanceof NotFound) return c.json({ error: err.message }, 404);
+    if (err instanceof Unavailable) {
+      c.header("Retry-After", String(err.retry_after_s));
+      return c.json({ error: err.message }, 503);
+    }
     return c.json({ error: `Internal error: ${err.message}` }, 500);
   });
   return app;

@@ -374,6 +374,17 @@ export interface ApiLimits {
   /** How many events the ingest bucket holds: a burst taken at once. */
   ingest_burst_events: number;
   /**
+   * Watermark holds in place at once, at most (one per lane an accepted event goes to:
+   * two for a login attempt, its user's and its IP's). The ingest holds each lane at the
+   * event's time until the intake has taken the event, so an event answered "accepted"
+   * is not found late after all. Full: 503 with `Retry-After`, nothing taken in.
+   */
+  max_watermark_holds: number;
+  /** How long a watermark hold lasts at most, when the intake does not take its event. */
+  max_hold_ms: number;
+  /** Characters of an item's reason in an ingest answer's `items`, at most. */
+  max_item_reason_chars: number;
+  /**
    * Time a request's head (request line and headers) may take to arrive, from the
    * connection's opening or the request's first byte; past it, 408 and the connection
    * closes (`io/http_server.ts`).
@@ -791,6 +802,9 @@ export const defaults: Readonly<Config> = Object.freeze({
     max_alerts_page: 1_000,
     ingest_events_per_s: 20_000,
     ingest_burst_events: 100_000,
+    max_watermark_holds: 100_000,
+    max_hold_ms: MINUTE,
+    max_item_reason_chars: 300,
     header_timeout_ms: 10_000,
     body_timeout_ms: 30_000,
     idle_timeout_ms: 60_000,

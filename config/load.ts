@@ -126,6 +126,8 @@ export function checkConfig(c: Config): void {
     ["VIGIL_API_HEADER_TIMEOUT_MS", c.api.header_timeout_ms],
     ["VIGIL_API_BODY_TIMEOUT_MS", c.api.body_timeout_ms],
     ["VIGIL_API_IDLE_TIMEOUT_MS", c.api.idle_timeout_ms],
+    ["VIGIL_API_MAX_HOLD_MS", c.api.max_hold_ms],
+    ["VIGIL_API_MAX_ITEM_REASON_CHARS", c.api.max_item_reason_chars],
     ["VIGIL_INPUT_MAX_KEY_CHARS", c.input.max_key_chars],
     ["VIGIL_INPUT_MAX_TEXT_CHARS", c.input.max_text_chars],
     ["VIGIL_INPUT_MAX_FIELD_NAME_CHARS", c.input.max_field_name_chars],
@@ -168,6 +170,16 @@ export function checkConfig(c: Config): void {
     throw new ConfigError(
       `Cannot use VIGIL_API_INGEST_BURST_EVENTS=${a.ingest_burst_events}: it must be at least ` +
         `VIGIL_API_MAX_EVENTS_PER_REQUEST (${a.max_events_per_request}), or a full request never goes in`,
+    );
+  }
+  if (
+    !(Number.isInteger(a.max_watermark_holds) &&
+      a.max_watermark_holds >= 2 * a.max_events_per_request)
+  ) {
+    throw new ConfigError(
+      `Cannot use VIGIL_API_MAX_WATERMARK_HOLDS=${a.max_watermark_holds}: it must be a whole number ` +
+        `of at least twice VIGIL_API_MAX_EVENTS_PER_REQUEST (${2 * a.max_events_per_request}: ` +
+        `a login attempt holds two lanes), or a full request never goes in`,
     );
   }
   if (!(c.ip.stuffing_min_share >= 0 && c.ip.stuffing_min_share <= 1)) {

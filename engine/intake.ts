@@ -17,6 +17,7 @@ import { IP, isIpAttempt } from "../actors/ip.ts";
 import type { AuthEvent, DeadLetter, EventKind, VigilEvent } from "../events/types.ts";
 import { defaults, type InputLimits } from "../config/defaults.ts";
 import { parseEvent, validateEvent } from "../events/validate.ts";
+import { aheadOfClock, futureReason, lateReason } from "../events/timeliness.ts";
 import type { Batch, Pending } from "../io/log.ts";
 import type { Outbox } from "./outbox.ts";
 import type { PartitionerName } from "../actors/placement.ts";
@@ -318,7 +319,7 @@ export class Intake {
     rp: Repartitioner,
   ): null | undefined {
     const q = input.partition ?? -1, o = input.offset ?? -1, kind = input.kind!;
-    if (q < 0 || event.ts - this.#now() > this.#maxFutureMs) return undefined;
+    if (q < 0 || aheadOfClock(event.ts, this.#now(), this.#maxFutureMs) !== null) return undefined;
     const replay = ticket?.replay === true;
     const topic = input.stream!;
     if (!replay) this.#misplaced!.read(topic);
@@ -418,14 +419,12 @@ export class Intake {
     const replay = ticket?.replay === true;
     this.#counted(event, replay);
     if (to === null) return null;
-    const ahead = event.ts - this.#now();
-    if (ahead > this.#maxFutureMs) {
+    const ahead = aheadOfClock(event.ts, this.#now(), this.#maxFutureMs);
+    if (ahead !== null) {
       if (replay) return null;
       this.#deadLetter({
         source,
-        reason:
-          `Cannot accept event ${event.event_id}: its time is ${ahead} ms ahead of the clock ` +
-          `(more than the allowed ${this.#maxFutureMs} ms); check the producer's clock`,
+        reason: futureReason(event.event_id, ahead, this.#maxFutureMs),
         raw: JSON.stringify(event.raw),
         raw_bytes: 0,
         at: new Date(this.#now()).toISOString(),
@@ -639,14 +638,14 @@ export class Intake {
       stream,
       seq,
     );
+    // The ingest held the lane at this event's time until it was taken: taken now.
+    if (this.#runtime.holding) this.#runtime.releaseHold(to.type, event.event_id);
     if (r === null || r instanceof Promise) return r;
     if ("repeat" in r) return REPEAT; // already delivered
     if (ticket?.replay === true) return null; // late then too, and dead-lettered then
     this.#deadLetter({
       source,
-      reason:
-        `Cannot accept event ${event.event_id}: it is ${r.watermark - event.ts} ms older than ` +
-        `the ${to.type} watermark of partition ${r.partition} (past the allowed lateness)`,
+      reason: lateReason(event.event_id, r.watermark - event.ts, to.type, r.partition),
       raw: JSON.stringify(event.raw),
       raw_bytes: 0,
       at: new Date(this.#now()).toISOString(),
@@ -670,6 +669,20 @@ export class Intake {
         ? input.value.slice(0, MAX_DEAD_LETTER_CHARS)
         : input.value,
       raw_bytes,
+      at: new Date(this.#now()).toISOString(),
+    }, why);
+  }
+
+  /**
+   * Dead-letters an event the HTTP ingest found late or too far ahead, with the reason
+   * its answer gave (the same rule and words as the intake's own).
+   */
+  refuseUntimely(event: VigilEvent, source: string, why: "late" | "future", reason: string): void {
+    this.#deadLetter({
+      source,
+      reason,
+      raw: JSON.stringify(event.raw),
+      raw_bytes: 0,
       at: new Date(this.#now()).toISOString(),
     }, why);
   }

@@ -18,18 +18,19 @@ import type { Config } from "../config/defaults.ts";
 import { KEY_FIELD, messageKey } from "../events/route.ts";
 import { Topics } from "../events/topics.ts";
 import type { EventKind, VigilEvent } from "../events/types.ts";
-import { parseEvent } from "../events/validate.ts";
 import type { ConsumeOptions, Consumer, Log, Pending, ProduceMessage } from "../io/log.ts";
 import { MemoryLog } from "../io/memory_log.ts";
 import { MemoryStore } from "../io/memory_store.ts";
 import { Metrics } from "../io/metrics.ts";
 import type { Store } from "../io/store.ts";
 import { type FlowOptions, flowsOf, Simulator } from "../sim/simulator.ts";
-import { createApp, type IngestResult, type ModelInfo, NotFound } from "../api/app.ts";
+import { createApp, type IngestResult, type ModelInfo, NotFound, Unavailable } from "../api/app.ts";
 import { Checkpointer } from "./checkpoints.ts";
 import { Rules } from "./rules.ts";
 import { Notifier } from "../io/notify.ts";
-import { Intake, oversize, rekeyStream } from "./intake.ts";
+import { Intake, rekeyStream } from "./intake.ts";
+import { itemVerdict, judgeItems } from "./ingest_verdicts.ts";
+import { WatermarkHolds } from "../actors/holds.ts";
 import { Outbox } from "./outbox.ts";
 import { log } from "./logger.ts";
 import { REPARTITION_STREAM_PREFIX, repartitionStream } from "./repartition.ts";
@@ -98,6 +99,8 @@ export class VigilSystem {
   #wake: (() => void) | null = null;
   /** When the root supervisor's holding was last logged (ms, processing time). */
   #heldSaidAt = -Infinity;
+  /** The live ingest's holds on watermarks (`actors/holds.ts`). */
+  #holds: WatermarkHolds;
 
   constructor(options: SystemOptions) {
     const c = this.config = options.config;
@@ -136,6 +139,7 @@ export class VigilSystem {
       const benign = m?.benign_class ?? m?.classes[0];
       return m ? m.classes.filter((k) => k !== benign).map(flowRule) : [];
     });
+    this.#holds = new WatermarkHolds(c.api.max_watermark_holds, c.api.max_hold_ms);
     runtime = this.runtime = new ActorRuntime({
       behaviours: [
         userBehaviour(c, loginModelView(models)),
@@ -157,6 +161,7 @@ export class VigilSystem {
       deadLetters: this.outbox,
       telemetry: this.metrics,
       placement,
+      holds: this.#holds,
       expected_streams: this.#expectedStreams(),
       // A partition may have nothing of a kind to move (a few pages, a few services):
       // lanes wait less for its word than for their own topics.
@@ -432,7 +437,8 @@ export class VigilSystem {
       // Timers that fire because traffic stopped (windows closing, IP failures judged)
       // raise alerts outside any batch: no batch flush would send them until traffic
       // comes back, so they are flushed here (a failed flush is retried with the next).
-      const fired = this.runtime.advanceIdle(c.runtime.idle_watermark_delay_ms);
+      const fired = this.runtime.expireHolds() +
+        this.runtime.advanceIdle(c.runtime.idle_watermark_delay_ms);
       if (fired > 0 || this.#timerFlushFailed) {
         this.#timerFlushFailed = false;
         await this.outbox.flush().catch((err) => {
@@ -523,29 +529,83 @@ export class VigilSystem {
     return { ready: reasons.length === 0, reasons };
   }
 
-  /** Validates raw event texts; valid ones go to their topics, invalid ones are dead-lettered. */
+  /**
+   * Judges raw event texts and takes in the ones it can: each item's verdict is in the
+   * answer (`engine/ingest_verdicts.ts`). Accepted and forwarded events go to their
+   * topics, their lanes held at their time until the intake takes them; invalid,
+   * oversized, late and future ones are dead-lettered. Throws `Unavailable` (nothing
+   * taken in) when the holds would not fit.
+   */
   async ingest(items: string[]): Promise<IngestResult> {
-    const result: IngestResult = { accepted: 0, rejected: 0, errors: [] };
+    const c = this.config;
+    const now = this.#clock.now();
+    const assigned = this.#assigned;
+    // Judged and held with no await between: no event moves a watermark meanwhile.
+    const judged = judgeItems(items, {
+      view: {
+        partitionFor: (key) => this.runtime.partitionFor(key),
+        owns: (p) => !this.log.shared || (assigned?.includes(p) ?? false),
+        watermark: (p, type) => this.runtime.watermark(p, type),
+      },
+      now_ms: now,
+      max_future_ms: c.runtime.max_future_ms,
+      max_event_bytes: c.max_event_bytes,
+      limits: c.input,
+      rekey: true,
+    });
+    const holds = judged.reduce((n, j) => n + (j.holds?.length ?? 0), 0);
+    if (!this.#holds.hasRoom(holds)) {
+      const retry_s = Math.max(1, Math.ceil((this.#holds.nextExpiry() - now) / 1000));
+      throw new Unavailable(
+        `Cannot take in ${items.length} events now: ${this.#holds.size} accepted events are ` +
+          `still waiting for the intake (at most ${c.api.max_watermark_holds} watermark holds, ` +
+          `VIGIL_API_MAX_WATERMARK_HOLDS); retry in ${retry_s} s`,
+        retry_s,
+      );
+    }
+    const result: IngestResult = {
+      accepted: 0,
+      rejected: 0,
+      errors: [],
+      forwarded: 0,
+      items: judged.map((j) => itemVerdict(j, c.api.max_item_reason_chars)),
+    };
     const byTopic = new Map<string, ProduceMessage[]>();
-    items.forEach((text, index) => {
-      const reject = (reason: string, why: "invalid" | "oversized" = "invalid") => {
+    const held: { type: string; id: string }[] = [];
+    for (const j of judged) {
+      const source = `http[${j.index}]`;
+      if (j.holds === undefined || j.event === undefined || j.value === undefined) {
         result.rejected++;
-        if (result.errors.length < MAX_REPORTED_ERRORS) result.errors.push({ index, reason });
-        this.intake.reject({ value: text, source: `http[${index}]` }, why, reason, undefined);
-      };
-      const parsed = parseEvent(text, { limits: this.config.input });
-      if (!parsed.ok) return reject(parsed.reason);
-      // The text as it will be stored (with a derived event_id written in) is what must fit.
-      const value = withId(parsed.event, text);
-      const tooBig = oversize(value, this.config.max_event_bytes);
-      if (tooBig) return reject(tooBig, "oversized");
+        const reason = j.reason ?? "";
+        if (result.errors.length < MAX_REPORTED_ERRORS) {
+          result.errors.push({ index: j.index, reason });
+        }
+        if (j.verdict === "late" || j.verdict === "future") {
+          this.intake.refuseUntimely(j.event!, source, j.verdict, reason);
+        } else {
+          const why = j.verdict === "oversized" ? "oversized" : "invalid";
+          this.intake.reject({ value: j.text, source }, why, reason, undefined);
+        }
+        continue;
+      }
       result.accepted++;
-      const topic = this.topics.of(parsed.event.kind);
+      if (j.verdict === "forwarded") result.forwarded++;
+      for (const lane of j.holds) {
+        this.runtime.hold(lane.partition, lane.type, j.event.event_id, j.event.ts);
+        held.push({ type: lane.type, id: j.event.event_id });
+      }
+      const topic = this.topics.of(j.event.kind);
       let list = byTopic.get(topic);
       if (!list) byTopic.set(topic, list = []);
-      list.push(this.#placed(messageKey(parsed.event), value));
-    });
-    for (const [topic, messages] of byTopic) await this.log.produce(topic, messages);
+      list.push(this.#placed(messageKey(j.event), j.value));
+    }
+    try {
+      for (const [topic, messages] of byTopic) await this.log.produce(topic, messages);
+    } catch (err) {
+      // Not taken in after all: nothing to wait for.
+      for (const h of held) this.runtime.releaseHold(h.type, h.id);
+      throw err;
+    }
     await this.outbox.flush();
     return result;
   }
@@ -640,10 +700,4 @@ export class VigilSystem {
       }
     }, ms));
   }
-}
-
-/** The event's text, with its derived `event_id` written in so every later reader agrees. */
-function withId(event: VigilEvent, text: string): string {
-  if (event.raw.event_id !== undefined) return text;
-  return JSON.stringify({ ...event.raw, event_id: event.event_id });
 }

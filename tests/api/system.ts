@@ -8,6 +8,8 @@ import type { Config } from "../../config/defaults.ts";
 import { loadConfig } from "../../config/load.ts";
 import { VigilSystem } from "../../engine/system.ts";
 
+import assert from "node:assert/strict";
+
 export { waitFor } from "../wait.ts";
 
 /** The admin token of the systems built here. */
@@ -80,4 +82,22 @@ export function metricSum(text: string, name: string, label?: string): number {
     sum += Number(m[3]);
   }
   return sum;
+}
+
+/** Checks an ingest answer took in all of `n` events: the counts, and each item accepted. */
+// deno-lint-ignore no-explicit-any
+export function assertAllAccepted(answer: any, n: number): void {
+  const { items, ...counts } = answer ?? {};
+  assert.deepEqual(counts, { accepted: n, rejected: 0, errors: [], forwarded: 0 });
+  assert.deepEqual(
+    // deno-lint-ignore no-explicit-any
+    (items as any[]).map((i) => [i.index, i.verdict, i.reason]),
+    Array.from({ length: n }, (_, i) => [i, "accepted", undefined]),
+  );
+}
+
+/** The counts of an ingest answer as they were before its per-item verdicts. */
+// deno-lint-ignore no-explicit-any
+export function countsOf(answer: any): { accepted: number; rejected: number; errors: unknown[] } {
+  return { accepted: answer.accepted, rejected: answer.rejected, errors: answer.errors };
 }
