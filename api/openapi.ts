@@ -15,6 +15,68 @@ const errors = {
 };
 const tooLarge = { "413": json("Body too large") };
 
+/** What each item of an ingest request became (`engine/ingest_verdicts.ts`). */
+export const INGEST_VERDICTS = [
+  "accepted",
+  "invalid",
+  "oversized",
+  "late",
+  "future",
+  "forwarded",
+] as const;
+
+/** The answer to `POST /api/v1/events`. */
+const ingestResult = {
+  type: "object",
+  required: ["accepted", "rejected", "errors", "forwarded", "items"],
+  properties: {
+    accepted: {
+      type: "integer",
+      description:
+        "Events taken in: accepted here, or forwarded to the worker owning their partition",
+    },
+    rejected: {
+      type: "integer",
+      description:
+        "Events refused (invalid, oversized, late, future), each dead-lettered with its reason",
+    },
+    errors: {
+      type: "array",
+      description: "The first 20 refusals",
+      items: {
+        type: "object",
+        properties: { index: { type: "integer" }, reason: { type: "string" } },
+      },
+    },
+    forwarded: {
+      type: "integer",
+      description: "Of the accepted, those another worker judges (its watermark is not known here)",
+    },
+    items: {
+      type: "array",
+      description: "Every item's verdict, in the request's order (one per item, at most " +
+        "VIGIL_API_MAX_EVENTS_PER_REQUEST; reasons cut at VIGIL_API_MAX_ITEM_REASON_CHARS)",
+      items: {
+        type: "object",
+        required: ["index", "verdict"],
+        properties: {
+          index: { type: "integer", description: "The item's place in the request, from 0" },
+          verdict: {
+            type: "string",
+            enum: INGEST_VERDICTS,
+            description: "accepted: taken in, its lanes held until the intake takes it, so it " +
+              "is not found late after; invalid, oversized: refused as today; late: older " +
+              "than its lane's watermark past the allowed lateness; future: too far ahead of " +
+              "the clock; forwarded: taken in for a partition another worker owns",
+          },
+          event_id: { type: "string", description: "The event's id, given or derived" },
+          reason: { type: "string", description: "Why, for every verdict but accepted" },
+        },
+      },
+    },
+  },
+};
+
 /** The document. */
 export const openapi = {
   openapi: "3.1.0",
@@ -53,10 +115,17 @@ export const openapi = {
           content: { "application/json": {}, "application/x-ndjson": {} },
         },
         responses: {
-          "202": json("Counts accepted and rejected; rejected ones are dead-lettered"),
+          "202": {
+            description: "Each item's verdict and the counts; rejected ones are dead-lettered",
+            content: { "application/json": { schema: ingestResult } },
+          },
           ...errors,
           "413": json("Body too large"),
           "429": json("Past the ingest rate (VIGIL_API_INGEST_EVENTS_PER_S); see Retry-After"),
+          "503": json(
+            "Too many accepted events still waiting for the intake " +
+              "(VIGIL_API_MAX_WATERMARK_HOLDS); nothing taken in; see Retry-After",
+          ),
         },
       },
     },

@@ -12,14 +12,15 @@
 import { IP, isIpAttempt } from "../actors/ip.ts";
 import type { Address } from "../actors/types.ts";
 import type { InputLimits } from "../config/defaults.ts";
+import type { INGEST_VERDICTS } from "../api/openapi.ts";
 import { routeOf } from "../events/route.ts";
 import { futureReason, lateReason, timeliness } from "../events/timeliness.ts";
 import type { VigilEvent } from "../events/types.ts";
 import { parseEvent } from "../events/validate.ts";
 import { oversize } from "./intake.ts";
 
-/** The verdict on one item of an ingest request. */
-export type Verdict = "accepted" | "invalid" | "oversized" | "late" | "future" | "forwarded";
+/** The verdict on one item of an ingest request (as the OpenAPI document lists them). */
+export type Verdict = typeof INGEST_VERDICTS[number];
 
 /** One item's verdict, as the answer lists it. */
 export interface ItemVerdict {

@@ -13,6 +13,7 @@ import { VirtualClock } from "../../actors/clock.ts";
 import { USER } from "../../actors/user.ts";
 import type { Config } from "../../config/defaults.ts";
 import { loadConfig } from "../../config/load.ts";
+import { INGEST_VERDICTS } from "../../api/openapi.ts";
 import { VigilSystem } from "../../engine/system.ts";
 import { post, TOKEN, waitFor, withSystem } from "./system.ts";
 
@@ -204,4 +205,24 @@ Deno.test("POST /api/v1/events is a 503 with Retry-After when the hold table is 
   } finally {
     await system.stop();
   }
+});
+
+Deno.test("GET /openapi.json describes the ingest answer's items, their verdicts and the 503", async () => {
+  await withSystem(async (system) => {
+    const doc = await (await system.app.request("/openapi.json")).json();
+    const responses = doc.paths["/api/v1/events"].post.responses;
+    const schema = responses["202"].content["application/json"].schema;
+    for (const field of ["accepted", "rejected", "errors", "forwarded", "items"]) {
+      assert.ok(schema.required.includes(field), field);
+    }
+    const item = schema.properties.items.items;
+    assert.deepEqual(item.required, ["index", "verdict"]);
+    const verdicts = item.properties.verdict.enum as string[];
+    for (const v of ["accepted", "invalid", "oversized", "late", "future", "forwarded"]) {
+      assert.ok(verdicts.includes(v), v);
+    }
+    assert.deepEqual(verdicts, [...INGEST_VERDICTS]);
+    assert.ok(item.properties.reason && item.properties.event_id);
+    assert.match(responses["503"].description, /VIGIL_API_MAX_WATERMARK_HOLDS/);
+  });
 });
