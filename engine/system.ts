@@ -32,6 +32,7 @@ import { Notifier } from "../io/notify.ts";
 import { Intake, oversize, rekeyStream } from "./intake.ts";
 import { Outbox } from "./outbox.ts";
 import { log } from "./logger.ts";
+import { loggedGeoLocator } from "./geo_locator.ts";
 import { REPARTITION_STREAM_PREFIX, repartitionStream } from "./repartition.ts";
 import { type PartitionerName, type Placement, placementOf } from "../actors/placement.ts";
 import type { Hono } from "hono";
@@ -176,6 +177,7 @@ export class VigilSystem {
       archive: c.io.archive_raw_events,
       rekey: { topic: this.topics.rekeyIp },
       signals: this.topics.signals,
+      geo: loggedGeoLocator(c.geo),
       repartition: {
         topic: this.topics.repartition,
         // Only where partitions are read by several processes can a record arrive on
