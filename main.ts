@@ -26,10 +26,10 @@ import {
   UsageError,
 } from "./engine/args.ts";
 import { log } from "./engine/logger.ts";
-import { linesOfFile, type LineSource } from "./engine/replay.ts";
+import { linesOfFile, type LineSource, replayManifest } from "./engine/replay.ts";
 import { replayThreaded as replayLines } from "./engine/replay_parallel.ts";
 import { VigilSystem } from "./engine/system.ts";
-import { loadModels } from "./engine/served_models.ts";
+import { loadModels, SERVED_MODELS } from "./engine/served_models.ts";
 import { ModelService } from "./models/service.ts";
 import { FLOW_MODEL } from "./actors/source.ts";
 import { flowCsvReader, type FlowRow } from "./io/flow_csv.ts";
@@ -44,6 +44,7 @@ Commands:
   worker                        one member of a consumer group on Kafka (KAFKA_BROKERS, MONGODB_URI)
   cluster [--workers N]         supervise N workers: restarts, scaling (/api/v1/cluster), SD file
   replay --input FILE.jsonl [--output alerts.jsonl] [--dead-letters FILE.jsonl]
+         [--manifest FILE.json]  what the alerts depend on: model versions, IP database
   simulate [--output FILE.jsonl | --to http://127.0.0.1:8080 --token T] [--events N]
            [--users N] [--seed N] [--rate EVENTS_PER_S] [--start ISO] [--attack-interval-s N]
            [--scenarios brute_force,guess_then_success] [--truth truth.jsonl] [--realtime]
@@ -334,17 +335,21 @@ async function replay(args: Args): Promise<number> {
   const input = args.string("input");
   const output = args.string("output");
   const deadOut = args.string("dead-letters");
+  const manifestOut = args.string("manifest");
   args.checkAllUsed();
   if (!input) throw new UsageError("replay needs --input FILE.jsonl");
   await checkReadable("input", input);
   if (output) await checkWritable("output", output);
   if (deadOut) await checkWritable("dead-letters", deadOut);
+  if (manifestOut) await checkWritable("manifest", manifestOut);
   const config = loadConfig(Deno.env.toObject());
   // Flows and logins are scored as a live worker scores them, by the newest models.
   const models = new ModelService(config.models);
   await loadModels(models, config.models.dir);
   const lines = linesOfFile(input, undefined, config.max_event_bytes);
+  const manifest = replayManifest(config, models, SERVED_MODELS);
   const r = await replayLines(lines, config, models).finally(() => models.close());
+  if (manifestOut) await Deno.writeTextFile(manifestOut, JSON.stringify(manifest, null, 2) + "\n");
   const text = r.alerts.map((a) => JSON.stringify(a) + "\n").join("");
   if (output) await Deno.writeTextFile(output, text);
   else await Deno.stdout.write(new TextEncoder().encode(text));
@@ -362,6 +367,7 @@ async function replay(args: Args): Promise<number> {
     sorted_first: r.sorted,
     threads: r.threads,
     events_per_second: Math.round(r.events / (r.ms / 1000)),
+    manifest,
   });
   return 0;
 }

@@ -53,6 +53,11 @@ export interface IpState {
   /** Successful logins from the IP per minute of event time (minutes ascending). */
   readonly success_minutes: readonly number[];
   readonly success_counts: readonly number[];
+  /**
+   * The AS announcing the IP, as its attempts say (the IP database's, through the intake);
+   * absent in a state kept before it was known, or when none said.
+   */
+  readonly asn?: number | null;
 }
 
 const INITIAL: IpState = Object.freeze({
@@ -204,7 +209,8 @@ function firstPending(s: IpState): number | null {
  * shows them, whatever the order of arrival (re-keyed attempts come from several source
  * partitions, each a little behind or ahead).
  */
-function receive(s: IpState, e: AuthEvent, p: IpParams): Step<IpState> {
+function receive(stored: IpState, e: AuthEvent, p: IpParams): Step<IpState> {
+  const s = e.asn === undefined || stored.asn === e.asn ? stored : { ...stored, asn: e.asn };
   const last = s.last_attempt_ms === null || e.ts > s.last_attempt_ms ? e.ts : s.last_attempt_ms;
   if (e.type !== "login_failure") {
     return { state: countSuccess(s, e.ts, last), effects: NO_EFFECTS };
@@ -281,11 +287,11 @@ function judge(s: IpState, watermark_ms: number, ip: string, p: IpParams): Step<
           at_ms: at,
           until_ms: at + p.user.compromise_window_ms,
         };
-        for (const [user, ts] of first) effects.push(tell(user, campaign, ip, ts));
+        for (const [user, ts] of first) effects.push(tell(user, campaign, ip, ts, s.asn));
       }
     } else if (campaign && at <= campaign.until_ms) {
       // Tried while a campaign runs: told of it.
-      for (let k = i; k < j; k++) effects.push(tell(w.tags[k]!, campaign, ip, at));
+      for (let k = i; k < j; k++) effects.push(tell(w.tags[k]!, campaign, ip, at, s.asn));
     }
     last = at;
     i = j;
@@ -303,8 +309,16 @@ function judge(s: IpState, watermark_ms: number, ip: string, p: IpParams): Step<
 }
 
 /** A `targeted` message for a user's actor: tried by this IP's campaign at `ts`. */
-function tell(user: string, c: { rule: string; episode: string }, ip: string, ts: number): Effect {
-  const message: Targeted = { kind: "targeted", rule: c.rule, ip, episode: c.episode, ts };
+function tell(
+  user: string,
+  c: { rule: string; episode: string },
+  ip: string,
+  ts: number,
+  asn: number | null | undefined,
+): Effect {
+  const told: Targeted = { kind: "targeted", rule: c.rule, ip, episode: c.episode, ts };
+  // The AS that attacked, when known: the user's judge looks for its other networks too.
+  const message: Targeted = typeof asn === "number" ? { ...told, asn } : told;
   return { kind: "send", to: { type: USER, key: user }, message };
 }
 

@@ -82,6 +82,10 @@ export interface LastLogin {
   readonly device_id: string | null;
   readonly lat: number | null;
   readonly lon: number | null;
+  /** The AS announcing its IP, when known (the event's, or the IP database's). */
+  readonly asn: number | null;
+  /** The IP database that gave its place (null: the event did, or none is known). */
+  readonly located_by: string | null;
   /** What was new to the user about it (`noveltyOf`). */
   readonly novel: readonly Novelty[];
   /** Its login risk, once scored at or above the lowest level (null: not known). */
@@ -269,7 +273,13 @@ function receive(
       n.auth = r.state;
       if (!r.alert) return { state: n, effects: NO_EFFECTS };
       // The user is now a target: a success within the window is a possible compromise.
-      const attack = { rule: r.alert.rule, ip: e.ip ?? null, episode: r.alert.dedup, ts: e.ts };
+      const attack = {
+        rule: r.alert.rule,
+        ip: e.ip ?? null,
+        asn: e.asn ?? null,
+        episode: r.alert.dedup,
+        ts: e.ts,
+      };
       n.attacked = markAttack(s.attacked, attack, p.user.max_attacks);
       const alert = { ...r.alert, incident: attackIncident(attack, e.user_id) };
       return { state: n, effects: [{ kind: "alert", alert }] };
@@ -349,6 +359,8 @@ function login(
     device_id: e.device_id ?? null,
     lat: e.lat ?? null,
     lon: e.lon ?? null,
+    asn: e.asn ?? null,
+    located_by: e.located_by ?? null,
     novel,
     risk: null,
     known_network: familiar,
@@ -433,7 +445,7 @@ function compromises(
  * actor runs behind the user's) are judged again with it.
  */
 function targeted(s: UserState, m: Targeted, user: string, p: UserParams): Step<UserState> {
-  const attack = { rule: m.rule, ip: m.ip, episode: m.episode, ts: m.ts };
+  const attack = { rule: m.rule, ip: m.ip, asn: m.asn ?? null, episode: m.episode, ts: m.ts };
   const marks = markAttack(s.attacked, attack, p.user.max_attacks);
   if (marks === s.attacked) return { state: s, effects: NO_EFFECTS }; // told already
   const n = copy(s);

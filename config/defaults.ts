@@ -396,6 +396,17 @@ export interface ApiLimits {
   idle_timeout_ms: number;
 }
 
+/**
+ * The offline IP database (`geo/database.ts`): a login with an address and no location is
+ * given the country, city, coordinates and AS the database has for the address.
+ */
+export interface GeoSettings {
+  /** Whether such events are looked up (the database loads at the first that needs it). */
+  enabled: boolean;
+  /** Addresses whose answer is kept, at most (0: none kept). */
+  cache_entries: number;
+}
+
 /** Model serving (ONNX, `models/service.ts`). */
 export interface ModelSettings {
   /** Folder of the models: one sub-folder per model, with `v<version>.onnx` and manifests. */
@@ -589,6 +600,7 @@ export interface Config {
   api: ApiLimits;
   simulator: SimulatorDefaults;
   models: ModelSettings;
+  geo: GeoSettings;
   /** Largest raw event accepted, in bytes; larger ones are dead-lettered. */
   max_event_bytes: number;
   /** Dead letters kept by the in-memory store. */
@@ -826,6 +838,10 @@ export const defaults: Readonly<Config> = Object.freeze({
     max_queued_rows: 65_536,
     intra_op_threads: 1,
     drift_sample_every: 8,
+  },
+  geo: {
+    enabled: true,
+    cache_entries: 10_000,
   },
   max_event_bytes: 1_048_576,
   memory_store_max_dead_letters: 100_000,

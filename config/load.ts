@@ -106,6 +106,9 @@ function parseValue(variable: string, text: string, like: unknown): unknown {
   return text;
 }
 
+/** The most addresses the IP database's cache may keep (about 200 bytes each). */
+const MAX_GEO_CACHE_ENTRIES = 1_000_000;
+
 /** The furthest a `Date` reaches either side of the epoch (ms). */
 const MAX_DATE_MS = 8.64e15;
 
@@ -145,6 +148,13 @@ export function checkConfig(c: Config): void {
     );
   }
   checkKafkaSecurity(c.io);
+  const cache = c.geo.cache_entries;
+  if (!(Number.isInteger(cache) && cache >= 0 && cache <= MAX_GEO_CACHE_ENTRIES)) {
+    throw new ConfigError(
+      `Cannot use VIGIL_GEO_CACHE_ENTRIES=${cache}: it must be a whole number from 0 to ` +
+        `${MAX_GEO_CACHE_ENTRIES}`,
+    );
+  }
   for (
     const [name, v] of [
       ["VIGIL_INPUT_MAX_AMOUNT", c.input.max_amount],

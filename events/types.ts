@@ -31,6 +31,13 @@ export interface AuthEvent extends EventBase {
   lon: number | undefined;
   device_id: string | undefined;
   session_id: string | undefined;
+  /** The autonomous system announcing `ip` (from the event, or the IP database). */
+  asn?: number | undefined;
+  /**
+   * The IP database (`name@version` of its packages) that filled in the place and AS of
+   * an event that came with an address and no location; absent when none did.
+   */
+  located_by?: string | undefined;
 }
 
 /** A banking transaction. */

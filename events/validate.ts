@@ -199,7 +199,7 @@ function authEvent(
   const key = lim.max_key_chars;
   const user_id = id(o, "user_id", key);
   const ip = type === "logout" ? optString(o, "ip", key) : str(o, "ip", key);
-  return {
+  const e: AuthEvent = {
     kind: "auth",
     event_id,
     ts,
@@ -214,6 +214,16 @@ function authEvent(
     device_id: optString(o, "device_id", key),
     session_id: optString(o, "session_id", key),
   };
+  const asn = asnOf(o);
+  if (asn !== undefined) e.asn = asn; // most events have none: no field
+  return e;
+}
+
+/** An optional AS number: a whole number 0..4294967295. */
+function asnOf(o: Record<string, unknown>): number | undefined {
+  const v = inRange(o, "asn", 0, 0xffffffff);
+  if (v === undefined || Number.isInteger(v)) return v;
+  throw invalid("asn", "must be a whole number (an AS number)", v);
 }
 
 function transactionEvent(

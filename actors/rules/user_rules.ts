@@ -28,6 +28,10 @@ export interface LastPlace {
   readonly lat: number | null;
   readonly lon: number | null;
   readonly device_id: string | null;
+  /** The AS announcing `ip`, when known (from the event or the IP database). */
+  readonly asn?: number | null;
+  /** The IP database that gave the place (null or absent: the event itself did). */
+  readonly located_by?: string | null;
 }
 
 const HOUR_MS = 3_600_000;
@@ -63,8 +67,20 @@ export function impossibleTravel(
     entity: { type: "user", key: e.user_id },
     ts: e.ts,
     evidence: {
-      from: { at: iso(last.ts), ip: last.ip, country: last.country, city: last.city },
-      to: { at: iso(e.ts), ip: e.ip ?? null, country: e.country ?? null, city: e.city ?? null },
+      from: {
+        at: iso(last.ts),
+        ip: last.ip,
+        country: last.country,
+        city: last.city,
+        located_by: last.located_by ?? null,
+      },
+      to: {
+        at: iso(e.ts),
+        ip: e.ip ?? null,
+        country: e.country ?? null,
+        city: e.city ?? null,
+        located_by: e.located_by ?? null,
+      },
       distance_km: Math.round(km),
       hours: round(hours, 3),
       speed_kmh: Number.isFinite(speed) ? Math.round(speed) : null,
@@ -172,6 +188,8 @@ export function newDeviceLocation(
       device_id: e.device_id,
       country: e.country ?? null,
       ip: e.ip ?? null,
+      asn: e.asn ?? null,
+      located_by: e.located_by ?? null,
       known_devices: withLast(known.devices, known.last_device),
       known_countries: withLast(known.countries, known.last_country),
       baseline_logins: known.logins,
@@ -477,6 +495,8 @@ export function accountTakeover(
 export interface Attack {
   readonly rule: string;
   readonly ip: string | null;
+  /** The AS announcing the attacking IP, when known (null or absent: not known). */
+  readonly asn?: number | null;
   readonly episode: string;
   readonly ts: number;
 }
@@ -513,7 +533,7 @@ export function targetedOf(
   limits: SignalLimits,
 ): { message: Targeted } | { reason: string } {
   const o = (typeof m === "object" && m !== null ? m : {}) as Record<string, unknown>;
-  const { kind, rule, ip, episode, ts } = o;
+  const { kind, rule, ip, episode, ts, asn } = o;
   const max = limits.max_key_chars;
   const key = (v: unknown): v is string => typeof v === "string" && v !== "" && v.length <= max;
   const wrong = (what: string, got: unknown) => ({
@@ -528,7 +548,15 @@ export function targetedOf(
   if (typeof ts !== "number" || !(ts >= limits.min_timestamp_ms && ts <= limits.max_timestamp_ms)) {
     return wrong("its ts must be an event time (epoch ms)", ts);
   }
-  return { message: { kind: "targeted", rule, ip, episode, ts } };
+  if (asn !== undefined && asn !== null && !isAsn(asn)) {
+    return wrong("its asn must be null or a whole number 0..4294967295", asn);
+  }
+  const message: Targeted = { kind: "targeted", rule, ip, episode, ts };
+  return { message: isAsn(asn) ? { ...message, asn } : message };
+}
+
+function isAsn(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
 }
 
 /** No attack. */
@@ -557,6 +585,7 @@ export function markAttack(
   const next = [...marks, {
     rule: attack.rule,
     ip: attack.ip,
+    asn: attack.asn ?? null,
     episode: attack.episode,
     ts: attack.ts,
   }];
@@ -607,14 +636,19 @@ export interface JudgedLogin extends LastPlace {
 }
 
 /** Why a login after an attack is suspicious. */
-export type CompromiseReason = "attack_address" | "attack_network" | Novelty | "login_risk";
+export type CompromiseReason =
+  | "attack_address"
+  | "attack_network"
+  | "attack_asn"
+  | Novelty
+  | "login_risk";
 
 /**
  * `user.compromise_after_attack` (Elastic's higher-order rule, with the unfamiliar sign-in
  * properties of Okta and Entra): a successful login within the window after the user was
  * the target of a spray, stuffing or brute-force alert (grouped by user, so IP rotation
  * does not hide it) that is itself suspicious: from the attack's address or its network
- * (/24), from a network or country new to the user (or a new device not on the user's
+ * (/24; `critical`), from another network of the attack's AS (`high`), from a network or country new to the user (or a new device not on the user's
  * own network: a new phone at home is not news), or with a login risk at or above
  * `risky_login_medium`. An owner's login from a known device and network after an attack
  * merely tried the account is no alert.
@@ -637,6 +671,7 @@ export function compromiseAfterAttack(
   if (covered.length === 0) return null;
   const why: CompromiseReason[] = [];
   const net = login.ip !== null ? networkOf(login.ip) : null;
+  const asn = login.asn ?? null;
   // The attack's address is news only when it is not the user's own network: staff behind
   // their office's address retrying a stale password after it expired are not intruders.
   if (login.known_network === true) {
@@ -644,6 +679,9 @@ export function compromiseAfterAttack(
   } else if (covered.some((m) => m.ip !== null && m.ip === login.ip)) why.push("attack_address");
   else if (covered.some((m) => m.ip !== null && net !== null && networkOf(m.ip) === net)) {
     why.push("attack_network");
+  } else if (asn !== null && covered.some((m) => (m.asn ?? null) === asn)) {
+    // Another network of the AS the attack came from (its hosting provider, its ISP).
+    why.push("attack_asn");
   }
   for (const n of login.novel ?? NOTHING_NEW) {
     // A new device on the user's own network is their new phone at home, not news.
@@ -663,13 +701,15 @@ export function compromiseAfterAttack(
     ts: login.ts,
     evidence: {
       attack: { rule: first.rule, ip: first.ip, at: iso(first.ts) },
-      attacks: covered.map((m) => ({ rule: m.rule, ip: m.ip, at: iso(m.ts) })),
+      attacks: covered.map((m) => ({ rule: m.rule, ip: m.ip, asn: m.asn ?? null, at: iso(m.ts) })),
       login: {
         event_id: login.event_id,
         at: iso(login.ts),
         ip: login.ip,
         country: login.country,
         device_id: login.device_id,
+        asn,
+        located_by: login.located_by ?? null,
       },
       why,
       same_ip: why[0] === "attack_address",
