@@ -26,7 +26,6 @@ import {
   accountTakeover,
   addAmount,
   type AmountStats,
-  attackIncident,
   type AttackMark,
   compromiseAfterAttack,
   familiarNetwork,
@@ -271,8 +270,7 @@ function receive(
       // The user is now a target: a success within the window is a possible compromise.
       const attack = { rule: r.alert.rule, ip: e.ip ?? null, episode: r.alert.dedup, ts: e.ts };
       n.attacked = markAttack(s.attacked, attack, p.user.max_attacks);
-      const alert = { ...r.alert, incident: attackIncident(attack, e.user_id) };
-      return { state: n, effects: [{ kind: "alert", alert }] };
+      return { state: n, effects: [{ kind: "alert", alert: r.alert }] };
     }
     case "login_success":
       return login(s, e, p, model());
