@@ -29,6 +29,7 @@ import { log } from "./engine/logger.ts";
 import { linesOfFile, type LineSource, replayManifest } from "./engine/replay.ts";
 import { replayThreaded as replayLines } from "./engine/replay_parallel.ts";
 import { VigilSystem } from "./engine/system.ts";
+import { incidentsOf } from "./engine/incidents.ts";
 import { loadModels, SERVED_MODELS } from "./engine/served_models.ts";
 import { ModelService } from "./models/service.ts";
 import { FLOW_MODEL } from "./actors/source.ts";
@@ -45,6 +46,7 @@ Commands:
   cluster [--workers N]         supervise N workers: restarts, scaling (/api/v1/cluster), SD file
   replay --input FILE.jsonl [--output alerts.jsonl] [--dead-letters FILE.jsonl]
          [--manifest FILE.json]  what the alerts depend on: model versions, IP database
+         [--incidents incidents.jsonl]  the alerts' incidents too, sorted by id
   simulate [--output FILE.jsonl | --to http://127.0.0.1:8080 --token T] [--events N]
            [--users N] [--seed N] [--rate EVENTS_PER_S] [--start ISO] [--attack-interval-s N]
            [--scenarios brute_force,guess_then_success] [--truth truth.jsonl] [--realtime]
@@ -325,6 +327,7 @@ async function connectIo(config: Config): Promise<{ log?: Log; store?: Store }> 
       timeout_ms: io.store_timeout_ms,
       dead_letter_retention_s: io.dead_letter_retention_s,
       archive_retention_s: io.archive_retention_s,
+      max_incident_members: config.alerts.max_incident_members,
     });
     log("info", "Using MongoDB", { uri: maskUri(io.mongodb_uri), database: io.mongodb_database });
   }
@@ -336,12 +339,14 @@ async function replay(args: Args): Promise<number> {
   const output = args.string("output");
   const deadOut = args.string("dead-letters");
   const manifestOut = args.string("manifest");
+  const incidentsOut = args.string("incidents");
   args.checkAllUsed();
   if (!input) throw new UsageError("replay needs --input FILE.jsonl");
   await checkReadable("input", input);
   if (output) await checkWritable("output", output);
   if (deadOut) await checkWritable("dead-letters", deadOut);
   if (manifestOut) await checkWritable("manifest", manifestOut);
+  if (incidentsOut) await checkWritable("incidents", incidentsOut);
   const config = loadConfig(Deno.env.toObject());
   // Flows and logins are scored as a live worker scores them, by the newest models.
   const models = new ModelService(config.models);
@@ -358,6 +363,10 @@ async function replay(args: Args): Promise<number> {
       deadOut,
       r.dead_letters.map((d) => JSON.stringify(d) + "\n").join(""),
     );
+  }
+  if (incidentsOut) {
+    const incidents = incidentsOf(r.alerts, config.alerts);
+    await Deno.writeTextFile(incidentsOut, incidents.map((i) => JSON.stringify(i) + "\n").join(""));
   }
   log("info", "Replay done", {
     events: r.events,

@@ -19,6 +19,7 @@ import { RootSupervisor } from "../supervisors/root.ts";
 import type { Strategy } from "../supervisors/strategy.ts";
 import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
 import { hash64 } from "./hash.ts";
+import { incidentOf } from "./incident.ts";
 import { partitionOf } from "./murmur2.ts";
 import type { Placement } from "./placement.ts";
 import {
@@ -1123,6 +1124,7 @@ export class ActorRuntime {
       evidence: d.evidence,
       event_ids: d.event_ids.slice(-this.#o.alerts.max_event_ids),
       mode: this.#o.modeOf?.(d.rule) ?? "enforce",
+      incident: incidentOf(d, this.#o.alerts.incident_window_ms),
     };
     if (d.score !== undefined) alert.score = d.score;
     if (d.model !== undefined) alert.model = d.model;

@@ -26,7 +26,6 @@ import {
   accountTakeover,
   addAmount,
   type AmountStats,
-  attackIncident,
   type AttackMark,
   compromiseAfterAttack,
   familiarNetwork,
@@ -281,8 +280,7 @@ function receive(
         ts: e.ts,
       };
       n.attacked = markAttack(s.attacked, attack, p.user.max_attacks);
-      const alert = { ...r.alert, incident: attackIncident(attack, e.user_id) };
-      return { state: n, effects: [{ kind: "alert", alert }] };
+      return { state: n, effects: [{ kind: "alert", alert: r.alert }] };
     }
     case "login_success":
       return login(s, e, p, model());

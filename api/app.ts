@@ -10,9 +10,9 @@ import { bodyLimit } from "hono/body-limit";
 import type { ApiLimits } from "../config/defaults.ts";
 import type { RuntimeStats } from "../actors/runtime.ts";
 import { RuleError, type RuleInfo } from "../engine/rules.ts";
-import { type Store, StoreQueryError } from "../io/store.ts";
+import { type IncidentQuery, type Store, StoreQueryError } from "../io/store.ts";
 import { utf8Length } from "../engine/intake.ts";
-import type { Alert } from "../events/types.ts";
+import { type Alert, type Incident, type Severity, SEVERITY_RANK } from "../events/types.ts";
 import { requireToken } from "./auth.ts";
 import { docsPage, openapi } from "./openapi.ts";
 import type { ItemVerdict } from "../engine/ingest_verdicts.ts";
@@ -199,6 +199,7 @@ export function createApp(deps: ApiDeps): Hono {
     if (q.entity_key) query.entity_key = q.entity_key;
     if (q.since) query.since_ms = timeParam(q.since);
     if (q.before) query.before = q.before;
+    if (q.incident_id) query.incident_id = q.incident_id;
     let alerts: Alert[];
     try {
       alerts = await deps.store.findAlerts(query);
@@ -209,6 +210,51 @@ export function createApp(deps: ApiDeps): Hono {
     // A full page may have more after it: `next` is the cursor for `before`.
     const next = alerts.length === limit ? alerts[alerts.length - 1]!.alert_id : null;
     return c.json({ count: alerts.length, alerts, next });
+  });
+
+  app.get("/api/v1/incidents", async (c) => {
+    const q = c.req.query();
+    const limit = intParam(q.limit, 100, 1, deps.limits.max_alerts_page, "limit");
+    const query: IncidentQuery = { limit };
+    if (q.severity) {
+      if (!(q.severity in SEVERITY_RANK)) {
+        throw new BadRequest(
+          `severity must be one of ${Object.keys(SEVERITY_RANK).join(", ")} (the lowest listed)`,
+        );
+      }
+      query.min_severity = q.severity as Severity;
+    }
+    if (q.rule) query.rule = q.rule;
+    if ((q.entity_type === undefined) !== (q.entity_key === undefined)) {
+      throw new BadRequest("entity_type and entity_key go together");
+    }
+    if (q.entity_type !== undefined && q.entity_key !== undefined) {
+      query.entity_type = q.entity_type;
+      query.entity_key = q.entity_key;
+    }
+    if (q.since) query.since_ms = timeParam(q.since);
+    if (q.before) query.before = q.before;
+    let incidents: Incident[];
+    try {
+      incidents = await deps.store.findIncidents(query);
+    } catch (err) {
+      if (err instanceof StoreQueryError) throw new BadRequest(err.message);
+      throw err;
+    }
+    const next = incidents.length === limit ? incidents[incidents.length - 1]!.incident_id : null;
+    return c.json({ count: incidents.length, incidents, next });
+  });
+
+  app.get("/api/v1/incidents/:id", async (c) => {
+    const id = c.req.param("id");
+    const incident = await deps.store.getIncident(id);
+    if (!incident) return c.json({ error: `No incident ${id} is stored` }, 404);
+    // Its alerts as stored (the newest, up to a page).
+    const alerts = await deps.store.findAlerts({
+      incident_id: id,
+      limit: deps.limits.max_alerts_page,
+    });
+    return c.json({ ...incident, alerts });
   });
 
   app.get("/api/v1/actors", (c) => {

@@ -77,6 +77,18 @@ const ingestResult = {
   },
 };
 
+/** Optional query parameters (`limit` an integer, the others strings). */
+const queryParams = (names: string[]) =>
+  names.map((name) => ({
+    name,
+    in: "query",
+    required: false,
+    schema: { type: name === "limit" ? "integer" : "string" },
+  }));
+
+/** The filters and paging of the alert and incident listings. */
+const LISTING = ["rule", "entity_type", "entity_key", "since", "limit", "before"];
+
 /** The document. */
 export const openapi = {
   openapi: "3.1.0",
@@ -134,15 +146,31 @@ export const openapi = {
         summary: "Alerts, newest first",
         security: bearer,
         description: "A full page comes with `next`: pass it as `before` for the next page.",
-        parameters: ["rule", "entity_type", "entity_key", "since", "limit", "before"].map((
-          name,
-        ) => ({
-          name,
-          in: "query",
-          required: false,
-          schema: { type: name === "limit" ? "integer" : "string" },
-        })),
+        parameters: queryParams([...LISTING, "incident_id"]),
         responses: { "200": json("Alerts, and the cursor of the next page"), ...errors },
+      },
+    },
+    "/api/v1/incidents": {
+      get: {
+        summary: "Incidents (related alerts as one case), newest first seen first",
+        security: bearer,
+        description: "`severity`: the lowest severity listed. `entity_type` with " +
+          "`entity_key`: incidents about or naming that entity. `since`: last seen at or " +
+          "after. A full page comes with `next`: pass it as `before` for the next page.",
+        parameters: queryParams(["severity", ...LISTING]),
+        responses: { "200": json("Incidents, and the cursor of the next page"), ...errors },
+      },
+    },
+    "/api/v1/incidents/{id}": {
+      get: {
+        summary: "One incident, with its alerts",
+        security: bearer,
+        parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+        responses: {
+          "200": json("The incident and its alerts (newest first, up to a page)"),
+          "404": json("No such incident"),
+          ...unauthorized,
+        },
       },
     },
     "/api/v1/actors": {

@@ -326,6 +326,15 @@ export interface AlertLimits {
   max_event_ids: number;
   /** Alerts kept by the in-memory store (oldest dropped first). */
   memory_store_max_alerts: number;
+  /**
+   * An alert no rule puts in an incident joins its entity's incident of this window of
+   * event time (aligned to UTC): a user's chain, a source's scans, a service's trouble.
+   */
+  incident_window_ms: number;
+  /** Alert ids and entities kept on one incident. */
+  max_incident_members: number;
+  /** Incidents kept by the in-memory store (oldest dropped first). */
+  memory_store_max_incidents: number;
 }
 
 /**
@@ -795,6 +804,9 @@ export const defaults: Readonly<Config> = Object.freeze({
     cooldown_ms: 15 * MINUTE,
     max_event_ids: 20,
     memory_store_max_alerts: 100_000,
+    incident_window_ms: 60 * MINUTE,
+    max_incident_members: 200,
+    memory_store_max_incidents: 20_000,
   },
   input: {
     max_key_chars: 256,

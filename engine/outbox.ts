@@ -7,13 +7,14 @@
  */
 
 import type { AlertSink, DeadLetterSink } from "../actors/ports.ts";
-import type { Alert, DeadLetter } from "../events/types.ts";
+import type { Alert, DeadLetter, Incident } from "../events/types.ts";
 import type { Log, ProduceMessage, TopicMessages } from "../io/log.ts";
 import type { ArchivedEvent, Store } from "../io/store.ts";
 
 /** Topic names of what the outbox writes (without a deployment prefix). */
 export const ALERTS_TOPIC = "alerts";
 export const DEAD_LETTER_TOPIC = "dead-letters";
+export const INCIDENTS_TOPIC = "incidents";
 
 /** Something told of every alert once it is durable. */
 export type AlertListener = (alerts: readonly Alert[]) => void | Promise<void>;
@@ -36,11 +37,12 @@ export class Outbox implements AlertSink, DeadLetterSink {
 
   #alertsTopic: string;
   #deadLetterTopic: string;
+  #incidentsTopic: string;
 
   constructor(
     store: Store | null,
     log: Log | null,
-    topics: { alerts: string; deadLetters: string } = {
+    topics: { alerts: string; deadLetters: string; incidents?: string } = {
       alerts: ALERTS_TOPIC,
       deadLetters: DEAD_LETTER_TOPIC,
     },
@@ -49,6 +51,7 @@ export class Outbox implements AlertSink, DeadLetterSink {
     this.#log = log;
     this.#alertsTopic = topics.alerts;
     this.#deadLetterTopic = topics.deadLetters;
+    this.#incidentsTopic = topics.incidents ?? INCIDENTS_TOPIC;
   }
 
   /** Adds a listener (e.g. the stdout writer). */
@@ -113,12 +116,17 @@ export class Outbox implements AlertSink, DeadLetterSink {
     this.#forward = new Map();
     this.#forwarded = 0;
     try {
-      // The store first (alerts are published as stored), then one produce request for
-      // every topic: forwarded records, dead letters and alerts.
+      // The store first (alerts are published as stored, and folded into their incidents
+      // there), then one produce request for every topic: forwarded records, dead letters,
+      // alerts and the incidents they changed.
+      let incidents: Incident[] = [];
       const stored = await this.#timing("store", async () => {
         if (archive.length > 0) await this.#store?.archiveEvents(archive);
         if (dead.length > 0) await this.#store?.saveDeadLetters(dead);
-        return alerts.length > 0 && this.#store ? await this.#store.saveAlerts(alerts) : alerts;
+        if (alerts.length === 0 || !this.#store) return alerts;
+        const saved = await this.#store.saveAlerts(alerts);
+        incidents = await this.#store.saveIncidents(saved);
+        return saved;
       }, this.#store !== null && archive.length + dead.length + alerts.length > 0);
       const batches: TopicMessages[] = [...forward].map(([topic, messages]) => ({
         topic,
@@ -134,6 +142,12 @@ export class Outbox implements AlertSink, DeadLetterSink {
         batches.push({
           topic: this.#alertsTopic,
           messages: stored.map((a) => ({ key: a.entity.key, value: JSON.stringify(a) })),
+        });
+      }
+      if (incidents.length > 0) {
+        batches.push({
+          topic: this.#incidentsTopic,
+          messages: incidents.map((i) => ({ key: i.incident_id, value: JSON.stringify(i) })),
         });
       }
       if (batches.length > 0 && this.#log) {

@@ -115,6 +115,8 @@ export class VigilSystem {
       new MemoryStore({
         max_alerts: c.alerts.memory_store_max_alerts,
         max_dead_letters: c.memory_store_max_dead_letters,
+        max_incidents: c.alerts.memory_store_max_incidents,
+        max_incident_members: c.alerts.max_incident_members,
       });
     this.topics = new Topics(c.io.topic_prefix);
     this.outbox = new Outbox(this.store, this.log, this.topics);

@@ -13,6 +13,8 @@ export class Topics {
   readonly prefix: string;
   readonly alerts: string;
   readonly deadLetters: string;
+  /** Incidents as they change (key: incident id; the latest record of a key is the incident). */
+  readonly incidents: string;
   /** Internal: login attempts re-keyed by IP, so each IP's actor sees all of them. */
   readonly rekeyIp: string;
   /** Internal: messages between actors (e.g. an IP's alert to the users it targeted), keyed by receiver. */
@@ -27,6 +29,7 @@ export class Topics {
     this.prefix = prefix;
     this.alerts = `${prefix}alerts`;
     this.deadLetters = `${prefix}dead-letters`;
+    this.incidents = `${prefix}incidents`;
     this.rekeyIp = `${prefix}vigil-rekey-ip`;
     this.signals = `${prefix}vigil-signals`;
     this.repartition = `${prefix}vigil-repartition`;
@@ -55,6 +58,7 @@ export class Topics {
       this.repartition,
       this.alerts,
       this.deadLetters,
+      this.incidents,
     ];
   }
 

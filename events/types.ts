@@ -64,6 +64,15 @@ export type VigilEvent = AuthEvent | TransactionEvent | OtherEvent;
 /** Severity levels of an alert, lowest first. */
 export type Severity = "info" | "low" | "medium" | "high" | "critical";
 
+/** Each severity's rank, lowest first (for comparing them). */
+export const SEVERITY_RANK: Readonly<Record<Severity, number>> = Object.freeze({
+  info: 0,
+  low: 1,
+  medium: 2,
+  high: 3,
+  critical: 4,
+});
+
 /** What an alert is about. */
 export interface Entity {
   type: string;
@@ -85,6 +94,46 @@ export interface Alert {
   evidence: Record<string, unknown>;
   event_ids: string[];
   mode: "enforce" | "shadow";
+  /** The incident the alert belongs to (absent on alerts raised before incidents existed). */
+  incident?: AlertIncident;
+}
+
+/**
+ * The incident an alert joins: the entity the incident is about (the anchor: an address
+ * for its campaign, a user for their chain, a source, a service, a page) and the episode
+ * of it. The id is a hash of both, so every process gives the same alert the same one.
+ */
+export interface AlertIncident {
+  id: string;
+  anchor: Entity;
+  episode: string;
+}
+
+/**
+ * Related alerts as one case for an analyst: folded from its alerts (the same alerts give
+ * the same incident in whatever order and however often they arrive, up to its bounds).
+ */
+export interface Incident {
+  incident_id: string;
+  anchor: Entity;
+  episode: string;
+  /** The highest severity of its alerts. */
+  severity: Severity;
+  /** Its alerts' rules, sorted. */
+  rules: string[];
+  /** The entities its alerts name (their own, and the anchor), sorted; bounded. */
+  entities: Entity[];
+  /** Its alerts' ids, sorted; bounded (the smallest kept). */
+  alert_ids: string[];
+  /** Its alerts, counted even past the bound of `alert_ids`. */
+  alert_count: number;
+  /** Event time of its earliest and latest alert (ISO-8601). */
+  first_seen: string;
+  last_seen: string;
+  /** One line for a person: what, against whom, how bad. */
+  summary: string;
+  /** Bumped by each change of the stored incident (for optimistic writes). */
+  version: number;
 }
 
 /** An event that could not be accepted, kept with its raw bytes and the reason. */

@@ -5,10 +5,20 @@
  * @module
  */
 
-import type { Alert, DeadLetter } from "../events/types.ts";
+import type { Alert, DeadLetter, Incident } from "../events/types.ts";
+import { defaults } from "../config/defaults.ts";
+import {
+  byIncident,
+  foldIncident,
+  type IncidentLimits,
+  incidentMatches,
+  newestFirst,
+  sameIncident,
+} from "../engine/incidents.ts";
 import {
   type AlertQuery,
   type ArchivedEvent,
+  type IncidentQuery,
   type PendingNotification,
   type Store,
   type StoredCheckpoint,
@@ -22,12 +32,25 @@ export class MemoryStore implements Store {
   #archive = new Map<string, ArchivedEvent>();
   #checkpoints = new Map<string, StoredCheckpoint>();
   #notifications = new Map<string, { item: PendingNotification; lease_until: number }>();
+  #incidents = new Map<string, Incident>();
   #maxAlerts: number;
   #maxDead: number;
+  #maxIncidents: number;
+  #incidentLimits: IncidentLimits;
 
-  constructor(limits: { max_alerts: number; max_dead_letters: number }) {
+  constructor(limits: {
+    max_alerts: number;
+    max_dead_letters: number;
+    max_incidents?: number;
+    max_incident_members?: number;
+  }) {
     this.#maxAlerts = limits.max_alerts;
     this.#maxDead = limits.max_dead_letters;
+    this.#maxIncidents = limits.max_incidents ?? defaults.alerts.memory_store_max_incidents;
+    this.#incidentLimits = {
+      max_incident_members: limits.max_incident_members ??
+        defaults.alerts.max_incident_members,
+    };
   }
 
   saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void> {
@@ -72,9 +95,47 @@ export class MemoryStore implements Store {
       if (q.entity_type !== undefined && a.entity.type !== q.entity_type) continue;
       if (q.entity_key !== undefined && a.entity.key !== q.entity_key) continue;
       if (q.since_ms !== undefined && ts < q.since_ms) continue;
+      if (q.incident_id !== undefined && a.incident?.id !== q.incident_id) continue;
       out.push(a);
     }
     return Promise.resolve(out);
+  }
+
+  saveIncidents(alerts: readonly Alert[]): Promise<Incident[]> {
+    const changed: Incident[] = [];
+    for (const [id, list] of byIncident(alerts)) {
+      const before = this.#incidents.get(id) ?? null;
+      const after = foldIncident(before, list, this.#incidentLimits)!;
+      if (before !== null && sameIncident(before, after)) continue;
+      this.#incidents.delete(id); // re-inserted last: the oldest changed is dropped first
+      this.#incidents.set(id, after);
+      changed.push(after);
+      if (this.#incidents.size > this.#maxIncidents) {
+        this.#incidents.delete(this.#incidents.keys().next().value!);
+      }
+    }
+    return Promise.resolve(changed);
+  }
+
+  findIncidents(q: IncidentQuery): Promise<Incident[]> {
+    const all = [...this.#incidents.values()].filter((i) => incidentMatches(i, q));
+    all.sort(newestFirst);
+    let from = 0;
+    if (q.before !== undefined) {
+      const cursor = this.#incidents.get(q.before);
+      if (!cursor) {
+        return Promise.reject(
+          new StoreQueryError(`No incident ${q.before} is held (paging cursor)`),
+        );
+      }
+      from = all.findIndex((i) => newestFirst(i, cursor) > 0);
+      if (from < 0) from = all.length;
+    }
+    return Promise.resolve(all.slice(from, from + q.limit));
+  }
+
+  getIncident(id: string): Promise<Incident | null> {
+    return Promise.resolve(this.#incidents.get(id) ?? null);
   }
 
   /** Alerts held. */

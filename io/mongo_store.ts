@@ -7,10 +7,13 @@
  */
 
 import { type Collection, type Db, MongoClient } from "mongodb";
-import type { Alert, DeadLetter } from "../events/types.ts";
+import { type Alert, type DeadLetter, type Incident, SEVERITY_RANK } from "../events/types.ts";
+import { defaults } from "../config/defaults.ts";
+import { byIncident, foldIncident, sameIncident } from "../engine/incidents.ts";
 import {
   type AlertQuery,
   type ArchivedEvent,
+  type IncidentQuery,
   type PendingNotification,
   type Store,
   type StoredCheckpoint,
@@ -29,7 +32,12 @@ export interface MongoOptions {
   archive_retention_s?: number;
   /** Characters of checkpoint text per document (MongoDB documents are at most 16 MB). */
   checkpoint_chunk_chars?: number;
+  /** Alert ids and entities kept on one incident. */
+  max_incident_members?: number;
 }
+
+/** Tries of an incident's optimistic write before the flush fails (and is retried whole). */
+const INCIDENT_WRITE_TRIES = 8;
 
 /** 4 M characters: at most 12 MB of UTF-8, under MongoDB's 16 MB document limit. */
 const CHECKPOINT_CHUNK_CHARS = 4_000_000;
@@ -64,6 +72,30 @@ type NotificationDoc = {
   queued_at: Date;
 };
 
+/** An incident as stored: with the fields its queries sort and filter on. */
+type IncidentDoc = Omit<Incident, "incident_id"> & {
+  _id: string;
+  severity_rank: number;
+  first_ms: number;
+  last_ms: number;
+};
+
+function incidentOfDoc(d: IncidentDoc): Incident {
+  const { _id, severity_rank: _r, first_ms: _f, last_ms: _l, ...rest } = d;
+  return { incident_id: _id, ...rest };
+}
+
+function docOfIncident(i: Incident): IncidentDoc {
+  const { incident_id, ...rest } = i;
+  return {
+    _id: incident_id,
+    ...rest,
+    severity_rank: SEVERITY_RANK[i.severity],
+    first_ms: Date.parse(i.first_seen),
+    last_ms: Date.parse(i.last_seen),
+  };
+}
+
 /** A MongoDB-backed store. */
 export class MongoStore implements Store {
   #client: MongoClient;
@@ -74,6 +106,8 @@ export class MongoStore implements Store {
   #checkpoints: Collection<CheckpointDoc>;
   #chunks: Collection<ChunkDoc>;
   #notifications: Collection<NotificationDoc>;
+  #incidents: Collection<IncidentDoc>;
+  #maxIncidentMembers = defaults.alerts.max_incident_members;
   #chunkChars: number;
   #raised = 0;
 
@@ -87,6 +121,7 @@ export class MongoStore implements Store {
     this.#dead = db.collection<DeadLetterDoc>("dead_letters");
     this.#archive = db.collection<ArchiveDoc>("raw_events");
     this.#notifications = db.collection<NotificationDoc>("notifications");
+    this.#incidents = db.collection<IncidentDoc>("incidents");
   }
 
   /** Connects and creates the indexes. */
@@ -103,7 +138,12 @@ export class MongoStore implements Store {
       client.db(o.database),
       o.checkpoint_chunk_chars ?? CHECKPOINT_CHUNK_CHARS,
     );
+    if (o.max_incident_members !== undefined) store.#maxIncidentMembers = o.max_incident_members;
     await store.#chunks.createIndex({ checkpoint: 1, epoch: 1 }, { name: "checkpoint_epoch" });
+    await store.#alerts.createIndex({ "incident.id": 1, ts_ms: -1 }, { name: "incident_ts" });
+    await store.#incidents.createIndex({ first_ms: -1, _id: -1 }, { name: "first_seen" });
+    await store.#incidents.createIndex({ rules: 1, first_ms: -1 }, { name: "rules_first_seen" });
+    await store.#incidents.createIndex({ "entities.key": 1 }, { name: "entities" });
     await store.#alerts.createIndex({ alert_id: 1 }, { unique: true, name: "alert_id_unique" });
     await store.#notifications.createIndex(
       { target: 1, lease_until: 1, queued_at: 1 },
@@ -221,6 +261,7 @@ export class MongoStore implements Store {
     if (q.entity_type !== undefined) filter["entity.type"] = q.entity_type;
     if (q.entity_key !== undefined) filter["entity.key"] = q.entity_key;
     if (q.since_ms !== undefined) filter.ts_ms = { $gte: q.since_ms };
+    if (q.incident_id !== undefined) filter["incident.id"] = q.incident_id;
     if (q.before !== undefined) {
       const cursor = await this.#alerts.findOne({ alert_id: q.before }, {
         projection: { _id: 0, raised: 1 },
@@ -231,6 +272,79 @@ export class MongoStore implements Store {
     const docs = await this.#alerts.find(filter, { projection: { _id: 0, ts_ms: 0, raised: 0 } })
       .sort({ raised: -1 }).limit(q.limit).toArray();
     return docs as unknown as Alert[];
+  }
+
+  /**
+   * Each incident is read, folded and written back only if no other process changed it
+   * meanwhile (its `version`; a new one is inserted, unique on its id), else read again.
+   */
+  async saveIncidents(alerts: readonly Alert[]): Promise<Incident[]> {
+    const changed: Incident[] = [];
+    const limits = { max_incident_members: this.#maxIncidentMembers };
+    for (const [id, list] of byIncident(alerts)) {
+      for (let attempt = 1;; attempt++) {
+        const doc = await this.#incidents.findOne({ _id: id });
+        const before = doc ? incidentOfDoc(doc) : null;
+        const after = foldIncident(before, list, limits)!;
+        if (before !== null && sameIncident(before, after)) break;
+        let written: boolean;
+        if (before === null) {
+          written = await this.#incidents.insertOne(docOfIncident(after)).then(
+            () => true,
+            (err) => {
+              if ((err as { code?: number }).code === 11000) return false; // another got there first
+              throw err;
+            },
+          );
+        } else {
+          const r = await this.#incidents.replaceOne(
+            { _id: id, version: before.version },
+            docOfIncident(after),
+          );
+          written = r.matchedCount === 1;
+        }
+        if (written) {
+          changed.push(after);
+          break;
+        }
+        if (attempt >= INCIDENT_WRITE_TRIES) {
+          throw new Error(
+            `Cannot write incident ${id}: changed by others ${attempt} times in a row`,
+          );
+        }
+      }
+    }
+    return changed;
+  }
+
+  async findIncidents(q: IncidentQuery): Promise<Incident[]> {
+    const and: Record<string, unknown>[] = [];
+    if (q.min_severity !== undefined) {
+      and.push({ severity_rank: { $gte: SEVERITY_RANK[q.min_severity] } });
+    }
+    if (q.rule !== undefined) and.push({ rules: q.rule });
+    if (q.since_ms !== undefined) and.push({ last_ms: { $gte: q.since_ms } });
+    if (q.entity_type !== undefined || q.entity_key !== undefined) {
+      const e = { type: q.entity_type, key: q.entity_key };
+      and.push({ $or: [{ anchor: e }, { entities: { $elemMatch: e } }] });
+    }
+    if (q.before !== undefined) {
+      const c = await this.#incidents.findOne({ _id: q.before }, {
+        projection: { first_ms: 1 },
+      });
+      if (!c) throw new StoreQueryError(`No incident ${q.before} is stored (paging cursor)`);
+      and.push({
+        $or: [{ first_ms: { $lt: c.first_ms } }, { first_ms: c.first_ms, _id: { $lt: c._id } }],
+      });
+    }
+    const docs = await this.#incidents.find(and.length > 0 ? { $and: and } : {})
+      .sort({ first_ms: -1, _id: -1 }).limit(q.limit).toArray();
+    return docs.map(incidentOfDoc);
+  }
+
+  async getIncident(id: string): Promise<Incident | null> {
+    const doc = await this.#incidents.findOne({ _id: id });
+    return doc ? incidentOfDoc(doc) : null;
   }
 
   /** Every alert id stored (for tests and drills). */

@@ -12,19 +12,13 @@
  */
 
 import type { NotifySettings } from "../config/defaults.ts";
-import type { Alert, Severity } from "../events/types.ts";
+import { type Alert, SEVERITY_RANK } from "../events/types.ts";
 import type { Store } from "./store.ts";
 import { type Target, targetsOf } from "./notify_targets.ts";
 
 export { hmac, summary, type Target, targetsOf } from "./notify_targets.ts";
 
-const RANK: Readonly<Record<Severity, number>> = {
-  info: 0,
-  low: 1,
-  medium: 2,
-  high: 3,
-  critical: 4,
-};
+const RANK = SEVERITY_RANK;
 
 /** Where the notifier says what a person should know (the JSON logger in the engine). */
 export type NotifyLog = (

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Alert, DeadLetter } from "../events/types.ts";
+import type { Alert, DeadLetter, Incident, Severity } from "../events/types.ts";
 
 /** Filters of an alert query (CONTRACT.md §4). */
 export interface AlertQuery {
@@ -18,6 +18,24 @@ export interface AlertQuery {
    * Paging: only alerts stored before the one with this id (the next page after a page
    * that ended with it). An id the store does not hold gives a StoreQueryError.
    */
+  before?: string;
+  /** Only the alerts of this incident. */
+  incident_id?: string;
+  limit: number;
+}
+
+/** Filters of an incident query, newest first (by first seen, then id). */
+export interface IncidentQuery {
+  /** Only incidents at or above this severity. */
+  min_severity?: Severity;
+  /** Only incidents with an alert of this rule. */
+  rule?: string;
+  /** Only incidents naming this entity (its anchor or a member); both or neither. */
+  entity_type?: string;
+  entity_key?: string;
+  /** Only incidents last seen at or after this event time (ms). */
+  since_ms?: number;
+  /** Paging: only incidents after the one with this id in the order above. */
   before?: string;
   limit: number;
 }
@@ -71,6 +89,15 @@ export interface Store {
   saveAlerts(alerts: readonly Alert[]): Promise<Alert[]>;
   /** Newest first. */
   findAlerts(query: AlertQuery): Promise<Alert[]>;
+  /**
+   * Folds stored alerts into their incidents (`engine/incidents.ts`; the same alerts give
+   * the same incidents, whichever process saves them, in any order, more than once) and
+   * returns the incidents they changed, as stored.
+   */
+  saveIncidents(alerts: readonly Alert[]): Promise<Incident[]>;
+  /** Incidents matching the query, newest first (by first seen, then id). */
+  findIncidents(query: IncidentQuery): Promise<Incident[]>;
+  getIncident(id: string): Promise<Incident | null>;
   saveDeadLetters(letters: readonly DeadLetter[]): Promise<void>;
   /** Newest first. */
   findDeadLetters(limit: number): Promise<DeadLetter[]>;

@@ -694,6 +694,7 @@ export function compromiseAfterAttack(
   const after = login.ts - first.ts;
   // The attack's own address (or its network) got in: a confirmed compromise.
   const confirmed = why[0] === "attack_address" || why[0] === "attack_network";
+  const incident = attackIncident(first);
   return {
     rule: "user.compromise_after_attack",
     severity: confirmed ? "critical" : "high",
@@ -719,7 +720,7 @@ export function compromiseAfterAttack(
     },
     event_ids: [login.event_id],
     dedup: login.event_id,
-    incident: attackIncident(first, user),
+    ...(incident ? { incident } : {}),
   };
 }
 
@@ -734,9 +735,10 @@ export function coveredBy(
 
 /**
  * The incident an attack on a user belongs to: an address's campaign (the one the
- * campaign's own alert names), or the user's own brute force.
+ * campaign's own alert names); none for the user's own brute force, whose alerts join the
+ * user's incident of the hour with the rest of the user's chain (`actors/incident.ts`).
  */
-export function attackIncident(a: Attack, user: string): IncidentHint {
+export function attackIncident(a: Attack): IncidentHint | undefined {
   if (a.ip !== null && CAMPAIGN_RULES.has(a.rule)) return campaignIncident(a.ip, a.rule, a.episode);
-  return { anchor: { type: "user", key: user }, episode: `${a.rule}:${a.episode}` };
+  return undefined;
 }

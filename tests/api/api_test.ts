@@ -222,6 +222,8 @@ const PROTECTED: [string, string][] = [
   ["GET", "/api/v1/actors"],
   ["GET", "/api/v1/actors/user/alice"],
   ["GET", "/api/v1/dead-letters"],
+  ["GET", "/api/v1/incidents"],
+  ["GET", "/api/v1/incidents/nope"],
   ["GET", "/api/v1/no-such-route"],
 ];
 
@@ -811,6 +813,74 @@ Deno.test("GET /api/v1/alerts filters by rule, entity, since and limit", async (
       const dl = await h.call("/api/v1/dead-letters?limit=0");
       assert.equal(dl.status, 400);
     });
+    await t.step(
+      "incidents: the alerts grouped, filtered, paged, one fetched with its alerts",
+      async () => {
+        type Seen = { alert_id: string; entity: { key: string }; incident: { id: string } };
+        const alerts = all as unknown as Seen[];
+        const ofAlerts = new Map<string, string[]>();
+        for (const a of alerts) {
+          ofAlerts.set(a.incident.id, [...(ofAlerts.get(a.incident.id) ?? []), a.alert_id]);
+        }
+        // alice's two alerts are one incident (her hour), unless an hour ends between them.
+        const alice = alerts.filter((a) => a.entity.key === "alice");
+        const hour = (i: number) => Math.floor((t0 + i) / 3_600_000);
+        assert.equal(
+          alice[0]!.incident.id === alice[1]!.incident.id,
+          hour(80_000) === hour(100_000),
+        );
+        const listed = await waitFor("every alert in an incident", async () => {
+          const r = await h.call("/api/v1/incidents");
+          const n = r.json.incidents.reduce(
+            (k: number, i: { alert_count: number }) => k + i.alert_count,
+            0,
+          );
+          return n === 3 ? r.json : undefined;
+        });
+        assert.equal(listed.count, ofAlerts.size);
+        for (const i of listed.incidents) {
+          assert.deepEqual(i.alert_ids, [...ofAlerts.get(i.incident_id)!].sort());
+          assert.equal(i.anchor.type, "user");
+          assert.match(i.summary, /^medium: auth\./);
+        }
+        const carol = await h.call("/api/v1/incidents?entity_type=user&entity_key=carol");
+        assert.equal(carol.json.count, 1);
+        assert.deepEqual(carol.json.incidents[0].anchor, { type: "user", key: "carol" });
+        assert.equal((await h.call("/api/v1/incidents?severity=high")).json.count, 0);
+        assert.equal((await h.call("/api/v1/incidents?severity=medium")).json.count, ofAlerts.size);
+        const success = await h.call("/api/v1/incidents?rule=auth.success_after_failures");
+        assert.equal(success.json.count, 1);
+        // One fetched: the incident and its alerts.
+        const id = carol.json.incidents[0].incident_id;
+        const one = await h.call(`/api/v1/incidents/${id}`);
+        assert.equal(one.status, 200);
+        assert.deepEqual(one.json.alerts.map((a: Seen) => a.alert_id), ofAlerts.get(id));
+        const byIncident = await h.call(`/api/v1/alerts?incident_id=${id}`);
+        assert.deepEqual(byIncident.json.alerts.map((a: Seen) => a.alert_id), ofAlerts.get(id));
+        const missing = await h.call("/api/v1/incidents/nope");
+        assert.equal(missing.status, 404);
+        assert.match(missing.json.error, /No incident nope/);
+        // Paging: newest first seen first, `next` the cursor.
+        const first = await h.call("/api/v1/incidents?limit=1");
+        assert.equal(first.json.next, first.json.incidents[0].incident_id);
+        const second = await h.call(`/api/v1/incidents?limit=1&before=${first.json.next}`);
+        assert.equal(second.json.count, 1);
+        assert.ok(second.json.incidents[0].first_seen <= first.json.incidents[0].first_seen);
+        for (
+          const q of [
+            "severity=urgent",
+            "entity_type=user",
+            "limit=0",
+            "since=never",
+            "before=nope",
+          ]
+        ) {
+          const r = await h.call(`/api/v1/incidents?${q}`);
+          assert.equal(r.status, 400, `${q}: ${r.text}`);
+          assert.equal(typeof r.json.error, "string", q);
+        }
+      },
+    );
   }, (c) => {
     // About the filters: the failure rules' alerts only (no compromise chain after them).
     c.user.compromise_window_ms = 0;
@@ -1279,6 +1349,8 @@ Deno.test("every 4xx the OpenAPI document lists for a route is one that route gi
     ["GET", "/api/v1/actors/{type}/{key}", "404", "/api/v1/actors/nope/x", undefined],
     ["GET", "/api/v1/archive", "400", "/api/v1/archive?limit=x", undefined],
     ["GET", "/api/v1/dead-letters", "400", "/api/v1/dead-letters?limit=-1", undefined],
+    ["GET", "/api/v1/incidents", "400", "/api/v1/incidents?severity=urgent", undefined],
+    ["GET", "/api/v1/incidents/{id}", "404", "/api/v1/incidents/nope", undefined],
     [
       "POST",
       "/api/v1/models/{name}/activate",

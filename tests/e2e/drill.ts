@@ -16,6 +16,8 @@ import { get, until } from "./workers.ts";
 import { type Config, defaults } from "../../config/defaults.ts";
 import { loadConfig } from "../../config/load.ts";
 import { linesOf, replay } from "../../engine/replay.ts";
+import { incidentsOf } from "../../engine/incidents.ts";
+import type { Incident } from "../../events/types.ts";
 import { loadModels } from "../../engine/served_models.ts";
 import { ModelService } from "../../models/service.ts";
 import { flowsOf, Simulator } from "../../sim/simulator.ts";
@@ -192,11 +194,15 @@ export async function expectedAlertIds(
   for (const family of ["auth", "ip", "user", "tx", "net", "flow", "svc", "click"]) {
     assert.ok(families.has(family), `replay raises ${family} alerts (${[...families]})`);
   }
-  return new Set(r.alerts.map((a) => a.alert_id));
+  const ids = new Set(r.alerts.map((a) => a.alert_id));
+  replayedIncidents.set(ids, incidentsOf(r.alerts, config.alerts));
+  return ids;
 }
 
 /** What replay raised, by alert id (to say which alerts a drill missed). */
 const replayed = new Map<string, string>();
+/** The incidents of each replay's alerts (by its set of expected ids). */
+const replayedIncidents = new WeakMap<Set<string>, Incident[]>();
 
 /** A kafkajs client as any producer would use. */
 export function client(brokers: string): Kafka {
@@ -446,6 +452,16 @@ export async function assertAlertsMatch(
   assert.deepEqual(dead.slice(-3), [], `no event dead-lettered (${dead.length})`);
   const onTopic = await alertsOnTopic(kafka, alertsTopic, (seen) => seen.size >= expectedIds.size);
   assert.deepEqual(new Set(onTopic.keys()), expectedIds, "the alerts topic carries every one");
+  // The incidents the workers folded in MongoDB, together, whatever their order and
+  // repeats, are the replay's (their write counts apart).
+  const expected = replayedIncidents.get(expectedIds);
+  if (expected) {
+    const live = (await store.findIncidents({ limit: 100_000 }))
+      .map((i) => ({ ...i, version: 1 }))
+      .sort((a, b) => a.incident_id < b.incident_id ? -1 : 1);
+    assert.ok(expected.length > 0, "the replay has incidents");
+    assert.deepEqual(live, expected, "the same incidents as replay");
+  }
 }
 
 /** Records moved to their key's partition, as a worker's metrics count them (all topics). */

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import type { Alert } from "../../events/types.ts";
 import { MongoStore } from "../../io/mongo_store.ts";
+import { incidentMatches, incidentsOf, newestFirst } from "../../engine/incidents.ts";
+import type { IncidentQuery } from "../../io/store.ts";
 import { mongoUri, unique } from "./servers.ts";
 
 function alert(id: string, rule: string, key: string, ts: number): Alert {
@@ -201,6 +203,105 @@ Deno.test({
       assert.deepEqual(await store.claimNotifications("webhook", now + 999_999, 1, 10), []);
     } finally {
       await store.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "MongoStore folds incidents: two processes writing the same alerts at once give replay's incidents",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const database = unique("db");
+    const connect = () =>
+      MongoStore.connect({
+        uri: mongoUri(),
+        database,
+        timeout_ms: 5_000,
+        dead_letter_retention_s: 3600,
+        max_incident_members: 100,
+      });
+    const [one, two] = await Promise.all([connect(), connect()]);
+    try {
+      const t = Date.UTC(2026, 0, 5, 9);
+      const campaign = {
+        id: "c0ffee0000000001",
+        anchor: { type: "ip", key: "203.0.113.9" },
+        episode: "ip.password_spray:7",
+      };
+      // Two campaigns' worth of alerts on one incident, and each user's own hour.
+      const alerts: Alert[] = [];
+      for (let k = 0; k < 40; k++) {
+        const user = `u${k % 5}`;
+        const a = alert(`a${String(k).padStart(2, "0")}`, "auth.brute_force", user, t + k * 60_000);
+        a.severity = k === 18 ? "critical" : "medium";
+        a.incident = k % 2 === 0 ? campaign : {
+          id: `user-${user}`,
+          anchor: { type: "user", key: user },
+          episode: "window:2026-01-05T09:00:00.000Z",
+        };
+        alerts.push(a);
+      }
+      const expected = incidentsOf(alerts, { max_incident_members: 100 });
+      // Each process saves every alert (a resend after a crash), in its own order and batches.
+      const save = async (store: MongoStore, order: Alert[], batch: number) => {
+        for (let i = 0; i < order.length; i += batch) {
+          await store.saveIncidents(await store.saveAlerts(order.slice(i, i + batch)));
+        }
+      };
+      await Promise.all([save(one, alerts, 3), save(two, [...alerts].reverse(), 4)]);
+      const stored = (await one.findIncidents({ limit: 100 })).map((i) => ({ ...i, version: 1 }))
+        .sort((a, b) => a.incident_id < b.incident_id ? -1 : 1);
+      assert.deepEqual(stored, expected);
+      assert.deepEqual(await one.saveIncidents(alerts), [], "nothing new: nothing written");
+      // Filters and paging, as the memory store answers them.
+      const ids = (list: { incident_id: string }[]) => list.map((i) => i.incident_id);
+      const all = await one.findIncidents({ limit: 100 });
+      assert.deepEqual(ids(all), ids([...expected].sort(newestFirst)));
+      const queries: Omit<IncidentQuery, "limit">[] = [
+        { min_severity: "critical" },
+        { min_severity: "medium" },
+        { entity_type: "user", entity_key: "u1" },
+        { entity_type: "ip", entity_key: "203.0.113.9" },
+        { entity_type: "ip", entity_key: "u1" },
+        { since_ms: t + 38 * 60_000 },
+        { rule: "auth.brute_force", min_severity: "high" },
+      ];
+      for (const q of queries) {
+        // As the embedded store answers it (incidentMatches), and not everything or nothing.
+        const want = ids(expected.filter((i) => incidentMatches(i, q)).sort(newestFirst));
+        assert.deepEqual(
+          ids(await one.findIncidents({ limit: 100, ...q })),
+          want,
+          JSON.stringify(q),
+        );
+      }
+      assert.deepEqual(
+        ids(await one.findIncidents({ limit: 100, entity_type: "user", entity_key: "u1" })),
+        ["user-u1", campaign.id],
+        "u1's own hour, and the campaign that named it",
+      );
+      assert.equal((await one.findIncidents({ limit: 100, rule: "net.port_scan" })).length, 0);
+      const paged: string[] = [];
+      let before: string | undefined;
+      while (paged.length <= all.length) {
+        const page = await one.findIncidents({ limit: 2, ...(before ? { before } : {}) });
+        if (page.length === 0) break;
+        paged.push(...ids(page));
+        before = page[page.length - 1]!.incident_id;
+      }
+      assert.deepEqual(paged, ids(all));
+      await assert.rejects(one.findIncidents({ limit: 1, before: "nope" }), /No incident nope/);
+      const got = await two.getIncident(campaign.id);
+      assert.equal(got?.alert_count, 20);
+      assert.equal(got?.severity, "critical");
+      assert.equal(await two.getIncident("nope"), null);
+      const members = await two.findAlerts({ limit: 100, incident_id: campaign.id });
+      assert.deepEqual(members.map((a) => a.alert_id).sort(), got!.alert_ids);
+    } finally {
+      await one.close();
+      await two.close();
     }
   },
 });

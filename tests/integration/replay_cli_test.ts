@@ -45,12 +45,31 @@ Deno.test("deno task simulate + replay: the same file gives a byte-identical ale
       `${dir}/events.jsonl`,
       "--output",
       `${dir}/a2.jsonl`,
+      "--incidents",
+      `${dir}/i2.jsonl`,
     ]);
     assert.equal(second.code, 0, second.stderr);
     const a1 = await Deno.readFile(`${dir}/a1.jsonl`);
     const a2 = await Deno.readFile(`${dir}/a2.jsonl`);
     assert.ok(a1.length > 0, "the simulated attacks raised alerts");
     assert.deepEqual(a1, a2);
+    // --incidents: each alert's incident, once, holding it; a campaign with its compromises.
+    const incidents = (await Deno.readTextFile(`${dir}/i2.jsonl`)).trim().split("\n").map((l) =>
+      JSON.parse(l)
+    );
+    const members = new Map<string, string[]>();
+    for (const line of new TextDecoder().decode(a2).trim().split("\n")) {
+      const a = JSON.parse(line);
+      members.set(a.incident.id, [...(members.get(a.incident.id) ?? []), a.alert_id]);
+    }
+    assert.deepEqual(incidents.map((i) => i.incident_id), [...members.keys()].sort());
+    for (const i of incidents) assert.deepEqual(i.alert_ids, members.get(i.incident_id)!.sort());
+    assert.ok(
+      incidents.some((i) =>
+        i.anchor.type === "ip" && i.rules.includes("user.compromise_after_attack")
+      ),
+      "a campaign's incident holds a compromise of a user it tried",
+    );
 
     // Every completed attack is detected with the rules its scenario must fire, and
     // nothing else alerts.

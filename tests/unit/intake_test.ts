@@ -214,7 +214,10 @@ Deno.test("Login attempts go to the re-key topic as one record per IP partition,
   const clock = new VirtualClock(NOW);
   const store = new MemoryStore({ max_alerts: 100, max_dead_letters: 100 });
   const log = new MemoryLog({ now: () => NOW });
-  await log.ensureTopics(["auth-events", "rekey", "alerts", "dead-letters"], c.runtime.partitions);
+  await log.ensureTopics(
+    ["auth-events", "rekey", "alerts", "dead-letters", "incidents"],
+    c.runtime.partitions,
+  );
   const outbox = new Outbox(store, log);
   const rt = engineRuntime(c, clock, outbox, { ip: true });
   const intake = rekeyingIntake(rt, outbox, clock, { topic: "rekey" });
@@ -338,7 +341,7 @@ Deno.test("Signals: a message forwarded for an actor goes out keyed by it, and a
   const clock = new VirtualClock(NOW);
   const store = new MemoryStore({ max_alerts: 100, max_dead_letters: 100 });
   const log = new MemoryLog({ now: () => NOW });
-  await log.ensureTopics(["signals", "alerts", "dead-letters"], c.runtime.partitions);
+  await log.ensureTopics(["signals", "alerts", "dead-letters", "incidents"], c.runtime.partitions);
   const outbox = new Outbox(store, log);
   const rt = engineRuntime(c, clock, outbox, { ip: true });
   const intake = new Intake(rt, outbox, { ...noTelemetry, ingested() {}, invalid() {} }, {

@@ -4,7 +4,7 @@ import type { Alert, DeadLetter } from "../../events/types.ts";
 import type { Batch, Consumer } from "../../io/log.ts";
 import { MemoryLog } from "../../io/memory_log.ts";
 import { MemoryStore } from "../../io/memory_store.ts";
-import { ALERTS_TOPIC, DEAD_LETTER_TOPIC, Outbox } from "../../engine/outbox.ts";
+import { ALERTS_TOPIC, DEAD_LETTER_TOPIC, INCIDENTS_TOPIC, Outbox } from "../../engine/outbox.ts";
 
 const T0 = Date.UTC(2024, 0, 1);
 
@@ -353,6 +353,30 @@ Deno.test("Outbox flush() writes alerts to the store, the alerts topic and the l
     assert.equal((JSON.parse(r.value) as Alert).entity.key, r.key);
   }
   assert.deepEqual(heard, [["a1", "a2"]]);
+});
+
+Deno.test("Outbox flush() writes the incidents its alerts changed to the incidents topic", async () => {
+  const s = store();
+  const log = await outboxLog();
+  await log.ensureTopics([INCIDENTS_TOPIC], 2);
+  const outbox = new Outbox(s, log);
+  const incident = { id: "i1", anchor: { type: "ip", key: "203.0.113.9" }, episode: "spray:1" };
+  outbox.publish(alert("a1", { incident }));
+  outbox.publish(alert("a2", { incident, severity: "critical" }));
+  outbox.publish(alert("a3")); // no incident (raised before incidents existed)
+  await outbox.flush();
+  const told = () => log.all(INCIDENTS_TOPIC).map((r) => ({ key: r.key, ...JSON.parse(r.value) }));
+  assert.equal(told().length, 1);
+  assert.equal(told()[0].key, "i1");
+  assert.deepEqual(told()[0].alert_ids, ["a1", "a2"]);
+  assert.equal(told()[0].severity, "critical");
+  outbox.publish(alert("a1", { incident })); // raised again: the incident does not change
+  await outbox.flush();
+  assert.equal(told().length, 1, "nothing changed, nothing told");
+  outbox.publish(alert("a4", { incident }));
+  await outbox.flush();
+  assert.deepEqual(told().map((i) => [i.alert_count, i.version]), [[2, 1], [3, 2]]);
+  assert.deepEqual(await s.getIncident("i1"), JSON.parse(log.all(INCIDENTS_TOPIC)[1]!.value));
 });
 
 Deno.test("Outbox flush() writes dead letters to the store and the dead-letters topic", async () => {

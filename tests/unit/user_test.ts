@@ -291,7 +291,6 @@ Deno.test("userBehaviour() puts actionable evidence and the window's event ids o
     },
     event_ids: ["f0", "f1", "f2", "f3", "f4"],
     dedup: "f4#0",
-    incident: { anchor: { type: "user", key: "u1" }, episode: "auth.brute_force:f4#0" },
   });
 });
 
