@@ -266,7 +266,7 @@ function judge(s: IpState, watermark_ms: number, ip: string, p: IpParams): Step<
         const during = campaign && at <= campaign.until_ms
           ? { ...t.alert, incident: campaignIncident(ip, campaign.rule, campaign.episode) }
           : t.alert;
-        effects.push({ kind: "alert", alert: during });
+        effects.push({ kind: "alert", alert: { ...during, decided: "watermark" } });
       }
     }
     const out = judgeAt(attempts, at, ip, p, quiet);
@@ -280,7 +280,7 @@ function judge(s: IpState, watermark_ms: number, ip: string, p: IpParams): Step<
         if (w.ts[k]! > from && !first.has(w.tags[k]!)) first.set(w.tags[k]!, w.ts[k]!);
       }
       for (const alert of out.alerts) {
-        effects.push({ kind: "alert", alert });
+        effects.push({ kind: "alert", alert: { ...alert, decided: "watermark" } });
         campaign = {
           rule: alert.rule,
           episode: alert.dedup,

@@ -156,6 +156,7 @@ function close(s: PageState, start: number, key: string, p: PageParams): Step<Pa
     effects.push({
       kind: "alert",
       alert: {
+        decided: "watermark", // the window closes when the watermark passes its end
         rule: "click.traffic_spike",
         severity: "medium",
         entity: { type: PAGE, key },

@@ -48,7 +48,8 @@ export interface RuntimeTelemetry {
   passivated(type: string): void;
   restarted(type: string): void;
   deadLettered(reason: DeadLetterReason): void;
-  alertRaised(alert: Alert, latency_ms: number): void;
+  /** `decided`: what the alert waited for (`AlertDraft.decided`; absent: its own event). */
+  alertRaised(alert: Alert, latency_ms: number, decided?: "watermark"): void;
   gauge(name: string, delta: number): void;
   /** A value of one keyed thing (e.g. a page's views in its last minute), for a top-N metric. */
   observed?(name: string, key: string, value: number): void;

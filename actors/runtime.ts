@@ -1128,7 +1128,7 @@ export class ActorRuntime {
     };
     if (d.score !== undefined) alert.score = d.score;
     if (d.model !== undefined) alert.model = d.model;
-    this.#telemetry.alertRaised(alert, now - d.ts);
+    this.#telemetry.alertRaised(alert, now - d.ts, d.decided);
     this.#o.alertSink?.publish(alert);
   }
 

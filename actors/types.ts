@@ -35,6 +35,13 @@ export interface AlertDraft {
    * that names it (e.g. the campaign's rule and alert). Absent: its entity, by time.
    */
   incident?: IncidentHint;
+  /**
+   * `watermark`: decided only once a watermark passed (the allowed lateness, by design),
+   * not by its own event: a transfer judged when no earlier login can still come, a
+   * compromise judged on an address's word given at the address's watermark. Its latency is
+   * counted apart (`vigil_alert_latency_seconds{decided="watermark"}`). Not part of the alert.
+   */
+  decided?: "watermark";
 }
 
 /** Which incident an alert joins: the entity it is anchored at and the episode of it. */

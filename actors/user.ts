@@ -449,7 +449,11 @@ function targeted(s: UserState, m: Targeted, user: string, p: UserParams): Step<
   const n = copy(s);
   n.attacked = marks;
   const judged = compromises(n, recentOf(s), marks, user, p);
-  const effects: Effect[] = judged.map((alert) => ({ kind: "alert", alert }));
+  // Decided by the word, which the address gives once its watermark passes the attempts.
+  const effects: Effect[] = judged.map((alert) => ({
+    kind: "alert",
+    alert: { ...alert, decided: "watermark" },
+  }));
   return { state: n, effects: effects.length > 0 ? effects : NO_EFFECTS };
 }
 
@@ -568,7 +572,7 @@ function judgeTransfers(s: UserState, watermark_ms: number, p: UserParams): Step
     const alert = accountTakeover(suspects, t, p.user);
     if (!alert || !cooledDown(n.cooldowns[alert.rule], alert.ts, p.alerts.cooldown_ms)) continue;
     n.cooldowns = { ...n.cooldowns, [alert.rule]: alert.ts };
-    effects.push({ kind: "alert", alert });
+    effects.push({ kind: "alert", alert: { ...alert, decided: "watermark" } });
   }
   n.transfers_pending = i === held.length ? NO_PENDING : held.slice(i);
   if (i < held.length) effects.push(whenPassed("judge_transfers", held[i]!.ts));

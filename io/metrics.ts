@@ -67,7 +67,7 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
   #passivations: client.Counter<"type">;
   #restarts: client.Counter<"type">;
   #alerts: client.Counter<"rule" | "severity" | "mode">;
-  #latency: client.Histogram<"family">;
+  #latency: client.Histogram<"family" | "decided">;
   #inferenceErrors: client.Counter<"model">;
   #ioSeconds: client.Histogram<"target">;
   #ioErrors: client.Counter<"target">;
@@ -90,7 +90,7 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
   #pageViews = new Map<string, number>();
   #active = new Map<string, string>();
   #bound = new Map<string, client.Counter.Internal>();
-  #latencyBound = new Map<string, client.Histogram.Internal<"family">>();
+  #latencyBound = new Map<string, client.Histogram.Internal<"family" | "decided">>();
   /** Alerts on events before this time are history played back: no latency observed. */
   #liveFromMs = -Infinity;
 
@@ -154,8 +154,8 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
     this.#latency = new client.Histogram({
       name: "vigil_alert_latency_seconds",
       help:
-        "Event time of the triggering event to the alert being raised, by rule family (not for history played back at start).",
-      labelNames: ["family"],
+        "Event time of the triggering event to the alert being raised, by rule family and by what decided it (event: its own event; watermark: a watermark passing, late by the allowed lateness by design); not for history played back at start.",
+      labelNames: ["family", "decided"],
       buckets: LATENCY_BUCKETS,
       registers,
     });
@@ -473,12 +473,13 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
     this.#liveFromMs = ms;
   }
 
-  alertRaised(alert: Alert, latency_ms: number): void {
+  alertRaised(alert: Alert, latency_ms: number, decided: "watermark" | "event" = "event"): void {
     this.#alerts.inc({ rule: alert.rule, severity: alert.severity, mode: alert.mode });
     if (this.#liveFromMs > -Infinity && Date.parse(alert.timestamp) < this.#liveFromMs) return;
     const family = alert.rule.slice(0, alert.rule.indexOf(".")) || alert.rule;
-    let h = this.#latencyBound.get(family);
-    if (!h) this.#latencyBound.set(family, h = this.#latency.labels({ family }));
+    const bound = `${family}|${decided}`;
+    let h = this.#latencyBound.get(bound);
+    if (!h) this.#latencyBound.set(bound, h = this.#latency.labels({ family, decided }));
     h.observe(Math.max(0, latency_ms) / 1000);
   }
 

@@ -649,9 +649,9 @@ export type CompromiseReason =
  * the target of a spray, stuffing or brute-force alert (grouped by user, so IP rotation
  * does not hide it) that is itself suspicious: from the attack's address or its network
  * (/24; `critical`), from another network of the attack's AS (`high`), from a network or country new to the user (or a new device not on the user's
- * own network: a new phone at home is not news), or with a login risk at or above
- * `risky_login_medium`. An owner's login from a known device and network after an attack
- * merely tried the account is no alert.
+ * own network: a new phone at home is not news), or, off the user's own network, with a
+ * login risk at or above `risky_login_medium` (`medium`). An owner's login from a known
+ * device and network after an attack is no alert, whatever its score.
  *
  * `marks` are the attacks the user remembers (oldest first); the login is judged against
  * those whose window it falls in. One alert per login (its id names the login), however
@@ -688,7 +688,12 @@ export function compromiseAfterAttack(
     if (n !== "new_device" || login.known_network !== true) why.push(n);
   }
   const risk = login.risk ?? null;
-  if (why.length === 0 && risk !== null && risk >= medium_risk) why.push("login_risk");
+  // The score counts only off the user's own network: the owner's way back home after an
+  // intruder's login scores high (judged from the intruder's place, after the attack's
+  // failures), and an owner's login from a known network is no alert.
+  if (why.length === 0 && risk !== null && risk >= medium_risk && login.known_network !== true) {
+    why.push("login_risk");
+  }
   if (why.length === 0) return null;
   const first = covered[0]!;
   const after = login.ts - first.ts;
@@ -697,7 +702,13 @@ export function compromiseAfterAttack(
   const incident = attackIncident(first);
   return {
     rule: "user.compromise_after_attack",
-    severity: confirmed ? "critical" : "high",
+    // Confirmed: critical; something new or the attack's AS: high; the model's score alone
+    // (the owner's way back after an intruder's login often scores so): a suspicion, medium.
+    severity: confirmed
+      ? "critical"
+      : why.length === 1 && why[0] === "login_risk"
+      ? "medium"
+      : "high",
     entity: { type: "user", key: user },
     ts: login.ts,
     evidence: {

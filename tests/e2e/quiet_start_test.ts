@@ -31,13 +31,6 @@ const POLL_MS = 2_000;
  * label that names the part, with why. Each is reported, not failed.
  */
 const KNOWN: readonly { alertname: string; label: string; value: string; why: string }[] = [
-  ...["VigilAlertLatencyHigh", "VigilAlertLatencySlaBreached"].map((alertname) => ({
-    alertname,
-    label: "family",
-    value: "user",
-    why:
-      "user.compromise_after_attack waits for the IP actor's word, given at the watermark (allowed lateness 60 s) and for logins made before the campaign was recognised (being rewritten in actors/user.ts, actors/ip.ts)",
-  })),
   {
     alertname: "VigilModelDriftHigh",
     label: "model",
@@ -139,11 +132,45 @@ Deno.test({
     console.log(
       `  PSI max: flow_classifier ${worst("flow_classifier")}, login_risk ${worst("login_risk")}`,
     );
-    // The user rules alert within a second at p99, over the live traffic watched.
-    const [p99] = await query(
-      `histogram_quantile(0.99, sum by (le) (increase(vigil_alert_latency_seconds_bucket{job="vigil",family="user"}[${WATCH_S}s])))`,
+    // The user rules alert within a second at p99, over every live alert (the histogram
+    // observes none of the backfill's; a few minutes hold too few for increase()): those
+    // decided by their own event (a login, a payment, a score). A compromise judged on an
+    // address's word, given at the address's watermark, waits for the allowed lateness by
+    // design and is reported apart, as the SLA rules leave it out.
+    const user = async (decided: string) => {
+      const sel = `job="vigil",family="user",${decided}`;
+      const [q] = await query(
+        `histogram_quantile(0.99, sum by (le) (vigil_alert_latency_seconds_bucket{${sel}}))`,
+      );
+      const [n] = await query(`sum(vigil_alert_latency_seconds_count{${sel}})`);
+      return { p99: Number(q?.value[1]), n: Number(n?.value[1] ?? 0) };
+    };
+    const byEvent = await user('decided!="watermark"');
+    const late = await user('decided="watermark"');
+    console.log(
+      `  user alerts since the start's live part, decided by their event: ${byEvent.n}, p99 ${byEvent.p99} s; at a watermark: ${late.n}, p99 ${late.p99} s`,
     );
-    console.log(`  user p99 alert latency over the watch: ${p99?.value[1]} s`);
+    // Few alerts, graded: at most 10 a minute in the steady state watched, and at most a
+    // tenth of them high or critical (issue 14's ladder) over the whole run, backfill and
+    // watch (about 50 minutes of traffic: a few minutes hold too few alerts for a share).
+    const alerts = async (q: string) =>
+      new Map(
+        (await query(q)).map((x) => [x.metric.severity!, Number(x.value[1])]),
+      );
+    const sum = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
+    const watched = await alerts(
+      `sum by (severity) (increase(vigil_alerts_total{job="vigil",mode="enforce"}[${WATCH_S}s]))`,
+    );
+    const perMinute = sum(watched) / (WATCH_S / 60);
+    const run = await alerts('sum by (severity) (vigil_alerts_total{job="vigil",mode="enforce"})');
+    const total = sum(run);
+    const grave = (run.get("high") ?? 0) + (run.get("critical") ?? 0);
+    const shares = [...run].sort().map(([k, v]) => `${k} ${(100 * v / total).toFixed(1)} %`);
+    console.log(
+      `  alerts: ${perMinute.toFixed(1)} a minute over the watch (${
+        Math.round(sum(watched))
+      }); over the run (${total}): ${shares.join(", ")}`,
+    );
     for (const k of KNOWN) {
       console.log(`  known, not failed: ${k.alertname} ${k.label}=${k.value}: ${k.why}`);
     }
@@ -154,9 +181,11 @@ Deno.test({
       [],
       "features with PSI >= 0.1",
     );
-    if (!KNOWN.some((k) => k.alertname === "VigilAlertLatencyHigh" && k.value === "user")) {
-      assert.ok(Number(p99?.value[1]) < 1, `user p99 ${p99?.value[1]} s`);
-    }
+    assert.ok(byEvent.n > 0, "live user alerts decided by their event");
+    assert.ok(byEvent.p99 < 1, `user p99 ${byEvent.p99} s`);
+    assert.ok(sum(watched) > 0, "the demo's live attacks raise alerts");
+    assert.ok(perMinute <= 10, `${perMinute.toFixed(1)} alerts a minute`);
+    assert.ok(grave <= 0.1 * total, `high or critical: ${grave} of ${Math.round(total)}`);
   } finally {
     await prometheus?.stop();
     if (!vigil.exited()) vigil.child.kill("SIGTERM");

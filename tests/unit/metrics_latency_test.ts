@@ -27,11 +27,21 @@ Deno.test("Metrics.latencyFrom(): alerts on history played back are counted, the
   m.latencyFrom(start);
   m.alertRaised(alertAt(start - 45 * 60_000), 45 * 60_000); // the backfill's
   m.alertRaised(alertAt(start + 1_000), 40); // live
+  m.alertRaised(alertAt(start + 2_000), 61_000, "watermark"); // decided at a watermark
   const text = await m.text();
   assert.match(
     text,
-    /^vigil_alerts_total\{rule="auth.brute_force",severity="medium",mode="enforce"\} 2$/m,
+    /^vigil_alerts_total\{rule="auth.brute_force",severity="medium",mode="enforce"\} 3$/m,
   );
-  assert.match(text, /^vigil_alert_latency_seconds_count\{family="auth"\} 1$/m);
-  assert.match(text, /^vigil_alert_latency_seconds_bucket\{le="0.05",family="auth"\} 1$/m);
+  assert.match(text, /^vigil_alert_latency_seconds_count\{family="auth",decided="event"\} 1$/m);
+  assert.match(
+    text,
+    /^vigil_alert_latency_seconds_bucket\{le="0.05",family="auth",decided="event"\} 1$/m,
+  );
+  // Counted apart: the SLA rules leave out what waited for a watermark by design.
+  assert.match(text, /^vigil_alert_latency_seconds_count\{family="auth",decided="watermark"\} 1$/m);
+  assert.match(
+    text,
+    /^vigil_alert_latency_seconds_bucket\{le="30",family="auth",decided="watermark"\} 0$/m,
+  );
 });

@@ -445,7 +445,7 @@ Deno.test("user.compromise_after_attack: a suspicious success within 180 min of 
   assert.equal(first("203.0.113.9"), 1);
 });
 
-Deno.test("user.compromise_after_attack: an ordinary login is judged again with its login risk, whichever comes first", () => {
+Deno.test("user.compromise_after_attack: a login off the user's network is judged again with its login risk, whichever comes first; the owner's network never on the score alone", () => {
   const home = Array.from({ length: 5 }, (_, i) => ev(loginAt(`home${i}`, T0 - HOUR + i * MIN)));
   const told: UserMessage = {
     kind: "targeted",
@@ -454,24 +454,33 @@ Deno.test("user.compromise_after_attack: an ordinary login is judged again with 
     episode: "0",
     ts: T0,
   };
-  const score = (risk: number): UserMessage => ({
+  const score = (id: string, risk: number, ip = "84.1.2.3"): UserMessage => ({
     kind: "login_risk",
-    event_id: "s",
+    event_id: id,
     ts: T0 + 10 * MIN,
-    ip: "84.1.2.3",
+    ip,
     country: OSLO.country ?? null,
     device_id: "d1",
     features: new Float32Array(0),
     risk,
   });
-  const login = ev(loginAt("s", T0 + 10 * MIN));
   const rule = (events: UserMessage[]) =>
     feed(events).alerts.filter((a) => a.rule === "user.compromise_after_attack")
-      .map((a) => [a.dedup, (a.evidence.why as string[]).join()]);
-  assert.deepEqual(rule([...home, told, login]), [], "known device and network, not scored");
-  assert.deepEqual(rule([...home, told, login, score(0.85)]), [["s", "login_risk"]]);
-  assert.deepEqual(rule([...home, login, score(0.85), told]), [["s", "login_risk"]]);
-  assert.deepEqual(rule([...home, told, login, score(0.6)]), [], "below the medium level");
+      .map((a) => [a.dedup, (a.evidence.why as string[]).join(), a.severity]);
+  // The owner from home: no alert, whatever the model says (its way back after an
+  // intruder's login scores high, judged from the intruder's place).
+  const own = ev(loginAt("s", T0 + 10 * MIN));
+  assert.deepEqual(rule([...home, told, own]), [], "known device and network, not scored");
+  assert.deepEqual(rule([...home, told, own, score("s", 0.85)]), [], "known network, scored high");
+  // Two logins before: too few to say what is new, so the score decides, off the user's
+  // network; a suspicion only (medium), in either order.
+  const away = ev(loginAt("t", T0 + 10 * MIN, { ip: "91.5.5.5" }));
+  const few = home.slice(0, 2);
+  const high = score("t", 0.85, "91.5.5.5");
+  assert.deepEqual(rule([...few, told, away, high]), [["t", "login_risk", "medium"]]);
+  assert.deepEqual(rule([...few, away, high, told]), [["t", "login_risk", "medium"]]);
+  assert.deepEqual(rule([...few, told, away, score("t", 0.6, "91.5.5.5")]), [], "below medium");
+  assert.deepEqual(rule([...few, told, ev(loginAt("u", T0 + 10 * MIN)), score("u", 0.85)]), []);
 });
 
 Deno.test("user.compromise_after_attack: an IP's word that the user was targeted, before or after the login arrives", () => {
