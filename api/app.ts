@@ -5,7 +5,7 @@
  * @module
  */
 
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { ApiLimits } from "../config/defaults.ts";
 import type { RuntimeStats } from "../actors/runtime.ts";
@@ -14,6 +14,14 @@ import { type IncidentQuery, type Store, StoreQueryError } from "../io/store.ts"
 import { utf8Length } from "../engine/intake.ts";
 import { type Alert, type Incident, type Severity, SEVERITY_RANK } from "../events/types.ts";
 import { requireToken } from "./auth.ts";
+import {
+  applyTriage,
+  type Triage,
+  triageChangeOf,
+  TriageError,
+  type TriageKind,
+  UNTOUCHED,
+} from "../engine/triage.ts";
 import { docsPage, openapi } from "./openapi.ts";
 import type { ItemVerdict } from "../engine/ingest_verdicts.ts";
 
@@ -63,6 +71,17 @@ export interface RulesDeps {
   get(rule: string): RuleInfo | null;
   /** Changes mode and parameters together; throws RuleError for a change it cannot make. */
   change(rule: string, change: { mode?: unknown; params?: unknown }): RuleInfo | null;
+}
+
+/**
+ * Who a change is recorded as. One token (ADMIN_TOKEN) is one principal until roles and
+ * users come (issue 15, item 4).
+ */
+const PRINCIPAL = "admin";
+
+/** The ETag of a triage: its revision. */
+function etagOf(t: Triage): string {
+  return `"${t.revision}"`;
 }
 
 /** Something asked for that is not there (404). */
@@ -157,6 +176,11 @@ export function createApp(deps: ApiDeps): Hono {
   app.get("/docs", (c) => c.html(docsPage));
 
   app.use("/api/v1/*", requireToken(deps.token));
+  /** Cases with their triage (an untouched one's is `UNTOUCHED`). */
+  const withTriage = async <T>(kind: TriageKind, items: readonly T[], idOf: (x: T) => string) => {
+    const triage = await deps.store.getTriages(kind, items.map(idOf));
+    return items.map((x) => ({ ...x, triage: triage.get(idOf(x)) ?? UNTOUCHED }));
+  };
   const ingestBucket = new IngestBucket(
     deps.limits.ingest_events_per_s,
     deps.limits.ingest_burst_events,
@@ -209,7 +233,11 @@ export function createApp(deps: ApiDeps): Hono {
     }
     // A full page may have more after it: `next` is the cursor for `before`.
     const next = alerts.length === limit ? alerts[alerts.length - 1]!.alert_id : null;
-    return c.json({ count: alerts.length, alerts, next });
+    return c.json({
+      count: alerts.length,
+      alerts: await withTriage("alert", alerts, (a) => a.alert_id),
+      next,
+    });
   });
 
   app.get("/api/v1/incidents", async (c) => {
@@ -242,20 +270,103 @@ export function createApp(deps: ApiDeps): Hono {
       throw err;
     }
     const next = incidents.length === limit ? incidents[incidents.length - 1]!.incident_id : null;
-    return c.json({ count: incidents.length, incidents, next });
+    return c.json({
+      count: incidents.length,
+      incidents: await withTriage("incident", incidents, (i) => i.incident_id),
+      next,
+    });
   });
 
   app.get("/api/v1/incidents/:id", async (c) => {
     const id = c.req.param("id");
     const incident = await deps.store.getIncident(id);
-    if (!incident) return c.json({ error: `No incident ${id} is stored` }, 404);
+    if (!incident) throw new NotFound(`No incident ${id} is stored`);
     // Its alerts as stored (the newest, up to a page).
     const alerts = await deps.store.findAlerts({
       incident_id: id,
       limit: deps.limits.max_alerts_page,
     });
-    return c.json({ ...incident, alerts });
+    const [withIt] = await withTriage("incident", [incident], (i) => i.incident_id);
+    c.header("ETag", etagOf(withIt!.triage));
+    return c.json({
+      ...withIt,
+      alerts: await withTriage("alert", alerts, (a) => a.alert_id),
+    });
   });
+
+  app.get("/api/v1/alerts/:id", async (c) => {
+    const id = c.req.param("id");
+    const alert = await deps.store.getAlert(id);
+    if (!alert) throw new NotFound(`No alert ${id} is stored`);
+    const [withIt] = await withTriage("alert", [alert], (a) => a.alert_id);
+    c.header("ETag", etagOf(withIt!.triage));
+    return c.json(withIt);
+  });
+
+  // The analyst's changes: status, assignee, a note, a label on resolving; the ETag of
+  // the triage read (If-Match) must still be the stored one, else 409.
+  const triageBody = bodyLimit({
+    maxSize: deps.limits.max_note_chars * 4 + 1_024,
+    onError: (c) =>
+      c.json({ error: `Body is larger than ${deps.limits.max_note_chars * 4 + 1_024} bytes` }, 413),
+  });
+  const patchTriage =
+    (kind: TriageKind, exists: (id: string) => Promise<unknown>) => async (c: Context) => {
+      const id = c.req.param("id")!;
+      if (!(await exists(id))) throw new NotFound(`No ${kind} ${id} is stored`);
+      const match = c.req.header("if-match");
+      if (match === undefined) {
+        return c.json({
+          error: `Send If-Match with the ETag of the ${kind}'s triage as read (GET it first)`,
+        }, 428);
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(await c.req.text());
+      } catch {
+        throw new BadRequest(
+          'Cannot parse the body: send {"status": …, "assignee": …, "label": …, "note": …}',
+        );
+      }
+      const stored = (await deps.store.getTriages(kind, [id])).get(id) ?? UNTOUCHED;
+      if (match !== etagOf(stored)) {
+        c.header("ETag", etagOf(stored));
+        return c.json({
+          error: `The ${kind}'s triage changed since it was read (now ${etagOf(stored)}, ` +
+            `not ${match}): read it again`,
+          triage: stored,
+        }, 409);
+      }
+      let after: Triage;
+      try {
+        const change = triageChangeOf(body, deps.limits);
+        const at = new Date(deps.now?.() ?? Date.now()).toISOString();
+        after = applyTriage(stored, change, PRINCIPAL, at, deps.limits);
+      } catch (err) {
+        if (err instanceof TriageError) throw new BadRequest(err.message);
+        throw err;
+      }
+      if (!(await deps.store.saveTriage(kind, id, after))) {
+        const now = (await deps.store.getTriages(kind, [id])).get(id) ?? UNTOUCHED;
+        c.header("ETag", etagOf(now));
+        return c.json({
+          error: `The ${kind}'s triage changed meanwhile: read it again`,
+          triage: now,
+        }, 409);
+      }
+      c.header("ETag", etagOf(after));
+      return c.json({ id, triage: after });
+    };
+  app.patch(
+    "/api/v1/incidents/:id",
+    triageBody,
+    patchTriage("incident", (id) => deps.store.getIncident(id)),
+  );
+  app.patch(
+    "/api/v1/alerts/:id",
+    triageBody,
+    patchTriage("alert", (id) => deps.store.getAlert(id)),
+  );
 
   app.get("/api/v1/actors", (c) => {
     const s = deps.actors.stats();

@@ -86,6 +86,30 @@ const queryParams = (names: string[]) =>
     schema: { type: name === "limit" ? "integer" : "string" },
   }));
 
+const idParam = { name: "id", in: "path", required: true, schema: { type: "string" } };
+
+/** Changing an alert's or an incident's triage (`engine/triage.ts`). */
+const triagePatch = (kind: string) => ({
+  summary: `Change the ${kind}'s triage: status, assignee, a note, a label on resolving`,
+  security: bearer,
+  description: "Body: any of `status` (open, acknowledged, resolved), `assignee` (a name, " +
+    "or null), `note` (text), `label` (true_positive, false_positive, benign; with status " +
+    "resolved, which needs one). `If-Match` must carry the ETag of the triage as read.",
+  parameters: [
+    idParam,
+    { name: "If-Match", in: "header", required: true, schema: { type: "string" } },
+  ],
+  requestBody: { content: { "application/json": {} } },
+  responses: {
+    "200": json("The new triage (ETag: its revision)"),
+    ...errors,
+    "404": json(`No such ${kind}`),
+    "409": json("The triage changed since it was read: the stored one, to read again"),
+    ...tooLarge,
+    "428": json("No If-Match"),
+  },
+});
+
 /** The filters and paging of the alert and incident listings. */
 const LISTING = ["rule", "entity_type", "entity_key", "since", "limit", "before"];
 
@@ -163,15 +187,31 @@ export const openapi = {
     },
     "/api/v1/incidents/{id}": {
       get: {
-        summary: "One incident, with its alerts",
+        summary: "One incident, with its triage and its alerts",
         security: bearer,
-        parameters: [{ name: "id", in: "path", required: true, schema: { type: "string" } }],
+        parameters: [idParam],
         responses: {
-          "200": json("The incident and its alerts (newest first, up to a page)"),
+          "200": json(
+            "The incident, its triage (ETag: its revision) and its alerts (newest first, up to a page)",
+          ),
           "404": json("No such incident"),
           ...unauthorized,
         },
       },
+      patch: triagePatch("incident"),
+    },
+    "/api/v1/alerts/{id}": {
+      get: {
+        summary: "One alert, with its triage",
+        security: bearer,
+        parameters: [idParam],
+        responses: {
+          "200": json("The alert and its triage (ETag: its revision)"),
+          "404": json("No such alert"),
+          ...unauthorized,
+        },
+      },
+      patch: triagePatch("alert"),
     },
     "/api/v1/actors": {
       get: {

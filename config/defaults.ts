@@ -375,6 +375,12 @@ export interface ApiLimits {
   max_events_per_request: number;
   /** Largest page of alerts returned. */
   max_alerts_page: number;
+  /** Notes kept on one alert's or incident's triage (the newest). */
+  max_triage_notes: number;
+  /** Longest triage note, in characters. */
+  max_note_chars: number;
+  /** Longest assignee name, in characters. */
+  max_assignee_chars: number;
   /**
    * Events `POST /api/v1/events` takes per second, on average (a token bucket; 0: no
    * limit). Over it: 429 with `Retry-After`, nothing taken in.
@@ -824,6 +830,9 @@ export const defaults: Readonly<Config> = Object.freeze({
     max_body_bytes: 1_048_576,
     max_events_per_request: 10_000,
     max_alerts_page: 1_000,
+    max_triage_notes: 100,
+    max_note_chars: 4_000,
+    max_assignee_chars: 128,
     ingest_events_per_s: 20_000,
     ingest_burst_events: 100_000,
     max_watermark_holds: 100_000,

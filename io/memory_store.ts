@@ -6,6 +6,7 @@
  */
 
 import type { Alert, DeadLetter, Incident } from "../events/types.ts";
+import type { Triage, TriageKind } from "../engine/triage.ts";
 import { defaults } from "../config/defaults.ts";
 import {
   byIncident,
@@ -33,6 +34,7 @@ export class MemoryStore implements Store {
   #checkpoints = new Map<string, StoredCheckpoint>();
   #notifications = new Map<string, { item: PendingNotification; lease_until: number }>();
   #incidents = new Map<string, Incident>();
+  #triage = new Map<string, Triage>();
   #maxAlerts: number;
   #maxDead: number;
   #maxIncidents: number;
@@ -136,6 +138,32 @@ export class MemoryStore implements Store {
 
   getIncident(id: string): Promise<Incident | null> {
     return Promise.resolve(this.#incidents.get(id) ?? null);
+  }
+
+  getAlert(id: string): Promise<Alert | null> {
+    return Promise.resolve(this.#alerts.get(id)?.alert ?? null);
+  }
+
+  getTriages(kind: TriageKind, ids: readonly string[]): Promise<Map<string, Triage>> {
+    const out = new Map<string, Triage>();
+    for (const id of ids) {
+      const t = this.#triage.get(`${kind}:${id}`);
+      if (t) out.set(id, t);
+    }
+    return Promise.resolve(out);
+  }
+
+  saveTriage(kind: TriageKind, id: string, after: Triage): Promise<boolean> {
+    const key = `${kind}:${id}`;
+    if ((this.#triage.get(key)?.revision ?? 0) !== after.revision - 1) {
+      return Promise.resolve(false);
+    }
+    // Bounded with what it is about: a case the store dropped takes its triage along.
+    this.#triage.set(key, after);
+    if (this.#triage.size > this.#maxAlerts + this.#maxIncidents) {
+      this.#triage.delete(this.#triage.keys().next().value!);
+    }
+    return Promise.resolve(true);
   }
 
   /** Alerts held. */

@@ -10,6 +10,7 @@ import { type Collection, type Db, MongoClient } from "mongodb";
 import { type Alert, type DeadLetter, type Incident, SEVERITY_RANK } from "../events/types.ts";
 import { defaults } from "../config/defaults.ts";
 import { byIncident, foldIncident, sameIncident } from "../engine/incidents.ts";
+import type { Triage, TriageKind } from "../engine/triage.ts";
 import {
   type AlertQuery,
   type ArchivedEvent,
@@ -96,6 +97,18 @@ function docOfIncident(i: Incident): IncidentDoc {
   };
 }
 
+/** A case's triage as stored: `_id` is `kind:id`. */
+type TriageDoc = Triage & { _id: string; kind: TriageKind; case_id: string };
+
+/** Inserts a document; false when one with its `_id` is there already (another came first). */
+function insertFirst<T extends { _id: string }>(c: Collection<T>, doc: T): Promise<boolean> {
+  // deno-lint-ignore no-explicit-any
+  return c.insertOne(doc as any).then(() => true, (err) => {
+    if ((err as { code?: number }).code === 11000) return false;
+    throw err;
+  });
+}
+
 /** A MongoDB-backed store. */
 export class MongoStore implements Store {
   #client: MongoClient;
@@ -107,6 +120,7 @@ export class MongoStore implements Store {
   #chunks: Collection<ChunkDoc>;
   #notifications: Collection<NotificationDoc>;
   #incidents: Collection<IncidentDoc>;
+  #triage: Collection<TriageDoc>;
   #maxIncidentMembers = defaults.alerts.max_incident_members;
   #chunkChars: number;
   #raised = 0;
@@ -122,6 +136,7 @@ export class MongoStore implements Store {
     this.#archive = db.collection<ArchiveDoc>("raw_events");
     this.#notifications = db.collection<NotificationDoc>("notifications");
     this.#incidents = db.collection<IncidentDoc>("incidents");
+    this.#triage = db.collection<TriageDoc>("triage");
   }
 
   /** Connects and creates the indexes. */
@@ -289,13 +304,7 @@ export class MongoStore implements Store {
         if (before !== null && sameIncident(before, after)) break;
         let written: boolean;
         if (before === null) {
-          written = await this.#incidents.insertOne(docOfIncident(after)).then(
-            () => true,
-            (err) => {
-              if ((err as { code?: number }).code === 11000) return false; // another got there first
-              throw err;
-            },
-          );
+          written = await insertFirst(this.#incidents, docOfIncident(after));
         } else {
           const r = await this.#incidents.replaceOne(
             { _id: id, version: before.version },
@@ -345,6 +354,31 @@ export class MongoStore implements Store {
   async getIncident(id: string): Promise<Incident | null> {
     const doc = await this.#incidents.findOne({ _id: id });
     return doc ? incidentOfDoc(doc) : null;
+  }
+
+  async getAlert(id: string): Promise<Alert | null> {
+    const doc = await this.#alerts.findOne({ alert_id: id }, {
+      projection: { _id: 0, ts_ms: 0, raised: 0 },
+    });
+    return doc as unknown as Alert | null;
+  }
+
+  async getTriages(kind: TriageKind, ids: readonly string[]): Promise<Map<string, Triage>> {
+    if (ids.length === 0) return new Map();
+    const docs = await this.#triage.find({ _id: { $in: ids.map((id) => `${kind}:${id}`) } })
+      .toArray();
+    return new Map(docs.map((d) => {
+      const { _id, kind: _k, case_id, ...triage } = d;
+      return [case_id, triage as Triage];
+    }));
+  }
+
+  /** Inserted at the first change (unique `_id`), then replaced only at its revision. */
+  async saveTriage(kind: TriageKind, id: string, after: Triage): Promise<boolean> {
+    const doc: TriageDoc = { _id: `${kind}:${id}`, kind, case_id: id, ...after };
+    if (after.revision === 1) return await insertFirst(this.#triage, doc);
+    const r = await this.#triage.replaceOne({ _id: doc._id, revision: after.revision - 1 }, doc);
+    return r.matchedCount === 1;
   }
 
   /** Every alert id stored (for tests and drills). */

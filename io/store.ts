@@ -6,6 +6,7 @@
  */
 
 import type { Alert, DeadLetter, Incident, Severity } from "../events/types.ts";
+import type { Triage, TriageKind } from "../engine/triage.ts";
 
 /** Filters of an alert query (CONTRACT.md §4). */
 export interface AlertQuery {
@@ -98,6 +99,15 @@ export interface Store {
   /** Incidents matching the query, newest first (by first seen, then id). */
   findIncidents(query: IncidentQuery): Promise<Incident[]>;
   getIncident(id: string): Promise<Incident | null>;
+  /** One stored alert by its id. */
+  getAlert(id: string): Promise<Alert | null>;
+  /** The triage of each case of these ids that has one (untouched ones are absent). */
+  getTriages(kind: TriageKind, ids: readonly string[]): Promise<Map<string, Triage>>;
+  /**
+   * Keeps a case's new triage if its stored revision is still the one before
+   * (`after.revision - 1`; 0: none stored); false when another change came first.
+   */
+  saveTriage(kind: TriageKind, id: string, after: Triage): Promise<boolean>;
   saveDeadLetters(letters: readonly DeadLetter[]): Promise<void>;
   /** Newest first. */
   findDeadLetters(limit: number): Promise<DeadLetter[]>;

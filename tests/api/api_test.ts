@@ -1377,6 +1377,20 @@ Deno.test("every 4xx the OpenAPI document lists for a route is one that route gi
     ["POST", "/api/v1/cluster", "409", "/api/v1/cluster", { workers: 2 }],
     ["POST", "/api/v1/dead-letters/redrive", "400", "/api/v1/dead-letters/redrive", "{"],
     ["POST", "/api/v1/dead-letters/redrive", "413", "/api/v1/dead-letters/redrive", big],
+    ["GET", "/api/v1/alerts/{id}", "404", "/api/v1/alerts/nope", undefined],
+    ...(["incident", "alert"] as const).flatMap(
+      (kind): [string, string, string, string, unknown][] => {
+        const doc = `/api/v1/${kind}s/{id}`;
+        const seeded = `/api/v1/${kind}s/seed-${kind}`;
+        return [
+          ["PATCH", doc, "400", seeded, { status: "closed" }],
+          ["PATCH", doc, "404", `/api/v1/${kind}s/nope`, { status: "acknowledged" }],
+          ["PATCH", doc, "409", seeded, { status: "acknowledged", stale: true }],
+          ["PATCH", doc, "413", seeded, "x".repeat(20_000)],
+          ["PATCH", doc, "428", seeded, { status: "acknowledged", unmatched: true }],
+        ];
+      },
+    ),
   ];
   // Given elsewhere: 422 needs model files (tests/models/models_api_test.ts); the cluster
   // supervisor's own 400 and 413 (tests/integration/cluster_test.ts); 404 for a process
@@ -1413,8 +1427,31 @@ Deno.test("every 4xx the OpenAPI document lists for a route is one that route gi
       body: [auth("logout", "u3", Date.now())],
     });
     assert.equal(first.status, 202);
-    for (const [method, , code, path, body] of cases) {
-      const r = await h.call(path, { method, ...(body === undefined ? {} : { body }) });
+    // An alert and its incident to change the triage of (If-Match "0": as never changed).
+    const seed = {
+      alert_id: "seed-alert",
+      rule: "auth.brute_force",
+      severity: "medium" as const,
+      entity: { type: "user", key: "u9" },
+      timestamp: iso(Date.now()),
+      detected_at: iso(Date.now()),
+      evidence: {},
+      event_ids: [],
+      mode: "enforce" as const,
+      incident: { id: "seed-incident", anchor: { type: "user", key: "u9" }, episode: "e" },
+    };
+    await h.system.store.saveIncidents(await h.system.store.saveAlerts([seed]));
+    for (const [method, , code, path, given] of cases) {
+      const { stale, unmatched, ...rest } =
+        (typeof given === "object" && given !== null ? given : {}) as {
+          stale?: true;
+          unmatched?: true;
+        };
+      const body = typeof given === "object" && given !== null ? rest : given;
+      const headers: Record<string, string> = method === "PATCH" && !unmatched
+        ? { "if-match": stale ? '"7"' : '"0"' }
+        : {};
+      const r = await h.call(path, { method, headers, ...(body === undefined ? {} : { body }) });
       assert.equal(String(r.status), code, `${method} ${path}: ${r.text.slice(0, 200)}`);
       assert.equal(typeof r.json.error, "string", `${method} ${path}: a JSON error`);
     }

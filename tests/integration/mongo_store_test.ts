@@ -3,6 +3,7 @@ import type { Alert } from "../../events/types.ts";
 import { MongoStore } from "../../io/mongo_store.ts";
 import { incidentMatches, incidentsOf, newestFirst } from "../../engine/incidents.ts";
 import type { IncidentQuery } from "../../io/store.ts";
+import { applyTriage, UNTOUCHED } from "../../engine/triage.ts";
 import { mongoUri, unique } from "./servers.ts";
 
 function alert(id: string, rule: string, key: string, ts: number): Alert {
@@ -207,23 +208,33 @@ Deno.test({
   },
 });
 
+/** Two stores (as two processes) on one fresh database, both closed after `fn`. */
+async function twoStores(fn: (one: MongoStore, two: MongoStore) => Promise<void>) {
+  const database = unique("db");
+  const connect = () =>
+    MongoStore.connect({
+      uri: mongoUri(),
+      database,
+      timeout_ms: 5_000,
+      dead_letter_retention_s: 3600,
+      max_incident_members: 100,
+    });
+  const [one, two] = await Promise.all([connect(), connect()]);
+  try {
+    await fn(one, two);
+  } finally {
+    await one.close();
+    await two.close();
+  }
+}
+
 Deno.test({
   name:
     "MongoStore folds incidents: two processes writing the same alerts at once give replay's incidents",
   sanitizeOps: false,
   sanitizeResources: false,
-  async fn() {
-    const database = unique("db");
-    const connect = () =>
-      MongoStore.connect({
-        uri: mongoUri(),
-        database,
-        timeout_ms: 5_000,
-        dead_letter_retention_s: 3600,
-        max_incident_members: 100,
-      });
-    const [one, two] = await Promise.all([connect(), connect()]);
-    try {
+  fn: () =>
+    twoStores(async (one, two) => {
       const t = Date.UTC(2026, 0, 5, 9);
       const campaign = {
         id: "c0ffee0000000001",
@@ -299,9 +310,36 @@ Deno.test({
       assert.equal(await two.getIncident("nope"), null);
       const members = await two.findAlerts({ limit: 100, incident_id: campaign.id });
       assert.deepEqual(members.map((a) => a.alert_id).sort(), got!.alert_ids);
-    } finally {
-      await one.close();
-      await two.close();
-    }
-  },
+    }),
+});
+
+Deno.test({
+  name:
+    "MongoStore keeps triage by revision: the first write inserts, a stale one is refused, two at once: one wins",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    twoStores(async (one, two) => {
+      const t = Date.UTC(2026, 0, 5, 9);
+      await one.saveAlerts([alert("a1", "auth.brute_force", "alice", t)]);
+      assert.equal((await two.getAlert("a1"))?.entity.key, "alice");
+      assert.equal(await two.getAlert("nope"), null);
+      const at = new Date(t).toISOString();
+      const limits = { max_triage_notes: 5, max_note_chars: 100, max_assignee_chars: 20 };
+      const acked = applyTriage(UNTOUCHED, { status: "acknowledged" }, "ana", at, limits);
+      assert.deepEqual(await one.getTriages("alert", ["a1"]), new Map());
+      // Two first writes at once: the unique id lets one in.
+      const firsts = await Promise.all([
+        one.saveTriage("alert", "a1", acked),
+        two.saveTriage("alert", "a1", { ...acked, assignee: "bo" }),
+      ]);
+      assert.deepEqual(firsts.sort(), [false, true]);
+      const stored = (await one.getTriages("alert", ["a1", "a2"])).get("a1")!;
+      assert.equal(stored.revision, 1);
+      const next = applyTriage(stored, { status: "resolved", label: "benign" }, "ana", at, limits);
+      assert.equal(await two.saveTriage("alert", "a1", next), true);
+      assert.equal(await one.saveTriage("alert", "a1", next), false, "revision 1 is gone");
+      assert.deepEqual((await one.getTriages("alert", ["a1"])).get("a1"), next);
+      assert.deepEqual(await one.getTriages("incident", ["a1"]), new Map(), "kinds apart");
+    }),
 });
