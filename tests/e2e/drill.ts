@@ -455,13 +455,12 @@ export async function assertAlertsMatch(
   // The incidents the workers folded in MongoDB, together, whatever their order and
   // repeats, are the replay's (their write counts apart).
   const expected = replayedIncidents.get(expectedIds);
-  if (expected) {
-    const live = (await store.findIncidents({ limit: 100_000 }))
-      .map((i) => ({ ...i, version: 1 }))
-      .sort((a, b) => a.incident_id < b.incident_id ? -1 : 1);
-    assert.ok(expected.length > 0, "the replay has incidents");
-    assert.deepEqual(live, expected, "the same incidents as replay");
-  }
+  assert.ok(expected, "the expected ids come from expectedAlertIds (its replay's incidents)");
+  const live = (await store.findIncidents({ limit: 100_000 }))
+    .map((i) => ({ ...i, version: 1 }))
+    .sort((a, b) => a.incident_id < b.incident_id ? -1 : 1);
+  assert.ok(expected.length > 0, "the replay has incidents");
+  assert.deepEqual(live, expected, "the same incidents as replay");
 }
 
 /** Records moved to their key's partition, as a worker's metrics count them (all topics). */
