@@ -30,6 +30,7 @@ import { linesOfFile, type LineSource, replayManifest } from "./engine/replay.ts
 import { replayThreaded as replayLines } from "./engine/replay_parallel.ts";
 import { VigilSystem } from "./engine/system.ts";
 import { incidentsOf } from "./engine/incidents.ts";
+import type { Suppression } from "./engine/suppressions.ts";
 import { loadModels, SERVED_MODELS } from "./engine/served_models.ts";
 import { ModelService } from "./models/service.ts";
 import { FLOW_MODEL } from "./actors/source.ts";
@@ -47,6 +48,7 @@ Commands:
   replay --input FILE.jsonl [--output alerts.jsonl] [--dead-letters FILE.jsonl]
          [--manifest FILE.json]  what the alerts depend on: model versions, IP database
          [--incidents incidents.jsonl]  the alerts' incidents too, sorted by id
+         [--suppressions FILE.jsonl]  judge with these suppressions (as GET /api/v1/suppressions lists them)
   simulate [--output FILE.jsonl | --to http://127.0.0.1:8080 --token T] [--events N]
            [--users N] [--seed N] [--rate EVENTS_PER_S] [--start ISO] [--attack-interval-s N]
            [--scenarios brute_force,guess_then_success] [--truth truth.jsonl] [--realtime]
@@ -334,12 +336,44 @@ async function connectIo(config: Config): Promise<{ log?: Log; store?: Store }> 
   return out;
 }
 
+/** Suppressions from a JSON-lines file, one as GET /api/v1/suppressions lists it per line. */
+async function readSuppressions(path: string): Promise<Suppression[]> {
+  await checkReadable("suppressions", path);
+  const out: Suppression[] = [];
+  const lines = (await Deno.readTextFile(path)).split("\n");
+  lines.forEach((line, i) => {
+    if (line.trim() === "") return;
+    let s: Partial<Suppression>;
+    try {
+      s = JSON.parse(line);
+    } catch {
+      throw new UsageError(`--suppressions ${path}:${i + 1} is not JSON`);
+    }
+    const times = [s?.starts_at, s?.expires_at].map((t) => Date.parse(String(t)));
+    if (typeof s?.id !== "string" || times.some((t) => !Number.isFinite(t))) {
+      throw new UsageError(
+        `--suppressions ${path}:${i + 1} is not a suppression (id, starts_at, expires_at)`,
+      );
+    }
+    out.push({
+      rule: null,
+      entity_type: null,
+      entity_key: null,
+      cidr: null,
+      incident_id: null,
+      ...s,
+    } as Suppression);
+  });
+  return out;
+}
+
 async function replay(args: Args): Promise<number> {
   const input = args.string("input");
   const output = args.string("output");
   const deadOut = args.string("dead-letters");
   const manifestOut = args.string("manifest");
   const incidentsOut = args.string("incidents");
+  const suppressionsIn = args.string("suppressions");
   args.checkAllUsed();
   if (!input) throw new UsageError("replay needs --input FILE.jsonl");
   await checkReadable("input", input);
@@ -347,13 +381,14 @@ async function replay(args: Args): Promise<number> {
   if (deadOut) await checkWritable("dead-letters", deadOut);
   if (manifestOut) await checkWritable("manifest", manifestOut);
   if (incidentsOut) await checkWritable("incidents", incidentsOut);
+  const suppressions = suppressionsIn ? await readSuppressions(suppressionsIn) : [];
   const config = loadConfig(Deno.env.toObject());
   // Flows and logins are scored as a live worker scores them, by the newest models.
   const models = new ModelService(config.models);
   await loadModels(models, config.models.dir);
   const lines = linesOfFile(input, undefined, config.max_event_bytes);
   const manifest = replayManifest(config, models, SERVED_MODELS);
-  const r = await replayLines(lines, config, models).finally(() => models.close());
+  const r = await replayLines(lines, config, models, suppressions).finally(() => models.close());
   if (manifestOut) await Deno.writeTextFile(manifestOut, JSON.stringify(manifest, null, 2) + "\n");
   const text = r.alerts.map((a) => JSON.stringify(a) + "\n").join("");
   if (output) await Deno.writeTextFile(output, text);

@@ -12,7 +12,7 @@
 
 import type { AlertLimits, RuntimeLimits, SupervisionLimits } from "../config/defaults.ts";
 import { preview } from "../events/bounds.ts";
-import type { Alert, DeadLetter } from "../events/types.ts";
+import type { Alert, DeadLetter, Entity } from "../events/types.ts";
 import { isLate } from "../events/timeliness.ts";
 import { PartitionSupervisor } from "../supervisors/partition.ts";
 import { RootSupervisor } from "../supervisors/root.ts";
@@ -82,6 +82,8 @@ export interface RuntimeOptions {
   strategyOf?: (type: string) => Strategy;
   /** Whether a rule's alerts are `enforce` or `shadow` (default: enforce). */
   modeOf?: (rule: string) => "enforce" | "shadow";
+  /** The suppression covering an enforced alert, judged at its event time (null: none). */
+  suppressedBy?: (alert: { rule: string; entity: Entity; ts: number }) => string | null;
   /** Told of each failed snapshot load (it is retried with backoff). */
   onSnapshotError?: (id: string, err: unknown, attempt: number) => void;
   /** Told of each escalation of a partition to the root, and what the root did. */
@@ -1128,6 +1130,11 @@ export class ActorRuntime {
     };
     if (d.score !== undefined) alert.score = d.score;
     if (d.model !== undefined) alert.model = d.model;
+    const by = alert.mode === "enforce" ? this.#o.suppressedBy?.(d) ?? null : null;
+    if (by !== null) {
+      alert.mode = "suppressed";
+      alert.suppressed_by = by;
+    }
     this.#telemetry.alertRaised(alert, now - d.ts, d.decided);
     this.#o.alertSink?.publish(alert);
   }

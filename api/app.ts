@@ -15,6 +15,12 @@ import { utf8Length } from "../engine/intake.ts";
 import { type Alert, type Incident, type Severity, SEVERITY_RANK } from "../events/types.ts";
 import { requireToken } from "./auth.ts";
 import {
+  type Suppression,
+  SuppressionError,
+  type SuppressionLimits,
+  suppressionOf,
+} from "../engine/suppressions.ts";
+import {
   applyTriage,
   type Triage,
   triageChangeOf,
@@ -110,6 +116,12 @@ export interface ApiDeps {
   models?: ModelsDeps;
   /** Rule operations (absent: the routes answer 404). */
   rules?: RulesDeps;
+  /** The analysts' suppressions (absent: the routes answer 404). */
+  suppressions?: {
+    limits: SuppressionLimits;
+    list(): Suppression[];
+    save(s: Suppression): Promise<void>;
+  };
   /** The clock of the ingest rate limit (ms; default `Date.now`). */
   now?: () => number;
   actors: {
@@ -609,6 +621,97 @@ export function createApp(deps: ApiDeps): Hono {
       if (err instanceof RuleError) throw new BadRequest(err.message);
       throw err;
     }
+  });
+
+  // Suppressions: made, listed and ended (an ended one stays listed, so a replay given the
+  // list suppresses what it covered).
+  const suppressionsOf = () => {
+    if (!deps.suppressions) throw new NotFound("No suppressions are kept by this process");
+    return deps.suppressions;
+  };
+  const clock = () => deps.now?.() ?? Date.now();
+  const made = async (c: Context, body: unknown, incident?: Incident) => {
+    const sup = suppressionsOf();
+    let s: Suppression;
+    try {
+      const anchored = incident
+        ? {
+          ...(body as Record<string, unknown>),
+          entity_type: incident.anchor.type,
+          entity_key: incident.anchor.key,
+        }
+        : body;
+      s = suppressionOf(anchored, {
+        id: crypto.randomUUID(),
+        author: PRINCIPAL,
+        now_ms: clock(),
+        ...(incident ? { incident_id: incident.incident_id } : {}),
+      }, sup.limits);
+    } catch (err) {
+      if (err instanceof SuppressionError) throw new BadRequest(err.message);
+      throw err;
+    }
+    await sup.save(s);
+    return c.json(s, 201);
+  };
+  const jsonOf = async (c: Context, hint: string): Promise<unknown> => {
+    try {
+      return JSON.parse(await c.req.text());
+    } catch {
+      throw new BadRequest(`Cannot parse the body: send ${hint}`);
+    }
+  };
+  const SUPPRESSION_HINT =
+    '{"reason": "…", "duration_s": 3600, "rule": "…" and/or "entity_type" with "entity_key", or "cidr"}';
+  app.get("/api/v1/suppressions", (c) => {
+    const now = clock();
+    const active = c.req.query("active");
+    if (active !== undefined && active !== "true" && active !== "false") {
+      throw new BadRequest("active must be true or false");
+    }
+    const all = suppressionsOf().list().reverse(); // the newest first
+    const live = (s: Suppression) =>
+      Date.parse(s.starts_at) <= now && now < Date.parse(s.expires_at);
+    const list = active === undefined ? all : all.filter((s) => live(s) === (active === "true"));
+    return c.json({ count: list.length, suppressions: list });
+  });
+  app.post(
+    "/api/v1/suppressions",
+    smallBody,
+    async (c) => made(c, await jsonOf(c, SUPPRESSION_HINT)),
+  );
+  app.post("/api/v1/incidents/:id/suppress", smallBody, async (c) => {
+    const body = await jsonOf(
+      c,
+      '{"reason": "…", "duration_s": 3600} (and "rule" to keep the others)',
+    );
+    if (typeof body === "object" && body !== null && !Array.isArray(body)) {
+      const extra = Object.keys(body).filter((k) =>
+        k === "entity_type" || k === "entity_key" || k === "cidr"
+      );
+      if (extra.length > 0) {
+        throw new BadRequest(
+          `Cannot use field(s) ${extra.join(", ")}: the incident names its entity`,
+        );
+      }
+    }
+    suppressionsOf();
+    const id = c.req.param("id");
+    const incident = await deps.store.getIncident(id);
+    if (!incident) throw new NotFound(`No incident ${id} is stored`);
+    return made(c, body, incident);
+  });
+  app.delete("/api/v1/suppressions/:id", async (c) => {
+    const sup = suppressionsOf();
+    const id = c.req.param("id");
+    const s = sup.list().find((x) => x.id === id);
+    if (!s) throw new NotFound(`No suppression ${id}`);
+    // Ended now: what it covered before stays covered (event time), nothing after.
+    const now = clock();
+    const end = Math.max(Date.parse(s.starts_at), Math.min(now, Date.parse(s.expires_at)));
+    const ended = { ...s, expires_at: new Date(end).toISOString() };
+    await sup.save(ended);
+    return c.json(ended);
   });
 
   app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}` }, 404));

@@ -200,6 +200,51 @@ export const openapi = {
       },
       patch: triagePatch("incident"),
     },
+    "/api/v1/suppressions": {
+      get: {
+        summary: "The suppressions, newest first (ended ones too)",
+        security: bearer,
+        parameters: [{ name: "active", in: "query", required: false, schema: { type: "string" } }],
+        responses: { "200": json("The suppressions"), ...errors },
+      },
+      post: {
+        summary: "Suppress a rule, an entity or a network (CIDR), for a while, with a reason",
+        security: bearer,
+        description: "Body: `reason`, `duration_s` or `expires_at` (and `starts_at`), and any " +
+          "of `rule`, `entity_type` with `entity_key`, `cidr`. Alerts it covers (judged at " +
+          'their event time) are kept with `mode: "suppressed"` and notify no one.',
+        requestBody: { content: { "application/json": {} } },
+        responses: { "201": json("The suppression"), ...errors, ...tooLarge },
+      },
+    },
+    "/api/v1/suppressions/{id}": {
+      delete: {
+        summary: "End a suppression now (it stays listed, ended)",
+        security: bearer,
+        parameters: [idParam],
+        responses: {
+          "200": json("The suppression, ended"),
+          "404": json("No such suppression"),
+          ...unauthorized,
+        },
+      },
+    },
+    "/api/v1/incidents/{id}/suppress": {
+      post: {
+        summary: "Suppress what the incident is about (its anchor), in one action",
+        security: bearer,
+        description:
+          "Body: `reason`, `duration_s` or `expires_at`, and `rule` to suppress only one rule.",
+        parameters: [idParam],
+        requestBody: { content: { "application/json": {} } },
+        responses: {
+          "201": json("The suppression"),
+          ...errors,
+          "404": json("No such incident"),
+          ...tooLarge,
+        },
+      },
+    },
     "/api/v1/alerts/{id}": {
       get: {
         summary: "One alert, with its triage",

@@ -335,6 +335,14 @@ export interface AlertLimits {
   max_incident_members: number;
   /** Incidents kept by the in-memory store (oldest dropped first). */
   memory_store_max_incidents: number;
+  /** Suppressions held (live and ended; the newest kept). */
+  max_suppressions: number;
+  /** Longest a suppression may last. */
+  max_suppression_ms: number;
+  /** Longest reason of a suppression, in characters. */
+  max_reason_chars: number;
+  /** How often a process reads the store's suppressions again (others' changes). */
+  suppressions_refresh_ms: number;
 }
 
 /**
@@ -813,6 +821,10 @@ export const defaults: Readonly<Config> = Object.freeze({
     incident_window_ms: 60 * MINUTE,
     max_incident_members: 200,
     memory_store_max_incidents: 20_000,
+    max_suppressions: 1_000,
+    max_suppression_ms: 30 * 24 * 60 * MINUTE,
+    max_reason_chars: 1_000,
+    suppressions_refresh_ms: 5_000,
   },
   input: {
     max_key_chars: 256,

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { type Suppressible, type Suppression, Suppressions } from "./suppressions.ts";
 import type { ModelService } from "../models/service.ts";
 import { flowModelView, loginModelView } from "./served_models.ts";
 import { sourceBehaviour } from "../actors/source.ts";
@@ -180,7 +181,11 @@ export class Run {
   #maxEventBytes: number;
   #limits: InputLimits;
 
-  constructor(config: Config, models: ModelService | null) {
+  constructor(
+    config: Config,
+    models: ModelService | null,
+    suppressions: readonly Suppression[] = [],
+  ) {
     this.#maxEventBytes = config.max_event_bytes;
     this.#limits = config.input;
     this.#batch = config.runtime.max_batch_events;
@@ -211,6 +216,13 @@ export class Run {
       ],
       ...(models ? { inference: models } : {}),
       modeOf: (rule) => rules.modeOf(rule),
+      ...(suppressions.length > 0
+        ? {
+          suppressedBy: ((list) => (a: Suppressible) => list.match(a))(
+            new Suppressions(config.alerts.max_suppressions, suppressions),
+          ),
+        }
+        : {}),
       strategyOf: () => strategy,
       runtime: config.runtime,
       supervision: config.supervision,
@@ -350,16 +362,17 @@ export async function replay(
   source: LineSource,
   config: Config,
   models: ModelService | null = null,
+  suppressions: readonly Suppression[] = [],
 ): Promise<ReplayResult> {
   const t0 = performance.now();
   // Score each flow as soon as the feed yields (see ModelService.eager).
   const eager = models?.eager ?? false;
   if (models) models.eager = true;
   try {
-    return await streamed(new Run(config, models), source, t0);
+    return await streamed(new Run(config, models, suppressions), source, t0);
   } catch (err) {
     if (!(err instanceof OutOfOrder)) throw err;
-    return await sortedFirst(new Run(config, models), source, config, t0);
+    return await sortedFirst(new Run(config, models, suppressions), source, config, t0);
   } finally {
     if (models) models.eager = eager;
   }

@@ -16,6 +16,7 @@
  * @module
  */
 
+import type { Suppression } from "./suppressions.ts";
 import type { Config } from "../config/defaults.ts";
 import type { DeadLetter, EventKind } from "../events/types.ts";
 import type { ModelService } from "../models/service.ts";
@@ -151,6 +152,7 @@ class Lane {
     config: Config,
     models: ModelService | null,
     readonly maxInFlight: number,
+    suppressions: readonly Suppression[] = [],
   ) {
     this.worker = new Worker(new URL("./replay_worker.ts", import.meta.url).href, {
       type: "module",
@@ -205,6 +207,7 @@ class Lane {
     const start: ToWorker = {
       t: "start",
       config,
+      suppressions: [...suppressions],
       thread,
       threads,
       models: models && { settings: models.settings, versions: models.activeVersions() },
@@ -305,8 +308,9 @@ export async function replayThreaded(
   source: LineSource,
   config: Config,
   models: ModelService | null = null,
+  suppressions: readonly Suppression[] = [],
 ): Promise<ReplayResult> {
-  if (config.runtime.replay_threads < 2) return replay(source, config, models);
+  if (config.runtime.replay_threads < 2) return replay(source, config, models, suppressions);
   const t0 = performance.now();
   const chunk = Math.max(1, config.runtime.replay_chunk_lines);
   const threads = Math.min(config.runtime.replay_threads, GROUPS);
@@ -319,6 +323,7 @@ export async function replayThreaded(
         config,
         models,
         Math.max(1, config.runtime.replay_chunks_in_flight),
+        suppressions,
       ),
   );
   const laneOf = Array.from({ length: GROUPS }, (_, g) => threadOf(g, threads));
@@ -362,7 +367,7 @@ export async function replayThreaded(
   } catch (err) {
     if (!(err instanceof Redo)) throw err;
     for (const lane of lanes) lane.worker.terminate();
-    const r = await replay(source, config, models);
+    const r = await replay(source, config, models, suppressions);
     return { ...r, ms: performance.now() - t0 };
   } finally {
     for (const lane of lanes) lane.worker.terminate();

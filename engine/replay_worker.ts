@@ -9,6 +9,7 @@
 
 /// <reference lib="deno.worker" />
 
+import type { Suppression } from "./suppressions.ts";
 import type { Config } from "../config/defaults.ts";
 import type { ModelSettings } from "../config/defaults.ts";
 import type { Alert, DeadLetter } from "../events/types.ts";
@@ -21,6 +22,8 @@ export type ToWorker =
   | {
     t: "start";
     config: Config;
+    /** The analysts' suppressions to judge alerts with (`replay --suppressions`). */
+    suppressions: Suppression[];
     /** This worker's thread, of `threads` (it runs the groups `threadOf` gives it). */
     thread: number;
     threads: number;
@@ -102,7 +105,7 @@ async function work(): Promise<void> {
       models.eager = true;
     }
     const t0 = performance.now();
-    const run = new Run(start.config, models);
+    const run = new Run(start.config, models, start.suppressions);
     post({ t: "ready" });
     // The kinds dealt to this thread (a line of another named its kind twice).
     const mine = new Set(

@@ -32,6 +32,7 @@ import { Intake, rekeyStream } from "./intake.ts";
 import { itemVerdict, judgeItems } from "./ingest_verdicts.ts";
 import { WatermarkHolds } from "../actors/holds.ts";
 import { Outbox } from "./outbox.ts";
+import { type Suppression, Suppressions } from "./suppressions.ts";
 import { log } from "./logger.ts";
 import { loggedGeoLocator } from "./geo_locator.ts";
 import { REPARTITION_STREAM_PREFIX, repartitionStream } from "./repartition.ts";
@@ -78,6 +79,8 @@ export class VigilSystem {
   #clock: Clock;
   #consumer: Consumer | null = null;
   #timers: ReturnType<typeof setInterval>[] = [];
+  /** The analysts' suppressions this process judges alerts with (the store's, re-read). */
+  readonly suppressions: Suppressions;
   #stopping = false;
   #simulator: Simulator | null = null;
   #assigned: number[] | null = null;
@@ -119,6 +122,7 @@ export class VigilSystem {
         max_incident_members: c.alerts.max_incident_members,
       });
     this.topics = new Topics(c.io.topic_prefix);
+    this.suppressions = new Suppressions(c.alerts.max_suppressions);
     this.outbox = new Outbox(this.store, this.log, this.topics);
     this.notifier = options.notifier ?? new Notifier(c.notify, {
       notified: (target, result, n) => this.metrics.notified(target, result, n),
@@ -153,6 +157,7 @@ export class VigilSystem {
       ],
       inference: models,
       modeOf: (rule) => rules.modeOf(rule),
+      suppressedBy: (a) => this.suppressions.match(a),
       // Messages between actors go through the signals topic: the receiver's partition
       // may be owned by another process.
       route: (to, message) => this.intake.forwardSignal(to, message),
@@ -258,6 +263,11 @@ export class VigilSystem {
         contentType: this.metrics.contentType,
       }),
       ingest: (items) => this.ingest(items),
+      suppressions: {
+        limits: c.alerts,
+        list: () => this.suppressions.list,
+        save: (s) => this.suppress(s),
+      },
       actors: this.runtime,
       partitions: () => this.#assigned,
       models: {
@@ -387,6 +397,11 @@ export class VigilSystem {
   ): Promise<void> {
     const c = this.config;
     await this.#loadModels();
+    // A store that does not answer yet is read again by the timer (readiness says so).
+    await this.#readSuppressions().catch((err) =>
+      log("warn", "Cannot read the suppressions yet; retrying", { error: String(err) })
+    );
+    this.#every(c.alerts.suppressions_refresh_ms, () => this.#readSuppressions());
     if (!(await this.#ensureTopics()) || this.#stopping) return;
     const consume: ConsumeOptions = {
       group: c.io.kafka_group,
@@ -683,6 +698,27 @@ export class VigilSystem {
     const per_second = this.config.simulator.flows_per_second;
     const flows = per_second > 0 ? flowsOf(this.models.manifest(FLOW_MODEL), per_second) : null;
     return flows ? { flows } : {};
+  }
+
+  /** Reads the store's suppressions (those other processes made or ended too). */
+  async #readSuppressions(): Promise<void> {
+    this.suppressions.replace(
+      await this.store.findSuppressions(this.config.alerts.max_suppressions),
+    );
+  }
+
+  /** Keeps a suppression made or ended here, and judges with it at once. */
+  async suppress(s: Suppression): Promise<void> {
+    await this.store.saveSuppression(s);
+    this.suppressions.put(s);
+    log("info", "Suppression saved", {
+      id: s.id,
+      rule: s.rule,
+      entity_type: s.entity_type,
+      cidr: s.cidr !== null,
+      expires_at: s.expires_at,
+      author: s.author,
+    });
   }
 
   /** Loads the newest version of each model; without one, its actors go without scores. */

@@ -93,7 +93,13 @@ export interface Alert {
   model?: string;
   evidence: Record<string, unknown>;
   event_ids: string[];
-  mode: "enforce" | "shadow";
+  /**
+   * `shadow`: its rule is under evaluation; `suppressed`: an analyst's suppression covers it
+   * (`suppressed_by`). Neither notifies anyone nor joins an incident.
+   */
+  mode: "enforce" | "shadow" | "suppressed";
+  /** The suppression that covers it (with `mode: "suppressed"`). */
+  suppressed_by?: string;
   /** The incident the alert belongs to (absent on alerts raised before incidents existed). */
   incident?: AlertIncident;
 }

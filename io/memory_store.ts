@@ -7,6 +7,7 @@
 
 import type { Alert, DeadLetter, Incident } from "../events/types.ts";
 import type { Triage, TriageKind } from "../engine/triage.ts";
+import type { Suppression } from "../engine/suppressions.ts";
 import { defaults } from "../config/defaults.ts";
 import {
   byIncident,
@@ -35,6 +36,7 @@ export class MemoryStore implements Store {
   #notifications = new Map<string, { item: PendingNotification; lease_until: number }>();
   #incidents = new Map<string, Incident>();
   #triage = new Map<string, Triage>();
+  #suppressions = new Map<string, Suppression>();
   #maxAlerts: number;
   #maxDead: number;
   #maxIncidents: number;
@@ -151,6 +153,25 @@ export class MemoryStore implements Store {
       if (t) out.set(id, t);
     }
     return Promise.resolve(out);
+  }
+
+  saveSuppression(s: Suppression): Promise<void> {
+    this.#suppressions.set(s.id, s);
+    // Bounded like the process's own list: the oldest created dropped first.
+    if (this.#suppressions.size > defaults.alerts.max_suppressions) {
+      const oldest = [...this.#suppressions.values()].sort((a, b) =>
+        a.created_at < b.created_at ? -1 : 1
+      )[0]!;
+      this.#suppressions.delete(oldest.id);
+    }
+    return Promise.resolve();
+  }
+
+  findSuppressions(limit: number): Promise<Suppression[]> {
+    const all = [...this.#suppressions.values()].sort((a, b) =>
+      a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0
+    );
+    return Promise.resolve(all.slice(0, limit));
   }
 
   saveTriage(kind: TriageKind, id: string, after: Triage): Promise<boolean> {

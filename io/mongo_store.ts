@@ -11,6 +11,7 @@ import { type Alert, type DeadLetter, type Incident, SEVERITY_RANK } from "../ev
 import { defaults } from "../config/defaults.ts";
 import { byIncident, foldIncident, sameIncident } from "../engine/incidents.ts";
 import type { Triage, TriageKind } from "../engine/triage.ts";
+import type { Suppression } from "../engine/suppressions.ts";
 import {
   type AlertQuery,
   type ArchivedEvent,
@@ -109,6 +110,8 @@ function insertFirst<T extends { _id: string }>(c: Collection<T>, doc: T): Promi
   });
 }
 
+type SuppressionDoc = Suppression & { _id: string };
+
 /** A MongoDB-backed store. */
 export class MongoStore implements Store {
   #client: MongoClient;
@@ -121,6 +124,7 @@ export class MongoStore implements Store {
   #notifications: Collection<NotificationDoc>;
   #incidents: Collection<IncidentDoc>;
   #triage: Collection<TriageDoc>;
+  #suppressions: Collection<SuppressionDoc>;
   #maxIncidentMembers = defaults.alerts.max_incident_members;
   #chunkChars: number;
   #raised = 0;
@@ -137,6 +141,7 @@ export class MongoStore implements Store {
     this.#notifications = db.collection<NotificationDoc>("notifications");
     this.#incidents = db.collection<IncidentDoc>("incidents");
     this.#triage = db.collection<TriageDoc>("triage");
+    this.#suppressions = db.collection<SuppressionDoc>("suppressions");
   }
 
   /** Connects and creates the indexes. */
@@ -371,6 +376,16 @@ export class MongoStore implements Store {
       const { _id, kind: _k, case_id, ...triage } = d;
       return [case_id, triage as Triage];
     }));
+  }
+
+  async saveSuppression(s: Suppression): Promise<void> {
+    await this.#suppressions.replaceOne({ _id: s.id }, s, { upsert: true });
+  }
+
+  async findSuppressions(limit: number): Promise<Suppression[]> {
+    const docs = await this.#suppressions.find({}, { projection: { _id: 0 } })
+      .sort({ created_at: -1 }).limit(limit).toArray();
+    return docs as unknown as Suppression[];
   }
 
   /** Inserted at the first change (unique `_id`), then replaced only at its revision. */

@@ -243,11 +243,11 @@ export class Notifier {
     return this.#lanes.length > 0;
   }
 
-  /** Queues alerts (never waits): shadow-mode alerts are not sent. */
+  /** Queues alerts (never waits): shadow and suppressed alerts are not sent. */
   offer(alerts: readonly Alert[]): void {
     for (const lane of this.#lanes) {
       const min = RANK[lane.target.min_severity];
-      const due = alerts.filter((a) => a.mode !== "shadow" && RANK[a.severity] >= min);
+      const due = alerts.filter((a) => a.mode === "enforce" && RANK[a.severity] >= min);
       if (due.length > 0) lane.offer(due);
     }
   }

@@ -7,6 +7,7 @@
 
 import type { Alert, DeadLetter, Incident, Severity } from "../events/types.ts";
 import type { Triage, TriageKind } from "../engine/triage.ts";
+import type { Suppression } from "../engine/suppressions.ts";
 
 /** Filters of an alert query (CONTRACT.md §4). */
 export interface AlertQuery {
@@ -108,6 +109,10 @@ export interface Store {
    * (`after.revision - 1`; 0: none stored); false when another change came first.
    */
   saveTriage(kind: TriageKind, id: string, after: Triage): Promise<boolean>;
+  /** Keeps a suppression, or replaces the one of its id (ended early, it is kept ended). */
+  saveSuppression(s: Suppression): Promise<void>;
+  /** Up to `limit` suppressions, the newest created first. */
+  findSuppressions(limit: number): Promise<Suppression[]>;
   saveDeadLetters(letters: readonly DeadLetter[]): Promise<void>;
   /** Newest first. */
   findDeadLetters(limit: number): Promise<DeadLetter[]>;

@@ -1378,6 +1378,24 @@ Deno.test("every 4xx the OpenAPI document lists for a route is one that route gi
     ["POST", "/api/v1/dead-letters/redrive", "400", "/api/v1/dead-letters/redrive", "{"],
     ["POST", "/api/v1/dead-letters/redrive", "413", "/api/v1/dead-letters/redrive", big],
     ["GET", "/api/v1/alerts/{id}", "404", "/api/v1/alerts/nope", undefined],
+    ["GET", "/api/v1/suppressions", "400", "/api/v1/suppressions?active=maybe", undefined],
+    ["POST", "/api/v1/suppressions", "400", "/api/v1/suppressions", { reason: "x" }],
+    ["POST", "/api/v1/suppressions", "413", "/api/v1/suppressions", big],
+    ["DELETE", "/api/v1/suppressions/{id}", "404", "/api/v1/suppressions/nope", undefined],
+    ["POST", "/api/v1/incidents/{id}/suppress", "400", "/api/v1/incidents/seed-incident/suppress", {
+      reason: "x",
+    }],
+    ["POST", "/api/v1/incidents/{id}/suppress", "404", "/api/v1/incidents/nope/suppress", {
+      reason: "x",
+      duration_s: 60,
+    }],
+    [
+      "POST",
+      "/api/v1/incidents/{id}/suppress",
+      "413",
+      "/api/v1/incidents/seed-incident/suppress",
+      big,
+    ],
     ...(["incident", "alert"] as const).flatMap(
       (kind): [string, string, string, string, unknown][] => {
         const doc = `/api/v1/${kind}s/{id}`;

@@ -343,3 +343,36 @@ Deno.test({
       assert.deepEqual(await one.getTriages("incident", ["a1"]), new Map(), "kinds apart");
     }),
 });
+
+Deno.test({
+  name:
+    "MongoStore keeps suppressions: one per id (ended in place), newest first, seen by another process",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    twoStores(async (one, two) => {
+      const s = (id: string, created: string) => ({
+        id,
+        rule: "net.port_scan",
+        entity_type: null,
+        entity_key: null,
+        cidr: "198.18.0.0/15",
+        reason: "the scanner we run",
+        author: "ana",
+        starts_at: "2026-01-05T09:00:00.000Z",
+        expires_at: "2026-01-05T10:00:00.000Z",
+        created_at: created,
+        incident_id: null,
+      });
+      await one.saveSuppression(s("a", "2026-01-05T09:00:00.000Z"));
+      await one.saveSuppression(s("b", "2026-01-05T09:01:00.000Z"));
+      await one.saveSuppression({
+        ...s("a", "2026-01-05T09:00:00.000Z"),
+        expires_at: "2026-01-05T09:30:00.000Z",
+      });
+      const seen = await two.findSuppressions(10);
+      assert.deepEqual(seen.map((x) => x.id), ["b", "a"]);
+      assert.equal(seen[1]!.expires_at, "2026-01-05T09:30:00.000Z", "ended in place");
+      assert.deepEqual((await two.findSuppressions(1)).map((x) => x.id), ["b"]);
+    }),
+});
