@@ -634,7 +634,9 @@ export function createApp(deps: ApiDeps): Hono {
     const sup = suppressionsOf();
     let s: Suppression;
     try {
-      const anchored = incident
+      // A body that is not an object is refused as such, not spread into one.
+      const object = typeof body === "object" && body !== null && !Array.isArray(body);
+      const anchored = incident && object
         ? {
           ...(body as Record<string, unknown>),
           entity_type: incident.anchor.type,

@@ -86,6 +86,14 @@ Deno.test("Suppressions: a suppressed alert is kept and counted as suppressed, n
       body: { reason: "x", duration_s: 60, cidr: "10.0.0.0/8" },
     });
     assert.equal(own.status, 400);
+    for (const body of [[], "bob", 5]) {
+      const r = await send(system, `/api/v1/incidents/${incident}/suppress`, {
+        method: "POST",
+        body,
+      });
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.match(r.json.error, /an object/, JSON.stringify(body));
+    }
 
     // Ended: listed, not active.
     const ended = await send(system, `/api/v1/suppressions/${fromIncident.json.id}`, {
