@@ -122,6 +122,8 @@ export interface ApiDeps {
     list(): Suppression[];
     save(s: Suppression): Promise<void>;
   };
+  /** Told of a case's triage changed here (the rules' precision counts its label at once). */
+  triaged?: (kind: TriageKind, id: string, triage: Triage) => Promise<void>;
   /** The clock of the ingest rate limit (ms; default `Date.now`). */
   now?: () => number;
   actors: {
@@ -366,6 +368,7 @@ export function createApp(deps: ApiDeps): Hono {
           triage: now,
         }, 409);
       }
+      await deps.triaged?.(kind, id, after);
       c.header("ETag", etagOf(after));
       return c.json({ id, triage: after });
     };

@@ -77,6 +77,65 @@ const ingestResult = {
   },
 };
 
+/** A rule as `GET /api/v1/rules` lists it: mode, parameters, precision and alert budget. */
+const rule = {
+  type: "object",
+  required: ["rule", "entity", "mode", "params", "feedback", "budget"],
+  properties: {
+    rule: { type: "string", description: "Its dotted name, e.g. auth.brute_force" },
+    entity: { type: "string", description: "The actor type it runs in" },
+    mode: { type: "string", enum: ["enforce", "shadow"] },
+    params: { type: "object", additionalProperties: { type: "number" } },
+    feedback: {
+      type: "object",
+      description: "The analysts' resolution labels of its alerts given in the last " +
+        "window_days (VIGIL_RULES_PRECISION_WINDOW_DAYS, wall clock); an incident's label " +
+        "counts for each of its alerts without a label of their own (docs/feedback.md)",
+      required: ["precision", "true_positive", "false_positive", "benign", "window_days"],
+      properties: {
+        precision: {
+          type: ["number", "null"],
+          description: "true_positive / (true_positive + false_positive); null without either",
+        },
+        true_positive: { type: "integer" },
+        false_positive: { type: "integer" },
+        benign: { type: "integer", description: "Counted apart: not in the precision" },
+        window_days: { type: "number" },
+      },
+    },
+    budget: {
+      type: "object",
+      description: "Its alert budget (VIGIL_RULES_BUDGET_PER_HOUR, VIGIL_RULES_BUDGETS) " +
+        "against its alerts of the last hour of event time, every process together",
+      required: ["per_hour", "last_hour", "over", "auto_shadow"],
+      properties: {
+        per_hour: { type: ["integer", "null"], description: "null: no budget" },
+        last_hour: { type: "integer", description: "Suppressed alerts left out" },
+        over: { type: "boolean", description: "last_hour > per_hour" },
+        auto_shadow: {
+          type: "boolean",
+          description: "Going over moves it from enforce to shadow mode (VIGIL_RULES_AUTO_SHADOW)",
+        },
+      },
+    },
+  },
+};
+const ruleJson = (description: string) => ({
+  description,
+  content: { "application/json": { schema: rule } },
+});
+const rulesJson = {
+  description: "Rules",
+  content: {
+    "application/json": {
+      schema: {
+        type: "object",
+        properties: { count: { type: "integer" }, rules: { type: "array", items: rule } },
+      },
+    },
+  },
+};
+
 /** Optional query parameters (`limit` an integer, the others strings). */
 const queryParams = (names: string[]) =>
   names.map((name) => ({
@@ -333,9 +392,10 @@ export const openapi = {
     },
     "/api/v1/rules": {
       get: {
-        summary: "Every rule: its entity, mode (enforce or shadow) and parameters now",
+        summary: "Every rule: its entity, mode (enforce or shadow) and parameters now, its " +
+          "precision from the analysts' labels and its alert budget",
         security: bearer,
-        responses: { "200": json("Rules"), "404": json("No rules served"), ...unauthorized },
+        responses: { "200": rulesJson, "404": json("No rules served"), ...unauthorized },
       },
     },
     "/api/v1/rules/{rule}": {
@@ -343,7 +403,7 @@ export const openapi = {
         summary: "One rule",
         security: bearer,
         parameters: [{ name: "rule", in: "path", required: true, schema: { type: "string" } }],
-        responses: { "200": json("The rule"), "404": json("No such rule"), ...unauthorized },
+        responses: { "200": ruleJson("The rule"), "404": json("No such rule"), ...unauthorized },
       },
       patch: {
         summary:
@@ -352,7 +412,7 @@ export const openapi = {
         security: bearer,
         parameters: [{ name: "rule", in: "path", required: true, schema: { type: "string" } }],
         responses: {
-          "200": json("The rule as it is now"),
+          "200": ruleJson("The rule as it is now"),
           ...errors,
           "400": json("A parameter the rule does not read, or a value it cannot take"),
           "404": json("No such rule"),

@@ -26,7 +26,12 @@ import type { Store } from "../io/store.ts";
 import { type FlowOptions, flowsOf, Simulator } from "../sim/simulator.ts";
 import { createApp, type IngestResult, type ModelInfo, NotFound, Unavailable } from "../api/app.ts";
 import { Checkpointer } from "./checkpoints.ts";
-import { Rules } from "./rules.ts";
+import { type RuleInfo, RULES, Rules } from "./rules.ts";
+import { type BudgetPlan, budgetPlanOf, type RuleBudget } from "./feedback.ts";
+import { FeedbackTracker, type RuleStanding } from "./feedback_tracker.ts";
+import { registerRuleGauges } from "../io/feedback_metrics.ts";
+import { triagedCase } from "../io/memory_store.ts";
+import type { Triage, TriageKind } from "./triage.ts";
 import { Notifier } from "../io/notify.ts";
 import { Intake, rekeyStream } from "./intake.ts";
 import { itemVerdict, judgeItems } from "./ingest_verdicts.ts";
@@ -47,7 +52,28 @@ export interface SystemOptions {
   log?: Log;
   store?: Store;
   notifier?: Notifier;
+  /**
+   * Told when the system itself moved a rule over its alert budget to shadow mode
+   * (`rules.auto_shadow`), with the rule before and after: the hook for the audit log,
+   * whose principal is "system". Without it the change is only logged.
+   */
+  ruleAutoShadowed?: (change: AutoShadowed) => void | Promise<void>;
 }
+
+/** A rule the system moved to shadow mode because it went over its alert budget. */
+export interface AutoShadowed {
+  principal: "system";
+  /** When (ISO-8601, wall clock). */
+  at: string;
+  rule: string;
+  before: RuleInfo;
+  after: RuleInfo;
+  budget: RuleBudget;
+  reason: string;
+}
+
+/** A rule as the API shows it: with its labels' precision and its alert budget. */
+export type RuleView = RuleInfo & RuleStanding;
 
 /** The period of the event-loop lag probe (ms). */
 const LOOP_TICK_MS = 500;
@@ -79,6 +105,12 @@ export class VigilSystem {
   #clock: Clock;
   #consumer: Consumer | null = null;
   #timers: ReturnType<typeof setInterval>[] = [];
+  /** The rules' precision and budgets from the store (re-read, and at once for changes here). */
+  readonly feedback: FeedbackTracker;
+  #budgets: BudgetPlan;
+  /** Rules over their budget at the last read (a rule is auto-shadowed as it goes over). */
+  #overBudget = new Set<string>();
+  #ruleAutoShadowed: SystemOptions["ruleAutoShadowed"];
   /** The analysts' suppressions this process judges alerts with (the store's, re-read). */
   readonly suppressions: Suppressions;
   #stopping = false;
@@ -146,6 +178,23 @@ export class VigilSystem {
       const benign = m?.benign_class ?? m?.classes[0];
       return m ? m.classes.filter((k) => k !== benign).map(flowRule) : [];
     });
+    this.#budgets = budgetPlanOf(
+      c.rules,
+      (name) => RULES.some((r) => r.rule === name) || name.startsWith("flow."),
+    );
+    this.#ruleAutoShadowed = options.ruleAutoShadowed;
+    this.feedback = new FeedbackTracker({
+      store: this.store,
+      plan: this.#budgets,
+      precision_window_days: c.rules.precision_window_days,
+      max_labelled_cases: c.rules.max_labelled_cases,
+      max_incident_members: c.alerts.max_incident_members,
+      now: () => this.#clock.now(),
+    });
+    registerRuleGauges(
+      this.metrics.registry,
+      () => rules.list().map((r) => ({ rule: r.rule, ...this.feedback.standing(r.rule) })),
+    );
     this.#holds = new WatermarkHolds(c.api.max_watermark_holds, c.api.max_hold_ms);
     runtime = this.runtime = new ActorRuntime({
       behaviours: [
@@ -292,15 +341,97 @@ export class VigilSystem {
         unshadow: (name) => this.models.unshadow(name),
       },
       rules: {
-        list: () => rules.list(),
-        get: (rule) => rules.get(rule),
+        list: () => rules.list().map((r) => this.#ruleView(r)),
+        get: (rule) => {
+          const r = rules.get(rule);
+          return r && this.#ruleView(r);
+        },
         change: (rule, change) => {
-          const r = rules.change(rule, change);
-          if (r) log("info", "Rule changed", { rule, mode: r.mode, params: r.params });
-          return r;
+          const r = this.#changeRule(rule, change, "admin");
+          return r && this.#ruleView(r);
         },
       },
+      triaged: (kind, id, triage) => this.#triaged(kind, id, triage),
     });
+  }
+
+  /** A rule with its feedback and budget. */
+  #ruleView(r: RuleInfo): RuleView {
+    return { ...r, ...this.feedback.standing(r.rule) };
+  }
+
+  /** Changes a rule (the API's and the budget's one path), and logs it. */
+  #changeRule(
+    rule: string,
+    change: { mode?: unknown; params?: unknown },
+    by: string,
+  ): RuleInfo | null {
+    const r = this.rules.change(rule, change);
+    if (r) log("info", "Rule changed", { rule, mode: r.mode, params: r.params, by });
+    return r;
+  }
+
+  /** A triage changed here: its label counts at once (other processes read it soon). */
+  async #triaged(kind: TriageKind, id: string, triage: Triage): Promise<void> {
+    try {
+      await this.feedback.noted(triagedCase(kind, id, triage));
+    } catch (err) {
+      log("warn", "Cannot count a label yet; the next read will", { error: String(err) });
+    }
+  }
+
+  /** Reads the labels and alert counts, then judges the budgets. */
+  async #readFeedback(): Promise<void> {
+    await this.feedback.refresh();
+    await this.#judgeBudgets();
+  }
+
+  /**
+   * Flags the rules over their budget, and moves to shadow mode those configured for it
+   * as they go over while in enforce mode. A person who puts such a rule back in
+   * enforce mode while it is still over is not overruled: it is moved again only after
+   * it came back under its budget and went over once more.
+   */
+  async #judgeBudgets(): Promise<void> {
+    const over = new Set<string>();
+    for (const r of this.rules.list()) {
+      const { budget } = this.feedback.standing(r.rule);
+      if (!budget.over) continue;
+      over.add(r.rule);
+      if (this.#overBudget.has(r.rule)) continue;
+      log("warn", "Rule is over its alert budget", {
+        rule: r.rule,
+        last_hour: budget.last_hour,
+        per_hour: budget.per_hour,
+        mode: r.mode,
+      });
+      if (budget.auto_shadow && r.mode === "enforce") await this.#autoShadow(r, budget);
+    }
+    this.#overBudget = over;
+  }
+
+  async #autoShadow(before: RuleInfo, budget: RuleBudget): Promise<void> {
+    const after = this.#changeRule(before.rule, { mode: "shadow" }, "system")!;
+    const reason = `${budget.last_hour} alerts in the last hour, over its budget of ` +
+      `${budget.per_hour} (VIGIL_RULES_AUTO_SHADOW)`;
+    log("warn", "Rule moved to shadow mode: over its alert budget", { rule: before.rule, reason });
+    const at = new Date(this.#clock.now()).toISOString();
+    try {
+      await this.#ruleAutoShadowed?.({
+        principal: "system",
+        at,
+        rule: before.rule,
+        before,
+        after,
+        budget,
+        reason,
+      });
+    } catch (err) {
+      log("error", "Cannot record the rule's move to shadow mode", {
+        rule: before.rule,
+        error: String(err),
+      });
+    }
   }
 
   /**
@@ -402,6 +533,12 @@ export class VigilSystem {
       log("warn", "Cannot read the suppressions yet; retrying", { error: String(err) })
     );
     this.#every(c.alerts.suppressions_refresh_ms, () => this.#readSuppressions());
+    await this.#readFeedback().catch((err) =>
+      log("warn", "Cannot read the rules' labels and alert counts yet; retrying", {
+        error: String(err),
+      })
+    );
+    this.#every(c.rules.feedback_refresh_ms, () => this.#readFeedback());
     if (!(await this.#ensureTopics()) || this.#stopping) return;
     const consume: ConsumeOptions = {
       group: c.io.kafka_group,
