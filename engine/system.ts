@@ -24,10 +24,19 @@ import { MemoryStore } from "../io/memory_store.ts";
 import { Metrics } from "../io/metrics.ts";
 import type { Store } from "../io/store.ts";
 import { type FlowOptions, flowsOf, Simulator } from "../sim/simulator.ts";
-import { createApp, type IngestResult, type ModelInfo, NotFound, Unavailable } from "../api/app.ts";
+import {
+  type ApiApp,
+  createApp,
+  type IngestResult,
+  type ModelInfo,
+  NotFound,
+  Unavailable,
+} from "../api/app.ts";
+import { Authenticator, Sessions, type UserEntry } from "../api/auth.ts";
 import { Checkpointer } from "./checkpoints.ts";
 import { type RuleInfo, RULES, Rules } from "./rules.ts";
 import { type BudgetPlan, budgetPlanOf, type RuleBudget } from "./feedback.ts";
+import { auditEntry } from "./audit.ts";
 import { FeedbackTracker, type RuleStanding } from "./feedback_tracker.ts";
 import { registerRuleGauges } from "../io/feedback_metrics.ts";
 import { triagedCase } from "../io/memory_store.ts";
@@ -42,34 +51,20 @@ import { log } from "./logger.ts";
 import { loggedGeoLocator } from "./geo_locator.ts";
 import { REPARTITION_STREAM_PREFIX, repartitionStream } from "./repartition.ts";
 import { type PartitionerName, type Placement, placementOf } from "../actors/placement.ts";
-import type { Hono } from "hono";
 
 /** How to build a system. */
 export interface SystemOptions {
   config: Config;
+  /** ADMIN_TOKEN: the admin principal's token. */
   token: string;
+  /** ANALYST_TOKEN and VIEWER_TOKEN, when set. */
+  tokens?: { analyst?: string; viewer?: string };
+  /** The users file's principals. */
+  users?: readonly UserEntry[];
   clock?: Clock;
   log?: Log;
   store?: Store;
   notifier?: Notifier;
-  /**
-   * Told when the system itself moved a rule over its alert budget to shadow mode
-   * (`rules.auto_shadow`), with the rule before and after: the hook for the audit log,
-   * whose principal is "system". Without it the change is only logged.
-   */
-  ruleAutoShadowed?: (change: AutoShadowed) => void | Promise<void>;
-}
-
-/** A rule the system moved to shadow mode because it went over its alert budget. */
-export interface AutoShadowed {
-  principal: "system";
-  /** When (ISO-8601, wall clock). */
-  at: string;
-  rule: string;
-  before: RuleInfo;
-  after: RuleInfo;
-  budget: RuleBudget;
-  reason: string;
 }
 
 /** A rule as the API shows it: with its labels' precision and its alert budget. */
@@ -101,7 +96,7 @@ export class VigilSystem {
   readonly rules: Rules;
   /** Sends stored alerts to the configured targets (Slack, webhook, Alertmanager). */
   readonly notifier: Notifier;
-  readonly app: Hono;
+  readonly app: ApiApp;
   #clock: Clock;
   #consumer: Consumer | null = null;
   #timers: ReturnType<typeof setInterval>[] = [];
@@ -110,7 +105,6 @@ export class VigilSystem {
   #budgets: BudgetPlan;
   /** Rules over their budget at the last read (a rule is auto-shadowed as it goes over). */
   #overBudget = new Set<string>();
-  #ruleAutoShadowed: SystemOptions["ruleAutoShadowed"];
   /** The analysts' suppressions this process judges alerts with (the store's, re-read). */
   readonly suppressions: Suppressions;
   #stopping = false;
@@ -182,7 +176,6 @@ export class VigilSystem {
       c.rules,
       (name) => RULES.some((r) => r.rule === name) || name.startsWith("flow."),
     );
-    this.#ruleAutoShadowed = options.ruleAutoShadowed;
     this.feedback = new FeedbackTracker({
       store: this.store,
       plan: this.#budgets,
@@ -303,7 +296,12 @@ export class VigilSystem {
       });
     }
     this.app = createApp({
-      token: options.token,
+      auth: new Authenticator({
+        tokens: { admin: options.token, ...options.tokens },
+        users: options.users ?? [],
+        cache_entries: c.api.auth_cache_entries,
+      }),
+      sessions: new Sessions({ ttl_ms: c.api.session_ttl_ms, max: c.api.max_sessions }),
       limits: c.api,
       store: this.store,
       ready: () => this.ready(),
@@ -347,7 +345,7 @@ export class VigilSystem {
           return r && this.#ruleView(r);
         },
         change: (rule, change) => {
-          const r = this.#changeRule(rule, change, "admin");
+          const r = this.#changeRule(rule, change);
           return r && this.#ruleView(r);
         },
       },
@@ -364,10 +362,10 @@ export class VigilSystem {
   #changeRule(
     rule: string,
     change: { mode?: unknown; params?: unknown },
-    by: string,
+    by?: "system",
   ): RuleInfo | null {
     const r = this.rules.change(rule, change);
-    if (r) log("info", "Rule changed", { rule, mode: r.mode, params: r.params, by });
+    if (r) log("info", "Rule changed", { rule, mode: r.mode, params: r.params, ...(by && { by }) });
     return r;
   }
 
@@ -410,25 +408,32 @@ export class VigilSystem {
     this.#overBudget = over;
   }
 
+  /**
+   * Moves a rule to shadow mode as the API would, and appends it to the audit log as the
+   * principal "system" (`rule.auto_shadow`, the rule before and after with its budget).
+   */
   async #autoShadow(before: RuleInfo, budget: RuleBudget): Promise<void> {
     const after = this.#changeRule(before.rule, { mode: "shadow" }, "system")!;
-    const reason = `${budget.last_hour} alerts in the last hour, over its budget of ` +
-      `${budget.per_hour} (VIGIL_RULES_AUTO_SHADOW)`;
-    log("warn", "Rule moved to shadow mode: over its alert budget", { rule: before.rule, reason });
-    const at = new Date(this.#clock.now()).toISOString();
+    log("warn", "Rule moved to shadow mode: over its alert budget", {
+      rule: before.rule,
+      last_hour: budget.last_hour,
+      per_hour: budget.per_hour,
+    });
+    const entry = auditEntry(
+      { name: "system", role: "system" },
+      "rule.auto_shadow",
+      { kind: "rule", id: before.rule },
+      this.#ruleView(before),
+      this.#ruleView(after),
+      this.#clock.now(),
+    );
     try {
-      await this.#ruleAutoShadowed?.({
-        principal: "system",
-        at,
-        rule: before.rule,
-        before,
-        after,
-        budget,
-        reason,
-      });
+      await this.store.appendAudit(entry);
     } catch (err) {
-      log("error", "Cannot record the rule's move to shadow mode", {
+      // Tried once: the rule is in shadow mode whether or not the store answered.
+      log("error", "Cannot append the rule's move to shadow mode to the audit log", {
         rule: before.rule,
+        entry,
         error: String(err),
       });
     }

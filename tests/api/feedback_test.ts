@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
 import type { Alert } from "../../events/types.ts";
-import type { Config } from "../../config/defaults.ts";
-import { loadConfig } from "../../config/load.ts";
-import { type AutoShadowed, VigilSystem } from "../../engine/system.ts";
+import type { VigilSystem } from "../../engine/system.ts";
 import { applyTriage, UNTOUCHED } from "../../engine/triage.ts";
-import { sendJson, TOKEN, waitFor, withSystem } from "./system.ts";
+import { sendJson, waitFor, withSystem } from "./system.ts";
 
 const send = sendJson;
 
@@ -109,34 +107,8 @@ Deno.test("a label another process stored is counted at the next read of the sto
   });
 });
 
-/** A system with a callback for the rules it moves to shadow mode. */
-async function withBudgets(
-  tune: (c: Config) => void,
-  fn: (system: VigilSystem, moved: AutoShadowed[]) => Promise<void>,
-): Promise<void> {
-  const config = loadConfig({});
-  config.rules.feedback_refresh_ms = 50;
-  tune(config);
-  const moved: AutoShadowed[] = [];
-  const system = new VigilSystem({
-    config,
-    token: TOKEN,
-    ruleAutoShadowed: (m) => void moved.push(m),
-  });
-  await system.start({ simulate: false });
-  try {
-    await fn(system, moved);
-  } finally {
-    await system.stop();
-  }
-}
-
-Deno.test("a rule over its alert budget is flagged; one configured for it goes to shadow mode once, with the change told as the system's", async () => {
-  await withBudgets((c) => {
-    c.rules.budget_per_hour = 3;
-    c.rules.budgets = "net.port_scan=0";
-    c.rules.auto_shadow = "ip.throttle";
-  }, async (system, moved) => {
+Deno.test("a rule over its alert budget is flagged; one configured for it goes to shadow mode once, in the audit log as the system's change", async () => {
+  await withSystem(async (system) => {
     const now = Date.now();
     const many = (rule: string, n: number, at = now) =>
       Array.from({ length: n }, (_, i) => alert(`${rule}-${at}-${i}`, rule, null, at));
@@ -168,12 +140,19 @@ Deno.test("a rule over its alert budget is flagged; one configured for it goes t
     assert.equal((await rule("net.port_scan")).budget.over, false);
     assert.deepEqual((await rule("auth.brute_force")).budget.last_hour, 3);
     assert.equal((await rule("auth.brute_force")).budget.over, false);
-    assert.equal(moved.length, 1);
-    assert.equal(moved[0]!.principal, "system");
-    assert.equal(moved[0]!.rule, "ip.throttle");
-    assert.equal(moved[0]!.before.mode, "enforce");
-    assert.equal(moved[0]!.after.mode, "shadow");
-    assert.match(moved[0]!.reason, /4 alerts in the last hour, over its budget of 3/);
+    const audited = async () =>
+      (await send(system, "/api/v1/audit?target_id=ip.throttle")).json.entries;
+    const [moved, ...others] = await audited();
+    assert.deepEqual(others, []);
+    assert.equal(moved.action, "rule.auto_shadow");
+    assert.deepEqual([moved.principal, moved.role], ["system", "system"]);
+    assert.deepEqual([moved.before.mode, moved.after.mode], ["enforce", "shadow"]);
+    assert.deepEqual(moved.after.budget, {
+      per_hour: 3,
+      last_hour: 4,
+      over: true,
+      auto_shadow: true,
+    });
     const metrics = await (await system.app.request("/metrics")).text();
     assert.match(metrics, /^vigil_rule_over_budget\{rule="ip.throttle"\} 1$/m);
     assert.match(metrics, /^vigil_rule_over_budget\{rule="ip.password_spray"\} 1$/m);
@@ -190,7 +169,15 @@ Deno.test("a rule over its alert budget is flagged; one configured for it goes t
     assert.equal(back.json.budget.over, true);
     await new Promise((r) => setTimeout(r, 300)); // several reads of the store
     assert.equal((await rule("ip.throttle")).mode, "enforce");
-    assert.equal(moved.length, 1);
+    assert.deepEqual(
+      (await audited()).map((e: { action: string; principal: string }) => [e.action, e.principal]),
+      [["rule.change", "admin"], ["rule.auto_shadow", "system"]],
+    );
+  }, (c) => {
+    c.rules.feedback_refresh_ms = 50;
+    c.rules.budget_per_hour = 3;
+    c.rules.budgets = "net.port_scan=0";
+    c.rules.auto_shadow = "ip.throttle";
   });
 });
 
