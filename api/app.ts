@@ -11,6 +11,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { ApiLimits } from "../config/defaults.ts";
 import type { RuntimeStats } from "../actors/runtime.ts";
 import { RuleError, type RuleInfo } from "../engine/rules.ts";
+import type { RuleStanding } from "../engine/feedback_tracker.ts";
 import { type IncidentQuery, type Store, StoreQueryError } from "../io/store.ts";
 import { utf8Length } from "../engine/intake.ts";
 import { type Incident, type Severity, SEVERITY_RANK } from "../events/types.ts";
@@ -88,12 +89,15 @@ export interface ModelsDeps {
   unshadow(name: string): Promise<boolean>;
 }
 
+/** A rule as the API shows it: as it runs, with its precision and budget. */
+export type RuleView = RuleInfo & RuleStanding;
+
 /** What the API can do with the rules (`engine/rules.ts`). */
 export interface RulesDeps {
-  list(): RuleInfo[];
-  get(rule: string): RuleInfo | null;
+  list(): RuleView[];
+  get(rule: string): RuleView | null;
   /** Changes mode and parameters together; throws RuleError for a change it cannot make. */
-  change(rule: string, change: { mode?: unknown; params?: unknown }): RuleInfo | null;
+  change(rule: string, change: { mode?: unknown; params?: unknown }): RuleView | null;
 }
 
 /** The app, whose handlers know their caller (`c.get("caller")`). */
@@ -140,6 +144,8 @@ export interface ApiDeps {
     list(): Suppression[];
     save(s: Suppression): Promise<void>;
   };
+  /** Told of a case's triage changed here (the rules' precision counts its label at once). */
+  triaged?: (kind: TriageKind, id: string, triage: Triage) => Promise<void>;
   /** The clock of the ingest rate limit (ms; default `Date.now`). */
   now?: () => number;
   actors: {
@@ -429,6 +435,7 @@ export function createApp(deps: ApiDeps): ApiApp {
       };
     }
     await audit(c, `${kind}.triage`, { kind, id }, stored, after);
+    await deps.triaged?.(kind, id, after);
     c.header("ETag", etagOf(after));
     return { status: 200 as const, body: { id, triage: after } };
   };

@@ -475,7 +475,8 @@ export function routesOf(limits: ApiLimits) {
     rules: createRoute({
       method: "get",
       path: "/api/v1/rules",
-      summary: "Every rule: its entity, mode (enforce or shadow) and parameters now",
+      summary: "Every rule: its entity, mode (enforce or shadow) and parameters now, its " +
+        "precision from the analysts' labels and its alert budget",
       responses: {
         200: json(z.object({ count: z.number().int(), rules: z.array(Rule) }), "Rules"),
         404: error("No rules served"),

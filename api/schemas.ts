@@ -211,12 +211,36 @@ export const SessionBody = z.object({
 
 export const SignIn = z.object({ token: z.string({ error: 'Send {"token": "<token>"}' }) });
 
-/** A rule as it runs now (`engine/rules.ts`). */
-export const Rule = z.looseObject({
-  rule: z.string(),
-  entity: z.string(),
-  mode: z.enum(["enforce", "shadow", "off"]),
+/** A rule as it runs now (`engine/rules.ts`), its precision and its alert budget. */
+export const Rule = z.object({
+  rule: z.string().openapi({ description: "Its dotted name, e.g. auth.brute_force" }),
+  entity: z.string().openapi({ description: "The actor type it runs in" }),
+  mode: z.enum(["enforce", "shadow"]),
   params: z.record(z.string(), z.number()),
+  feedback: z.object({
+    precision: z.number().nullable().openapi({
+      description: "true_positive / (true_positive + false_positive); null without either",
+    }),
+    true_positive: z.number().int(),
+    false_positive: z.number().int(),
+    benign: z.number().int().openapi({ description: "Counted apart: not in the precision" }),
+    window_days: z.number(),
+  }).openapi({
+    description: "The analysts' resolution labels of its alerts given in the last " +
+      "window_days (VIGIL_RULES_PRECISION_WINDOW_DAYS, wall clock); an incident's label counts " +
+      "for each of its alerts without a label of their own (docs/feedback.md)",
+  }),
+  budget: z.object({
+    per_hour: z.number().int().nullable().openapi({ description: "null: no budget" }),
+    last_hour: z.number().int().openapi({ description: "Suppressed alerts left out" }),
+    over: z.boolean().openapi({ description: "last_hour > per_hour" }),
+    auto_shadow: z.boolean().openapi({
+      description: "Going over moves it from enforce to shadow mode (VIGIL_RULES_AUTO_SHADOW)",
+    }),
+  }).openapi({
+    description: "Its alert budget (VIGIL_RULES_BUDGET_PER_HOUR, VIGIL_RULES_BUDGETS) against " +
+      "its alerts of the last hour of event time, every process together",
+  }),
 }).openapi("Rule");
 
 export const RuleChange = z.strictObject({

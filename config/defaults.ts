@@ -651,6 +651,24 @@ export interface Config {
 export interface RuleSettings {
   /** Rules that start in shadow mode (alerts marked `mode: "shadow"`), comma-separated. */
   shadow: string;
+  /**
+   * Alerts an hour (event time, every process together, suppressed ones apart) a rule may
+   * raise before it is flagged over its budget; 0: no budget.
+   */
+  budget_per_hour: number;
+  /** Per-rule budgets over the default: `rule=alerts_per_hour,…` (0: none for that rule). */
+  budgets: string;
+  /**
+   * Rules moved from enforce to shadow mode when they go over their budget, comma-separated,
+   * or `*` for every rule; "" (the default): flagged only.
+   */
+  auto_shadow: string;
+  /** Resolution labels given within this many days make a rule's precision. */
+  precision_window_days: number;
+  /** How often a process reads the labels and the last hour's alert counts from the store. */
+  feedback_refresh_ms: number;
+  /** Cases whose triage changed in the window read at most (the newest kept). */
+  max_labelled_cases: number;
 }
 
 const MINUTE = 60_000;
@@ -898,5 +916,13 @@ export const defaults: Readonly<Config> = Object.freeze({
   max_event_bytes: 1_048_576,
   memory_store_max_dead_letters: 100_000,
   alerts_stdout: false,
-  rules: { shadow: "" },
+  rules: {
+    shadow: "",
+    budget_per_hour: 120,
+    budgets: "",
+    auto_shadow: "",
+    precision_window_days: 7,
+    feedback_refresh_ms: 5_000,
+    max_labelled_cases: 50_000,
+  },
 });

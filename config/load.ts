@@ -116,6 +116,9 @@ const MAX_DATE_MS = 8.64e15;
 export function checkConfig(c: Config): void {
   const positive: [string, number][] = [
     ["VIGIL_RUNTIME_PARTITIONS", c.runtime.partitions],
+    ["VIGIL_RULES_PRECISION_WINDOW_DAYS", c.rules.precision_window_days],
+    ["VIGIL_RULES_FEEDBACK_REFRESH_MS", c.rules.feedback_refresh_ms],
+    ["VIGIL_RULES_MAX_LABELLED_CASES", c.rules.max_labelled_cases],
     ["VIGIL_RUNTIME_MAILBOX_CAPACITY", c.runtime.mailbox_capacity],
     ["VIGIL_RUNTIME_MAX_RESIDENT_ACTORS", c.runtime.max_resident_actors],
     ["VIGIL_RUNTIME_MAX_BATCH_EVENTS", c.runtime.max_batch_events],

@@ -30,11 +30,18 @@ import {
   type IngestResult,
   type ModelInfo,
   NotFound,
+  type RuleView,
   Unavailable,
 } from "../api/app.ts";
 import { Authenticator, Sessions, type UserEntry } from "../api/auth.ts";
 import { Checkpointer } from "./checkpoints.ts";
-import { Rules } from "./rules.ts";
+import { type RuleInfo, RULES, Rules } from "./rules.ts";
+import { type BudgetPlan, budgetPlanOf, type RuleBudget } from "./feedback.ts";
+import { auditEntry } from "./audit.ts";
+import { FeedbackTracker } from "./feedback_tracker.ts";
+import { registerRuleGauges } from "../io/feedback_metrics.ts";
+import { triagedCase } from "../io/memory_store.ts";
+import type { Triage, TriageKind } from "./triage.ts";
 import { Notifier } from "../io/notify.ts";
 import { Intake, rekeyStream } from "./intake.ts";
 import { itemVerdict, judgeItems } from "./ingest_verdicts.ts";
@@ -60,6 +67,8 @@ export interface SystemOptions {
   store?: Store;
   notifier?: Notifier;
 }
+
+/** A rule as the API shows it: with its labels' precision and its alert budget. */
 
 /** The period of the event-loop lag probe (ms). */
 const LOOP_TICK_MS = 500;
@@ -91,6 +100,11 @@ export class VigilSystem {
   #clock: Clock;
   #consumer: Consumer | null = null;
   #timers: ReturnType<typeof setInterval>[] = [];
+  /** The rules' precision and budgets from the store (re-read, and at once for changes here). */
+  readonly feedback: FeedbackTracker;
+  #budgets: BudgetPlan;
+  /** Rules over their budget at the last read (a rule is auto-shadowed as it goes over). */
+  #overBudget = new Set<string>();
   /** The analysts' suppressions this process judges alerts with (the store's, re-read). */
   readonly suppressions: Suppressions;
   #stopping = false;
@@ -158,6 +172,22 @@ export class VigilSystem {
       const benign = m?.benign_class ?? m?.classes[0];
       return m ? m.classes.filter((k) => k !== benign).map(flowRule) : [];
     });
+    this.#budgets = budgetPlanOf(
+      c.rules,
+      (name) => RULES.some((r) => r.rule === name) || name.startsWith("flow."),
+    );
+    this.feedback = new FeedbackTracker({
+      store: this.store,
+      plan: this.#budgets,
+      precision_window_days: c.rules.precision_window_days,
+      max_labelled_cases: c.rules.max_labelled_cases,
+      max_incident_members: c.alerts.max_incident_members,
+      now: () => this.#clock.now(),
+    });
+    registerRuleGauges(
+      this.metrics.registry,
+      () => rules.list().map((r) => ({ rule: r.rule, ...this.feedback.standing(r.rule) })),
+    );
     this.#holds = new WatermarkHolds(c.api.max_watermark_holds, c.api.max_hold_ms);
     runtime = this.runtime = new ActorRuntime({
       behaviours: [
@@ -309,15 +339,104 @@ export class VigilSystem {
         unshadow: (name) => this.models.unshadow(name),
       },
       rules: {
-        list: () => rules.list(),
-        get: (rule) => rules.get(rule),
+        list: () => rules.list().map((r) => this.#ruleView(r)),
+        get: (rule) => {
+          const r = rules.get(rule);
+          return r && this.#ruleView(r);
+        },
         change: (rule, change) => {
-          const r = rules.change(rule, change);
-          if (r) log("info", "Rule changed", { rule, mode: r.mode, params: r.params });
-          return r;
+          const r = this.#changeRule(rule, change);
+          return r && this.#ruleView(r);
         },
       },
+      triaged: (kind, id, triage) => this.#triaged(kind, id, triage),
     });
+  }
+
+  /** A rule with its feedback and budget. */
+  #ruleView(r: RuleInfo): RuleView {
+    return { ...r, ...this.feedback.standing(r.rule) };
+  }
+
+  /** Changes a rule (the API's and the budget's one path), and logs it. */
+  #changeRule(
+    rule: string,
+    change: { mode?: unknown; params?: unknown },
+    by?: "system",
+  ): RuleInfo | null {
+    const r = this.rules.change(rule, change);
+    if (r) log("info", "Rule changed", { rule, mode: r.mode, params: r.params, ...(by && { by }) });
+    return r;
+  }
+
+  /** A triage changed here: its label counts at once (other processes read it soon). */
+  async #triaged(kind: TriageKind, id: string, triage: Triage): Promise<void> {
+    try {
+      await this.feedback.noted(triagedCase(kind, id, triage));
+    } catch (err) {
+      log("warn", "Cannot count a label yet; the next read will", { error: String(err) });
+    }
+  }
+
+  /** Reads the labels and alert counts, then judges the budgets. */
+  async #readFeedback(): Promise<void> {
+    await this.feedback.refresh();
+    await this.#judgeBudgets();
+  }
+
+  /**
+   * Flags the rules over their budget, and moves to shadow mode those configured for it
+   * as they go over while in enforce mode. A person who puts such a rule back in
+   * enforce mode while it is still over is not overruled: it is moved again only after
+   * it came back under its budget and went over once more.
+   */
+  async #judgeBudgets(): Promise<void> {
+    const over = new Set<string>();
+    for (const r of this.rules.list()) {
+      const { budget } = this.feedback.standing(r.rule);
+      if (!budget.over) continue;
+      over.add(r.rule);
+      if (this.#overBudget.has(r.rule)) continue;
+      log("warn", "Rule is over its alert budget", {
+        rule: r.rule,
+        last_hour: budget.last_hour,
+        per_hour: budget.per_hour,
+        mode: r.mode,
+      });
+      if (budget.auto_shadow && r.mode === "enforce") await this.#autoShadow(r, budget);
+    }
+    this.#overBudget = over;
+  }
+
+  /**
+   * Moves a rule to shadow mode as the API would, and appends it to the audit log as the
+   * principal "system" (`rule.auto_shadow`, the rule before and after with its budget).
+   */
+  async #autoShadow(before: RuleInfo, budget: RuleBudget): Promise<void> {
+    const after = this.#changeRule(before.rule, { mode: "shadow" }, "system")!;
+    log("warn", "Rule moved to shadow mode: over its alert budget", {
+      rule: before.rule,
+      last_hour: budget.last_hour,
+      per_hour: budget.per_hour,
+    });
+    const entry = auditEntry(
+      { name: "system", role: "system" },
+      "rule.auto_shadow",
+      { kind: "rule", id: before.rule },
+      this.#ruleView(before),
+      this.#ruleView(after),
+      this.#clock.now(),
+    );
+    try {
+      await this.store.appendAudit(entry);
+    } catch (err) {
+      // Tried once: the rule is in shadow mode whether or not the store answered.
+      log("error", "Cannot append the rule's move to shadow mode to the audit log", {
+        rule: before.rule,
+        entry,
+        error: String(err),
+      });
+    }
   }
 
   /**
@@ -419,6 +538,12 @@ export class VigilSystem {
       log("warn", "Cannot read the suppressions yet; retrying", { error: String(err) })
     );
     this.#every(c.alerts.suppressions_refresh_ms, () => this.#readSuppressions());
+    await this.#readFeedback().catch((err) =>
+      log("warn", "Cannot read the rules' labels and alert counts yet; retrying", {
+        error: String(err),
+      })
+    );
+    this.#every(c.rules.feedback_refresh_ms, () => this.#readFeedback());
     if (!(await this.#ensureTopics()) || this.#stopping) return;
     const consume: ConsumeOptions = {
       group: c.io.kafka_group,

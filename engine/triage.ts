@@ -32,6 +32,12 @@ export interface Triage {
   assignee: string | null;
   /** Set when resolved (required then), cleared when reopened. */
   label: TriageLabel | null;
+  /**
+   * When the label was given (wall clock): kept by later notes or reassignments, renewed
+   * when the label changes, null without one. The rules' precision counts labels by it.
+   * Absent from triages stored before it existed (their `updated_at` stands in).
+   */
+  labelled_at?: string | null;
   /** Oldest first; the newest kept (`max_triage_notes`). */
   notes: TriageNote[];
   /** Bumped by every change: the ETag a change must name (`If-Match`). 0: never changed. */
@@ -62,6 +68,7 @@ export const UNTOUCHED: Readonly<Triage> = Object.freeze({
   status: "open",
   assignee: null,
   label: null,
+  labelled_at: null,
   notes: Object.freeze([]) as unknown as TriageNote[],
   revision: 0,
   updated_at: null,
@@ -144,10 +151,12 @@ export function applyTriage(
     notes = notes.concat({ at, by, text: change.note });
     if (notes.length > limits.max_triage_notes) notes = notes.slice(-limits.max_triage_notes);
   }
+  const kept = label !== null && label === prev.label;
   return {
     status,
     assignee: change.assignee !== undefined ? change.assignee : prev.assignee,
     label,
+    labelled_at: label === null ? null : kept ? prev.labelled_at ?? prev.updated_at ?? at : at,
     notes,
     revision: prev.revision + 1,
     updated_at: at,

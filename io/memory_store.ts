@@ -26,6 +26,7 @@ import {
   type Store,
   type StoredCheckpoint,
   StoreQueryError,
+  type TriagedCase,
 } from "./store.ts";
 
 /** An in-memory store. */
@@ -212,6 +213,26 @@ export class MemoryStore implements Store {
     return Promise.resolve(true);
   }
 
+  findTriaged(since: string, limit: number): Promise<TriagedCase[]> {
+    const out: TriagedCase[] = [];
+    for (const [key, t] of this.#triage) {
+      if (t.updated_at === null || t.updated_at < since) continue;
+      const at = key.indexOf(":");
+      out.push(triagedCase(key.slice(0, at) as TriageKind, key.slice(at + 1), t));
+    }
+    out.sort((a, b) => a.updated_at < b.updated_at ? 1 : a.updated_at > b.updated_at ? -1 : 0);
+    return Promise.resolve(out.slice(0, limit));
+  }
+
+  countAlertsByRule(since_ms: number): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    for (const { alert, ts } of this.#alerts.values()) {
+      if (ts < since_ms || alert.mode === "suppressed") continue;
+      out.set(alert.rule, (out.get(alert.rule) ?? 0) + 1);
+    }
+    return Promise.resolve(out);
+  }
+
   /** Alerts held. */
   get alertCount(): number {
     return this.#alerts.size;
@@ -288,4 +309,16 @@ export class MemoryStore implements Store {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/** What `findTriaged` answers for a stored triage. */
+export function triagedCase(kind: TriageKind, id: string, t: Triage): TriagedCase {
+  return {
+    kind,
+    id,
+    label: t.label,
+    labelled_at: t.label === null ? null : t.labelled_at ?? t.updated_at,
+    updated_at: t.updated_at ?? "",
+    revision: t.revision,
+  };
 }

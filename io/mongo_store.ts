@@ -21,7 +21,9 @@ import {
   type Store,
   type StoredCheckpoint,
   StoreQueryError,
+  type TriagedCase,
 } from "./store.ts";
+import { triagedCase } from "./memory_store.ts";
 
 /** How to reach MongoDB. */
 export interface MongoOptions {
@@ -175,6 +177,7 @@ export class MongoStore implements Store {
       { name: "target_lease" },
     );
     await store.#alerts.createIndex({ ts_ms: -1 }, { name: "ts" });
+    await store.#triage.createIndex({ updated_at: -1 }, { name: "updated_at" });
     await store.#alerts.createIndex({ rule: 1, ts_ms: -1 }, { name: "rule_ts" });
     await store.#alerts.createIndex({ "entity.key": 1, ts_ms: -1 }, { name: "entity_ts" });
     await store.#dead.createIndex(
@@ -408,6 +411,22 @@ export class MongoStore implements Store {
     const docs = await this.#suppressions.find({}, { projection: { _id: 0 } })
       .sort({ created_at: -1 }).limit(limit).toArray();
     return docs as unknown as Suppression[];
+  }
+
+  async findTriaged(since: string, limit: number): Promise<TriagedCase[]> {
+    const docs = await this.#triage.find({ updated_at: { $gte: since } }, {
+      projection: { notes: 0 },
+    }).sort({ updated_at: -1 }).limit(limit).toArray();
+    return docs.map((d) => triagedCase(d.kind, d.case_id, { ...d, notes: [] }));
+  }
+
+  /** One aggregation over the alerts of the window (the `ts` index), grouped by rule. */
+  async countAlertsByRule(since_ms: number): Promise<Map<string, number>> {
+    const groups = await this.#alerts.aggregate<{ _id: string; n: number }>([
+      { $match: { ts_ms: { $gte: since_ms }, mode: { $ne: "suppressed" } } },
+      { $group: { _id: "$rule", n: { $sum: 1 } } },
+    ]).toArray();
+    return new Map(groups.map((g) => [g._id, g.n]));
   }
 
   /** Inserted at the first change (unique `_id`), then replaced only at its revision. */

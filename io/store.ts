@@ -7,7 +7,7 @@
 
 import type { AuditEntry, AuditQuery } from "../engine/audit.ts";
 import type { Alert, DeadLetter, Incident, Severity } from "../events/types.ts";
-import type { Triage, TriageKind } from "../engine/triage.ts";
+import type { Triage, TriageKind, TriageLabel } from "../engine/triage.ts";
 import type { Suppression } from "../engine/suppressions.ts";
 
 /** Filters of an alert query (CONTRACT.md §4). */
@@ -70,6 +70,18 @@ export interface StoredCheckpoint {
   created_at: string;
 }
 
+/** A case whose triage changed (`Store.findTriaged`): what the rules' precision reads. */
+export interface TriagedCase {
+  kind: TriageKind;
+  id: string;
+  /** Its label now (null: none, e.g. reopened). */
+  label: TriageLabel | null;
+  /** When the label was given (a triage stored before this was kept: its last change). */
+  labelled_at: string | null;
+  updated_at: string;
+  revision: number;
+}
+
 /** A notification waiting to be sent to one target (the notifications outbox). */
 export interface PendingNotification {
   /** `<target>:<alert_id>`: queueing the same twice keeps one. */
@@ -110,6 +122,16 @@ export interface Store {
    * (`after.revision - 1`; 0: none stored); false when another change came first.
    */
   saveTriage(kind: TriageKind, id: string, after: Triage): Promise<boolean>;
+  /**
+   * The cases (alerts and incidents) whose triage changed at or after `since` (ISO-8601,
+   * wall clock), labelled or not, the newest change first, at most `limit`.
+   */
+  findTriaged(since: string, limit: number): Promise<TriagedCase[]>;
+  /**
+   * Alerts per rule whose event time is at or after `since_ms`, suppressed ones left out
+   * (the rules' alert budgets); rules without any are absent.
+   */
+  countAlertsByRule(since_ms: number): Promise<Map<string, number>>;
   /** Keeps a suppression, or replaces the one of its id (ended early, it is kept ended). */
   saveSuppression(s: Suppression): Promise<void>;
   /** Up to `limit` suppressions, the newest created first. */

@@ -1073,6 +1073,14 @@ Deno.test("/api/v1/rules lists every rule with its entity, mode and parameters; 
         brute_force_lock_max_ms: 900_000,
         brute_force_reset_ms: 43_200_000,
       },
+      feedback: {
+        precision: null,
+        true_positive: 0,
+        false_positive: 0,
+        benign: 0,
+        window_days: 7,
+      },
+      budget: { per_hour: 120, last_hour: 0, over: false, auto_shadow: false },
     });
     assert.equal((await h.call("/api/v1/rules/auth.nope")).status, 404);
   });

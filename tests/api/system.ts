@@ -71,6 +71,24 @@ export async function request(
   return { status: res.status, text: await res.text() };
 }
 
+/** A request with the token, a JSON body and an If-Match when given: status, ETag and JSON. */
+export async function sendJson(
+  system: VigilSystem,
+  path: string,
+  o: { method?: string; body?: unknown; match?: string } = {},
+) {
+  const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` };
+  if (o.match !== undefined) headers["if-match"] = o.match;
+  if (o.body !== undefined) headers["content-type"] = "application/json";
+  const res = await system.app.request(path, {
+    method: o.method ?? "GET",
+    headers,
+    ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
+  });
+  // deno-lint-ignore no-explicit-any
+  return { status: res.status, etag: res.headers.get("etag"), json: await res.json() as any };
+}
+
 /** The sum of every sample of a metric in Prometheus text, optionally with one label value. */
 export function metricSum(text: string, name: string, label?: string): number {
   let sum = 0;

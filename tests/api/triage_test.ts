@@ -2,27 +2,11 @@ import assert from "node:assert/strict";
 import type { Alert } from "../../events/types.ts";
 import { applyTriage, triageChangeOf, TriageError, UNTOUCHED } from "../../engine/triage.ts";
 import type { VigilSystem } from "../../engine/system.ts";
-import { TOKEN, withSystem } from "./system.ts";
+import { sendJson, withSystem } from "./system.ts";
 
 const LIMITS = { max_triage_notes: 2, max_note_chars: 20, max_assignee_chars: 8 };
 
-/** A request with the token, a JSON body and any headers; the answer's status, ETag and JSON. */
-async function send(
-  system: VigilSystem,
-  path: string,
-  o: { method?: string; body?: unknown; match?: string } = {},
-) {
-  const headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` };
-  if (o.match !== undefined) headers["if-match"] = o.match;
-  if (o.body !== undefined) headers["content-type"] = "application/json";
-  const res = await system.app.request(path, {
-    method: o.method ?? "GET",
-    headers,
-    ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
-  });
-  // deno-lint-ignore no-explicit-any
-  return { status: res.status, etag: res.headers.get("etag"), json: await res.json() as any };
-}
+const send = sendJson;
 
 const patch = (system: VigilSystem, path: string, match: string, body: unknown) =>
   send(system, path, { method: "PATCH", match, body });
@@ -68,6 +52,7 @@ Deno.test("triageChangeOf() and applyTriage(): what a change may say, and what i
     status: "acknowledged",
     assignee: "ana",
     label: null,
+    labelled_at: null,
     notes: [],
     revision: 1,
     updated_at: at,

@@ -60,7 +60,7 @@ Deno.test("promtool and amtool pass the Prometheus config, the alert rules (lint
     rules: { alert: string; labels: { severity: string } }[];
   }[];
   const alerts = groups.flatMap((g) => g.rules);
-  assert.equal(alerts.length, 10);
+  assert.equal(alerts.length, 11);
   for (const a of alerts) {
     const receiver = a.labels.severity === "critical" ? "pager" : "operators";
     const r = await run("amtool", [
@@ -201,6 +201,7 @@ Deno.test({
       "VigilInferenceErrors",
       "VigilModelDriftHigh",
       "VigilNoEventsIngested",
+      "VigilRuleOverAlertBudget",
       "VigilWorkerDown",
     ]);
     for (const rule of rules) {

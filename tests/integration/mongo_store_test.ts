@@ -6,6 +6,9 @@ import type { IncidentQuery } from "../../io/store.ts";
 import { applyTriage, UNTOUCHED } from "../../engine/triage.ts";
 import { mongoUri, unique } from "./servers.ts";
 import { auditEntry } from "../../engine/audit.ts";
+import { FeedbackTracker } from "../../engine/feedback_tracker.ts";
+import { budgetPlanOf } from "../../engine/feedback.ts";
+import { defaults } from "../../config/defaults.ts";
 
 function alert(id: string, rule: string, key: string, ts: number): Alert {
   return {
@@ -418,5 +421,105 @@ Deno.test({
         (await two.findAudit({ limit: 10, since_ms: t0 + 2_000 })).map((e) => e.after),
         [{ n: 3 }, { n: 2 }],
       );
+    }),
+});
+
+Deno.test({
+  name:
+    "MongoStore answers the cases triaged since a time (newest first, bounded) and the alerts per rule since a time; another process's tracker folds them into precision",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    twoStores(async (one, two) => {
+      const now = Date.now();
+      const HOUR = 3_600_000;
+      const inc = (a: Alert): Alert => ({
+        ...a,
+        incident: { id: "i1", anchor: { type: "user", key: "alice" }, episode: "e" },
+      });
+      await one.saveIncidents(
+        await one.saveAlerts([
+          inc(alert("s1", "auth.brute_force", "alice", now - 30 * 60_000)),
+          inc(alert("s2", "auth.success_after_failures", "alice", now - 20 * 60_000)),
+        ]),
+      );
+      await one.saveAlerts([
+        alert("old", "auth.brute_force", "bob", now - 2 * HOUR),
+        { ...alert("sup", "auth.brute_force", "carol", now - 60_000), mode: "suppressed" },
+        alert("x1", "tx.large_amount", "dave", now - 60_000),
+      ]);
+      assert.deepEqual(
+        await two.countAlertsByRule(now - HOUR),
+        new Map([["auth.brute_force", 1], ["auth.success_after_failures", 1], [
+          "tx.large_amount",
+          1,
+        ]]),
+      );
+      assert.deepEqual(await two.countAlertsByRule(now + HOUR), new Map());
+      const limits = { max_triage_notes: 5, max_note_chars: 100, max_assignee_chars: 20 };
+      const iso = (ms: number) => new Date(ms).toISOString();
+      const fp = applyTriage(
+        UNTOUCHED,
+        { status: "resolved", label: "false_positive", note: "the user's own new phone" },
+        "ana",
+        iso(now - 1_000),
+        limits,
+      );
+      assert.ok(await one.saveTriage("incident", "i1", fp));
+      const tp = applyTriage(
+        UNTOUCHED,
+        { status: "resolved", label: "true_positive" },
+        "ana",
+        iso(now - 500),
+        limits,
+      );
+      assert.ok(await one.saveTriage("alert", "s2", tp));
+      const acked = applyTriage(UNTOUCHED, { status: "acknowledged" }, "bo", iso(now), limits);
+      assert.ok(await one.saveTriage("alert", "x1", acked));
+      const seen = await two.findTriaged(iso(now - 60_000), 10);
+      const triaged = (
+        kind: string,
+        id: string,
+        label: string | null,
+        at: number,
+        labelled = at,
+      ) => ({
+        kind,
+        id,
+        label,
+        labelled_at: label === null ? null : iso(labelled),
+        updated_at: iso(at),
+        revision: 1,
+      });
+      assert.deepEqual(seen, [
+        triaged("alert", "x1", null, now),
+        triaged("alert", "s2", "true_positive", now - 500),
+        triaged("incident", "i1", "false_positive", now - 1_000),
+      ]);
+      assert.deepEqual((await two.findTriaged(iso(now - 600), 10)).map((c) => c.id), ["x1", "s2"]);
+      assert.deepEqual((await two.findTriaged(iso(now - 60_000), 1)).map((c) => c.id), ["x1"]);
+      // The other process's view: the incident's label counts for s1 only (s2 has its own).
+      const tracker = new FeedbackTracker({
+        store: two,
+        plan: budgetPlanOf({ ...defaults.rules, budget_per_hour: 1 }, () => true),
+        precision_window_days: 7,
+        max_labelled_cases: 100,
+        max_incident_members: 100,
+        now: () => now,
+      });
+      await tracker.refresh();
+      const brute = tracker.standing("auth.brute_force");
+      assert.deepEqual(
+        [brute.feedback.false_positive, brute.feedback.true_positive, brute.feedback.precision],
+        [1, 0, 0],
+      );
+      assert.deepEqual(brute.budget, {
+        per_hour: 1,
+        last_hour: 1,
+        over: false,
+        auto_shadow: false,
+      });
+      const saf = tracker.standing("auth.success_after_failures").feedback;
+      assert.deepEqual([saf.false_positive, saf.true_positive, saf.precision], [0, 1, 1]);
     }),
 });
