@@ -10,7 +10,13 @@ import { bodyLimit } from "hono/body-limit";
 import type { ApiLimits } from "../config/defaults.ts";
 import type { RuntimeStats } from "../actors/runtime.ts";
 import { RuleError, type RuleInfo } from "../engine/rules.ts";
-import { type IncidentQuery, type Store, StoreQueryError } from "../io/store.ts";
+import {
+  type ArchiveFilter,
+  ENTITY_FIELDS,
+  type IncidentQuery,
+  type Store,
+  StoreQueryError,
+} from "../io/store.ts";
 import { utf8Length } from "../engine/intake.ts";
 import { type Alert, type Incident, type Severity, SEVERITY_RANK } from "../events/types.ts";
 import { requireToken } from "./auth.ts";
@@ -29,6 +35,7 @@ import {
   UNTOUCHED,
 } from "../engine/triage.ts";
 import { docsPage, openapi } from "./openapi.ts";
+import { type ConsoleDeps, mountConsole } from "./console.ts";
 import type { ItemVerdict } from "../engine/ingest_verdicts.ts";
 
 /** The outcome of an ingest request. */
@@ -122,6 +129,8 @@ export interface ApiDeps {
     list(): Suppression[];
     save(s: Suppression): Promise<void>;
   };
+  /** The analyst console at `/` and its live stream (absent: not served). */
+  console?: ConsoleDeps;
   /** The clock of the ingest rate limit (ms; default `Date.now`). */
   now?: () => number;
   actors: {
@@ -188,6 +197,7 @@ export function createApp(deps: ApiDeps): Hono {
   app.get("/docs", (c) => c.html(docsPage));
 
   app.use("/api/v1/*", requireToken(deps.token));
+  if (deps.console) mountConsole(app, deps.console);
   /** Cases with their triage (an untouched one's is `UNTOUCHED`). */
   const withTriage = async <T>(kind: TriageKind, items: readonly T[], idOf: (x: T) => string) => {
     const triage = await deps.store.getTriages(kind, items.map(idOf));
@@ -431,8 +441,34 @@ export function createApp(deps: ApiDeps): Hono {
   });
 
   app.get("/api/v1/archive", async (c) => {
-    const limit = intParam(c.req.query("limit"), 100, 1, deps.limits.max_alerts_page, "limit");
-    const events = await deps.store.findArchived(limit);
+    const q = c.req.query();
+    const limit = intParam(q.limit, 100, 1, deps.limits.max_alerts_page, "limit");
+    const filter: ArchiveFilter = {};
+    if (q.event_ids !== undefined) {
+      const ids = q.event_ids.split(",").filter((id) => id !== "");
+      if (ids.length > deps.limits.max_alerts_page) {
+        throw new BadRequest(
+          `event_ids names ${ids.length} events; at most ${deps.limits.max_alerts_page}`,
+        );
+      }
+      filter.event_ids = ids;
+    }
+    if ((q.entity_type === undefined) !== (q.entity_key === undefined)) {
+      throw new BadRequest("entity_type and entity_key go together");
+    }
+    if (q.entity_type !== undefined) {
+      const fields = ENTITY_FIELDS[q.entity_type];
+      if (!fields) {
+        throw new BadRequest(
+          `entity_type must be one of ${
+            Object.keys(ENTITY_FIELDS).join(", ")
+          }, got "${q.entity_type}"`,
+        );
+      }
+      filter.fields = fields;
+      filter.value = q.entity_key!;
+    }
+    const events = await deps.store.findArchived(limit, filter);
     return c.json({ count: events.length, events });
   });
 

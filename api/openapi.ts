@@ -137,6 +137,26 @@ export const openapi = {
     "/openapi.json": {
       get: { summary: "This document", responses: { "200": json("OpenAPI 3.1") } },
     },
+    "/": {
+      get: {
+        summary: 'The analyst console (sign in with a token; see the README, "Console")',
+        responses: { "200": { description: "HTML", content: { "text/html": {} } } },
+      },
+    },
+    "/console/{file}": {
+      get: {
+        summary: "The console's scripts and styles",
+        parameters: [{ name: "file", in: "path", required: true, schema: { type: "string" } }],
+        responses: { "200": { description: "JavaScript or CSS" }, "404": json("No such file") },
+      },
+    },
+    "/console/vendor/{file}": {
+      get: {
+        summary: "The libraries the console uses (Preact, htm, uPlot), from their npm packages",
+        parameters: [{ name: "file", in: "path", required: true, schema: { type: "string" } }],
+        responses: { "200": { description: "JavaScript or CSS" }, "404": json("No such file") },
+      },
+    },
     "/docs": {
       get: {
         summary: "This document as a page to browse",
@@ -280,9 +300,56 @@ export const openapi = {
     },
     "/api/v1/archive": {
       get: {
-        summary: "The newest events of the raw archive (when VIGIL_IO_ARCHIVE_RAW_EVENTS is on)",
+        summary: "The newest events of the raw archive (when VIGIL_IO_ARCHIVE_RAW_EVENTS is on): " +
+          "all, those of `event_ids`, or an entity's (a user's by `user_id`, an address's by " +
+          "`ip`, `src_ip` or `dst_ip`, a source's by `src_ip`, a service's, a page's)",
         security: bearer,
+        parameters: [
+          { name: "limit", in: "query", schema: { type: "integer", minimum: 1 } },
+          {
+            name: "event_ids",
+            in: "query",
+            description: "Comma-separated event ids (at most a page)",
+            schema: { type: "string" },
+          },
+          {
+            name: "entity_type",
+            in: "query",
+            description: "With entity_key",
+            schema: { type: "string", enum: ["user", "ip", "src", "service", "page"] },
+          },
+          { name: "entity_key", in: "query", schema: { type: "string" } },
+        ],
         responses: { "200": json("Archived events"), ...errors },
+      },
+    },
+    "/api/v1/stream": {
+      get: {
+        summary: "The console's live stream (server-sent events): `alert` for each new alert, " +
+          "`incident` for each incident an alert changed, `triage` for each triage change " +
+          "through the API, `dropped` with a count when this client read too slowly and lost " +
+          "the oldest (reload then), and a heartbeat comment on a quiet stream",
+        security: bearer,
+        responses: {
+          "200": { description: "The stream", content: { "text/event-stream": {} } },
+          ...unauthorized,
+          "503": json("VIGIL_CONSOLE_STREAM_MAX_CLIENTS clients are connected (Retry-After)"),
+        },
+      },
+    },
+    "/api/v1/alert-volume": {
+      get: {
+        summary: "Alerts per rule over event time, as this process published them: the newest " +
+          "`buckets` bars of VIGIL_CONSOLE_VOLUME_BUCKET_S seconds, of one `rule` or of all",
+        security: bearer,
+        parameters: [
+          { name: "buckets", in: "query", schema: { type: "integer", minimum: 1 } },
+          { name: "rule", in: "query", schema: { type: "string" } },
+        ],
+        responses: {
+          "200": json("{bucket_s, from, buckets, series: [{rule, counts, total}]}"),
+          ...errors,
+        },
       },
     },
     "/api/v1/models": {
