@@ -14,6 +14,9 @@ import { type Config, MIN_SIMULATED_USERS } from "./config/defaults.ts";
 import { ConfigError, loadConfig, settings } from "./config/load.ts";
 import { maskUri, shownValue } from "./config/secrets.ts";
 import { createClusterApp } from "./api/cluster_app.ts";
+import { AuthConfigError, Authenticator, type UserEntry } from "./api/auth.ts";
+import { addUser, readUsersFile } from "./api/users_file.ts";
+import { MemoryStore } from "./io/memory_store.ts";
 import { Cluster } from "./supervisors/cluster.ts";
 import type { Log } from "./io/log.ts";
 import type { Store } from "./io/store.ts";
@@ -58,6 +61,9 @@ Commands:
   import-flows --input FLOWS.csv [--output FILE.jsonl] [--dead-letters FILE.jsonl]
            [--src-ip IP] [--dst-ip IP] [--time ISO]
                                 raw CICFlowMeter CSV (CICIDS2017 layouts) → flow events
+  add-user --name NAME --role viewer|analyst|admin --file users.json [--replace]
+                                a principal for the API and console: prints its token once,
+                                keeps only its scrypt hash (the file of VIGIL_API_USERS_FILE)
   config                        list every configuration variable with its value (the
                                 environment's, else the default; secrets as ***)
 `;
@@ -80,6 +86,8 @@ async function main(argv: string[]): Promise<number> {
       return await simulate(args);
     case "import-flows":
       return await importFlows(args);
+    case "add-user":
+      return await addUserCommand(args);
     case "config":
       args.checkAllUsed();
       for (const s of settings(loadConfig(Deno.env.toObject()))) {
@@ -103,6 +111,7 @@ const COMMANDS = [
   "replay",
   "simulate",
   "import-flows",
+  "add-user",
   "config",
   "help",
 ];
@@ -160,7 +169,8 @@ async function start(worker: boolean): Promise<number> {
     }
     if (env.VIGIL_SIMULATOR_ENABLED === undefined) config.simulator.enabled = false;
   }
-  // The port first: a port in use stops the command before anything has started.
+  // The principals, then the port: either wrong stops the command before anything started.
+  const access = await accessOf(env, config);
   let serve: (req: Request) => Response | Promise<Response> = () =>
     Response.json({ error: "Vigil is starting" }, { status: 503 });
   const server = listen(config, (req) => serve(req));
@@ -169,7 +179,7 @@ async function start(worker: boolean): Promise<number> {
     token = randomToken();
     showGeneratedToken(token, "this run");
   }
-  const system = new VigilSystem({ config, token, ...await connectIo(config) });
+  const system = new VigilSystem({ config, token, ...access, ...await connectIo(config) });
   if (config.alerts_stdout) {
     system.outbox.listen((alerts) => {
       for (const a of alerts) console.log(JSON.stringify(a));
@@ -236,6 +246,7 @@ async function cluster(args: Args): Promise<number> {
       "A cluster of workers needs KAFKA_BROKERS (and MONGODB_URI for a shared store)",
     );
   }
+  const access = await accessOf(env, config);
   // Its files are read here too, so a worker never starts only to fail on them.
   (await import("./io/kafka_connection.ts")).kafkaConnection(config.io);
   let serve: (req: Request) => Response | Promise<Response> = () =>
@@ -272,7 +283,20 @@ async function cluster(args: Args): Promise<number> {
     },
   });
   await supervisor.scale(workers);
-  const app = createClusterApp(supervisor, { token, host: config.api.host });
+  const app = createClusterApp(supervisor, {
+    auth: new Authenticator({
+      tokens: { admin: token, ...access.tokens },
+      users: access.users,
+      cache_entries: config.api.auth_cache_entries,
+    }),
+    token,
+    host: config.api.host,
+    audit: new MemoryStore({
+      max_alerts: 1,
+      max_dead_letters: 1,
+      max_audit: config.api.memory_store_max_audit,
+    }),
+  });
   serve = app.fetch;
   log("info", "Cluster supervisor is running", {
     api: `http://${server.addr.hostname}:${server.addr.port}`,
@@ -288,6 +312,50 @@ async function cluster(args: Args): Promise<number> {
   await server.shutdown();
   log("info", "Cluster stopped", { code });
   return code;
+}
+
+/** ANALYST_TOKEN, VIEWER_TOKEN and the users file: the principals beside ADMIN_TOKEN. */
+async function accessOf(
+  env: Record<string, string>,
+  config: Config,
+): Promise<{ tokens: { analyst?: string; viewer?: string }; users: UserEntry[] }> {
+  const tokens: { analyst?: string; viewer?: string } = {};
+  if (env.ANALYST_TOKEN) tokens.analyst = env.ANALYST_TOKEN;
+  if (env.VIEWER_TOKEN) tokens.viewer = env.VIEWER_TOKEN;
+  try {
+    const users = await readUsersFile(config.api.users_file);
+    // Checks the tokens together (one token, one principal) before anything starts.
+    new Authenticator({
+      tokens: { admin: env.ADMIN_TOKEN ?? "", ...tokens },
+      users,
+      cache_entries: 0,
+    });
+    return { tokens, users };
+  } catch (err) {
+    if (err instanceof AuthConfigError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+/** `add-user`: a new principal in a users file; its token is printed once. */
+async function addUserCommand(args: Args): Promise<number> {
+  const name = args.string("name");
+  const role = args.string("role");
+  const file = args.string("file");
+  const replace = args.flag("replace");
+  args.checkAllUsed();
+  if (!name || !role || !file) {
+    throw new UsageError("add-user needs --name NAME, --role viewer|analyst|admin and --file FILE");
+  }
+  let token: string;
+  try {
+    token = await addUser(file, name, role, replace);
+  } catch (err) {
+    if (err instanceof AuthConfigError) throw new UsageError(err.message);
+    throw new CommandError(`Cannot write ${file}: ${fileProblem(err)}`);
+  }
+  console.log(`Added ${name} (${role}) to ${file}. Its token, shown only now:\n${token}`);
+  return 0;
 }
 
 function randomToken(): string {

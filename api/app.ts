@@ -19,7 +19,16 @@ import {
 } from "../io/store.ts";
 import { utf8Length } from "../engine/intake.ts";
 import { type Alert, type Incident, type Severity, SEVERITY_RANK } from "../events/types.ts";
-import { requireToken } from "./auth.ts";
+import {
+  type Authenticator,
+  type AuthVariables,
+  type Caller,
+  requireRole,
+  SESSION_COOKIE,
+  type Sessions,
+} from "./auth.ts";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { type AuditAction, auditEntry, type AuditQuery } from "../engine/audit.ts";
 import {
   type Suppression,
   SuppressionError,
@@ -86,11 +95,9 @@ export interface RulesDeps {
   change(rule: string, change: { mode?: unknown; params?: unknown }): RuleInfo | null;
 }
 
-/**
- * Who a change is recorded as. One token (ADMIN_TOKEN) is one principal until roles and
- * users come (issue 15, item 4).
- */
-const PRINCIPAL = "admin";
+/** The app, whose handlers know their caller (`c.get("caller")`). */
+export type ApiApp = Hono<{ Variables: AuthVariables }>;
+type Ctx = Context<{ Variables: AuthVariables }>;
 
 /** The ETag of a triage: its revision. */
 function etagOf(t: Triage): string {
@@ -110,7 +117,10 @@ export class Unavailable extends Error {
 
 /** What the API needs from the running system. */
 export interface ApiDeps {
-  token: string;
+  /** Who a token names (`api/auth.ts`). */
+  auth: Authenticator;
+  /** The console's sessions (absent: no sign-in, tokens only). */
+  sessions?: Sessions;
   limits: ApiLimits;
   store: Store;
   ready(): Promise<{ ready: boolean; reasons: string[] }>;
@@ -181,8 +191,8 @@ export class IngestBucket {
 }
 
 /** Builds the app. */
-export function createApp(deps: ApiDeps): Hono {
-  const app = new Hono();
+export function createApp(deps: ApiDeps): ApiApp {
+  const app: ApiApp = new Hono();
 
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.get("/ready", async (c) => {
@@ -196,8 +206,72 @@ export function createApp(deps: ApiDeps): Hono {
   app.get("/openapi.json", (c) => c.json(openapi));
   app.get("/docs", (c) => c.html(docsPage));
 
-  app.use("/api/v1/*", requireToken(deps.token));
+  // Signing in at the console: a token gives a session cookie and a CSRF token.
+  const sessionOf = (c: Ctx) => {
+    const id = getCookie(c, SESSION_COOKIE);
+    return id && deps.sessions ? deps.sessions.get(id) : null;
+  };
+  const sessionBody = (s: NonNullable<ReturnType<typeof sessionOf>>) => ({
+    principal: s.principal.name,
+    role: s.principal.role,
+    csrf_token: s.csrf_token,
+    expires_at: new Date(s.expires_ms).toISOString(),
+  });
+  app.post(
+    "/auth/session",
+    bodyLimit({
+      maxSize: 4_096,
+      onError: (c) => c.json({ error: "Body is larger than 4096 bytes" }, 413),
+    }),
+    async (c) => {
+      if (!deps.sessions) throw new NotFound("This process has no sessions: use a bearer token");
+      let token: unknown;
+      try {
+        token = (JSON.parse(await c.req.text()) as { token?: unknown } | null)?.token;
+      } catch {
+        throw new BadRequest('Cannot parse the body: send {"token": "<token>"}');
+      }
+      if (typeof token !== "string") throw new BadRequest('Send {"token": "<token>"}');
+      const principal = await deps.auth.authenticate(token.trim());
+      if (!principal) return c.json({ error: "Wrong token" }, 401);
+      const s = deps.sessions.create(principal);
+      setCookie(c, SESSION_COOKIE, s.id, {
+        httpOnly: true,
+        sameSite: "Strict",
+        path: "/",
+        maxAge: Math.floor(deps.sessions.limits.ttl_ms / 1000),
+        secure: new URL(c.req.url).protocol === "https:",
+      });
+      return c.json(sessionBody(s));
+    },
+  );
+  app.get("/auth/session", (c) => {
+    const s = sessionOf(c);
+    if (!s) return c.json({ error: "Not signed in (or the session expired)" }, 401);
+    return c.json(sessionBody(s));
+  });
+  app.delete("/auth/session", (c) => {
+    const id = getCookie(c, SESSION_COOKIE);
+    if (id && deps.sessions) deps.sessions.end(id);
+    deleteCookie(c, SESSION_COOKIE, { path: "/" });
+    return c.body(null, 204);
+  });
+
+  app.use("/api/v1/*", requireRole(deps.auth, deps.sessions ?? null));
   if (deps.console) mountConsole(app, deps.console);
+  /** Appends a change to the audit log, made by the request's caller. */
+  const audit = (
+    c: Ctx | Caller,
+    action: AuditAction,
+    target: { kind: string; id: string },
+    before: unknown,
+    after: unknown,
+  ) => {
+    const who = "req" in c ? c.get("caller") : c;
+    return deps.store.appendAudit(
+      auditEntry(who, action, target, before, after, deps.now?.() ?? Date.now()),
+    );
+  };
   /** Cases with their triage (an untouched one's is `UNTOUCHED`). */
   const withTriage = async <T>(kind: TriageKind, items: readonly T[], idOf: (x: T) => string) => {
     const triage = await deps.store.getTriages(kind, items.map(idOf));
@@ -333,7 +407,7 @@ export function createApp(deps: ApiDeps): Hono {
       c.json({ error: `Body is larger than ${deps.limits.max_note_chars * 4 + 1_024} bytes` }, 413),
   });
   const patchTriage =
-    (kind: TriageKind, exists: (id: string) => Promise<unknown>) => async (c: Context) => {
+    (kind: TriageKind, exists: (id: string) => Promise<unknown>) => async (c: Ctx) => {
       const id = c.req.param("id")!;
       if (!(await exists(id))) throw new NotFound(`No ${kind} ${id} is stored`);
       const match = c.req.header("if-match");
@@ -363,7 +437,7 @@ export function createApp(deps: ApiDeps): Hono {
       try {
         const change = triageChangeOf(body, deps.limits);
         const at = new Date(deps.now?.() ?? Date.now()).toISOString();
-        after = applyTriage(stored, change, PRINCIPAL, at, deps.limits);
+        after = applyTriage(stored, change, c.get("caller").name, at, deps.limits);
       } catch (err) {
         if (err instanceof TriageError) throw new BadRequest(err.message);
         throw err;
@@ -376,6 +450,7 @@ export function createApp(deps: ApiDeps): Hono {
           triage: now,
         }, 409);
       }
+      await audit(c, `${kind}.triage`, { kind, id }, stored, after);
       c.header("ETag", etagOf(after));
       return c.json({ id, triage: after });
     };
@@ -510,6 +585,9 @@ export function createApp(deps: ApiDeps): Hono {
       return { refused: (err as Error).message };
     }
   };
+  /** The version a model has in shadow now, or null. */
+  const shadowOf = async (models: ModelsDeps, name: string) =>
+    (await models.list()).find((m) => m.name === name)?.shadow?.version ?? null;
   const modelsOf = (): ModelsDeps => {
     if (!deps.models) throw new NotFound("No models are served by this process");
     return deps.models;
@@ -534,6 +612,9 @@ export function createApp(deps: ApiDeps): Hono {
     const version = await versionOf(c);
     const r = await checked(() => models.activate(name, version));
     if ("refused" in r) return c.json({ error: r.refused, active: "unchanged" }, 422);
+    await audit(c, "model.activate", { kind: "model", id: name }, { active: r.previous }, {
+      active: r.version,
+    });
     return c.json({ name, version: r.version, previous: r.previous });
   });
 
@@ -541,15 +622,23 @@ export function createApp(deps: ApiDeps): Hono {
     const models = modelsOf();
     const name = knownModel(models, c.req.param("name"));
     const version = await versionOf(c);
+    const before = await shadowOf(models, name);
     const r = await checked(() => models.shadow(name, version));
     if (r && typeof r === "object" && "refused" in r) return c.json({ error: r.refused }, 422);
+    await audit(c, "model.shadow", { kind: "model", id: name }, { shadow: before }, {
+      shadow: version,
+    });
     return c.json({ name, shadow: version });
   });
 
   app.delete("/api/v1/models/:name/shadow", async (c) => {
     const models = modelsOf();
     const name = knownModel(models, c.req.param("name"));
+    const before = await shadowOf(models, name);
     if (!(await models.unshadow(name))) throw new NotFound(`Model ${name} has no shadow`);
+    await audit(c, "model.unshadow", { kind: "model", id: name }, { shadow: before }, {
+      shadow: null,
+    });
     return c.json({ name, shadow: null });
   });
 
@@ -619,7 +708,13 @@ export function createApp(deps: ApiDeps): Hono {
       return { taken: letters.length, redriven: whole.length, kept_cut: cut.length, ...result };
     });
     redriving = run.catch(() => {});
-    return c.json(await run, 202);
+    const result = await run;
+    const { items: _items, errors: _errors, ...counts } = result;
+    await audit(c, "dead_letters.redrive", { kind: "dead_letters", id: category ?? "all" }, null, {
+      limit,
+      ...counts,
+    });
+    return c.json(result, 202);
   });
 
   app.get("/api/v1/rules", (c) => {
@@ -650,8 +745,10 @@ export function createApp(deps: ApiDeps): Hono {
     const unknown = Object.keys(body).filter((k) => k !== "mode" && k !== "params");
     if (unknown.length > 0) throw new BadRequest(`Cannot use field(s) ${unknown.join(", ")}`);
     try {
+      const before = rules.get(name);
       const rule = rules.change(name, body as { mode?: unknown; params?: unknown });
       if (!rule) throw new NotFound(`No rule ${name}`);
+      await audit(c, "rule.change", { kind: "rule", id: name }, before, rule);
       return c.json(rule);
     } catch (err) {
       if (err instanceof RuleError) throw new BadRequest(err.message);
@@ -666,7 +763,7 @@ export function createApp(deps: ApiDeps): Hono {
     return deps.suppressions;
   };
   const clock = () => deps.now?.() ?? Date.now();
-  const made = async (c: Context, body: unknown, incident?: Incident) => {
+  const made = async (c: Ctx, body: unknown, incident?: Incident) => {
     const sup = suppressionsOf();
     let s: Suppression;
     try {
@@ -681,7 +778,7 @@ export function createApp(deps: ApiDeps): Hono {
         : body;
       s = suppressionOf(anchored, {
         id: crypto.randomUUID(),
-        author: PRINCIPAL,
+        author: c.get("caller").name,
         now_ms: clock(),
         ...(incident ? { incident_id: incident.incident_id } : {}),
       }, sup.limits);
@@ -690,6 +787,7 @@ export function createApp(deps: ApiDeps): Hono {
       throw err;
     }
     await sup.save(s);
+    await audit(c, "suppression.create", { kind: "suppression", id: s.id }, null, s);
     return c.json(s, 201);
   };
   const jsonOf = async (c: Context, hint: string): Promise<unknown> => {
@@ -749,7 +847,23 @@ export function createApp(deps: ApiDeps): Hono {
     const end = Math.max(Date.parse(s.starts_at), Math.min(now, Date.parse(s.expires_at)));
     const ended = { ...s, expires_at: new Date(end).toISOString() };
     await sup.save(ended);
+    await audit(c, "suppression.end", { kind: "suppression", id }, s, ended);
     return c.json(ended);
+  });
+
+  app.get("/api/v1/audit", async (c) => {
+    const q = c.req.query();
+    const query: AuditQuery = {
+      limit: intParam(q.limit, 100, 1, deps.limits.max_alerts_page, "limit"),
+    };
+    if (q.before) query.before = q.before;
+    if (q.since) query.since_ms = timeParam(q.since);
+    if (q.principal) query.principal = q.principal;
+    if (q.action) query.action = q.action;
+    if (q.target_id) query.target_id = q.target_id;
+    const entries = await deps.store.findAudit(query);
+    const next = entries.length === query.limit ? entries[entries.length - 1]!.id : null;
+    return c.json({ count: entries.length, entries, next });
   });
 
   app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}` }, 404));

@@ -2,7 +2,9 @@
  * The cluster supervisor's HTTP API: `/health`, `/ready` (every worker running) and
  * `/metrics` without a token; `GET /api/v1/cluster` (each worker's slot, port, pid,
  * status, restarts, partitions, resident actors and metrics endpoint) and
- * `POST /api/v1/cluster {"workers": n}` (scale) behind the bearer token.
+ * `POST /api/v1/cluster {"workers": n}` (scale) behind a token and its role (viewer to
+ * read, admin to scale), each scaling written to the supervisor's audit log
+ * (`GET /api/v1/audit`, kept in memory: the supervisor has no store).
  *
  * @module
  */
@@ -11,7 +13,9 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import client from "prom-client";
 import type { Cluster, WorkerInfo } from "../supervisors/cluster.ts";
-import { requireToken } from "./auth.ts";
+import { type Authenticator, type AuthVariables, requireRole } from "./auth.ts";
+import { auditEntry, type AuditQuery } from "../engine/audit.ts";
+import type { Store } from "../io/store.ts";
 
 /** What a worker tells of itself at `/api/v1/actors`. */
 interface WorkerView {
@@ -20,8 +24,21 @@ interface WorkerView {
 }
 
 /** Builds the cluster API. */
-export function createClusterApp(cluster: Cluster, options: { token: string; host: string }): Hono {
-  const app = new Hono();
+/** How the cluster API knows its callers, reaches its workers and keeps its audit log. */
+export interface ClusterAppOptions {
+  auth: Authenticator;
+  /** The admin token the workers were given (to read their `/api/v1/actors`). */
+  token: string;
+  host: string;
+  audit: Pick<Store, "appendAudit" | "findAudit">;
+}
+
+/** Builds the cluster API. */
+export function createClusterApp(
+  cluster: Cluster,
+  options: ClusterAppOptions,
+): Hono<{ Variables: AuthVariables }> {
+  const app = new Hono<{ Variables: AuthVariables }>();
   const registry = new client.Registry();
   new client.Gauge({
     name: "vigil_cluster_workers",
@@ -56,7 +73,7 @@ export function createClusterApp(cluster: Cluster, options: { token: string; hos
     async (c) => c.body(await registry.metrics(), 200, { "Content-Type": registry.contentType }),
   );
 
-  app.use("/api/v1/*", requireToken(options.token));
+  app.use("/api/v1/*", requireRole(options.auth, null));
   app.get("/api/v1/cluster", async (c) => {
     const workers = await Promise.all(cluster.list().map((w) => describe(w, options)));
     return c.json({ size: cluster.size, workers });
@@ -76,15 +93,39 @@ export function createClusterApp(cluster: Cluster, options: { token: string; hos
       }
       const n = (body as { workers?: unknown } | null)?.workers;
       if (typeof n !== "number") return c.json({ error: 'Field "workers" must be a number' }, 400);
+      const before = { size: cluster.size };
       try {
         await cluster.scale(n);
       } catch (err) {
         if (err instanceof RangeError) return c.json({ error: err.message }, 400);
         throw err;
       }
+      await options.audit.appendAudit(
+        auditEntry(c.get("caller"), "cluster.scale", { kind: "cluster", id: "workers" }, before, {
+          size: cluster.size,
+        }),
+      );
       return c.json({ size: cluster.size, workers: cluster.list() }, 202);
     },
   );
+  app.get("/api/v1/audit", async (c) => {
+    const limit = Number(c.req.query("limit") ?? "100");
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1_000) {
+      return c.json(
+        { error: 'Query parameter "limit" must be a whole number from 1 to 1000' },
+        400,
+      );
+    }
+    const query: AuditQuery = { limit };
+    const before = c.req.query("before");
+    if (before) query.before = before;
+    const entries = await options.audit.findAudit(query);
+    return c.json({
+      count: entries.length,
+      entries,
+      next: entries.length === limit ? entries[entries.length - 1]!.id : null,
+    });
+  });
   app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => c.json({ error: `Internal error: ${err.message}` }, 500));
   return app;

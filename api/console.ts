@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Context, Hono } from "hono";
+import type { Context, Env, Hono } from "hono";
 import { createHash } from "node:crypto";
 import type { AlertVolume } from "../engine/alert_volume.ts";
 import type { StreamHub } from "./stream.ts";
@@ -118,9 +118,9 @@ const HEADERS = {
  * Adds the console's routes to `app`. Mounted before the API's own routes, so that its
  * watch on triage changes sees them.
  */
-export function mountConsole(app: Hono, deps: ConsoleDeps): void {
+export function mountConsole<E extends Env>(app: Hono<E>, deps: ConsoleDeps): void {
   app.get("/", (c) => c.html(CONSOLE_PAGE, 200, HEADERS));
-  const serveAsset = (c: Context, name: string) => {
+  const serveAsset = (c: Context<E>, name: string) => {
     const asset = ASSETS[name];
     if (!asset) return c.json({ error: `No console file ${name}` }, 404);
     const etag = ETAGS[name]!;
@@ -163,7 +163,7 @@ export function mountConsole(app: Hono, deps: ConsoleDeps): void {
 
   // A triage changed through the API goes out on the stream, to every console showing it.
   const watchTriage =
-    (kind: "alert" | "incident") => async (c: Context, next: () => Promise<void>) => {
+    (kind: "alert" | "incident") => async (c: Context<E>, next: () => Promise<void>) => {
       await next();
       if (c.req.method !== "PATCH" || c.res.status !== 200) return;
       const body = await c.res.clone().json().catch(() => null) as

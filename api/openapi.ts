@@ -4,10 +4,13 @@
  * @module
  */
 
+import { SESSION_COOKIE } from "./auth.ts";
+import { openapiPath, ROUTE_ROLES } from "./roles.ts";
+
 const bearer = [{ bearer: [] }];
 const json = (description: string) => ({ description, content: { "application/json": {} } });
 /** Every /api/v1 route: no or a wrong token. */
-const unauthorized = { "401": json("Missing or wrong bearer token") };
+const unauthorized = { "401": json("No principal: a missing or wrong token, or no session") };
 /** Routes that validate their query or body. */
 const errors = {
   "400": json("Invalid request (the message says what is wrong)"),
@@ -113,16 +116,25 @@ const triagePatch = (kind: string) => ({
 /** The filters and paging of the alert and incident listings. */
 const LISTING = ["rule", "entity_type", "entity_key", "since", "limit", "before"];
 
-/** The document. */
-export const openapi = {
+/** The document, before each route's role is written in (`withRoles`). */
+const document = {
   openapi: "3.1.0",
   info: {
     title: "Vigil API",
     version: "1.0.0",
     description: "Control and query API of the Vigil detection engine. Everything under " +
-      "/api/v1 needs `Authorization: Bearer <ADMIN_TOKEN>`.",
+      "/api/v1 needs a principal: `Authorization: Bearer <token>` (ADMIN_TOKEN, ANALYST_TOKEN, " +
+      "VIEWER_TOKEN or a users-file token), or the console's session cookie with " +
+      "`X-CSRF-Token` on a change. Each operation's `x-required-role` is the least role it " +
+      "needs: viewer reads; analyst also triages, suppresses and reads the audit log; admin " +
+      "also ingests and changes rules, models, the cluster and re-drives.",
   },
-  components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
+  components: {
+    securitySchemes: {
+      bearer: { type: "http", scheme: "bearer" },
+      session: { type: "apiKey", in: "cookie", name: SESSION_COOKIE },
+    },
+  },
   paths: {
     "/health": { get: { summary: "Process alive", responses: { "200": json("Alive") } } },
     "/ready": {
@@ -161,6 +173,38 @@ export const openapi = {
       get: {
         summary: "This document as a page to browse",
         responses: { "200": { description: "HTML", content: { "text/html": {} } } },
+      },
+    },
+    "/auth/session": {
+      post: {
+        summary: "Sign in with a token: a session cookie (HttpOnly, SameSite=Strict) and " +
+          "the CSRF token its changes must carry (X-CSRF-Token)",
+        requestBody: { content: { "application/json": {} } },
+        responses: {
+          "200": json("principal, role, csrf_token, expires_at; Set-Cookie: vigil_session"),
+          "400": json("No token in the body"),
+          "401": json("Wrong token"),
+          ...tooLarge,
+        },
+      },
+      get: {
+        summary: "The session of the cookie",
+        responses: {
+          "200": json("principal, role, csrf_token, expires_at"),
+          "401": json("Not signed in, or the session expired"),
+        },
+      },
+      delete: {
+        summary: "Sign out: the session ends and the cookie is cleared",
+        responses: { "204": { description: "Signed out" } },
+      },
+    },
+    "/api/v1/audit": {
+      get: {
+        summary: "The audit log, newest first: every change (triage, suppression, rule, " +
+          "model, cluster, re-drive) with principal, time, before and after",
+        parameters: queryParams(["principal", "action", "target_id", "since", "limit", "before"]),
+        responses: { "200": json("count, entries, next (the cursor for before)"), ...errors },
       },
     },
     "/api/v1/events": {
@@ -469,6 +513,42 @@ export const openapi = {
 };
 
 /**
+ * The document: each `/api/v1` operation with its role (`x-required-role`, from
+ * `ROUTE_ROLES`), both ways of signing, and the answers without one (401) or with too
+ * little (403).
+ */
+export const openapi = withRoles(document);
+
+function withRoles<T extends { paths: Record<string, Record<string, Record<string, unknown>>> }>(
+  doc: T,
+): T {
+  const byPath = new Map(
+    Object.entries(ROUTE_ROLES).map(([route, role]) => {
+      const [method, path] = route.split(" ") as [string, string];
+      return [`${method.toLowerCase()} ${openapiPath(path)}`, role];
+    }),
+  );
+  for (const [path, ops] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      const role = byPath.get(`${method} ${path}`);
+      if (!path.startsWith("/api/v1/")) continue;
+      if (role === undefined) throw new Error(`No role is declared for ${method} ${path}`);
+      op["x-required-role"] = role;
+      op.security = [{ bearer: [] }, { session: [] }];
+      // A read open to every role is never refused past the 401.
+      const refused = role === "viewer" && method === "get" ? {} : {
+        "403": json(
+          `The principal's role is below ${role}, or a change made with a session ` +
+            "lacks X-CSRF-Token",
+        ),
+      };
+      op.responses = { ...(op.responses as Record<string, unknown>), ...unauthorized, ...refused };
+    }
+  }
+  return doc;
+}
+
+/**
  * A page that shows the document (`/docs`): every path, its operations and answers. It
  * loads nothing from elsewhere; it reads `/openapi.json` from the same process.
  */
@@ -507,7 +587,7 @@ td { padding: .1rem .8rem .1rem 0; vertical-align: top; }
     for (const [method, op] of Object.entries(ops)) {
       const p = document.createElement("div");
       p.append(text("span", method, "m"), text("span", op.summary ?? ""));
-      if (op.security) p.append(text("span", "  (bearer token)", "lock"));
+      if (op["x-required-role"]) p.append(text("span", "  (role: " + op["x-required-role"] + ")", "lock"));
       out.append(p);
       const t = document.createElement("table");
       for (const [code, r] of Object.entries(op.responses ?? {})) {

@@ -408,6 +408,20 @@ export interface ApiLimits {
   /** Characters of an item's reason in an ingest answer's `items`, at most. */
   max_item_reason_chars: number;
   /**
+   * A users file (JSON, `{"users": [{"name", "role", "token_hash"}]}`, hashes made by
+   * `main.ts users add`): named principals beside ADMIN_TOKEN, ANALYST_TOKEN, VIEWER_TOKEN.
+   * Empty: none. Read at start.
+   */
+  users_file: string;
+  /** How long a console session lasts from sign-in. */
+  session_ttl_ms: number;
+  /** Sessions kept by a process at once, at most (past it, the oldest ends). */
+  max_sessions: number;
+  /** Verified user tokens remembered (each spares a scrypt), at most. */
+  auth_cache_entries: number;
+  /** Audit entries the embedded store keeps (the newest); MongoDB keeps them all. */
+  memory_store_max_audit: number;
+  /**
    * Time a request's head (request line and headers) may take to arrive, from the
    * connection's opening or the request's first byte; past it, 408 and the connection
    * closes (`io/http_server.ts`).
@@ -870,6 +884,11 @@ export const defaults: Readonly<Config> = Object.freeze({
     max_watermark_holds: 100_000,
     max_hold_ms: MINUTE,
     max_item_reason_chars: 300,
+    users_file: "",
+    session_ttl_ms: 8 * 3_600_000,
+    max_sessions: 1_000,
+    auth_cache_entries: 1_000,
+    memory_store_max_audit: 100_000,
     header_timeout_ms: 10_000,
     body_timeout_ms: 30_000,
     idle_timeout_ms: 60_000,

@@ -18,7 +18,7 @@ export class ApiError extends Error {
 
 /**
  * The signed-in principal, or null.
- * @type {{ principal: string, role: string, csrf_token: string | null, expires_at: string | null, bearer: string | null } | null}
+ * @type {{ principal: string, role: string, csrf_token: string, expires_at: string } | null}
  */
 let current = null;
 
@@ -43,7 +43,6 @@ export function can(what) {
 function headers(method) {
   /** @type {Record<string, string>} */
   const h = { accept: "application/json" };
-  if (current?.bearer) h.authorization = `Bearer ${current.bearer}`;
   if (method !== "GET" && current?.csrf_token) h["x-csrf-token"] = current.csrf_token;
   return h;
 }
@@ -102,30 +101,13 @@ export function onSignedOut(fn) {
 }
 
 /**
- * Signs in with a token: a session cookie where the server has sessions; else (an older
- * server) the token is kept in this page's memory and sent as a bearer token.
+ * Signs in with a token: the server answers with the principal, its role and a CSRF token,
+ * and sets the HttpOnly session cookie that every later request carries.
  * @param {string} token
  */
 export async function signIn(token) {
-  try {
-    const { data } = await request("POST", "/auth/session", { token });
-    current = { ...data, bearer: null };
-  } catch (err) {
-    if (!(err instanceof ApiError) || err.status !== 404) throw err;
-    current = {
-      principal: "admin",
-      role: "admin",
-      csrf_token: null,
-      expires_at: null,
-      bearer: token,
-    };
-    try {
-      await get("/api/v1/actors");
-    } catch (e) {
-      current = null;
-      throw e instanceof ApiError && e.status === 401 ? new ApiError(401, "Wrong token", null) : e;
-    }
-  }
+  const { data } = await request("POST", "/auth/session", { token });
+  current = data;
   return current;
 }
 
@@ -133,7 +115,7 @@ export async function signIn(token) {
 export async function restore() {
   try {
     const { data } = await request("GET", "/auth/session");
-    current = { ...data, bearer: null };
+    current = data;
   } catch {
     current = null;
   }
@@ -142,7 +124,7 @@ export async function restore() {
 
 /** Ends the session. */
 export async function signOut() {
-  if (!current?.bearer) await request("DELETE", "/auth/session").catch(() => {});
+  await request("DELETE", "/auth/session").catch(() => {});
   current = null;
 }
 

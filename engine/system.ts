@@ -24,7 +24,15 @@ import { MemoryStore } from "../io/memory_store.ts";
 import { Metrics } from "../io/metrics.ts";
 import type { Store } from "../io/store.ts";
 import { type FlowOptions, flowsOf, Simulator } from "../sim/simulator.ts";
-import { createApp, type IngestResult, type ModelInfo, NotFound, Unavailable } from "../api/app.ts";
+import {
+  type ApiApp,
+  createApp,
+  type IngestResult,
+  type ModelInfo,
+  NotFound,
+  Unavailable,
+} from "../api/app.ts";
+import { Authenticator, Sessions, type UserEntry } from "../api/auth.ts";
 import { Checkpointer } from "./checkpoints.ts";
 import { Rules } from "./rules.ts";
 import { Notifier } from "../io/notify.ts";
@@ -39,12 +47,16 @@ import { log } from "./logger.ts";
 import { loggedGeoLocator } from "./geo_locator.ts";
 import { REPARTITION_STREAM_PREFIX, repartitionStream } from "./repartition.ts";
 import { type PartitionerName, type Placement, placementOf } from "../actors/placement.ts";
-import type { Hono } from "hono";
 
 /** How to build a system. */
 export interface SystemOptions {
   config: Config;
+  /** ADMIN_TOKEN: the admin principal's token. */
   token: string;
+  /** ANALYST_TOKEN and VIEWER_TOKEN, when set. */
+  tokens?: { analyst?: string; viewer?: string };
+  /** The users file's principals. */
+  users?: readonly UserEntry[];
   clock?: Clock;
   log?: Log;
   store?: Store;
@@ -77,7 +89,7 @@ export class VigilSystem {
   readonly rules: Rules;
   /** Sends stored alerts to the configured targets (Slack, webhook, Alertmanager). */
   readonly notifier: Notifier;
-  readonly app: Hono;
+  readonly app: ApiApp;
   /** The console's live stream of alerts and incidents. */
   readonly stream: StreamHub;
   /** Alerts per rule over event time, for the console's charts. */
@@ -269,7 +281,12 @@ export class VigilSystem {
       });
     }
     this.app = createApp({
-      token: options.token,
+      auth: new Authenticator({
+        tokens: { admin: options.token, ...options.tokens },
+        users: options.users ?? [],
+        cache_entries: c.api.auth_cache_entries,
+      }),
+      sessions: new Sessions({ ttl_ms: c.api.session_ttl_ms, max: c.api.max_sessions }),
       limits: c.api,
       store: this.store,
       ready: () => this.ready(),

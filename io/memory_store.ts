@@ -5,6 +5,7 @@
  * @module
  */
 
+import { type AuditEntry, auditMatches, type AuditQuery } from "../engine/audit.ts";
 import type { Alert, DeadLetter, Incident } from "../events/types.ts";
 import type { Triage, TriageKind } from "../engine/triage.ts";
 import type { Suppression } from "../engine/suppressions.ts";
@@ -39,6 +40,9 @@ export class MemoryStore implements Store {
   #incidents = new Map<string, Incident>();
   #triage = new Map<string, Triage>();
   #suppressions = new Map<string, Suppression>();
+  /** Oldest first; the newest `#maxAudit` kept. */
+  #audit: AuditEntry[] = [];
+  #maxAudit: number;
   #maxAlerts: number;
   #maxDead: number;
   #maxIncidents: number;
@@ -49,7 +53,9 @@ export class MemoryStore implements Store {
     max_dead_letters: number;
     max_incidents?: number;
     max_incident_members?: number;
+    max_audit?: number;
   }) {
+    this.#maxAudit = limits.max_audit ?? defaults.api.memory_store_max_audit;
     this.#maxAlerts = limits.max_alerts;
     this.#maxDead = limits.max_dead_letters;
     this.#maxIncidents = limits.max_incidents ?? defaults.alerts.memory_store_max_incidents;
@@ -153,6 +159,25 @@ export class MemoryStore implements Store {
     for (const id of ids) {
       const t = this.#triage.get(`${kind}:${id}`);
       if (t) out.set(id, t);
+    }
+    return Promise.resolve(out);
+  }
+
+  appendAudit(entry: AuditEntry): Promise<void> {
+    this.#audit.push(structuredClone(entry));
+    if (this.#audit.length > this.#maxAudit) {
+      this.#audit.splice(0, this.#audit.length - this.#maxAudit);
+    }
+    return Promise.resolve();
+  }
+
+  findAudit(query: AuditQuery): Promise<AuditEntry[]> {
+    const out: AuditEntry[] = [];
+    // Appended in time order, nearly: sorted by id so two processes' clocks do not matter.
+    const all = [...this.#audit].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+    for (const e of all) {
+      if (out.length >= query.limit) break;
+      if (auditMatches(e, query)) out.push(structuredClone(e));
     }
     return Promise.resolve(out);
   }

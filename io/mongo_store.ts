@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { AuditEntry, AuditQuery } from "../engine/audit.ts";
 import { type Collection, type Db, type Filter, MongoClient } from "mongodb";
 import { type Alert, type DeadLetter, type Incident, SEVERITY_RANK } from "../events/types.ts";
 import { defaults } from "../config/defaults.ts";
@@ -112,6 +113,7 @@ function insertFirst<T extends { _id: string }>(c: Collection<T>, doc: T): Promi
 }
 
 type SuppressionDoc = Suppression & { _id: string };
+type AuditDoc = AuditEntry & { _id: string; at_ms: number };
 
 /** A MongoDB-backed store. */
 export class MongoStore implements Store {
@@ -126,6 +128,7 @@ export class MongoStore implements Store {
   #incidents: Collection<IncidentDoc>;
   #triage: Collection<TriageDoc>;
   #suppressions: Collection<SuppressionDoc>;
+  #audit: Collection<AuditDoc>;
   #maxIncidentMembers = defaults.alerts.max_incident_members;
   #chunkChars: number;
   #raised = 0;
@@ -143,6 +146,7 @@ export class MongoStore implements Store {
     this.#incidents = db.collection<IncidentDoc>("incidents");
     this.#triage = db.collection<TriageDoc>("triage");
     this.#suppressions = db.collection<SuppressionDoc>("suppressions");
+    this.#audit = db.collection<AuditDoc>("audit");
   }
 
   /** Connects and creates the indexes. */
@@ -165,6 +169,7 @@ export class MongoStore implements Store {
     await store.#incidents.createIndex({ first_ms: -1, _id: -1 }, { name: "first_seen" });
     await store.#incidents.createIndex({ rules: 1, first_ms: -1 }, { name: "rules_first_seen" });
     await store.#incidents.createIndex({ "entities.key": 1 }, { name: "entities" });
+    await store.#audit.createIndex({ "target.id": 1, _id: -1 }, { name: "target" });
     await store.#alerts.createIndex({ alert_id: 1 }, { unique: true, name: "alert_id_unique" });
     await store.#notifications.createIndex(
       { target: 1, lease_until: 1, queued_at: 1 },
@@ -380,6 +385,23 @@ export class MongoStore implements Store {
       const { _id, kind: _k, case_id, ...triage } = d;
       return [case_id, triage as Triage];
     }));
+  }
+
+  async appendAudit(entry: AuditEntry): Promise<void> {
+    // Inserted, never replaced: an entry written twice (a retried request) stays the first.
+    await insertFirst(this.#audit, { ...entry, _id: entry.id, at_ms: Date.parse(entry.at) });
+  }
+
+  async findAudit(q: AuditQuery): Promise<AuditEntry[]> {
+    const filter: Record<string, unknown> = {};
+    if (q.before !== undefined) filter._id = { $lt: q.before };
+    if (q.since_ms !== undefined) filter.at_ms = { $gte: q.since_ms };
+    if (q.principal !== undefined) filter.principal = q.principal;
+    if (q.action !== undefined) filter.action = q.action;
+    if (q.target_id !== undefined) filter["target.id"] = q.target_id;
+    const docs = await this.#audit.find(filter, { projection: { _id: 0, at_ms: 0 } })
+      .sort({ _id: -1 }).limit(q.limit).toArray();
+    return docs as unknown as AuditEntry[];
   }
 
   async saveSuppression(s: Suppression): Promise<void> {

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { AuditEntry, AuditQuery } from "../engine/audit.ts";
 import type { Alert, DeadLetter, Incident, Severity } from "../events/types.ts";
 import type { Triage, TriageKind } from "../engine/triage.ts";
 import type { Suppression } from "../engine/suppressions.ts";
@@ -143,6 +144,10 @@ export interface Store {
   saveSuppression(s: Suppression): Promise<void>;
   /** Up to `limit` suppressions, the newest created first. */
   findSuppressions(limit: number): Promise<Suppression[]>;
+  /** Appends a change to the audit log (`engine/audit.ts`); nothing changes or removes one. */
+  appendAudit(entry: AuditEntry): Promise<void>;
+  /** A page of the audit log, the newest first. */
+  findAudit(query: AuditQuery): Promise<AuditEntry[]>;
   saveDeadLetters(letters: readonly DeadLetter[]): Promise<void>;
   /** Newest first. */
   findDeadLetters(limit: number): Promise<DeadLetter[]>;

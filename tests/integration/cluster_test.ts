@@ -1,3 +1,6 @@
+import { Authenticator } from "../../api/auth.ts";
+import { MemoryStore } from "../../io/memory_store.ts";
+import type { AuditEntry } from "../../engine/audit.ts";
 import assert from "node:assert/strict";
 import { createClusterApp } from "../../api/cluster_app.ts";
 import { type ClusterSettings, defaults } from "../../config/defaults.ts";
@@ -95,7 +98,7 @@ Deno.test("Cluster gives up on a worker that keeps crashing past its intensity",
   }
 });
 
-Deno.test("createClusterApp() lists and scales workers behind the token", async () => {
+Deno.test("createClusterApp() lists and scales workers behind a token and its role, and audits the scaling", async () => {
   const cluster = new Cluster({
     settings: settings(),
     spawn: shellSpawn(() => "exec sleep 60"),
@@ -103,11 +106,25 @@ Deno.test("createClusterApp() lists and scales workers behind the token", async 
     onFatal: () => {},
     log: quiet,
   });
-  const app = createClusterApp(cluster, { token: "t", host: "127.0.0.1" });
+  const app = createClusterApp(cluster, {
+    auth: new Authenticator({ tokens: { admin: "t", viewer: "v" }, cache_entries: 10 }),
+    token: "t",
+    host: "127.0.0.1",
+    audit: new MemoryStore({ max_alerts: 1, max_dead_letters: 1 }),
+  });
   const auth = { authorization: "Bearer t", "content-type": "application/json" };
+  const viewer = { authorization: "Bearer v", "content-type": "application/json" };
   try {
     await cluster.scale(1);
     assert.equal((await app.request("/api/v1/cluster")).status, 401);
+    assert.equal((await app.request("/api/v1/cluster", { headers: viewer })).status, 200);
+    const refused = await app.request("/api/v1/cluster", {
+      method: "POST",
+      headers: viewer,
+      body: '{"workers":2}',
+    });
+    assert.equal(refused.status, 403, "a viewer does not scale");
+    assert.equal(cluster.size, 1);
     const list = await (await app.request("/api/v1/cluster", { headers: auth })).json();
     assert.equal(list.size, 1);
     assert.equal(list.workers[0].metrics, "http://127.0.0.1:19101/metrics");
@@ -119,6 +136,12 @@ Deno.test("createClusterApp() lists and scales workers behind the token", async 
     });
     assert.equal(scaled.status, 202);
     assert.equal((await scaled.json()).size, 2);
+    const audit = await (await app.request("/api/v1/audit", { headers: auth })).json();
+    assert.deepEqual(
+      audit.entries.map((e: AuditEntry) => [e.principal, e.action, e.before, e.after]),
+      [["admin", "cluster.scale", { size: 1 }, { size: 2 }]],
+    );
+    assert.equal((await app.request("/api/v1/audit", { headers: viewer })).status, 403);
     for (
       const [body, status] of [["{", 400], ['{"workers":"two"}', 400], [
         '{"workers":0}',

@@ -5,6 +5,7 @@ import { incidentMatches, incidentsOf, newestFirst } from "../../engine/incident
 import type { IncidentQuery } from "../../io/store.ts";
 import { applyTriage, UNTOUCHED } from "../../engine/triage.ts";
 import { mongoUri, unique } from "./servers.ts";
+import { auditEntry } from "../../engine/audit.ts";
 
 function alert(id: string, rule: string, key: string, ts: number): Alert {
   return {
@@ -374,5 +375,48 @@ Deno.test({
       assert.deepEqual(seen.map((x) => x.id), ["b", "a"]);
       assert.equal(seen[1]!.expires_at, "2026-01-05T09:30:00.000Z", "ended in place");
       assert.deepEqual((await two.findSuppressions(1)).map((x) => x.id), ["b"]);
+    }),
+});
+
+Deno.test({
+  name:
+    "MongoStore appends the audit log: newest first, filtered and paged, an entry written twice kept once, seen by another process",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: () =>
+    twoStores(async (one, two) => {
+      const who = { name: "ana", role: "analyst" as const };
+      const t0 = Date.UTC(2026, 0, 5, 9);
+      const entries = [0, 1, 2, 3].map((i) =>
+        auditEntry(
+          i === 3 ? { name: "system", role: "system" } : who,
+          i % 2 === 0 ? "incident.triage" : "suppression.create",
+          { kind: i % 2 === 0 ? "incident" : "suppression", id: `t${i % 2}` },
+          i === 0 ? null : { n: i - 1 },
+          { n: i },
+          t0 + i * 1_000,
+        )
+      );
+      for (const e of entries) await one.appendAudit(e);
+      await two.appendAudit(entries[1]!); // a retried request
+      const all = await two.findAudit({ limit: 10 });
+      assert.deepEqual(all.map((e) => e.after), [{ n: 3 }, { n: 2 }, { n: 1 }, { n: 0 }]);
+      assert.deepEqual(all[3], entries[0], "kept as written");
+      const page = await two.findAudit({ limit: 2 });
+      const rest = await two.findAudit({ limit: 2, before: page[1]!.id });
+      assert.deepEqual([...page, ...rest].map((e) => e.id), all.map((e) => e.id));
+      assert.deepEqual(
+        (await two.findAudit({ limit: 10, principal: "system" })).map((e) => e.after),
+        [{ n: 3 }],
+      );
+      assert.deepEqual(
+        (await two.findAudit({ limit: 10, action: "incident.triage", target_id: "t0" }))
+          .map((e) => e.after),
+        [{ n: 2 }, { n: 0 }],
+      );
+      assert.deepEqual(
+        (await two.findAudit({ limit: 10, since_ms: t0 + 2_000 })).map((e) => e.after),
+        [{ n: 3 }, { n: 2 }],
+      );
     }),
 });
