@@ -5,7 +5,8 @@
  * @module
  */
 
-import { type Context, Hono } from "hono";
+import type { Context } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import type { ApiLimits } from "../config/defaults.ts";
 import type { RuntimeStats } from "../actors/runtime.ts";
@@ -18,11 +19,10 @@ import {
   StoreQueryError,
 } from "../io/store.ts";
 import { utf8Length } from "../engine/intake.ts";
-import { type Alert, type Incident, type Severity, SEVERITY_RANK } from "../events/types.ts";
+import { type Incident, type Severity, SEVERITY_RANK } from "../events/types.ts";
 import {
   type Authenticator,
   type AuthVariables,
-  type Caller,
   requireRole,
   SESSION_COOKIE,
   type Sessions,
@@ -43,7 +43,15 @@ import {
   type TriageKind,
   UNTOUCHED,
 } from "../engine/triage.ts";
-import { docsPage, openapi } from "./openapi.ts";
+import { documentOf, serveDocs } from "./openapi.ts";
+import { routesOf } from "./routes.ts";
+import {
+  emptyIsNoBody,
+  httpError,
+  HTTPException,
+  jsonByDefault,
+  refuseInvalid,
+} from "./validation.ts";
 import { type ConsoleDeps, mountConsole } from "./console.ts";
 import type { ItemVerdict } from "../engine/ingest_verdicts.ts";
 
@@ -96,7 +104,7 @@ export interface RulesDeps {
 }
 
 /** The app, whose handlers know their caller (`c.get("caller")`). */
-export type ApiApp = Hono<{ Variables: AuthVariables }>;
+export type ApiApp = OpenAPIHono<{ Variables: AuthVariables }>;
 type Ctx = Context<{ Variables: AuthVariables }>;
 
 /** The ETag of a triage: its revision. */
@@ -192,19 +200,28 @@ export class IngestBucket {
 
 /** Builds the app. */
 export function createApp(deps: ApiDeps): ApiApp {
-  const app: ApiApp = new Hono();
+  const app: ApiApp = new OpenAPIHono({ defaultHook: refuseInvalid });
+  const r = routesOf(deps.limits);
+  /** A body bound for a route: past it, 413 (before anything reads it). */
+  const limitBody = (maxSize: number) =>
+    bodyLimit({
+      maxSize,
+      onError: (c) => c.json({ error: `Body is larger than ${maxSize} bytes` }, 413),
+    });
+  const smallBody = [limitBody(4_096), jsonByDefault];
 
-  app.get("/health", (c) => c.json({ status: "ok" }));
-  app.get("/ready", async (c) => {
-    const r = await deps.ready();
-    return c.json(r, r.ready ? 200 : 503);
+  app.openapi(r.health, (c) => c.json({ status: "ok" as const }, 200));
+  app.openapi(r.ready, async (c) => {
+    const ready = await deps.ready();
+    return ready.ready ? c.json(ready, 200) : c.json(ready, 503);
   });
-  app.get("/metrics", async (c) => {
+  app.openapi(r.metrics, async (c) => {
     const m = await deps.metrics();
     return c.body(m.text, 200, { "Content-Type": m.contentType });
   });
-  app.get("/openapi.json", (c) => c.json(openapi));
-  app.get("/docs", (c) => c.html(docsPage));
+  let document: unknown = null;
+  app.openapi(r.document, (c) => c.json(document ??= documentOf(app)));
+  serveDocs(app, r.docs);
 
   // Signing in at the console: a token gives a session cookie and a CSRF token.
   const sessionOf = (c: Ctx) => {
@@ -217,40 +234,26 @@ export function createApp(deps: ApiDeps): ApiApp {
     csrf_token: s.csrf_token,
     expires_at: new Date(s.expires_ms).toISOString(),
   });
-  app.post(
-    "/auth/session",
-    bodyLimit({
-      maxSize: 4_096,
-      onError: (c) => c.json({ error: "Body is larger than 4096 bytes" }, 413),
-    }),
-    async (c) => {
-      if (!deps.sessions) throw new NotFound("This process has no sessions: use a bearer token");
-      let token: unknown;
-      try {
-        token = (JSON.parse(await c.req.text()) as { token?: unknown } | null)?.token;
-      } catch {
-        throw new BadRequest('Cannot parse the body: send {"token": "<token>"}');
-      }
-      if (typeof token !== "string") throw new BadRequest('Send {"token": "<token>"}');
-      const principal = await deps.auth.authenticate(token.trim());
-      if (!principal) return c.json({ error: "Wrong token" }, 401);
-      const s = deps.sessions.create(principal);
-      setCookie(c, SESSION_COOKIE, s.id, {
-        httpOnly: true,
-        sameSite: "Strict",
-        path: "/",
-        maxAge: Math.floor(deps.sessions.limits.ttl_ms / 1000),
-        secure: new URL(c.req.url).protocol === "https:",
-      });
-      return c.json(sessionBody(s));
-    },
-  );
-  app.get("/auth/session", (c) => {
+  app.openapi({ ...r.signIn, middleware: smallBody }, async (c) => {
+    if (!deps.sessions) throw new NotFound("This process has no sessions: use a bearer token");
+    const principal = await deps.auth.authenticate(c.req.valid("json").token.trim());
+    if (!principal) return c.json({ error: "Wrong token" }, 401);
+    const s = deps.sessions.create(principal);
+    setCookie(c, SESSION_COOKIE, s.id, {
+      httpOnly: true,
+      sameSite: "Strict",
+      path: "/",
+      maxAge: Math.floor(deps.sessions.limits.ttl_ms / 1000),
+      secure: new URL(c.req.url).protocol === "https:",
+    });
+    return c.json(sessionBody(s), 200);
+  });
+  app.openapi(r.session, (c) => {
     const s = sessionOf(c);
     if (!s) return c.json({ error: "Not signed in (or the session expired)" }, 401);
-    return c.json(sessionBody(s));
+    return c.json(sessionBody(s), 200);
   });
-  app.delete("/auth/session", (c) => {
+  app.openapi(r.signOut, (c) => {
     const id = getCookie(c, SESSION_COOKIE);
     if (id && deps.sessions) deps.sessions.end(id);
     deleteCookie(c, SESSION_COOKIE, { path: "/" });
@@ -261,21 +264,28 @@ export function createApp(deps: ApiDeps): ApiApp {
   if (deps.console) mountConsole(app, deps.console);
   /** Appends a change to the audit log, made by the request's caller. */
   const audit = (
-    c: Ctx | Caller,
+    c: Ctx,
     action: AuditAction,
     target: { kind: string; id: string },
     before: unknown,
     after: unknown,
-  ) => {
-    const who = "req" in c ? c.get("caller") : c;
-    return deps.store.appendAudit(
-      auditEntry(who, action, target, before, after, deps.now?.() ?? Date.now()),
+  ) =>
+    deps.store.appendAudit(
+      auditEntry(c.get("caller"), action, target, before, after, deps.now?.() ?? Date.now()),
     );
-  };
   /** Cases with their triage (an untouched one's is `UNTOUCHED`). */
   const withTriage = async <T>(kind: TriageKind, items: readonly T[], idOf: (x: T) => string) => {
     const triage = await deps.store.getTriages(kind, items.map(idOf));
     return items.map((x) => ({ ...x, triage: triage.get(idOf(x)) ?? UNTOUCHED }));
+  };
+  /** A store query whose filter the store refuses is the caller's mistake (400). */
+  const queried = async <T>(find: () => Promise<T>): Promise<T> => {
+    try {
+      return await find();
+    } catch (err) {
+      if (err instanceof StoreQueryError) throw new BadRequest(err.message);
+      throw err;
+    }
   };
   const ingestBucket = new IngestBucket(
     deps.limits.ingest_events_per_s,
@@ -283,63 +293,47 @@ export function createApp(deps: ApiDeps): ApiApp {
     deps.now ?? (() => Date.now()),
   );
 
-  app.post(
-    "/api/v1/events",
-    bodyLimit({
-      maxSize: deps.limits.max_body_bytes,
-      onError: (c) =>
-        c.json({ error: `Body is larger than ${deps.limits.max_body_bytes} bytes` }, 413),
-    }),
-    async (c) => {
-      const text = await c.req.text();
-      const items = splitBody(text, c.req.header("content-type") ?? "");
-      if (items.length > deps.limits.max_events_per_request) {
-        throw new BadRequest(
-          `Cannot ingest ${items.length} events in one request: the limit is ${deps.limits.max_events_per_request}`,
-        );
-      }
-      const wait_s = ingestBucket.take(items.length);
-      if (wait_s > 0) {
-        c.header("Retry-After", String(Math.ceil(wait_s)));
-        return c.json({
-          error: `Too many events: ${deps.limits.ingest_events_per_s} a second are taken ` +
-            `(bursts of ${deps.limits.ingest_burst_events}); retry in ${Math.ceil(wait_s)} s`,
-        }, 429);
-      }
-      return c.json(await deps.ingest(items), 202);
-    },
-  );
+  app.openapi({ ...r.events, middleware: [limitBody(deps.limits.max_body_bytes)] }, async (c) => {
+    const text = await c.req.text();
+    const items = splitBody(text, c.req.header("content-type") ?? "");
+    if (items.length > deps.limits.max_events_per_request) {
+      throw new BadRequest(
+        `Cannot ingest ${items.length} events in one request: the limit is ${deps.limits.max_events_per_request}`,
+      );
+    }
+    const wait_s = ingestBucket.take(items.length);
+    if (wait_s > 0) {
+      c.header("Retry-After", String(Math.ceil(wait_s)));
+      return c.json({
+        error: `Too many events: ${deps.limits.ingest_events_per_s} a second are taken ` +
+          `(bursts of ${deps.limits.ingest_burst_events}); retry in ${Math.ceil(wait_s)} s`,
+      }, 429);
+    }
+    return c.json(await deps.ingest(items), 202);
+  });
 
-  app.get("/api/v1/alerts", async (c) => {
-    const q = c.req.query();
-    const limit = intParam(q.limit, 100, 1, deps.limits.max_alerts_page, "limit");
-    const query: Parameters<Store["findAlerts"]>[0] = { limit };
+  app.openapi(r.alerts, async (c) => {
+    const q = c.req.valid("query");
+    const query: Parameters<Store["findAlerts"]>[0] = { limit: q.limit! };
     if (q.rule) query.rule = q.rule;
     if (q.entity_type) query.entity_type = q.entity_type;
     if (q.entity_key) query.entity_key = q.entity_key;
-    if (q.since) query.since_ms = timeParam(q.since);
+    if (q.since !== undefined) query.since_ms = q.since;
     if (q.before) query.before = q.before;
     if (q.incident_id) query.incident_id = q.incident_id;
-    let alerts: Alert[];
-    try {
-      alerts = await deps.store.findAlerts(query);
-    } catch (err) {
-      if (err instanceof StoreQueryError) throw new BadRequest(err.message);
-      throw err;
-    }
+    const alerts = await queried(() => deps.store.findAlerts(query));
     // A full page may have more after it: `next` is the cursor for `before`.
-    const next = alerts.length === limit ? alerts[alerts.length - 1]!.alert_id : null;
+    const next = alerts.length === query.limit ? alerts[alerts.length - 1]!.alert_id : null;
     return c.json({
       count: alerts.length,
       alerts: await withTriage("alert", alerts, (a) => a.alert_id),
       next,
-    });
+    }, 200);
   });
 
-  app.get("/api/v1/incidents", async (c) => {
-    const q = c.req.query();
-    const limit = intParam(q.limit, 100, 1, deps.limits.max_alerts_page, "limit");
-    const query: IncidentQuery = { limit };
+  app.openapi(r.incidents, async (c) => {
+    const q = c.req.valid("query");
+    const query: IncidentQuery = { limit: q.limit! };
     if (q.severity) {
       if (!(q.severity in SEVERITY_RANK)) {
         throw new BadRequest(
@@ -356,25 +350,21 @@ export function createApp(deps: ApiDeps): ApiApp {
       query.entity_type = q.entity_type;
       query.entity_key = q.entity_key;
     }
-    if (q.since) query.since_ms = timeParam(q.since);
+    if (q.since !== undefined) query.since_ms = q.since;
     if (q.before) query.before = q.before;
-    let incidents: Incident[];
-    try {
-      incidents = await deps.store.findIncidents(query);
-    } catch (err) {
-      if (err instanceof StoreQueryError) throw new BadRequest(err.message);
-      throw err;
-    }
-    const next = incidents.length === limit ? incidents[incidents.length - 1]!.incident_id : null;
+    const incidents = await queried(() => deps.store.findIncidents(query));
+    const next = incidents.length === query.limit
+      ? incidents[incidents.length - 1]!.incident_id
+      : null;
     return c.json({
       count: incidents.length,
       incidents: await withTriage("incident", incidents, (i) => i.incident_id),
       next,
-    });
+    }, 200);
   });
 
-  app.get("/api/v1/incidents/:id", async (c) => {
-    const id = c.req.param("id");
+  app.openapi(r.incident, async (c) => {
+    const { id } = c.req.valid("param");
     const incident = await deps.store.getIncident(id);
     if (!incident) throw new NotFound(`No incident ${id} is stored`);
     // Its alerts as stored (the newest, up to a page).
@@ -385,87 +375,92 @@ export function createApp(deps: ApiDeps): ApiApp {
     const [withIt] = await withTriage("incident", [incident], (i) => i.incident_id);
     c.header("ETag", etagOf(withIt!.triage));
     return c.json({
-      ...withIt,
+      ...withIt!,
       alerts: await withTriage("alert", alerts, (a) => a.alert_id),
-    });
+    }, 200);
   });
 
-  app.get("/api/v1/alerts/:id", async (c) => {
-    const id = c.req.param("id");
+  app.openapi(r.alert, async (c) => {
+    const { id } = c.req.valid("param");
     const alert = await deps.store.getAlert(id);
     if (!alert) throw new NotFound(`No alert ${id} is stored`);
     const [withIt] = await withTriage("alert", [alert], (a) => a.alert_id);
     c.header("ETag", etagOf(withIt!.triage));
-    return c.json(withIt);
+    return c.json(withIt!, 200);
   });
 
   // The analyst's changes: status, assignee, a note, a label on resolving; the ETag of
   // the triage read (If-Match) must still be the stored one, else 409.
-  const triageBody = bodyLimit({
-    maxSize: deps.limits.max_note_chars * 4 + 1_024,
-    onError: (c) =>
-      c.json({ error: `Body is larger than ${deps.limits.max_note_chars * 4 + 1_024} bytes` }, 413),
-  });
-  const patchTriage =
-    (kind: TriageKind, exists: (id: string) => Promise<unknown>) => async (c: Ctx) => {
-      const id = c.req.param("id")!;
-      if (!(await exists(id))) throw new NotFound(`No ${kind} ${id} is stored`);
-      const match = c.req.header("if-match");
-      if (match === undefined) {
-        return c.json({
+  const triageBody = limitBody(deps.limits.max_note_chars * 4 + 1_024);
+  const patchTriage = async (
+    c: Ctx,
+    kind: TriageKind,
+    id: string,
+    match: string | undefined,
+    body: unknown,
+    exists: (id: string) => Promise<unknown>,
+  ) => {
+    if (!(await exists(id))) throw new NotFound(`No ${kind} ${id} is stored`);
+    if (match === undefined) {
+      return {
+        status: 428 as const,
+        body: {
           error: `Send If-Match with the ETag of the ${kind}'s triage as read (GET it first)`,
-        }, 428);
-      }
-      let body: unknown;
-      try {
-        body = JSON.parse(await c.req.text());
-      } catch {
-        throw new BadRequest(
-          'Cannot parse the body: send {"status": …, "assignee": …, "label": …, "note": …}',
-        );
-      }
-      const stored = (await deps.store.getTriages(kind, [id])).get(id) ?? UNTOUCHED;
-      if (match !== etagOf(stored)) {
-        c.header("ETag", etagOf(stored));
-        return c.json({
+        },
+      };
+    }
+    const stored = (await deps.store.getTriages(kind, [id])).get(id) ?? UNTOUCHED;
+    if (match !== etagOf(stored)) {
+      c.header("ETag", etagOf(stored));
+      return {
+        status: 409 as const,
+        body: {
           error: `The ${kind}'s triage changed since it was read (now ${etagOf(stored)}, ` +
             `not ${match}): read it again`,
           triage: stored,
-        }, 409);
-      }
-      let after: Triage;
-      try {
-        const change = triageChangeOf(body, deps.limits);
-        const at = new Date(deps.now?.() ?? Date.now()).toISOString();
-        after = applyTriage(stored, change, c.get("caller").name, at, deps.limits);
-      } catch (err) {
-        if (err instanceof TriageError) throw new BadRequest(err.message);
-        throw err;
-      }
-      if (!(await deps.store.saveTriage(kind, id, after))) {
-        const now = (await deps.store.getTriages(kind, [id])).get(id) ?? UNTOUCHED;
-        c.header("ETag", etagOf(now));
-        return c.json({
-          error: `The ${kind}'s triage changed meanwhile: read it again`,
-          triage: now,
-        }, 409);
-      }
-      await audit(c, `${kind}.triage`, { kind, id }, stored, after);
-      c.header("ETag", etagOf(after));
-      return c.json({ id, triage: after });
-    };
-  app.patch(
-    "/api/v1/incidents/:id",
-    triageBody,
-    patchTriage("incident", (id) => deps.store.getIncident(id)),
-  );
-  app.patch(
-    "/api/v1/alerts/:id",
-    triageBody,
-    patchTriage("alert", (id) => deps.store.getAlert(id)),
-  );
+        },
+      };
+    }
+    let after: Triage;
+    try {
+      const change = triageChangeOf(body, deps.limits);
+      const at = new Date(deps.now?.() ?? Date.now()).toISOString();
+      after = applyTriage(stored, change, c.get("caller").name, at, deps.limits);
+    } catch (err) {
+      if (err instanceof TriageError) throw new BadRequest(err.message);
+      throw err;
+    }
+    if (!(await deps.store.saveTriage(kind, id, after))) {
+      const now = (await deps.store.getTriages(kind, [id])).get(id) ?? UNTOUCHED;
+      c.header("ETag", etagOf(now));
+      return {
+        status: 409 as const,
+        body: { error: `The ${kind}'s triage changed meanwhile: read it again`, triage: now },
+      };
+    }
+    await audit(c, `${kind}.triage`, { kind, id }, stored, after);
+    c.header("ETag", etagOf(after));
+    return { status: 200 as const, body: { id, triage: after } };
+  };
+  const triageRoute = (
+    route: typeof r.alertTriage,
+    kind: TriageKind,
+    exists: (id: string) => Promise<unknown>,
+  ) =>
+    app.openapi({ ...route, middleware: [triageBody, jsonByDefault] }, async (c) => {
+      const { id } = c.req.valid("param");
+      const match = c.req.valid("header")["if-match"];
+      const t = await patchTriage(c, kind, id, match, c.req.valid("json"), exists);
+      return t.status === 200
+        ? c.json(t.body, 200)
+        : t.status === 409
+        ? c.json(t.body, 409)
+        : c.json(t.body, 428);
+    });
+  triageRoute(r.incidentTriage, "incident", (id) => deps.store.getIncident(id));
+  triageRoute(r.alertTriage, "alert", (id) => deps.store.getAlert(id));
 
-  app.get("/api/v1/actors", (c) => {
+  app.openapi(r.actors, (c) => {
     const s = deps.actors.stats();
     return c.json({
       types: Object.fromEntries(
@@ -478,12 +473,12 @@ export function createApp(deps: ApiDeps): ApiApp {
       quarantined: s.quarantined,
       partition_restarts: s.partition_restarts,
       partitions: deps.partitions?.() ?? null,
-    });
+    }, 200);
   });
 
   // This process's own view of the cluster: itself (the supervisor of `main.ts cluster`
   // serves the whole cluster and scales it).
-  app.get("/api/v1/cluster", (c) => {
+  app.openapi(r.cluster, (c) => {
     const s = deps.actors.stats();
     return c.json({
       size: 1,
@@ -494,30 +489,26 @@ export function createApp(deps: ApiDeps): ApiApp {
         partitions: deps.partitions?.() ?? null,
         resident: s.resident,
       }],
-    });
+    }, 200);
   });
-  app.post("/api/v1/cluster", (c) =>
+  app.openapi({ ...r.scale, middleware: smallBody }, (c) =>
     c.json({
       error: "This process does not supervise workers: scale with main.ts cluster " +
         "(POST /api/v1/cluster there), or add workers to the Kafka consumer group",
     }, 409));
 
-  app.get("/api/v1/actors/:type/:key", async (c) => {
-    const { type, key } = c.req.param();
+  app.openapi(r.actor, async (c) => {
+    const { type, key } = c.req.valid("param");
     if (!deps.actors.types.includes(type)) {
-      return c.json(
-        { error: `No actor type "${type}"; known: ${deps.actors.types.join(", ")}` },
-        404,
-      );
+      throw new NotFound(`No actor type "${type}"; known: ${deps.actors.types.join(", ")}`);
     }
     const state = await deps.actors.stateOf(type, key);
-    if (state === undefined) return c.json({ error: `No actor ${type}:${key} has been seen` }, 404);
-    return c.json({ type, key, resident: deps.actors.isResident(type, key), state });
+    if (state === undefined) throw new NotFound(`No actor ${type}:${key} has been seen`);
+    return c.json({ type, key, resident: deps.actors.isResident(type, key), state }, 200);
   });
 
-  app.get("/api/v1/archive", async (c) => {
-    const q = c.req.query();
-    const limit = intParam(q.limit, 100, 1, deps.limits.max_alerts_page, "limit");
+  app.openapi(r.archive, async (c) => {
+    const q = c.req.valid("query");
     const filter: ArchiveFilter = {};
     if (q.event_ids !== undefined) {
       const ids = q.event_ids.split(",").filter((id) => id !== "");
@@ -531,51 +522,24 @@ export function createApp(deps: ApiDeps): ApiApp {
     if ((q.entity_type === undefined) !== (q.entity_key === undefined)) {
       throw new BadRequest("entity_type and entity_key go together");
     }
-    if (q.entity_type !== undefined) {
-      const fields = ENTITY_FIELDS[q.entity_type];
-      if (!fields) {
-        throw new BadRequest(
-          `entity_type must be one of ${
-            Object.keys(ENTITY_FIELDS).join(", ")
-          }, got "${q.entity_type}"`,
-        );
-      }
-      filter.fields = fields;
-      filter.value = q.entity_key!;
+    if (q.entity_type !== undefined && q.entity_key !== undefined) {
+      filter.fields = ENTITY_FIELDS[q.entity_type]!;
+      filter.value = q.entity_key;
     }
-    const events = await deps.store.findArchived(limit, filter);
-    return c.json({ count: events.length, events });
+    const events = await deps.store.findArchived(q.limit!, filter);
+    return c.json({ count: events.length, events }, 200);
   });
 
-  app.get("/api/v1/dead-letters", async (c) => {
-    const limit = intParam(c.req.query("limit"), 100, 1, deps.limits.max_alerts_page, "limit");
-    const letters = await deps.store.findDeadLetters(limit);
-    return c.json({ count: letters.length, dead_letters: letters });
+  app.openapi(r.deadLetters, async (c) => {
+    const letters = await deps.store.findDeadLetters(c.req.valid("query").limit!);
+    return c.json({ count: letters.length, dead_letters: letters }, 200);
   });
 
-  app.get("/api/v1/models", async (c) => {
+  app.openapi(r.models, async (c) => {
     const models = await modelsOf().list();
-    return c.json({ count: models.length, models });
+    return c.json({ count: models.length, models }, 200);
   });
 
-  /** The version named in a small JSON body `{"version": "…"}`. */
-  const versionOf = async (c: { req: { text(): Promise<string> } }): Promise<string> => {
-    let body: unknown;
-    try {
-      body = JSON.parse(await c.req.text());
-    } catch {
-      throw new BadRequest('Cannot parse the body: send {"version": "<version>"}');
-    }
-    const version = (body as { version?: unknown } | null)?.version;
-    if (typeof version !== "string" || !/^[A-Za-z0-9._-]{1,64}$/.test(version)) {
-      throw new BadRequest('Cannot use the body: "version" must be a version name such as "2"');
-    }
-    return version;
-  };
-  const smallBody = bodyLimit({
-    maxSize: 4_096,
-    onError: (c) => c.json({ error: "Body is larger than 4096 bytes" }, 413),
-  });
   /** Runs a model operation; a version that fails its checks is a 422 with the reason. */
   const checked = async <T>(op: () => Promise<T>): Promise<T | { refused: string }> => {
     try {
@@ -606,40 +570,44 @@ export function createApp(deps: ApiDeps): ApiApp {
     return name;
   };
 
-  app.post("/api/v1/models/:name/activate", smallBody, async (c) => {
+  app.openapi({ ...r.activate, middleware: smallBody }, async (c) => {
     const models = modelsOf();
-    const name = knownModel(models, c.req.param("name"));
-    const version = await versionOf(c);
-    const r = await checked(() => models.activate(name, version));
-    if ("refused" in r) return c.json({ error: r.refused, active: "unchanged" }, 422);
-    await audit(c, "model.activate", { kind: "model", id: name }, { active: r.previous }, {
-      active: r.version,
+    const name = knownModel(models, c.req.valid("param").name);
+    const { version } = c.req.valid("json");
+    const done = await checked(() => models.activate(name, version));
+    if ("refused" in done) {
+      return c.json({ error: done.refused, active: "unchanged" as const }, 422);
+    }
+    await audit(c, "model.activate", { kind: "model", id: name }, { active: done.previous }, {
+      active: done.version,
     });
-    return c.json({ name, version: r.version, previous: r.previous });
+    return c.json({ name, version: done.version, previous: done.previous }, 200);
   });
 
-  app.post("/api/v1/models/:name/shadow", smallBody, async (c) => {
+  app.openapi({ ...r.shadow, middleware: smallBody }, async (c) => {
     const models = modelsOf();
-    const name = knownModel(models, c.req.param("name"));
-    const version = await versionOf(c);
+    const name = knownModel(models, c.req.valid("param").name);
+    const { version } = c.req.valid("json");
     const before = await shadowOf(models, name);
-    const r = await checked(() => models.shadow(name, version));
-    if (r && typeof r === "object" && "refused" in r) return c.json({ error: r.refused }, 422);
+    const done = await checked(() => models.shadow(name, version));
+    if (done && typeof done === "object" && "refused" in done) {
+      return c.json({ error: done.refused }, 422);
+    }
     await audit(c, "model.shadow", { kind: "model", id: name }, { shadow: before }, {
       shadow: version,
     });
-    return c.json({ name, shadow: version });
+    return c.json({ name, shadow: version }, 200);
   });
 
-  app.delete("/api/v1/models/:name/shadow", async (c) => {
+  app.openapi(r.unshadow, async (c) => {
     const models = modelsOf();
-    const name = knownModel(models, c.req.param("name"));
+    const name = knownModel(models, c.req.valid("param").name);
     const before = await shadowOf(models, name);
     if (!(await models.unshadow(name))) throw new NotFound(`Model ${name} has no shadow`);
     await audit(c, "model.unshadow", { kind: "model", id: name }, { shadow: before }, {
       shadow: null,
     });
-    return c.json({ name, shadow: null });
+    return c.json({ name, shadow: null }, 200);
   });
 
   const rulesOf = (): RulesDeps => {
@@ -649,48 +617,14 @@ export function createApp(deps: ApiDeps): ApiApp {
 
   /** One re-drive at a time in this process. */
   let redriving: Promise<unknown> = Promise.resolve();
-  app.post("/api/v1/dead-letters/redrive", smallBody, async (c) => {
-    let body: { category?: unknown; limit?: unknown } = {};
-    const text = await c.req.text();
-    if (text.trim() !== "") {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        throw new BadRequest('Cannot parse the body: send {"category": "future", "limit": 100}');
-      }
-      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-        const got = Array.isArray(parsed) ? "an array" : parsed === null ? "null" : typeof parsed;
-        throw new BadRequest(
-          `Cannot use the body: it must be an object such as {"category": "future", "limit": 100}, got ${got}`,
-        );
-      }
-      const unknown = Object.keys(parsed).filter((k) => k !== "category" && k !== "limit");
-      if (unknown.length > 0) {
-        throw new BadRequest(
-          `Cannot use field(s) ${unknown.join(", ")}: the body takes "category" and "limit"`,
-        );
-      }
-      body = parsed;
-    }
-    const categories = [
-      "invalid",
-      "oversized",
-      "late",
-      "future",
-      "failed",
-      "quarantined",
-      "stopped",
-    ];
-    if (body.category !== undefined && !categories.includes(body.category as string)) {
-      throw new BadRequest(`"category" must be one of ${categories.join(", ")}`);
-    }
+  app.openapi({ ...r.redrive, middleware: [...smallBody, emptyIsNoBody] }, async (c) => {
+    const body = c.req.valid("json");
     const max = deps.limits.max_events_per_request;
     const limit = body.limit === undefined ? Math.min(100, max) : body.limit;
-    if (typeof limit !== "number" || !Number.isInteger(limit) || limit < 1 || limit > max) {
+    if (!Number.isInteger(limit) || limit < 1 || limit > max) {
       throw new BadRequest(`"limit" must be a whole number from 1 to ${max}`);
     }
-    const category = body.category as string | undefined;
+    const category = body.category;
     const run = redriving.then(async () => {
       const letters = await deps.store.takeDeadLetters(limit, category);
       // A letter cut short when it was kept cannot be whole again: it goes back as it was.
@@ -717,39 +651,28 @@ export function createApp(deps: ApiDeps): ApiApp {
     return c.json(result, 202);
   });
 
-  app.get("/api/v1/rules", (c) => {
+  app.openapi(r.rules, (c) => {
     const rules = rulesOf().list();
-    return c.json({ count: rules.length, rules });
+    return c.json({ count: rules.length, rules }, 200);
   });
 
-  app.get("/api/v1/rules/:rule", (c) => {
-    const rule = rulesOf().get(c.req.param("rule"));
-    if (!rule) throw new NotFound(`No rule ${c.req.param("rule")}`);
-    return c.json(rule);
+  app.openapi(r.rule, (c) => {
+    const name = c.req.valid("param").rule;
+    const rule = rulesOf().get(name);
+    if (!rule) throw new NotFound(`No rule ${name}`);
+    return c.json(rule, 200);
   });
 
-  app.patch("/api/v1/rules/:rule", smallBody, async (c) => {
+  app.openapi({ ...r.changeRule, middleware: smallBody }, async (c) => {
     const rules = rulesOf();
-    const name = c.req.param("rule");
-    let body: unknown;
-    try {
-      body = JSON.parse(await c.req.text());
-    } catch {
-      throw new BadRequest(
-        'Cannot parse the body: send {"mode": "enforce" | "shadow", "params": {"name": number}}',
-      );
-    }
-    if (typeof body !== "object" || body === null || Array.isArray(body)) {
-      throw new BadRequest('Cannot use the body: send an object with "mode" and/or "params"');
-    }
-    const unknown = Object.keys(body).filter((k) => k !== "mode" && k !== "params");
-    if (unknown.length > 0) throw new BadRequest(`Cannot use field(s) ${unknown.join(", ")}`);
+    const name = c.req.valid("param").rule;
+    const body = c.req.valid("json");
     try {
       const before = rules.get(name);
-      const rule = rules.change(name, body as { mode?: unknown; params?: unknown });
+      const rule = rules.change(name, body);
       if (!rule) throw new NotFound(`No rule ${name}`);
       await audit(c, "rule.change", { kind: "rule", id: name }, before, rule);
-      return c.json(rule);
+      return c.json(rule, 200);
     } catch (err) {
       if (err instanceof RuleError) throw new BadRequest(err.message);
       throw err;
@@ -763,18 +686,12 @@ export function createApp(deps: ApiDeps): ApiApp {
     return deps.suppressions;
   };
   const clock = () => deps.now?.() ?? Date.now();
-  const made = async (c: Ctx, body: unknown, incident?: Incident) => {
+  const made = async (c: Ctx, body: Record<string, unknown>, incident?: Incident) => {
     const sup = suppressionsOf();
     let s: Suppression;
     try {
-      // A body that is not an object is refused as such, not spread into one.
-      const object = typeof body === "object" && body !== null && !Array.isArray(body);
-      const anchored = incident && object
-        ? {
-          ...(body as Record<string, unknown>),
-          entity_type: incident.anchor.type,
-          entity_key: incident.anchor.key,
-        }
+      const anchored = incident
+        ? { ...body, entity_type: incident.anchor.type, entity_key: incident.anchor.key }
         : body;
       s = suppressionOf(anchored, {
         id: crypto.randomUUID(),
@@ -788,58 +705,32 @@ export function createApp(deps: ApiDeps): ApiApp {
     }
     await sup.save(s);
     await audit(c, "suppression.create", { kind: "suppression", id: s.id }, null, s);
-    return c.json(s, 201);
+    return s;
   };
-  const jsonOf = async (c: Context, hint: string): Promise<unknown> => {
-    try {
-      return JSON.parse(await c.req.text());
-    } catch {
-      throw new BadRequest(`Cannot parse the body: send ${hint}`);
-    }
-  };
-  const SUPPRESSION_HINT =
-    '{"reason": "…", "duration_s": 3600, "rule": "…" and/or "entity_type" with "entity_key", or "cidr"}';
-  app.get("/api/v1/suppressions", (c) => {
+  app.openapi(r.suppressions, (c) => {
     const now = clock();
-    const active = c.req.query("active");
-    if (active !== undefined && active !== "true" && active !== "false") {
-      throw new BadRequest("active must be true or false");
-    }
+    const { active } = c.req.valid("query");
     const all = suppressionsOf().list().reverse(); // the newest first
     const live = (s: Suppression) =>
       Date.parse(s.starts_at) <= now && now < Date.parse(s.expires_at);
     const list = active === undefined ? all : all.filter((s) => live(s) === (active === "true"));
-    return c.json({ count: list.length, suppressions: list });
+    return c.json({ count: list.length, suppressions: list }, 200);
   });
-  app.post(
-    "/api/v1/suppressions",
-    smallBody,
-    async (c) => made(c, await jsonOf(c, SUPPRESSION_HINT)),
+  app.openapi(
+    { ...r.suppress, middleware: smallBody },
+    async (c) => c.json(await made(c, c.req.valid("json")), 201),
   );
-  app.post("/api/v1/incidents/:id/suppress", smallBody, async (c) => {
-    const body = await jsonOf(
-      c,
-      '{"reason": "…", "duration_s": 3600} (and "rule" to keep the others)',
-    );
-    if (typeof body === "object" && body !== null && !Array.isArray(body)) {
-      const extra = Object.keys(body).filter((k) =>
-        k === "entity_type" || k === "entity_key" || k === "cidr"
-      );
-      if (extra.length > 0) {
-        throw new BadRequest(
-          `Cannot use field(s) ${extra.join(", ")}: the incident names its entity`,
-        );
-      }
-    }
+  app.openapi({ ...r.suppressIncident, middleware: smallBody }, async (c) => {
+    const body = c.req.valid("json");
     suppressionsOf();
-    const id = c.req.param("id");
+    const { id } = c.req.valid("param");
     const incident = await deps.store.getIncident(id);
     if (!incident) throw new NotFound(`No incident ${id} is stored`);
-    return made(c, body, incident);
+    return c.json(await made(c, body, incident), 201);
   });
-  app.delete("/api/v1/suppressions/:id", async (c) => {
+  app.openapi(r.endSuppression, async (c) => {
     const sup = suppressionsOf();
-    const id = c.req.param("id");
+    const { id } = c.req.valid("param");
     const s = sup.list().find((x) => x.id === id);
     if (!s) throw new NotFound(`No suppression ${id}`);
     // Ended now: what it covered before stays covered (event time), nothing after.
@@ -848,22 +739,20 @@ export function createApp(deps: ApiDeps): ApiApp {
     const ended = { ...s, expires_at: new Date(end).toISOString() };
     await sup.save(ended);
     await audit(c, "suppression.end", { kind: "suppression", id }, s, ended);
-    return c.json(ended);
+    return c.json(ended, 200);
   });
 
-  app.get("/api/v1/audit", async (c) => {
-    const q = c.req.query();
-    const query: AuditQuery = {
-      limit: intParam(q.limit, 100, 1, deps.limits.max_alerts_page, "limit"),
-    };
+  app.openapi(r.audit, async (c) => {
+    const q = c.req.valid("query");
+    const query: AuditQuery = { limit: q.limit! };
     if (q.before) query.before = q.before;
-    if (q.since) query.since_ms = timeParam(q.since);
+    if (q.since !== undefined) query.since_ms = q.since;
     if (q.principal) query.principal = q.principal;
     if (q.action) query.action = q.action;
     if (q.target_id) query.target_id = q.target_id;
     const entries = await deps.store.findAudit(query);
     const next = entries.length === query.limit ? entries[entries.length - 1]!.id : null;
-    return c.json({ count: entries.length, entries, next });
+    return c.json({ count: entries.length, entries, next }, 200);
   });
 
   app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}` }, 404));
@@ -874,6 +763,7 @@ export function createApp(deps: ApiDeps): ApiApp {
       c.header("Retry-After", String(err.retry_after_s));
       return c.json({ error: err.message }, 503);
     }
+    if (err instanceof HTTPException) return httpError(c, err);
     return c.json({ error: `Internal error: ${err.message}` }, 500);
   });
   return app;
@@ -929,31 +819,4 @@ function arrayItems(text: string): string[] {
     }
   }
   return items.length === 1 && items[0] === "" ? [] : items;
-}
-
-function intParam(
-  text: string | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-  name: string,
-): number {
-  if (text === undefined || text === "") return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new BadRequest(
-      `Query parameter "${name}" must be a whole number from ${min} to ${max}, got "${text}"`,
-    );
-  }
-  return n;
-}
-
-function timeParam(text: string): number {
-  const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-  if (!Number.isFinite(ms)) {
-    throw new BadRequest(
-      `Query parameter "since" must be ISO-8601 or epoch milliseconds, got "${text}"`,
-    );
-  }
-  return ms;
 }

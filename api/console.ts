@@ -8,7 +8,8 @@
  * @module
  */
 
-import type { Context, Env, Hono } from "hono";
+import type { Context, Env } from "hono";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { createHash } from "node:crypto";
 import type { AlertVolume } from "../engine/alert_volume.ts";
 import type { StreamHub } from "./stream.ts";
@@ -114,12 +115,115 @@ const HEADERS = {
   "referrer-policy": "no-referrer",
 };
 
+const ErrorBody = z.object({ error: z.string() });
+const File = z.object({ file: z.string().openapi({ description: "A file's name" }) });
+
+/** The console's routes, declared for the document (`/openapi.json`). */
+const routes = {
+  page: createRoute({
+    method: "get",
+    path: "/",
+    summary: 'The analyst console (sign in with a token; see the README, "Console")',
+    responses: { 200: { description: "HTML", content: { "text/html": { schema: z.string() } } } },
+  }),
+  file: createRoute({
+    method: "get",
+    path: "/console/{file}",
+    summary: "The console's scripts and styles",
+    request: { params: File },
+    responses: {
+      200: { description: "JavaScript or CSS" },
+      304: { description: "Not modified (If-None-Match)" },
+      404: { description: "No such file", content: { "application/json": { schema: ErrorBody } } },
+    },
+  }),
+  vendor: createRoute({
+    method: "get",
+    path: "/console/vendor/{file}",
+    summary: "The libraries the console uses (Preact, htm, uPlot), from their npm packages",
+    request: { params: File },
+    responses: {
+      200: { description: "JavaScript or CSS" },
+      304: { description: "Not modified (If-None-Match)" },
+      404: { description: "No such file", content: { "application/json": { schema: ErrorBody } } },
+    },
+  }),
+  stream: createRoute({
+    method: "get",
+    path: "/api/v1/stream",
+    summary: "The console's live stream (server-sent events): `alert` for each new alert, " +
+      "`incident` for each incident an alert changed, `triage` for each triage change made " +
+      "through the API, `dropped` with a count when this client read too slowly and lost " +
+      "the oldest (reload then), and a heartbeat comment on a quiet stream",
+    responses: {
+      200: { description: "The stream", content: { "text/event-stream": { schema: z.string() } } },
+      503: {
+        description: "VIGIL_CONSOLE_STREAM_MAX_CLIENTS clients are connected (Retry-After)",
+        content: { "application/json": { schema: ErrorBody } },
+      },
+    },
+  }),
+};
+
+/** The route of the alert volume, for the most bars kept. */
+function volumeRoute(most: number) {
+  return createRoute({
+    method: "get",
+    path: "/api/v1/alert-volume",
+    summary: "Alerts per rule over event time, as this process published them: the newest " +
+      "`buckets` bars of VIGIL_CONSOLE_VOLUME_BUCKET_S seconds, of one `rule` or of all",
+    request: {
+      query: z.object({
+        buckets: z.string().optional().transform((text, ctx) => {
+          if (text === undefined || text === "") return Math.min(60, most);
+          const n = Number(text);
+          if (!Number.isInteger(n) || n < 1 || n > most) {
+            ctx.addIssue({
+              code: "custom",
+              message: `Query parameter "buckets" must be a whole number from 1 to ${most}, ` +
+                `got "${text}"`,
+            });
+            return z.NEVER;
+          }
+          return n;
+        }).openapi({ type: "integer", description: `Bars, 1 to ${most} (default 60)` }),
+        rule: z.string().max(200).optional().openapi({ description: "Only this rule's" }),
+      }),
+    },
+    responses: {
+      200: {
+        description: "The bars",
+        content: {
+          "application/json": {
+            schema: z.object({
+              bucket_s: z.number().int(),
+              from: z.string().nullable(),
+              buckets: z.number().int(),
+              series: z.array(
+                z.object({
+                  rule: z.string(),
+                  counts: z.array(z.number().int()),
+                  total: z.number(),
+                }),
+              ),
+            }),
+          },
+        },
+      },
+      400: {
+        description: "Invalid request: the message says what is wrong",
+        content: { "application/json": { schema: ErrorBody } },
+      },
+    },
+  });
+}
+
 /**
- * Adds the console's routes to `app`. Mounted before the API's own routes, so that its
- * watch on triage changes sees them.
+ * Adds the console's routes to `app`. Mounted before the API's own routes (after its
+ * role check), so that its watch on triage changes sees them.
  */
-export function mountConsole<E extends Env>(app: Hono<E>, deps: ConsoleDeps): void {
-  app.get("/", (c) => c.html(CONSOLE_PAGE, 200, HEADERS));
+export function mountConsole<E extends Env>(app: OpenAPIHono<E>, deps: ConsoleDeps): void {
+  app.openapi(routes.page, (c) => c.html(CONSOLE_PAGE, 200, HEADERS));
   const serveAsset = (c: Context<E>, name: string) => {
     const asset = ASSETS[name];
     if (!asset) return c.json({ error: `No console file ${name}` }, 404);
@@ -132,10 +236,10 @@ export function mountConsole<E extends Env>(app: Hono<E>, deps: ConsoleDeps): vo
       etag,
     });
   };
-  app.get("/console/vendor/:file", (c) => serveAsset(c, `vendor/${c.req.param("file")}`));
-  app.get("/console/:file", (c) => serveAsset(c, c.req.param("file")));
+  app.openapi(routes.vendor, (c) => serveAsset(c, `vendor/${c.req.param("file")}`));
+  app.openapi(routes.file, (c) => serveAsset(c, c.req.param("file")));
 
-  app.get("/api/v1/stream", (c) => {
+  app.openapi(routes.stream, (c) => {
     const res = deps.hub.open();
     if (res) return res;
     c.header("Retry-After", "5");
@@ -145,20 +249,9 @@ export function mountConsole<E extends Env>(app: Hono<E>, deps: ConsoleDeps): vo
     }, 503);
   });
 
-  app.get("/api/v1/alert-volume", (c) => {
-    const text = c.req.query("buckets");
-    const most = deps.volume.limits.volume_buckets;
-    const buckets = text === undefined ? Math.min(60, most) : Number(text);
-    if (!Number.isInteger(buckets) || buckets < 1 || buckets > most) {
-      return c.json({
-        error: `Query parameter "buckets" must be a whole number from 1 to ${most}, got "${text}"`,
-      }, 400);
-    }
-    const rule = c.req.query("rule");
-    if (rule !== undefined && rule.length > 200) {
-      return c.json({ error: 'Query parameter "rule" is longer than 200 characters' }, 400);
-    }
-    return c.json(deps.volume.series(buckets, rule));
+  app.openapi(volumeRoute(deps.volume.limits.volume_buckets), (c) => {
+    const { buckets, rule } = c.req.valid("query");
+    return c.json(deps.volume.series(buckets, rule), 200);
   });
 
   // A triage changed through the API goes out on the stream, to every console showing it.

@@ -12,7 +12,7 @@
 import { IP, isIpAttempt } from "../actors/ip.ts";
 import type { Address } from "../actors/types.ts";
 import type { InputLimits } from "../config/defaults.ts";
-import type { INGEST_VERDICTS } from "../api/openapi.ts";
+import type { INGEST_VERDICTS } from "../api/schemas.ts";
 import { routeOf } from "../events/route.ts";
 import { futureReason, lateReason, timeliness } from "../events/timeliness.ts";
 import type { VigilEvent } from "../events/types.ts";

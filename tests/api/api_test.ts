@@ -184,18 +184,32 @@ Deno.test("GET /openapi.json describes the API without a token", async () => {
     const served = h.system.app.routes.filter((x) => x.method !== "ALL");
     assert.ok(served.length > 15, `${served.length} routes`);
     for (const route of served) {
+      // The files of the /docs page (Swagger UI) are not the API.
+      if (route.path.startsWith("/docs/")) continue;
       const path = route.path.replace(/:([a-z_]+)/g, "{$1}");
       assert.ok(
         r.json.paths[path]?.[route.method.toLowerCase()],
         `${route.method} ${path} is not described`,
       );
     }
-    // And a page to browse it, loading nothing from elsewhere.
+    // And a page to browse it (Swagger UI), loading nothing from elsewhere.
     const page = await h.call("/docs", { token: null });
     assert.equal(page.status, 200);
     assert.match(page.headers.get("content-type") ?? "", /^text\/html/);
-    assert.match(page.text, /fetch\("openapi\.json"\)/);
     assert.doesNotMatch(page.text, /https?:\/\//, "no resource from another origin");
+    const files = [...page.text.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    assert.deepEqual(files.sort(), [
+      "/docs/init.js",
+      "/docs/swagger-ui-bundle.js",
+      "/docs/swagger-ui.css",
+    ]);
+    for (const file of files) {
+      const f = await h.call(file, { token: null });
+      assert.equal(f.status, 200, file);
+      assert.match(f.headers.get("content-type") ?? "", /^text\/(javascript|css)/, file);
+    }
+    assert.match((await h.call("/docs/init.js", { token: null })).text, /url: "\/openapi\.json"/);
+    assert.ok((await h.call("/docs/swagger-ui-bundle.js", { token: null })).text.length > 500_000);
   });
 });
 
@@ -1381,6 +1395,26 @@ Deno.test("every 4xx the OpenAPI document lists for a route is one that route gi
     ["POST", "/api/v1/dead-letters/redrive", "400", "/api/v1/dead-letters/redrive", "{"],
     ["POST", "/api/v1/dead-letters/redrive", "413", "/api/v1/dead-letters/redrive", big],
     ["GET", "/api/v1/alerts/{id}", "404", "/api/v1/alerts/nope", undefined],
+    ["DELETE", "/api/v1/models/{name}/shadow", "400", "/api/v1/models/no.such/shadow", undefined],
+    // A body of a type the route does not take (JSON, or a body sent untyped, is read).
+    ...([
+      ["PATCH", "/api/v1/alerts/{id}", "/api/v1/alerts/seed-alert"],
+      ["PATCH", "/api/v1/incidents/{id}", "/api/v1/incidents/seed-incident"],
+      ["PATCH", "/api/v1/rules/{rule}", "/api/v1/rules/auth.brute_force"],
+      ["POST", "/api/v1/cluster", "/api/v1/cluster"],
+      ["POST", "/api/v1/dead-letters/redrive", "/api/v1/dead-letters/redrive"],
+      ["POST", "/api/v1/incidents/{id}/suppress", "/api/v1/incidents/seed-incident/suppress"],
+      ["POST", "/api/v1/models/{name}/activate", "/api/v1/models/login_risk/activate"],
+      ["POST", "/api/v1/models/{name}/shadow", "/api/v1/models/login_risk/shadow"],
+      ["POST", "/api/v1/suppressions", "/api/v1/suppressions"],
+      ["POST", "/auth/session", "/auth/session"],
+    ] as const).map(([m, doc, path]): [string, string, string, string, unknown] => [
+      m,
+      doc,
+      "415",
+      path,
+      { xml: true },
+    ]),
     ["GET", "/api/v1/audit", "400", "/api/v1/audit?since=yesterday", undefined],
     ["POST", "/auth/session", "400", "/auth/session", { secret: "x" }],
     ["POST", "/auth/session", "413", "/auth/session", big],
@@ -1425,6 +1459,7 @@ Deno.test("every 4xx the OpenAPI document lists for a route is one that route gi
     "POST /api/v1/cluster 400",
     "POST /api/v1/cluster 413",
     "GET /api/v1/models 404",
+    "POST /auth/session 404",
     "GET /api/v1/rules 404",
   ]);
   await withSystem(async (h) => {
@@ -1467,15 +1502,17 @@ Deno.test("every 4xx the OpenAPI document lists for a route is one that route gi
     };
     await h.system.store.saveIncidents(await h.system.store.saveAlerts([seed]));
     for (const [method, , code, path, given] of cases) {
-      const { stale, unmatched, ...rest } =
+      const { stale, unmatched, xml, ...rest } =
         (typeof given === "object" && given !== null ? given : {}) as {
           stale?: true;
           unmatched?: true;
+          xml?: true;
         };
-      const body = typeof given === "object" && given !== null ? rest : given;
+      const body = xml ? "<x/>" : typeof given === "object" && given !== null ? rest : given;
       const headers: Record<string, string> = method === "PATCH" && !unmatched
         ? { "if-match": stale ? '"7"' : '"0"' }
         : {};
+      if (xml) headers["content-type"] = "application/xml";
       const r = await h.call(path, { method, headers, ...(body === undefined ? {} : { body }) });
       assert.equal(String(r.status), code, `${method} ${path}: ${r.text.slice(0, 200)}`);
       assert.equal(typeof r.json.error, "string", `${method} ${path}: a JSON error`);

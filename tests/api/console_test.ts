@@ -147,7 +147,7 @@ Deno.test("GET /api/v1/alert-volume and /api/v1/archive by event ids and entity"
     assert.equal(wrong.status, 400);
     assert.match(
       JSON.parse(wrong.text).error,
-      /entity_type must be one of user, ip, src, service, page/,
+      /"entity_type": Invalid option: expected one of "user"\|"ip"\|"src"\|"service"\|"page"/,
     );
     assert.equal((await request(system, "/api/v1/archive?entity_type=user")).status, 400);
   }, (c) => c.io.archive_raw_events = true);

@@ -13,7 +13,7 @@ import { VirtualClock } from "../../actors/clock.ts";
 import { USER } from "../../actors/user.ts";
 import type { Config } from "../../config/defaults.ts";
 import { loadConfig } from "../../config/load.ts";
-import { INGEST_VERDICTS } from "../../api/openapi.ts";
+import { INGEST_VERDICTS } from "../../api/schemas.ts";
 import { VigilSystem } from "../../engine/system.ts";
 import { post, TOKEN, waitFor, withSystem } from "./system.ts";
 
@@ -211,7 +211,8 @@ Deno.test("GET /openapi.json describes the ingest answer's items, their verdicts
   await withSystem(async (system) => {
     const doc = await (await system.app.request("/openapi.json")).json();
     const responses = doc.paths["/api/v1/events"].post.responses;
-    const schema = responses["202"].content["application/json"].schema;
+    const ref = responses["202"].content["application/json"].schema.$ref as string;
+    const schema = doc.components.schemas[ref.replace("#/components/schemas/", "")];
     for (const field of ["accepted", "rejected", "errors", "forwarded", "items"]) {
       assert.ok(schema.required.includes(field), field);
     }
