@@ -12,7 +12,13 @@ import type { ApiLimits } from "../config/defaults.ts";
 import type { RuntimeStats } from "../actors/runtime.ts";
 import { RuleError, type RuleInfo } from "../engine/rules.ts";
 import type { RuleStanding } from "../engine/feedback_tracker.ts";
-import { type IncidentQuery, type Store, StoreQueryError } from "../io/store.ts";
+import {
+  type ArchiveFilter,
+  ENTITY_FIELDS,
+  type IncidentQuery,
+  type Store,
+  StoreQueryError,
+} from "../io/store.ts";
 import { utf8Length } from "../engine/intake.ts";
 import { type Incident, type Severity, SEVERITY_RANK } from "../events/types.ts";
 import {
@@ -47,6 +53,7 @@ import {
   jsonByDefault,
   refuseInvalid,
 } from "./validation.ts";
+import { type ConsoleDeps, mountConsole } from "./console.ts";
 import type { ItemVerdict } from "../engine/ingest_verdicts.ts";
 
 /** The outcome of an ingest request. */
@@ -146,6 +153,8 @@ export interface ApiDeps {
   };
   /** Told of a case's triage changed here (the rules' precision counts its label at once). */
   triaged?: (kind: TriageKind, id: string, triage: Triage) => Promise<void>;
+  /** The analyst console at `/` and its live stream (absent: not served). */
+  console?: ConsoleDeps;
   /** The clock of the ingest rate limit (ms; default `Date.now`). */
   now?: () => number;
   actors: {
@@ -258,6 +267,7 @@ export function createApp(deps: ApiDeps): ApiApp {
   });
 
   app.use("/api/v1/*", requireRole(deps.auth, deps.sessions ?? null));
+  if (deps.console) mountConsole(app, deps.console);
   /** Appends a change to the audit log, made by the request's caller. */
   const audit = (
     c: Ctx,
@@ -505,7 +515,25 @@ export function createApp(deps: ApiDeps): ApiApp {
   });
 
   app.openapi(r.archive, async (c) => {
-    const events = await deps.store.findArchived(c.req.valid("query").limit!);
+    const q = c.req.valid("query");
+    const filter: ArchiveFilter = {};
+    if (q.event_ids !== undefined) {
+      const ids = q.event_ids.split(",").filter((id) => id !== "");
+      if (ids.length > deps.limits.max_alerts_page) {
+        throw new BadRequest(
+          `event_ids names ${ids.length} events; at most ${deps.limits.max_alerts_page}`,
+        );
+      }
+      filter.event_ids = ids;
+    }
+    if ((q.entity_type === undefined) !== (q.entity_key === undefined)) {
+      throw new BadRequest("entity_type and entity_key go together");
+    }
+    if (q.entity_type !== undefined && q.entity_key !== undefined) {
+      filter.fields = ENTITY_FIELDS[q.entity_type]!;
+      filter.value = q.entity_key;
+    }
+    const events = await deps.store.findArchived(q.limit!, filter);
     return c.json({ count: events.length, events }, 200);
   });
 

@@ -35,6 +35,8 @@ export const ROUTE_ROLES: Readonly<Record<string, Role>> = {
   "GET /api/v1/rules/:rule": "viewer",
   "GET /api/v1/suppressions": "viewer",
   "GET /api/v1/cluster": "viewer",
+  "GET /api/v1/stream": "viewer",
+  "GET /api/v1/alert-volume": "viewer",
   "PATCH /api/v1/alerts/:id": "analyst",
   "PATCH /api/v1/incidents/:id": "analyst",
   "POST /api/v1/suppressions": "analyst",

@@ -9,6 +9,7 @@
 
 import { createRoute, z } from "@hono/zod-openapi";
 import type { ApiLimits } from "../config/defaults.ts";
+import { ENTITY_FIELDS } from "../io/store.ts";
 import {
   Alert,
   AlertPage,
@@ -380,8 +381,18 @@ export function routesOf(limits: ApiLimits) {
     archive: createRoute({
       method: "get",
       path: "/api/v1/archive",
-      summary: "The newest events of the raw archive (when VIGIL_IO_ARCHIVE_RAW_EVENTS is on)",
-      request: { query: z.object({ limit }) },
+      summary: "The newest events of the raw archive (when VIGIL_IO_ARCHIVE_RAW_EVENTS is on): " +
+        "all, those of `event_ids`, or an entity's (a user's by `user_id`, an address's by " +
+        "`ip`, `src_ip` or `dst_ip`, a source's by `src_ip`, a service's, a page's)",
+      request: {
+        query: z.object({
+          limit,
+          event_ids: textQuery("Comma-separated event ids (at most a page)"),
+          entity_type: z.enum(Object.keys(ENTITY_FIELDS) as [string, ...string[]]).optional()
+            .openapi({ description: "With entity_key: this entity's events" }),
+          entity_key: textQuery("With entity_type: this entity's events"),
+        }),
+      },
       responses: {
         200: json(
           z.object({ count: z.number().int(), events: z.array(ArchivedEvent) }),

@@ -444,6 +444,25 @@ export interface GeoSettings {
   cache_entries: number;
 }
 
+/** The analyst console at `/` and its live stream (`api/console.ts`, `api/stream.ts`). */
+export interface ConsoleLimits {
+  /** Clients of `GET /api/v1/stream` at once; one more gets 503 with `Retry-After`. */
+  stream_max_clients: number;
+  /**
+   * Messages waiting for one slow stream client, at most; past it the oldest are dropped
+   * and the client is told how many (`event: dropped`), so it reloads what it shows.
+   */
+  stream_client_buffer_messages: number;
+  /** A comment line is sent this often on a quiet stream, so proxies and clients see it alive. */
+  stream_heartbeat_ms: number;
+  /** Width of one bar of a rule's alert volume (`GET /api/v1/alert-volume`), in seconds of event time. */
+  volume_bucket_s: number;
+  /** Bars kept per rule (the newest); older ones are forgotten. */
+  volume_buckets: number;
+  /** Rules whose volume is kept, at most (alerts of others are not counted). */
+  volume_max_rules: number;
+}
+
 /** Model serving (ONNX, `models/service.ts`). */
 export interface ModelSettings {
   /** Folder of the models: one sub-folder per model, with `v<version>.onnx` and manifests. */
@@ -638,6 +657,7 @@ export interface Config {
   simulator: SimulatorDefaults;
   models: ModelSettings;
   geo: GeoSettings;
+  console: ConsoleLimits;
   /** Largest raw event accepted, in bytes; larger ones are dead-lettered. */
   max_event_bytes: number;
   /** Dead letters kept by the in-memory store. */
@@ -912,6 +932,14 @@ export const defaults: Readonly<Config> = Object.freeze({
   geo: {
     enabled: true,
     cache_entries: 10_000,
+  },
+  console: {
+    stream_max_clients: 32,
+    stream_client_buffer_messages: 1_000,
+    stream_heartbeat_ms: 15_000,
+    volume_bucket_s: 60,
+    volume_buckets: 24 * 60,
+    volume_max_rules: 100,
   },
   max_event_bytes: 1_048_576,
   memory_store_max_dead_letters: 100_000,

@@ -141,6 +141,12 @@ export function checkConfig(c: Config): void {
     ["VIGIL_INPUT_MAX_TEXT_CHARS", c.input.max_text_chars],
     ["VIGIL_INPUT_MAX_FIELD_NAME_CHARS", c.input.max_field_name_chars],
     ["VIGIL_INPUT_MAX_NESTING_LEVELS", c.input.max_nesting_levels],
+    ["VIGIL_CONSOLE_STREAM_MAX_CLIENTS", c.console.stream_max_clients],
+    ["VIGIL_CONSOLE_STREAM_CLIENT_BUFFER_MESSAGES", c.console.stream_client_buffer_messages],
+    ["VIGIL_CONSOLE_STREAM_HEARTBEAT_MS", c.console.stream_heartbeat_ms],
+    ["VIGIL_CONSOLE_VOLUME_BUCKET_S", c.console.volume_bucket_s],
+    ["VIGIL_CONSOLE_VOLUME_BUCKETS", c.console.volume_buckets],
+    ["VIGIL_CONSOLE_VOLUME_MAX_RULES", c.console.volume_max_rules],
   ];
   for (const [name, v] of positive) {
     if (!(v >= 1) || !Number.isInteger(v)) {

@@ -16,8 +16,11 @@ export const ALERTS_TOPIC = "alerts";
 export const DEAD_LETTER_TOPIC = "dead-letters";
 export const INCIDENTS_TOPIC = "incidents";
 
-/** Something told of every alert once it is durable. */
-export type AlertListener = (alerts: readonly Alert[]) => void | Promise<void>;
+/** Something told of every alert once it is durable, with the incidents they changed. */
+export type AlertListener = (
+  alerts: readonly Alert[],
+  incidents: readonly Incident[],
+) => void | Promise<void>;
 
 /** Buffers alerts and dead letters until the next flush. */
 export class Outbox implements AlertSink, DeadLetterSink {
@@ -156,7 +159,7 @@ export class Outbox implements AlertSink, DeadLetterSink {
       }
       forward.clear();
       if (stored.length > 0) {
-        for (const l of this.#listeners) await l(stored);
+        for (const l of this.#listeners) await l(stored, incidents);
         this.published += stored.length;
       }
     } catch (err) {

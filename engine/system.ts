@@ -47,6 +47,8 @@ import { Intake, rekeyStream } from "./intake.ts";
 import { itemVerdict, judgeItems } from "./ingest_verdicts.ts";
 import { WatermarkHolds } from "../actors/holds.ts";
 import { Outbox } from "./outbox.ts";
+import { AlertVolume } from "./alert_volume.ts";
+import { StreamHub } from "../api/stream.ts";
 import { type Suppression, Suppressions } from "./suppressions.ts";
 import { log } from "./logger.ts";
 import { loggedGeoLocator } from "./geo_locator.ts";
@@ -97,6 +99,10 @@ export class VigilSystem {
   /** Sends stored alerts to the configured targets (Slack, webhook, Alertmanager). */
   readonly notifier: Notifier;
   readonly app: ApiApp;
+  /** The console's live stream of alerts and incidents. */
+  readonly stream: StreamHub;
+  /** Alerts per rule over event time, for the console's charts. */
+  readonly volume: AlertVolume;
   #clock: Clock;
   #consumer: Consumer | null = null;
   #timers: ReturnType<typeof setInterval>[] = [];
@@ -154,6 +160,15 @@ export class VigilSystem {
       notified: (target, result, n) => this.metrics.notified(target, result, n),
     }, { store: this.store, log });
     this.outbox.listen((alerts) => this.notifier.offer(alerts));
+    this.stream = new StreamHub(c.console);
+    this.volume = new AlertVolume(c.console);
+    this.outbox.listen((alerts, incidents) => {
+      this.volume.add(alerts);
+      this.stream.publish([
+        ...alerts.map((a) => ({ event: "alert" as const, data: a })),
+        ...incidents.map((i) => ({ event: "incident" as const, data: i })),
+      ]);
+    });
     let runtime: ActorRuntime | null = null;
     const partitioner = c.io.kafka_producer_partitioner as PartitionerName;
     const placement = this.#placement = placementOf(partitioner);
@@ -310,6 +325,7 @@ export class VigilSystem {
         contentType: this.metrics.contentType,
       }),
       ingest: (items) => this.ingest(items),
+      console: { hub: this.stream, volume: this.volume },
       suppressions: {
         limits: c.alerts,
         list: () => this.suppressions.list,
@@ -776,6 +792,8 @@ export class VigilSystem {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#wake?.();
+    // The server waits for open streams before it stops: they end first.
+    this.stream.close();
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     await this.#consumer?.stop();

@@ -21,6 +21,8 @@ import {
 import {
   type AlertQuery,
   type ArchivedEvent,
+  type ArchiveFilter,
+  archiveMatches,
   type IncidentQuery,
   type PendingNotification,
   type Store,
@@ -268,8 +270,21 @@ export class MemoryStore implements Store {
     return Promise.resolve();
   }
 
-  findArchived(limit: number): Promise<ArchivedEvent[]> {
-    return Promise.resolve([...this.#archive.values()].slice(-limit).reverse());
+  findArchived(limit: number, filter?: ArchiveFilter): Promise<ArchivedEvent[]> {
+    if (!filter) return Promise.resolve([...this.#archive.values()].slice(-limit).reverse());
+    const found: ArchivedEvent[] = [];
+    if (filter.event_ids && !filter.fields) {
+      for (const id of filter.event_ids) {
+        const e = this.#archive.get(id);
+        if (e) found.push(e);
+      }
+      return Promise.resolve(found.sort((a, b) => b.ts - a.ts).slice(0, limit));
+    }
+    const all = [...this.#archive.values()];
+    for (let i = all.length - 1; i >= 0 && found.length < limit; i--) {
+      if (archiveMatches(all[i]!, filter)) found.push(all[i]!);
+    }
+    return Promise.resolve(found);
   }
 
   queueNotifications(items: readonly PendingNotification[]): Promise<void> {

@@ -7,7 +7,7 @@
  */
 
 import type { AuditEntry, AuditQuery } from "../engine/audit.ts";
-import { type Collection, type Db, MongoClient } from "mongodb";
+import { type Collection, type Db, type Filter, MongoClient } from "mongodb";
 import { type Alert, type DeadLetter, type Incident, SEVERITY_RANK } from "../events/types.ts";
 import { defaults } from "../config/defaults.ts";
 import { byIncident, foldIncident, sameIncident } from "../engine/incidents.ts";
@@ -16,6 +16,7 @@ import type { Suppression } from "../engine/suppressions.ts";
 import {
   type AlertQuery,
   type ArchivedEvent,
+  type ArchiveFilter,
   type IncidentQuery,
   type PendingNotification,
   type Store,
@@ -206,8 +207,11 @@ export class MongoStore implements Store {
     );
   }
 
-  async findArchived(limit: number): Promise<ArchivedEvent[]> {
-    const docs = await this.#archive.find({}).sort({ archived_at: -1, ts: -1 }).limit(limit)
+  async findArchived(limit: number, filter?: ArchiveFilter): Promise<ArchivedEvent[]> {
+    const query: Filter<ArchiveDoc> = {};
+    if (filter?.event_ids) query._id = { $in: [...filter.event_ids] };
+    if (filter?.fields) query.$or = filter.fields.map((f) => ({ [`raw.${f}`]: filter.value }));
+    const docs = await this.#archive.find(query).sort({ archived_at: -1, ts: -1 }).limit(limit)
       .toArray();
     return docs.map((d) => ({ event_id: d._id, kind: d.kind, ts: d.ts, raw: d.raw }));
   }

@@ -55,6 +55,36 @@ export interface ArchivedEvent {
 }
 
 /**
+ * Which archived events a query wants (all of them when absent): those with these ids,
+ * or those whose raw value of one of `fields` is `value` (an entity's events).
+ */
+export interface ArchiveFilter {
+  event_ids?: readonly string[];
+  fields?: readonly string[];
+  value?: string;
+}
+
+/**
+ * The raw fields that name an entity of each type, for finding its archived events
+ * (CONTRACT.md §1: a user's events carry `user_id`, an address is any of a login's or a
+ * flow's addresses, a source is a flow's `src_ip`).
+ */
+export const ENTITY_FIELDS: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  user: ["user_id"],
+  ip: ["ip", "src_ip", "dst_ip"],
+  src: ["src_ip"],
+  service: ["service"],
+  page: ["page"],
+});
+
+/** Whether an archived event is one `filter` asks for. */
+export function archiveMatches(e: ArchivedEvent, filter: ArchiveFilter): boolean {
+  if (filter.event_ids && !filter.event_ids.includes(e.event_id)) return false;
+  if (filter.fields && !filter.fields.some((f) => e.raw[f] === filter.value)) return false;
+  return true;
+}
+
+/**
  * A partition checkpoint: the image of its actors (JSON text, as the runtime exports it)
  * and the input offsets it reflects, so a new owner restores the image and reads on from
  * those offsets instead of from the start of the partition.
@@ -94,8 +124,8 @@ export interface PendingNotification {
 export interface Store {
   /** Keeps events as they arrived (idempotent on `event_id`). */
   archiveEvents(events: readonly ArchivedEvent[]): Promise<void>;
-  /** The newest archived events, newest first. */
-  findArchived(limit: number): Promise<ArchivedEvent[]>;
+  /** The newest archived events (those `filter` asks for), newest first. */
+  findArchived(limit: number, filter?: ArchiveFilter): Promise<ArchivedEvent[]>;
   /**
    * Stores alerts, each once (unique on `alert_id`), and returns them as stored: an alert
    * raised again (after a crash or handover) comes back with the content first stored,

@@ -51,6 +51,11 @@ async function call(
     headers,
     ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
   });
+  // A stream (GET /api/v1/stream) answers as a stream: its status is all there is to read.
+  if (res.headers.get("content-type")?.startsWith("text/event-stream")) {
+    await res.body?.cancel();
+    return { status: res.status, json: undefined, headers: res.headers };
+  }
   const text = await res.text();
   let json: unknown;
   try {
