@@ -192,6 +192,12 @@ async function start(worker: boolean): Promise<number> {
     simulator: config.simulator.enabled,
     partitions: config.runtime.partitions,
   });
+  if (!worker) {
+    // For the person at the terminal, beside the JSON log.
+    Deno.stderr.writeSync(new TextEncoder().encode(
+      `Console: http://${server.addr.hostname}:${server.addr.port}/ (sign in with the token)\n`,
+    ));
+  }
   const done = Promise.withResolvers<number>();
   let stopping = false;
   const shutdown = async (signal: string) => {
