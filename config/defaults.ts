@@ -44,6 +44,11 @@ export interface RuntimeLimits {
   /** Records the embedded log keeps per partition (oldest dropped first). */
   log_retention_records: number;
   /**
+   * Of a topic the embedded log's readers have read, records kept per partition past what
+   * every one of them has committed (the newest); the rest are dropped at once.
+   */
+  log_keep_consumed_records: number;
+  /**
    * A partition with no event for this long (processing time) lets its event time go on
    * with the clock, so timers (idle sessions) fire when traffic stops.
    */
@@ -745,6 +750,7 @@ export const defaults: Readonly<Config> = Object.freeze({
     partitions_in_parallel: 12,
     partitions: 12,
     log_retention_records: 50_000,
+    log_keep_consumed_records: 1_000,
     idle_watermark_delay_ms: 5 * MINUTE,
     repartition_progress_ms: 1_000,
     repartition_wait_ms: 30_000,

@@ -144,6 +144,7 @@ export class VigilSystem {
     this.log = options.log ??
       new MemoryLog({
         retention_records: c.runtime.log_retention_records,
+        keep_consumed_records: c.runtime.log_keep_consumed_records,
         now: () => this.#clock.now(),
       });
     this.store = options.store ??

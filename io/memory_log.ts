@@ -1,7 +1,10 @@
 /**
  * The embedded log: topics, partitions, keys, offsets and committed positions in one
  * process, placed by the same murmur2 partitioner as Kafka. Retention is by count:
- * past `retention_records` per partition the oldest records are dropped.
+ * past `retention_records` per partition the oldest records are dropped; and of a topic
+ * some group reads, a record every such group has committed is kept only among the newest
+ * `keep_consumed_records` of its partition (the embedded log is read as it is written, so
+ * its memory is what is not yet read, not the last hour of traffic).
  *
  * @module
  */
@@ -30,12 +33,32 @@ export class MemoryLog implements Log {
   #topics = new Map<string, Partition[]>();
   #committed = new Map<string, number>();
   #retention: number;
+  #keepConsumed: number;
+  /** The groups that read each topic. */
+  #readers = new Map<string, Set<string>>();
   #roundRobin = 0;
   #now: () => number;
 
-  constructor(options: { retention_records?: number; now?: () => number } = {}) {
+  constructor(
+    options: { retention_records?: number; keep_consumed_records?: number; now?: () => number } =
+      {},
+  ) {
     this.#retention = options.retention_records ?? 1_000_000;
+    this.#keepConsumed = options.keep_consumed_records ?? this.#retention;
     this.#now = options.now ?? Date.now;
+  }
+
+  /** Drops what every reader of the topic has committed, past the newest kept. */
+  #trim(topic: string, p: number, part: Partition): void {
+    let low = Infinity;
+    for (const group of this.#readers.get(topic) ?? []) {
+      low = Math.min(low, this.#committed.get(`${group}|${topic}|${p}`) ?? 0);
+    }
+    const from = Math.min(low, part.base + part.records.length) - this.#keepConsumed;
+    if (from > part.base) {
+      part.records.splice(0, from - part.base);
+      part.base = from;
+    }
   }
 
   ensureTopics(topics: readonly string[], partitions: number): Promise<void> {
@@ -111,6 +134,8 @@ export class MemoryLog implements Log {
     for (const topic of options.topics) {
       const parts = this.#topics.get(topic);
       if (!parts) throw new Error(`Cannot consume "${topic}": no such topic`);
+      const readers = this.#readers.get(topic) ?? new Set<string>();
+      this.#readers.set(topic, readers.add(options.group));
       parts.forEach((part, p) => {
         const key = `${options.group}|${topic}|${p}`;
         positions.set(`${topic}/${p}`, this.#committed.get(key) ?? 0);
@@ -129,6 +154,7 @@ export class MemoryLog implements Log {
             pos = records[records.length - 1]!.offset + 1;
             positions.set(`${topic}/${p}`, pos);
             this.#committed.set(key, pos);
+            this.#trim(topic, p, part);
           }
         })());
       });

@@ -32,7 +32,10 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
-async function topic(partitions: number, options: { retention_records?: number } = {}) {
+async function topic(
+  partitions: number,
+  options: { retention_records?: number; keep_consumed_records?: number } = {},
+) {
   const log = new MemoryLog({ ...options, now: () => T0 });
   await log.ensureTopics(["t"], partitions);
   return log;
@@ -179,6 +182,41 @@ Deno.test("MemoryLog drops the oldest records past retention_records", async () 
   assert.deepEqual(r.seen(), ["v2", "v3", "v4"], "a consumer starts at the oldest retained");
   assert.equal(log.committed("g", "t", 0), 5);
   await stop(r.consumer);
+});
+
+Deno.test("MemoryLog keeps only the newest keep_consumed_records of what every reading group has committed, and all a slower group has not", async () => {
+  const log = await topic(1, { retention_records: 100, keep_consumed_records: 2 });
+  await log.produce("t", values(6));
+  const offsets = () => log.records("t", 0).map((r) => r.offset);
+  assert.deepEqual(offsets(), [0, 1, 2, 3, 4, 5], "nobody reads it yet: all kept");
+  const fast = recorder(log, "fast");
+  await settle();
+  assert.deepEqual(offsets(), [4, 5], "read and committed by its only reader: the newest 2");
+  // A second group that has read nothing holds everything after what is already gone.
+  let release!: () => void;
+  const held = new Promise<void>((r) => release = r);
+  const slow = log.consume({
+    group: "slow",
+    topics: ["t"],
+    max_batch: 1,
+    handler: () => held,
+  });
+  await log.produce("t", values(4, "k", 6));
+  await settle();
+  assert.deepEqual(fast.seen().length, 10);
+  assert.deepEqual(offsets(), [4, 5, 6, 7, 8, 9], "the slow group has committed none of them");
+  release();
+  await settle();
+  assert.equal(log.committed("slow", "t", 0), 10);
+  assert.deepEqual(offsets(), [8, 9], "both have them now");
+  await stop(fast.consumer);
+  await stop(slow);
+  await log.produce("t", values(3, "k", 10));
+  assert.deepEqual(offsets(), [8, 9, 10, 11, 12], "unread by either since: kept");
+  const again = recorder(log, "fast");
+  await settle();
+  assert.deepEqual(again.seen(), ["v10", "v11", "v12"], "a reader goes on from its commit");
+  await stop(again.consumer);
 });
 
 Deno.test("MemoryLog consume() stop() ends idle loops and hands nothing afterwards", async () => {
