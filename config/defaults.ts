@@ -16,6 +16,25 @@ export interface RuntimeLimits {
   max_resident_actors: number;
   /** An actor with no message for this long is passivated (its state snapshotted). */
   idle_timeout_ms: number;
+  /**
+   * Key sets of states the snapshot encoding numbers (`actors/state_codec.ts`); an object
+   * of another key set carries its keys.
+   */
+  snapshot_max_shapes: number;
+  /**
+   * The embedded snapshot store copies its live states to fresh slabs once the bytes of
+   * states taken back or overwritten exceed both the live bytes and this.
+   */
+  snapshot_min_compact_bytes: number;
+  /**
+   * Passivated states written to MongoDB (the log modes) waiting for their write, at
+   * most; past this, actors stay resident (over `max_resident_actors`) until writes catch up.
+   */
+  snapshot_max_pending: number;
+  /** States written to MongoDB in one request, at most. */
+  snapshot_write_batch: number;
+  /** How long a passivated state waits, at most, before its write to MongoDB starts. */
+  snapshot_flush_ms: number;
   /** How often the idle sweep and the watermark tick run. */
   sweep_interval_ms: number;
   /** Actors one idle sweep looks at, at most (it goes round the resident set in turns). */
@@ -736,6 +755,11 @@ export const defaults: Readonly<Config> = Object.freeze({
     mailbox_capacity: 1024,
     max_resident_actors: 2_000_000,
     idle_timeout_ms: 30 * MINUTE,
+    snapshot_max_shapes: 4_096,
+    snapshot_min_compact_bytes: 8 << 20,
+    snapshot_max_pending: 20_000,
+    snapshot_write_batch: 1_000,
+    snapshot_flush_ms: 200,
     sweep_interval_ms: 1_000,
     sweep_max_actors: 20_000,
     allowed_lateness_ms: 60_000,
