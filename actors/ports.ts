@@ -12,6 +12,12 @@ import type { Alert, DeadLetter } from "../events/types.ts";
 export interface SnapshotStore {
   /** The saved state of actor `id`, if any (may answer asynchronously). */
   load(id: string): unknown | Promise<unknown>;
+  /**
+   * The saved state of actor `id`, which is coming back into memory: the store may let go
+   * of its copy (the actor holds the state now and saves it again when it is passivated).
+   * Absent: `load`.
+   */
+  take?(id: string): unknown | Promise<unknown>;
   /** Saves the state of actor `id` (immutable: the store may keep the reference). */
   save(id: string, state: unknown): void;
   /** Forgets actor `id`. */
@@ -75,7 +81,10 @@ export const noTelemetry: RuntimeTelemetry = {
   gauge() {},
 };
 
-/** Snapshots kept in a Map (the embedded default). */
+/**
+ * Snapshots kept by reference in a Map, in the same heap (for tests; the embedded default
+ * is `EncodedSnapshots`, which keeps them encoded, off the heap).
+ */
 export class MemorySnapshots implements SnapshotStore {
   readonly map = new Map<string, unknown>();
   load(id: string): unknown {

@@ -27,7 +27,6 @@ import {
   type DeadLetterReason,
   type DeadLetterSink,
   type Inference,
-  MemorySnapshots,
   noTelemetry,
   type PersistSink,
   type RuntimeTelemetry,
@@ -46,6 +45,7 @@ import type {
 } from "./types.ts";
 import { Cell, type Envelope } from "./cell.ts";
 import { Residents } from "./residents.ts";
+import { EncodedSnapshots } from "./encoded_snapshots.ts";
 import { laneId, type WatermarkHolds } from "./holds.ts";
 
 /** How a runtime is put together. Only `behaviours` and the limits are required. */
@@ -256,7 +256,7 @@ export class ActorRuntime {
     for (const b of options.behaviours) this.#behaviours.set(b.type, b);
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? Math.random;
-    this.#snapshots = options.snapshots ?? new MemorySnapshots();
+    this.#snapshots = options.snapshots ?? new EncodedSnapshots(options.runtime);
     this.#telemetry = options.telemetry ?? noTelemetry;
     const s = options.supervision;
     this.#defaultStrategy = {
@@ -815,7 +815,8 @@ export class ActorRuntime {
   #restore(cell: Cell, attempt: number): void {
     let saved: unknown;
     try {
-      saved = this.#snapshots.load(cell.id);
+      const store = this.#snapshots;
+      saved = store.take ? store.take(cell.id) : store.load(cell.id);
     } catch (err) {
       saved = Promise.reject(err);
     }

@@ -22,6 +22,32 @@ function heap(): number {
   return Deno.memoryUsage().heapUsed;
 }
 
+/** A login attempt of user `id` from Oslo, on the user's one device. */
+export function benchLogin(
+  id: string,
+  event_id: string,
+  ts: number,
+  type: "login_success" | "login_failure",
+  ip: string,
+  session_id: string,
+): AuthEvent {
+  return {
+    kind: "auth",
+    event_id,
+    ts,
+    raw: {},
+    type,
+    user_id: id,
+    ip,
+    country: "NO",
+    city: "Oslo",
+    lat: 59.91,
+    lon: 10.75,
+    device_id: `d-${id}-0`,
+    session_id,
+  };
+}
+
 /** Bytes per resident user actor after one login each (session, last login, device, IP). */
 function perUserActor(n: number): number {
   const config = structuredClone(defaults) as Config;
@@ -37,21 +63,8 @@ function perUserActor(n: number): number {
   const before = heap();
   for (let i = 0; i < n; i++) {
     const id = `u${String(i).padStart(7, "0")}`;
-    const event: AuthEvent = {
-      kind: "auth",
-      event_id: `e-${i}`,
-      ts: clock.now() + i,
-      raw: {},
-      type: "login_success",
-      user_id: id,
-      ip: `85.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-      country: "NO",
-      city: "Oslo",
-      lat: 59.91,
-      lon: 10.75,
-      device_id: `d-${id}-0`,
-      session_id: `s-${i}`,
-    };
+    const ip = `85.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    const event = benchLogin(id, `e-${i}`, clock.now() + i, "login_success", ip, `s-${i}`);
     rt.deliver({ type: "user", key: id }, { kind: "event", event });
   }
   const after = heap();

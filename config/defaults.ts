@@ -16,6 +16,16 @@ export interface RuntimeLimits {
   max_resident_actors: number;
   /** An actor with no message for this long is passivated (its state snapshotted). */
   idle_timeout_ms: number;
+  /**
+   * Key sets of states the snapshot encoding numbers (`actors/state_codec.ts`); an object
+   * of another key set carries its keys.
+   */
+  snapshot_max_shapes: number;
+  /**
+   * The embedded snapshot store copies its live states to fresh slabs once the bytes of
+   * states taken back or overwritten exceed both the live bytes and this.
+   */
+  snapshot_min_compact_bytes: number;
   /** How often the idle sweep and the watermark tick run. */
   sweep_interval_ms: number;
   /** Actors one idle sweep looks at, at most (it goes round the resident set in turns). */
@@ -741,6 +751,8 @@ export const defaults: Readonly<Config> = Object.freeze({
     mailbox_capacity: 1024,
     max_resident_actors: 2_000_000,
     idle_timeout_ms: 30 * MINUTE,
+    snapshot_max_shapes: 4_096,
+    snapshot_min_compact_bytes: 8 << 20,
     sweep_interval_ms: 1_000,
     sweep_max_actors: 20_000,
     allowed_lateness_ms: 60_000,

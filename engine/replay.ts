@@ -19,6 +19,7 @@ import { pageBehaviour } from "../actors/page.ts";
 import { VirtualClock } from "../actors/clock.ts";
 import type { DeadLetterReason } from "../actors/ports.ts";
 import { seededRandom } from "../actors/random.ts";
+import type { SnapshotStore } from "../actors/ports.ts";
 import { ActorRuntime } from "../actors/runtime.ts";
 import { Ticket } from "../actors/ticket.ts";
 import { ipBehaviour } from "../actors/ip.ts";
@@ -185,6 +186,8 @@ export class Run {
     config: Config,
     models: ModelService | null,
     suppressions: readonly Suppression[] = [],
+    /** Where passivated actors go (default: the runtime's, encoded off the heap). */
+    snapshots?: SnapshotStore,
   ) {
     this.#maxEventBytes = config.max_event_bytes;
     this.#limits = config.input;
@@ -233,6 +236,7 @@ export class Run {
       alertSink: this.outbox,
       deadLetters: this.outbox,
       telemetry: this.counts,
+      ...(snapshots ? { snapshots } : {}),
     });
     this.intake = new Intake(this.runtime, this.outbox, this.counts, {
       max_event_bytes: config.max_event_bytes,
