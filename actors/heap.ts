@@ -34,6 +34,12 @@ export class TimeHeap<T extends Timed> {
     return this.#h;
   }
 
+  /** Keeps only the entries `keep` says (in O(n): the heap is rebuilt bottom up). */
+  retain(keep: (e: T) => boolean): void {
+    const h = this.#h = this.#h.filter(keep);
+    for (let i = (h.length >> 1) - 1; i >= 0; i--) this.#siftDown(i);
+  }
+
   push(e: T): void {
     const h = this.#h;
     h.push(e);
@@ -55,19 +61,24 @@ export class TimeHeap<T extends Timed> {
     const last = h.pop();
     if (h.length > 0 && last !== undefined) {
       h[0] = last;
-      let i = 0;
-      for (;;) {
-        const l = 2 * i + 1, r = l + 1;
-        let m = i;
-        if (l < h.length && before(h[l]!, h[m]!)) m = l;
-        if (r < h.length && before(h[r]!, h[m]!)) m = r;
-        if (m === i) break;
-        const e = h[i]!;
-        h[i] = h[m]!;
-        h[m] = e;
-        i = m;
-      }
+      this.#siftDown(0);
     }
     return top;
+  }
+
+  #siftDown(from: number): void {
+    const h = this.#h;
+    let i = from;
+    for (;;) {
+      const l = 2 * i + 1, r = l + 1;
+      let m = i;
+      if (l < h.length && before(h[l]!, h[m]!)) m = l;
+      if (r < h.length && before(h[r]!, h[m]!)) m = r;
+      if (m === i) break;
+      const e = h[i]!;
+      h[i] = h[m]!;
+      h[m] = e;
+      i = m;
+    }
   }
 }

@@ -12,6 +12,8 @@ import type { Cell } from "./cell.ts";
 export class Residents {
   #byType = new Map<string, Map<string, Cell>>();
   #size = 0;
+  /** Where eviction stopped in each ring: a live iterator goes on past later changes. */
+  #hands = new Map<Map<string, Cell>, Iterator<Cell>>();
 
   /** Actors resident now. */
   get size(): number {
@@ -45,11 +47,30 @@ export class Residents {
     return this.#byType.get(type)?.size ?? 0;
   }
 
-  /** The ring of the type with the most resident actors (where eviction looks first). */
-  largestRing(): Iterable<Cell> {
-    let best: Map<string, Cell> | undefined;
-    for (const ring of this.#byType.values()) if (!best || ring.size > best.size) best = ring;
-    return best?.values() ?? [];
+  /**
+   * The actors of the type with the most resident, from where eviction last stopped in
+   * that ring (a clock hand), round to the front once. Starting at the front each time
+   * would walk past every entry deleted there since the Map last rehashed: a pass of
+   * 1,000,000 users through 100,000 resident took 53 µs an event so.
+   */
+  *evictionOrder(): Generator<Cell> {
+    let ring: Map<string, Cell> | undefined;
+    for (const r of this.#byType.values()) if (!ring || r.size > ring.size) ring = r;
+    if (!ring) return;
+    let hand = this.#hands.get(ring) ?? ring.values();
+    let lapped = false;
+    for (;;) {
+      const next = hand.next();
+      if (next.done) {
+        this.#hands.delete(ring);
+        if (lapped) return;
+        lapped = true;
+        hand = ring.values();
+        continue;
+      }
+      this.#hands.set(ring, hand);
+      yield next.value;
+    }
   }
 
   /** Every type's ring, front first. */

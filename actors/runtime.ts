@@ -851,7 +851,7 @@ export class ActorRuntime {
     const now = this.#clock.now();
     let tries = 0;
     let fallback: Cell | null = null;
-    for (const cell of this.#cells.largestRing()) {
+    for (const cell of this.#cells.evictionOrder()) {
       if (++tries > EVICTION_TRIES) break;
       if (cell === keep || cell.busy || cell.queued > 0) continue;
       if (cell.lastActive > cell.movedAt) {

@@ -31,6 +31,9 @@ interface Entry extends DueTimer {
 
 const NONE_DUE: readonly DueTimer[] = Object.freeze([]);
 
+/** Stale entries a queue may hold beyond its live ones before it drops them. */
+const STALE_SLACK = 1_024;
+
 /** Timers ordered by due time; ties fire in the order they were set. */
 export class TimerQueue {
   #heap = new TimeHeap<Entry>();
@@ -47,16 +50,29 @@ export class TimerQueue {
         ? { type, key, name, message, at, seq, id, stamp }
         : { type, key, name, message, at, seq, id },
     );
+    // Replaced and cancelled timers stay in the heap until due; past twice the live ones
+    // they are dropped (a second pass over a million users doubled the heap before).
+    if (this.#heap.size > STALE_SLACK + 2 * this.#current.size) this.#dropStale();
+  }
+
+  #dropStale(): void {
+    this.#heap.retain((e) => this.#current.get(e.id) === e.seq);
   }
 
   /** Drops the timer `name` of actor `type:key`, if any. */
   cancel(type: string, key: string, name: string): void {
     this.#current.delete(`${type}:${key}#${name}`);
+    if (this.#heap.size > STALE_SLACK + 2 * this.#current.size) this.#dropStale();
   }
 
   /** Live timers. */
   get size(): number {
     return this.#current.size;
+  }
+
+  /** Entries held, live or stale: at most 1,024 more than twice the live ones. */
+  get held(): number {
+    return this.#heap.size;
   }
 
   /**
