@@ -1,6 +1,7 @@
 /**
  * One run of the passivation benchmark, in a process of its own so its resident memory is
- * its own (`passivation_bench.ts` starts it). Prints one JSON line.
+ * its own (not yet part of `deno task bench`: run it by hand, as docs/passivation.md shows).
+ * Prints one JSON line.
  *
  * `--users N --cap C`: N distinct users through a runtime holding at most C resident; a
  * successful login each (pass one), then a failed one from another address each (pass
