@@ -364,9 +364,6 @@ export const ClusterScale = z.object({
 });
 
 /** A value's kind, as a person says it (`an array`, `null`, `string`). */
-export function typeName(v: unknown): string {
+function typeName(v: unknown): string {
   return Array.isArray(v) ? "an array" : v === null ? "null" : typeof v;
 }
-
-/** The body of a JSON request taken as an object (for refusing one that is not). */
-export const anyBody = z.unknown();
