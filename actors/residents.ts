@@ -14,6 +14,8 @@ export class Residents {
   #size = 0;
   /** Where eviction stopped in each ring: a live iterator goes on past later changes. */
   #hands = new Map<Map<string, Cell>, Iterator<Cell>>();
+  /** Where the idle sweep stopped in each ring (a hand of its own, so neither skips ahead). */
+  #sweepHands = new Map<Map<string, Cell>, Iterator<Cell>>();
 
   /** Actors resident now. */
   get size(): number {
@@ -73,9 +75,30 @@ export class Residents {
     }
   }
 
-  /** Every type's ring, front first. */
-  rings(): Iterable<Map<string, Cell>> {
-    return this.#byType.values();
+  /**
+   * Up to `max` actors of every type, each ring from where the last sweep of it stopped
+   * (round to the front when it reaches the end), in place: nothing is reordered, so a
+   * sweep costs a look at each actor and no Map churn (moving every active actor to the
+   * back of its ring made a sweep of 20,000 actors take 10–95 ms).
+   */
+  *sweepOrder(max: number): Generator<Cell> {
+    for (const ring of [...this.#byType.values()]) {
+      const limit = Math.min(ring.size, max);
+      let hand = this.#sweepHands.get(ring) ?? ring.values();
+      let wrapped = false;
+      for (let seen = 0; seen < limit;) {
+        const next = hand.next();
+        if (next.done) {
+          if (wrapped) break;
+          wrapped = true;
+          hand = ring.values();
+          continue;
+        }
+        seen++;
+        yield next.value;
+      }
+      this.#sweepHands.set(ring, hand);
+    }
   }
 
   /** Every resident actor. */

@@ -585,21 +585,15 @@ export class ActorRuntime {
 
   /**
    * Passivates actors idle for longer than the idle timeout. Looks at no more than
-   * `sweep_max_actors` actors from the front of the residency ring, moving the ones
-   * still active to the back, so a sweep's cost is bounded however many are resident.
+   * `sweep_max_actors` actors of each type, going on round its residency ring from where
+   * the last sweep stopped, so a sweep's cost is bounded however many are resident and
+   * every actor is looked at within size / `sweep_max_actors` sweeps.
    */
   sweep(): number {
-    const now = this.#clock.now();
-    const cutoff = now - this.#o.runtime.idle_timeout_ms;
-    let n = 0, seen = 0;
-    for (const ring of [...this.#cells.rings()]) {
-      const limit = Math.min(ring.size, this.#o.runtime.sweep_max_actors);
-      seen = 0;
-      for (const cell of ring.values()) {
-        if (++seen > limit) break;
-        if (cell.lastActive <= cutoff && this.#passivate(cell)) n++;
-        else this.#moveToBack(cell, now);
-      }
+    const cutoff = this.#clock.now() - this.#o.runtime.idle_timeout_ms;
+    let n = 0;
+    for (const cell of this.#cells.sweepOrder(this.#o.runtime.sweep_max_actors)) {
+      if (cell.lastActive <= cutoff && this.#passivate(cell)) n++;
     }
     return n;
   }

@@ -462,6 +462,24 @@ Deno.test("ActorRuntime passivates idle and least recently used actors and resto
   assert.deepEqual(await seen(rt, "a"), [1, 2]);
 });
 
+Deno.test("ActorRuntime's sweep goes round the actors a bounded slice at a time", async () => {
+  const { rt, clock } = setup({}, (c) => {
+    c.runtime.idle_timeout_ms = 1_000;
+    c.runtime.sweep_max_actors = 3;
+  });
+  for (let i = 0; i < 10; i++) rt.deliver(at(`k${i}`), { n: 1 });
+  await rt.whenIdle();
+  clock.advance(1_001);
+  rt.deliver(at("k5"), { n: 2 }); // active again: stays
+  await rt.whenIdle();
+  const passivated: number[] = [];
+  for (let i = 0; i < 4; i++) passivated.push(rt.sweep());
+  assert.deepEqual(passivated, [3, 2, 3, 1], "three looked at each time, k5 passed over");
+  assert.equal(rt.stats().resident.rec, 1);
+  assert.equal(rt.isResident("rec", "k5"), true);
+  assert.equal(rt.sweep(), 0, "nothing idle is left");
+});
+
 Deno.test("ActorRuntime gives alerts deterministic ids and the rule's mode", () => {
   const run = () => {
     const { rt, alerts } = setup({ modeOf: (r) => r === "test.rule" ? "shadow" : "enforce" });
