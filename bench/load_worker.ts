@@ -17,7 +17,9 @@ export interface LoadOrder {
   broker: string;
   topic: string;
   events_per_second: number;
+  /** Seconds measured, after `warmup_seconds` of the same load (its victims are named apart). */
   seconds: number;
+  warmup_seconds?: number;
 }
 
 /** What it reports when done. */
@@ -26,6 +28,25 @@ export interface LoadReport {
   bursts: number;
   /** Ticks (10 ms each) that started late because the previous send took longer. */
   late_ticks: number;
+  /** How long the measured part took (s): `sent / measured_seconds` is the rate sent. */
+  measured_seconds: number;
+}
+
+/** `n` simulated benign logins stamped `stamp`, as producer messages. */
+function authMessages(
+  sim: Simulator,
+  n: number,
+  stamp: string,
+): { key: string; value: string }[] {
+  const out: { key: string; value: string }[] = [];
+  while (out.length < n) {
+    for (const e of sim.take(n - out.length)) {
+      if (e.kind !== "auth") continue;
+      e.timestamp = stamp;
+      out.push({ key: String(e.user_id), value: JSON.stringify(e) });
+    }
+  }
+  return out;
 }
 
 /** This worker's side of the channel (typed here: the file is checked with the main program). */
@@ -47,19 +68,21 @@ port.onmessage = async (e: MessageEvent<LoadOrder>) => {
     attack_interval_s: 0,
   });
   const perTick = Math.max(1, Math.round(o.events_per_second / 100));
-  const until = Date.now() + o.seconds * 1000;
-  const report: LoadReport = { sent: 0, bursts: 0, late_ticks: 0 };
-  let tick = 0;
+  const warmUntil = Date.now() + (o.warmup_seconds ?? 0) * 1000;
+  const until = warmUntil + o.seconds * 1000;
+  const report: LoadReport = { sent: 0, bursts: 0, late_ticks: 0, measured_seconds: 0 };
+  let tick = 0, measuredFrom = 0;
   while (Date.now() < until) {
     const now = Date.now();
+    const warming = now < warmUntil;
+    if (!warming && measuredFrom === 0) measuredFrom = now;
     const stamp = new Date(now).toISOString();
-    const messages = live.take(perTick).filter((e) => e.kind === "auth").map((e) => {
-      e.timestamp = stamp;
-      return { key: String(e.user_id), value: JSON.stringify(e) };
-    });
-    if (++tick % 2 === 0) {
-      const victim = `bench-victim-${tick}`;
-      report.bursts++;
+    const burst = ++tick % 2 === 0;
+    // The rate counts every event sent: the burst's five failures take benign ones' place.
+    const messages = authMessages(live, Math.max(0, perTick - (burst ? 5 : 0)), stamp);
+    if (burst) {
+      const victim = `${warming ? "bench-warmup-" : "bench-victim-"}${tick}`;
+      if (!warming) report.bursts++;
       for (let i = 0; i < 5; i++) {
         messages.push({
           key: victim,
@@ -74,11 +97,12 @@ port.onmessage = async (e: MessageEvent<LoadOrder>) => {
       }
     }
     await producer.send({ topic: o.topic, messages });
-    report.sent += messages.length;
+    if (!warming) report.sent += messages.length;
     const wait = now + 10 - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    else report.late_ticks++;
+    else if (!warming) report.late_ticks++;
   }
+  report.measured_seconds = (Date.now() - measuredFrom) / 1000;
   await producer.disconnect();
   port.postMessage(report);
 };
