@@ -9,9 +9,10 @@ import { kafkaBench } from "./kafka_bench.ts";
 import { mixedBench } from "./mixed_bench.ts";
 import { memoryBench } from "./memory_bench.ts";
 import { onnxBench } from "./onnx_bench.ts";
+import { passivationBench } from "./passivation_bench.ts";
 import { type Figure, replayBench } from "./replay_bench.ts";
 
-// `--only replay|mixed|memory|onnx|kafka` runs one; `--no-kafka` skips the broker.
+// `--only replay|mixed|memory|passivation|onnx|kafka` runs one; `--no-kafka` skips the broker.
 const only = Deno.args.includes("--only") ? Deno.args[Deno.args.indexOf("--only") + 1] : null;
 const wanted = (name: string) =>
   only === null ? name !== "kafka" || !Deno.args.includes("--no-kafka") : only === name;
@@ -27,6 +28,10 @@ if (wanted("mixed")) {
 if (wanted("memory")) {
   console.log("memory per actor …");
   figures.push(...memoryBench());
+}
+if (wanted("passivation")) {
+  console.log("memory through the resident cap …");
+  figures.push(...await passivationBench());
 }
 if (wanted("onnx")) {
   console.log("model scoring …");

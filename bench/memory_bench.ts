@@ -93,8 +93,8 @@ export function memoryBench(): Figure[] {
       unit: "bytes",
       ceiling: bare,
       ceiling_name: "bare Map entry + object",
-      target: "≤ 1,024 bytes",
-      met: user <= 1024,
+      target: "≤ 600 bytes",
+      met: user <= 600,
     };
   });
 }

@@ -1,7 +1,6 @@
 /**
  * One run of the passivation benchmark, in a process of its own so its resident memory is
- * its own (not yet part of `deno task bench`: run it by hand, as docs/passivation.md shows).
- * Prints one JSON line.
+ * its own (`bench/passivation_bench.ts` runs it in `deno task bench`). Prints one JSON line.
  *
  * `--users N --cap C`: N distinct users through a runtime holding at most C resident; a
  * successful login each (pass one), then a failed one from another address each (pass
