@@ -20,6 +20,8 @@ export interface LoadOrder {
   /** Seconds measured, after `warmup_seconds` of the same load (its victims are named apart). */
   seconds: number;
   warmup_seconds?: number;
+  /** Put in the victims' names, so two runs against one pipeline never share a victim. */
+  run?: string;
 }
 
 /** What it reports when done. */
@@ -81,7 +83,7 @@ port.onmessage = async (e: MessageEvent<LoadOrder>) => {
     // The rate counts every event sent: the burst's five failures take benign ones' place.
     const messages = authMessages(live, Math.max(0, perTick - (burst ? 5 : 0)), stamp);
     if (burst) {
-      const victim = `${warming ? "bench-warmup-" : "bench-victim-"}${tick}`;
+      const victim = `${warming ? "bench-warmup-" : "bench-victim-"}${o.run ?? ""}${tick}`;
       if (!warming) report.bursts++;
       for (let i = 0; i < 5; i++) {
         messages.push({

@@ -11,11 +11,21 @@ import { memoryBench } from "./memory_bench.ts";
 import { onnxBench } from "./onnx_bench.ts";
 import { passivationBench } from "./passivation_bench.ts";
 import { type Figure, replayBench } from "./replay_bench.ts";
+import { scaleOutBench } from "./scaleout_bench.ts";
+import { startBench } from "./start_bench.ts";
 
-// `--only replay|mixed|memory|passivation|onnx|kafka` runs one; `--no-kafka` skips the broker.
+// `--only replay|mixed|memory|passivation|onnx|kafka|scaleout|start` runs one; `--no-kafka` skips
+// the broker (both Kafka benchmarks).
+const NAMES = ["replay", "mixed", "memory", "passivation", "onnx", "kafka", "scaleout", "start"];
 const only = Deno.args.includes("--only") ? Deno.args[Deno.args.indexOf("--only") + 1] : null;
+if (only !== null && !NAMES.includes(only ?? "")) {
+  console.error(`--only takes one of ${NAMES.join(", ")}, not ${only ?? "nothing"}`);
+  Deno.exit(2);
+}
 const wanted = (name: string) =>
-  only === null ? name !== "kafka" || !Deno.args.includes("--no-kafka") : only === name;
+  only === null
+    ? !["kafka", "scaleout"].includes(name) || !Deno.args.includes("--no-kafka")
+    : only === name;
 const figures: Figure[] = [];
 if (wanted("replay")) {
   console.log("replay throughput …");
@@ -40,6 +50,22 @@ if (wanted("onnx")) {
 if (wanted("kafka")) {
   console.log("pipeline on Kafka …");
   figures.push(...await kafkaBench());
+}
+
+if (wanted("scaleout")) {
+  console.log("scale-out: 2 worker processes against 1 …");
+  figures.push(...await scaleOutBench());
+}
+
+if (wanted("start")) {
+  const at = Deno.args.indexOf("--start-minutes");
+  const minutes = at >= 0 ? Number(Deno.args[at + 1]) : 10;
+  if (!(minutes > 0)) {
+    console.error(`--start-minutes must be a positive number, not ${Deno.args[at + 1]}`);
+    Deno.exit(2);
+  }
+  console.log(`deno task start for ${minutes} min …`);
+  figures.push(...await startBench(minutes));
 }
 
 console.log("");
