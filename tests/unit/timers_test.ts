@@ -26,20 +26,20 @@ class Model {
   }
 }
 
-Deno.test("TimerQueue fires as the plain model does whatever is set, replaced and cancelled, and holds at most 1,024 more entries than twice its live timers", () => {
+Deno.test("TimerQueue fires as the plain model does whatever is set, replaced and cancelled, its pending() rebuilds a queue that fires the same, and it holds at most 1,024 more entries than twice its live timers", () => {
   const op = fc.oneof(
     fc.record({
       op: fc.constant("set" as const),
       key: fc.integer({ min: 0, max: 40 }),
       name: fc.constantFrom("idle", "window"),
-      at: fc.integer({ min: 0, max: 1_000 }),
+      at: fc.integer({ min: 0, max: 60 }), // many ties
     }),
     fc.record({
       op: fc.constant("cancel" as const),
       key: fc.integer({ min: 0, max: 40 }),
       name: fc.constantFrom("idle", "window"),
     }),
-    fc.record({ op: fc.constant("pop" as const), t: fc.integer({ min: 0, max: 1_000 }) }),
+    fc.record({ op: fc.constant("pop" as const), t: fc.integer({ min: 0, max: 60 }) }),
   );
   fc.assert(
     fc.property(fc.array(op, { maxLength: 3_000 }), (ops) => {
@@ -47,7 +47,7 @@ Deno.test("TimerQueue fires as the plain model does whatever is set, replaced an
       let n = 0;
       for (const o of ops) {
         if (o.op === "set") {
-          q.set("user", `u${o.key}`, o.name, o.at, ++n);
+          q.set("user", `u${o.key}`, o.name, o.at, ++n, n % 3 === 0);
           m.set("user", `u${o.key}`, o.name, o.at, n);
         } else if (o.op === "cancel") {
           q.cancel("user", `u${o.key}`, o.name);
@@ -61,10 +61,14 @@ Deno.test("TimerQueue fires as the plain model does whatever is set, replaced an
         assert.equal(q.size, m.live.size);
         assert.ok(q.held <= 1_024 + 2 * q.size, `${q.held} held for ${q.size} live`);
       }
-      assert.deepEqual(
-        q.popDue(Infinity).map((d) => d.message),
-        m.popDue(Infinity).map((d) => d.message),
-      );
+      // A queue set from `pending()` in its order fires identically, stamps and all.
+      const copy = new TimerQueue();
+      for (const p of q.pending()) copy.set(p.type, p.key, p.name, p.at, p.message, p.stamp);
+      const fired = q.popDue(Infinity);
+      assert.deepEqual(copy.popDue(Infinity), fired);
+      assert.deepEqual(fired.map((d) => d.message), m.popDue(Infinity).map((d) => d.message));
+      assert.ok(fired.every((d) => (d.stamp === true) === (Number(d.message) % 3 === 0)));
+      assert.equal(q.size, 0);
     }),
     { numRuns: 60, seed: 16 },
   );
@@ -109,4 +113,19 @@ Deno.test("Residents.evictionOrder goes on from where it stopped, past changes, 
     "to the end and one lap more, at most",
   );
   assert.deepEqual([...new Residents().evictionOrder()], []);
+});
+
+Deno.test("TimerQueue: timers due at the same time fire in the order they were set, popped one time at a time or all at once", () => {
+  const q = new TimerQueue(), each = new TimerQueue();
+  const set: { at: number; i: number }[] = [];
+  for (let i = 0; i < 2_000; i++) {
+    const at = (i * 7_919) % 13;
+    q.set("user", `u${i}`, "idle", at, i);
+    each.set("user", `u${i}`, "idle", at, i);
+    set.push({ at, i });
+  }
+  const want = set.sort((a, b) => a.at - b.at || a.i - b.i).map((s) => s.i);
+  assert.deepEqual(q.popDue(Infinity).map((d) => d.message), want);
+  const oneByOne = Array.from({ length: 13 }, (_, t) => each.popDue(t).map((d) => d.message));
+  assert.deepEqual(oneByOne.flat(), want);
 });
