@@ -23,6 +23,7 @@ interface PassivationRun {
   checked_on_return: number;
   checked_after: number;
   bytes_per_passivated: number;
+  peak_rss_mb: number;
 }
 
 /** Runs the passivation benchmark. */
@@ -50,7 +51,8 @@ export async function passivationBench(): Promise<Figure[]> {
   console.log(
     `  ${r.checked_on_return.toLocaleString("en")} states checked on their return, ` +
       `${r.checked_after.toLocaleString("en")} after pass two; ` +
-      `${Math.round(r.bytes_per_passivated)} bytes per passivated user`,
+      `${Math.round(r.bytes_per_passivated)} bytes per passivated user; ` +
+      `peak RSS ${Math.round(r.peak_rss_mb)} MB (the figures below are after collections)`,
   );
   const [one = NaN, two = NaN] = r.rss_mb;
   return [1, 2].map((pass) => {
