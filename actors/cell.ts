@@ -35,7 +35,6 @@ const NO_RESTARTS: readonly number[] = Object.freeze([]);
 export class Cell implements Address {
   readonly type: string;
   readonly key: string;
-  readonly id: string;
   readonly partition: number;
   // deno-lint-ignore no-explicit-any
   readonly behaviour: Behaviour<any, any>;
@@ -53,7 +52,6 @@ export class Cell implements Address {
   constructor(
     type: string,
     key: string,
-    id: string,
     partition: number,
     // deno-lint-ignore no-explicit-any
     behaviour: Behaviour<any, any>,
@@ -63,11 +61,18 @@ export class Cell implements Address {
     this.#watch = watch;
     this.type = type;
     this.key = key;
-    this.id = id;
     this.partition = partition;
     this.behaviour = behaviour;
     this.lastActive = now;
     this.movedAt = now;
+  }
+
+  /**
+   * `type:key`, made when asked (passivation, restore, errors, checkpoints): kept, it was
+   * a string of its own in every resident actor.
+   */
+  get id(): string {
+    return this.type + ":" + this.key;
   }
 
   /** True while a turn awaits something (a model, a snapshot, a backoff, a full mailbox). */

@@ -793,7 +793,7 @@ export class ActorRuntime {
   #activate(to: Address, id: string, partition: number): Cell {
     const b = this.#behaviours.get(to.type);
     if (!b) throw new Error(`Cannot deliver to "${id}": no actor type "${to.type}" is registered`);
-    const cell = new Cell(to.type, to.key, id, partition, b, this.#clock.now(), this.#watched);
+    const cell = new Cell(to.type, to.key, partition, b, this.#clock.now(), this.#watched);
     this.#cells.add(cell);
     this.#telemetry.activated(to.type);
     this.#restore(cell, 0);
