@@ -9,6 +9,7 @@
 
 import { VirtualClock } from "../actors/clock.ts";
 import { ActorRuntime } from "../actors/runtime.ts";
+import type { Behaviour } from "../actors/types.ts";
 import { userBehaviour } from "../actors/user.ts";
 import { type Config, defaults } from "../config/defaults.ts";
 import type { AuthEvent } from "../events/types.ts";
@@ -48,13 +49,37 @@ export function benchLogin(
   };
 }
 
+/**
+ * A user actor's runtime part alone: every actor's state is one shared object, and each
+ * turn sets the session-idle timer the user actor sets (so what is left is its cell, its
+ * places in the runtime's maps and residency ring, and its timer).
+ */
+// deno-lint-ignore no-explicit-any
+function shellBehaviour(): Behaviour<any, any> {
+  const shared = Object.freeze({});
+  const idle = Object.freeze({ kind: "session_idle" });
+  return {
+    type: "user",
+    initial: () => shared,
+    receive: (state, message: { event: AuthEvent }) => ({
+      state,
+      effects: [{
+        kind: "timer",
+        name: "session_idle",
+        at_ms: message.event.ts + 1_800_000,
+        message: idle,
+      }],
+    }),
+  };
+}
+
 /** Bytes per resident user actor after one login each (session, last login, device, IP). */
-function perUserActor(n: number): number {
+function perUserActor(n: number, shell = false): number {
   const config = structuredClone(defaults) as Config;
   config.runtime.max_resident_actors = n + 1;
   const clock = new VirtualClock(Date.UTC(2026, 0, 5));
   const rt = new ActorRuntime({
-    behaviours: [userBehaviour(config)],
+    behaviours: [shell ? shellBehaviour() : userBehaviour(config)],
     runtime: config.runtime,
     supervision: config.supervision,
     alerts: config.alerts,
@@ -87,6 +112,11 @@ export function memoryBench(): Figure[] {
   return [100_000, 1_000_000].map((n) => {
     const bare = perBareActor(n);
     const user = perUserActor(n);
+    const shell = perUserActor(n, true);
+    console.log(
+      `  at ${n.toLocaleString("en")}: the runtime's part (cell, maps, residency, its timer) ` +
+        `${Math.round(shell)} bytes, the user state ${Math.round(user - shell)}`,
+    );
     return {
       name: `memory per resident user actor at ${n.toLocaleString()}`,
       value: user,
