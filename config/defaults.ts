@@ -562,6 +562,14 @@ export interface SimulatorDefaults {
    * within a few minutes; then it runs in real time. 0: from now.
    */
   backfill_s: number;
+  /**
+   * In `start` with the simulator on, the resident actors at most (the runtime's
+   * `max_resident_actors` unless that is set): the simulator's 50,000 users, their
+   * addresses and the flows' sources are about 128,000 actors after the backfill, and the
+   * one process holds them beside the embedded log and store. Past it the least recently
+   * used are passivated, encoded off the heap.
+   */
+  max_resident_actors: number;
 }
 
 /** Where the log and the store are. Empty means the embedded ones. */
@@ -938,6 +946,7 @@ export const defaults: Readonly<Config> = Object.freeze({
     flows_per_second: 15,
     clicks_per_second: 5,
     backfill_s: 2_700,
+    max_resident_actors: 20_000,
   },
   models: {
     dir: "models",

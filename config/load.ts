@@ -121,6 +121,7 @@ export function checkConfig(c: Config): void {
     ["VIGIL_RULES_MAX_LABELLED_CASES", c.rules.max_labelled_cases],
     ["VIGIL_RUNTIME_MAILBOX_CAPACITY", c.runtime.mailbox_capacity],
     ["VIGIL_RUNTIME_MAX_RESIDENT_ACTORS", c.runtime.max_resident_actors],
+    ["VIGIL_SIMULATOR_MAX_RESIDENT_ACTORS", c.simulator.max_resident_actors],
     ["VIGIL_RUNTIME_MAX_BATCH_EVENTS", c.runtime.max_batch_events],
     ["VIGIL_RUNTIME_MAX_BATCHES_IN_FLIGHT", c.runtime.max_batches_in_flight],
     ["VIGIL_RUNTIME_PARTITIONS_IN_PARALLEL", c.runtime.partitions_in_parallel],
