@@ -168,7 +168,11 @@ async function start(worker: boolean): Promise<number> {
       throw new ConfigError("A worker needs KAFKA_BROKERS (and MONGODB_URI for a shared store)");
     }
     if (env.VIGIL_SIMULATOR_ENABLED === undefined) config.simulator.enabled = false;
-  } else if (config.simulator.enabled && env.VIGIL_RUNTIME_MAX_RESIDENT_ACTORS === undefined) {
+  } else if (
+    config.simulator.enabled && config.io.kafka_brokers === "" &&
+    env.VIGIL_RUNTIME_MAX_RESIDENT_ACTORS === undefined
+  ) {
+    // The one-process demo on the embedded log and store.
     config.runtime.max_resident_actors = config.simulator.max_resident_actors;
   }
   // The principals, then the port: either wrong stops the command before anything started.

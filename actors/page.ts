@@ -304,7 +304,21 @@ function add(n: number, mean: number, variance: number, x: number, r: PageRules)
   ] as const;
 }
 
-function view(s: PageState): unknown {
+/** A window as the API shows it. */
+export interface WindowView {
+  start: string;
+  views: number;
+}
+
+/** A page actor's state as the API shows it. */
+export interface PageView {
+  views: number;
+  open_windows: WindowView[];
+  windows: WindowView[];
+  baseline: { windows: number; mean: number; std: number };
+}
+
+function view(s: PageState): PageView {
   const iso = (ms: number) => new Date(ms).toISOString();
   return {
     views: s.views,

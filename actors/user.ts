@@ -291,6 +291,9 @@ function receive(
 
 const OPENED: Effect = Object.freeze({ kind: "gauge", name: "active_sessions", delta: 1 });
 const CLOSED: Effect = Object.freeze({ kind: "gauge", name: "active_sessions", delta: -1 });
+/** The user's first open session opened, or its last closed: the users with one. */
+const ACTIVE: Effect = Object.freeze({ kind: "gauge", name: "active_users", delta: 1 });
+const INACTIVE: Effect = Object.freeze({ kind: "gauge", name: "active_users", delta: -1 });
 const IDLE: UserMessage = Object.freeze({ kind: "session_idle" });
 const CANCEL_IDLE: Effect = Object.freeze({ kind: "cancel_timer", name: "session_idle" });
 
@@ -332,6 +335,7 @@ function login(
   if (!sessions.includes(id)) {
     sessions = sessions.concat(id);
     effects.push(OPENED);
+    if (s.sessions.length === 0) effects.push(ACTIVE);
     const over = sessions.length - p.auth.max_sessions_per_user;
     if (over > 0) {
       sessions = sessions.slice(over);
@@ -632,10 +636,11 @@ function closeSession(s: UserState, e: AuthEvent): Step<UserState> {
   n.last_activity_ms = maxTime(s.last_activity_ms, e.ts);
   if (i < 0) return { state: n, effects: NO_EFFECTS };
   n.sessions = s.sessions.length === 1 ? NO_SESSIONS : s.sessions.filter((_, j) => j !== i);
-  if (n.sessions.length > 0 || s.idle_timer_ms === null) return { state: n, effects: [CLOSED] };
+  if (n.sessions.length > 0) return { state: n, effects: [CLOSED] };
+  if (s.idle_timer_ms === null) return { state: n, effects: [CLOSED, INACTIVE] };
   // The last session closed: its idle timer would find nothing to close.
   n.idle_timer_ms = null;
-  return { state: n, effects: [CLOSED, CANCEL_IDLE] };
+  return { state: n, effects: [CLOSED, INACTIVE, CANCEL_IDLE] };
 }
 
 /**
@@ -666,7 +671,7 @@ function closeIdle(s: UserState, watermark: number, p: UserParams): Step<UserSta
   n.idle_timer_ms = null;
   return {
     state: n,
-    effects: [{ kind: "gauge", name: "active_sessions", delta: -s.sessions.length }],
+    effects: [{ kind: "gauge", name: "active_sessions", delta: -s.sessions.length }, INACTIVE],
   };
 }
 

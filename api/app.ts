@@ -8,6 +8,10 @@
 import type { Context } from "hono";
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
+import { matchedRoutes } from "hono/route";
+import { UNMATCHED_ROUTE } from "../io/kpi_metrics.ts";
+import { cursorOf, parseCursor } from "./event_cursor.ts";
+import { PAGE, type PageView } from "../actors/page.ts";
 import type { ApiLimits } from "../config/defaults.ts";
 import type { RuntimeStats } from "../actors/runtime.ts";
 import { RuleError, type RuleInfo } from "../engine/rules.ts";
@@ -15,6 +19,9 @@ import type { RuleStanding } from "../engine/feedback_tracker.ts";
 import {
   type ArchiveFilter,
   ENTITY_FIELDS,
+  EVENT_FILTERS,
+  type EventFilter,
+  type EventQuery,
   type IncidentQuery,
   type Store,
   StoreQueryError,
@@ -155,6 +162,13 @@ export interface ApiDeps {
   triaged?: (kind: TriageKind, id: string, triage: Triage) => Promise<void>;
   /** The analyst console at `/` and its live stream (absent: not served). */
   console?: ConsoleDeps;
+  /**
+   * Told of every request answered: its route pattern (`unmatched` when no route matched),
+   * method, status and seconds until its response began (the HTTP metrics).
+   */
+  requests?: (route: string, method: string, status: number, seconds: number) => void;
+  /** The page actors' window length (`VIGIL_PAGE_WINDOW_MS`; default 1 min). */
+  pageWindowMs?: number;
   /** The clock of the ingest rate limit (ms; default `Date.now`). */
   now?: () => number;
   actors: {
@@ -204,6 +218,29 @@ export class IngestBucket {
   }
 }
 
+/** The route pattern a request was answered by: the last route matched that is not a middleware. */
+export function routeOf(c: Context): string {
+  const routes = matchedRoutes(c);
+  for (let i = routes.length - 1; i >= 0; i--) {
+    if (routes[i]!.method !== "ALL") return routes[i]!.path;
+  }
+  return UNMATCHED_ROUTE;
+}
+
+/** A middleware telling `observe` of each request once it is answered. */
+function timed(
+  observe: NonNullable<ApiDeps["requests"]>,
+): (c: Context, next: () => Promise<void>) => Promise<void> {
+  return async (c, next) => {
+    const t0 = performance.now();
+    try {
+      await next();
+    } finally {
+      observe(routeOf(c), c.req.method, c.res.status, (performance.now() - t0) / 1000);
+    }
+  };
+}
+
 /** Builds the app. */
 export function createApp(deps: ApiDeps): ApiApp {
   const app: ApiApp = new OpenAPIHono({ defaultHook: refuseInvalid });
@@ -215,6 +252,7 @@ export function createApp(deps: ApiDeps): ApiApp {
       onError: (c) => c.json({ error: `Body is larger than ${maxSize} bytes` }, 413),
     });
   const smallBody = [limitBody(4_096), jsonByDefault];
+  if (deps.requests) app.use("*", timed(deps.requests));
 
   app.openapi(r.health, (c) => c.json({ status: "ok" as const }, 200));
   app.openapi(r.ready, async (c) => {
@@ -535,6 +573,48 @@ export function createApp(deps: ApiDeps): ApiApp {
     }
     const events = await deps.store.findArchived(q.limit!, filter);
     return c.json({ count: events.length, events }, 200);
+  });
+
+  app.openapi(r.pageCounts, async (c) => {
+    const { page } = c.req.valid("param");
+    const q = c.req.valid("query");
+    const state = await deps.actors.stateOf(PAGE, page) as PageView | undefined;
+    if (state === undefined) throw new NotFound(`No views of page "${page}" have been seen`);
+    const list = (windows: PageView["windows"], closed: boolean) =>
+      windows.map((w) => ({
+        start: w.start,
+        start_ms: Date.parse(w.start),
+        views: w.views,
+        closed,
+      }))
+        .filter((w) =>
+          (q.from === undefined || w.start_ms >= q.from) &&
+          (q.to === undefined || w.start_ms < q.to)
+        );
+    const counts = [...list(state.windows, true), ...list(state.open_windows, false)];
+    return c.json({ page, window_ms: deps.pageWindowMs ?? 60_000, counts }, 200);
+  });
+
+  app.openapi(r.eventQuery, async (c) => {
+    const q = c.req.valid("query");
+    const query: EventQuery = { limit: q.limit! };
+    if (q.kind !== undefined) query.kind = q.kind;
+    if (q.from !== undefined) query.from_ms = q.from;
+    if (q.to !== undefined) query.to_ms = q.to;
+    const match: EventQuery["match"] = {};
+    for (const f of Object.keys(EVENT_FILTERS) as EventFilter[]) {
+      if (q[f] !== undefined) match[f] = q[f];
+    }
+    if (Object.keys(match).length > 0) query.match = match;
+    if (q.after !== undefined) {
+      const after = parseCursor(q.after);
+      if (after === null) throw new BadRequest(`after "${q.after}" is not the next of a page`);
+      query.after = after;
+    }
+    const events = await queried(() => deps.store.findEvents(query));
+    const last = events.at(-1);
+    const next = events.length === query.limit && last ? cursorOf(last) : null;
+    return c.json({ count: events.length, events, next }, 200);
   });
 
   app.openapi(r.deadLetters, async (c) => {

@@ -10,6 +10,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { ApiLimits } from "../config/defaults.ts";
 import { ENTITY_FIELDS } from "../io/store.ts";
+import { EVENT_KINDS } from "../events/types.ts";
 import {
   Alert,
   AlertPage,
@@ -19,12 +20,14 @@ import {
   ClusterScale,
   DeadLetter,
   ErrorBody,
+  EventPage,
   IncidentPage,
   IncidentSuppressionRequest,
   IncidentWithAlerts,
   IngestResult,
   intQuery,
   Model,
+  PageCounts,
   pathText,
   RedriveBody,
   RedriveResult,
@@ -400,6 +403,50 @@ export function routesOf(limits: ApiLimits) {
         ),
         ...bad,
       },
+    }),
+    pageCounts: createRoute({
+      method: "get",
+      path: "/api/v1/pages/{page}/counts",
+      summary: "A page's views per window (1 min by default) in [from, to): the closed windows " +
+        "its actor keeps (VIGIL_PAGE_HISTORY_WINDOWS) and the open ones",
+      description: "The clickstream feature other services read (the seed's " +
+        "`click_count:<page>`): a window without views is not listed. `page` is the path " +
+        "URL-encoded (`%2Ftransfer`).",
+      request: {
+        params: z.object({ page: pathText("The page, URL-encoded") }),
+        query: z.object({ from: timeQuery("from"), to: timeQuery("to") }),
+      },
+      responses: {
+        200: json(PageCounts, "Its windows, oldest first"),
+        ...bad,
+        404: error("No views of this page have been seen"),
+      },
+    }),
+    eventQuery: createRoute({
+      method: "get",
+      path: "/api/v1/events",
+      summary: "Archived events, newest first (by event time, then id): of a kind, a user, an " +
+        "address (a login's `ip`, a flow's `src_ip` or `dst_ip`), an account, a service, a page, " +
+        "and a time range",
+      description: "Over the raw archive (VIGIL_IO_ARCHIVE_RAW_EVENTS: on by default with " +
+        "MongoDB, kept VIGIL_IO_ARCHIVE_RETENTION_S; in memory the newest " +
+        "VIGIL_MEMORY_STORE_MAX_DEAD_LETTERS). A full page comes with `next`: pass it as " +
+        "`after` for the next page.",
+      request: {
+        query: z.object({
+          kind: z.enum(EVENT_KINDS).optional().openapi({ description: "Only this kind" }),
+          user_id: textQuery("Only this user's"),
+          ip: textQuery("Only those with this address (ip, src_ip or dst_ip)"),
+          account_id: textQuery("Only this account's"),
+          service: textQuery("Only this service's"),
+          page: textQuery("Only this page's"),
+          from: timeQuery("from"),
+          to: timeQuery("to"),
+          limit,
+          after: textQuery("The `next` of the page before: the listing goes on after it"),
+        }),
+      },
+      responses: { 200: json(EventPage, "Events, and the cursor of the next page"), ...bad },
     }),
     deadLetters: createRoute({
       method: "get",

@@ -298,6 +298,21 @@ export const ArchivedEvent = z.object({
   raw: z.record(z.string(), z.unknown()),
 }).openapi("ArchivedEvent");
 
+/** A page's views per window (`GET /api/v1/pages/{page}/counts`). */
+export const PageCounts = z.object({
+  page: z.string(),
+  window_ms: z.number().int(),
+  counts: z.array(z.object({
+    start: z.string(),
+    start_ms: z.number(),
+    views: z.number().int(),
+    closed: z.boolean(),
+  })),
+}).openapi("PageCounts");
+
+/** A page of archived events (`GET /api/v1/events`). */
+export const EventPage = page("events", ArchivedEvent).openapi("EventPage");
+
 /** What each item of an ingest request became (`engine/ingest_verdicts.ts`). */
 export const INGEST_VERDICTS = [
   "accepted",

@@ -563,13 +563,23 @@ export interface SimulatorDefaults {
    */
   backfill_s: number;
   /**
-   * In `start` with the simulator on, the resident actors at most (the runtime's
-   * `max_resident_actors` unless that is set): the simulator's 50,000 users, their
+   * In `start` with the simulator on and the embedded log, the resident actors at most (the
+   * runtime's `max_resident_actors` unless that is set): the simulator's 50,000 users, their
    * addresses and the flows' sources are about 128,000 actors after the backfill, and the
    * one process holds them beside the embedded log and store. Past it the least recently
    * used are passivated, encoded off the heap.
    */
   max_resident_actors: number;
+  /**
+   * In `start`, the payment system fails this long after the live part begins (three in
+   * four payments that would succeed come back `failed`), so the transaction success-rate
+   * KPI alert shows; 0: never.
+   */
+  payment_outage_after_s: number;
+  /** … and again this often after that (0: once). */
+  payment_outage_every_s: number;
+  /** How long each outage lasts. */
+  payment_outage_s: number;
 }
 
 /** Where the log and the store are. Empty means the embedded ones. */
@@ -630,7 +640,10 @@ export interface IoSettings {
   store_timeout_ms: number;
   /** Dead letters are kept this long in MongoDB (TTL index). */
   dead_letter_retention_s: number;
-  /** Keep every valid event as it arrived in the store's `raw_events` archive. */
+  /**
+   * Keep every valid event as it arrived in the store's `raw_events` archive (what
+   * `GET /api/v1/events` queries). Unset, it is on with MongoDB and off in memory.
+   */
   archive_raw_events: boolean;
   /** Archived events are kept this long (TTL index on MongoDB; the in-memory store keeps the newest). */
   archive_retention_s: number;
@@ -947,6 +960,9 @@ export const defaults: Readonly<Config> = Object.freeze({
     clicks_per_second: 5,
     backfill_s: 2_700,
     max_resident_actors: 20_000,
+    payment_outage_after_s: 1_200,
+    payment_outage_every_s: 3_600,
+    payment_outage_s: 600,
   },
   models: {
     dir: "models",

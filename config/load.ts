@@ -86,6 +86,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (name === undefined) (config as unknown as Record<string, unknown>)[section!] = value;
     else (config as unknown as Record<string, Record<string, unknown>>)[section!]![name] = value;
   }
+  // The raw archive is on by default where a database keeps it (MongoDB, with its TTL);
+  // in memory only when asked for.
+  if (!named.has("VIGIL_IO_ARCHIVE_RAW_EVENTS") && config.io.mongodb_uri !== "") {
+    config.io.archive_raw_events = true;
+  }
   checkConfig(config);
   return config;
 }
@@ -243,6 +248,23 @@ export function checkConfig(c: Config): void {
   if (!(sim.events_per_second > 0)) {
     throw new ConfigError(
       `Cannot use VIGIL_SIMULATOR_EVENTS_PER_SECOND=${sim.events_per_second}: it must be above 0`,
+    );
+  }
+  for (
+    const name of ["payment_outage_after_s", "payment_outage_every_s", "payment_outage_s"] as const
+  ) {
+    if (!(sim[name] >= 0 && Number.isFinite(sim[name]))) {
+      throw new ConfigError(
+        `Cannot use VIGIL_SIMULATOR_${name.toUpperCase()}=${
+          sim[name]
+        }: it must be 0 or more seconds`,
+      );
+    }
+  }
+  if (sim.payment_outage_every_s > 0 && sim.payment_outage_s > sim.payment_outage_every_s) {
+    throw new ConfigError(
+      `Cannot use VIGIL_SIMULATOR_PAYMENT_OUTAGE_S=${sim.payment_outage_s}: an outage cannot ` +
+        `last longer than VIGIL_SIMULATOR_PAYMENT_OUTAGE_EVERY_S (${sim.payment_outage_every_s})`,
     );
   }
   if (!(Number.isInteger(c.api.port) && c.api.port >= 0 && c.api.port <= 65535)) {

@@ -39,6 +39,34 @@ export interface IntakeTelemetry extends RuntimeTelemetry {
   invalid(kind: EventKind | "unknown"): void;
   /** A record that arrived on another partition than its key's, moved there. */
   misplaced?(topic: string): void;
+  /**
+   * Events of `kind` whose actors' turns are done at `now_ms` (their batch handled): their
+   * event times, the first `n` of `ts`.
+   */
+  decided?(kind: EventKind, ts: Float64Array, n: number, now_ms: number): void;
+}
+
+/** The event times of one live batch's events, by kind, until the batch is handled. */
+class DecisionLog {
+  #ts = new Map<EventKind, Float64Array>();
+  #n = new Map<EventKind, number>();
+
+  push(kind: EventKind, ts: number): void {
+    const n = this.#n.get(kind) ?? 0;
+    let a = this.#ts.get(kind);
+    if (!a || n === a.length) {
+      const grown = new Float64Array(Math.max(64, n * 2));
+      if (a) grown.set(a);
+      this.#ts.set(kind, a = grown);
+    }
+    a[n] = ts;
+    this.#n.set(kind, n + 1);
+  }
+
+  /** Tells `telemetry` of every event logged, decided at `now_ms`. */
+  report(telemetry: IntakeTelemetry, now_ms: number): void {
+    for (const [kind, n] of this.#n) telemetry.decided!(kind, this.#ts.get(kind)!, n, now_ms);
+  }
 }
 
 /** Told whether alerts and dead letters are being made durable. */
@@ -111,6 +139,8 @@ export class Intake {
   #topics: Topics;
   #health: FlushHealth;
   #archive: boolean;
+  /** The live batches being handled, each with the event times of its events. */
+  #decisions = new Map<Ticket, DecisionLog>();
   #backoff: { min_ms: number; max_ms: number };
   #now: () => number;
   #rekey: Rekey | null;
@@ -222,6 +252,18 @@ export class Intake {
 
   async #handle(batch: Batch): Promise<void> {
     const live = new Ticket();
+    const decisions = this.#telemetry.decided ? new DecisionLog() : null;
+    if (decisions) this.#decisions.set(live, decisions);
+    try {
+      await this.#offerAll(batch, live);
+      decisions?.report(this.#telemetry, this.#now());
+    } finally {
+      this.#decisions.delete(live);
+    }
+  }
+
+  /** Offers every record of a batch; resolves once each is handled (`live`: its ticket). */
+  async #offerAll(batch: Batch, live: Ticket): Promise<void> {
     const replayed = new Ticket({ replay: true });
     const below = batch.replay_below ?? -1;
     const rekeyed = this.#rekey !== null && this.#rekey !== "direct" &&
@@ -455,6 +497,7 @@ export class Intake {
     const replay = ticket?.replay === true;
     this.#counted(event, replay);
     if (to === null) return null;
+    if (!replay && ticket !== null) this.#decisions.get(ticket)?.push(event.kind, event.ts);
     const ahead = aheadOfClock(event.ts, this.#now(), this.#maxFutureMs);
     if (ahead !== null) {
       if (replay) return null;

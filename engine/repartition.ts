@@ -18,7 +18,7 @@
 import { crc32PartitionOf } from "../actors/crc32.ts";
 import { partitionOf } from "../actors/murmur2.ts";
 import type { PartitionerName } from "../actors/placement.ts";
-import type { EventKind } from "../events/types.ts";
+import { EVENT_KINDS, type EventKind } from "../events/types.ts";
 import type { ProduceMessage } from "../io/log.ts";
 
 /** One moved record: its source offset, its append time (for events without a time) and its text. */
@@ -57,14 +57,7 @@ const MAX_ENTRIES = 1_000;
 /** Characters of record text in one repartition record, at most (one bigger record goes alone). */
 const MAX_CHARS = 512 * 1024;
 
-const KINDS: ReadonlySet<string> = new Set([
-  "auth",
-  "transaction",
-  "flow",
-  "click",
-  "log",
-  "metric",
-]);
+const KINDS: ReadonlySet<string> = new Set(EVENT_KINDS);
 
 /**
  * Reads a repartition record, or says why it cannot be used.

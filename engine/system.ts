@@ -326,6 +326,8 @@ export class VigilSystem {
         contentType: this.metrics.contentType,
       }),
       ingest: (items) => this.ingest(items),
+      requests: (route, method, status, s) => this.metrics.kpi.request(route, method, status, s),
+      pageWindowMs: c.page.window_ms,
       console: { hub: this.stream, volume: this.volume },
       suppressions: {
         limits: c.alerts,
@@ -839,6 +841,15 @@ export class VigilSystem {
       attack_interval_s: s.attack_interval_s,
       ...this.#simulatedFlows(),
       ...(s.clicks_per_second > 0 ? { ops: { clicks_per_second: s.clicks_per_second } } : {}),
+      ...(s.payment_outage_after_s > 0 && s.payment_outage_s > 0
+        ? {
+          payment_outages: {
+            first_ms: now + s.payment_outage_after_s * 1000,
+            every_ms: s.payment_outage_every_s * 1000,
+            length_ms: s.payment_outage_s * 1000,
+          },
+        }
+        : {}),
     });
     this.#every(SIM_TICK_MS, async () => {
       const byTopic = new Map<string, ProduceMessage[]>();

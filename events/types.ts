@@ -9,6 +9,16 @@ import type { FlowRow } from "./flow_features.ts";
 /** The six kinds of event Vigil accepts. */
 export type EventKind = "auth" | "transaction" | "flow" | "click" | "log" | "metric";
 
+/** Every event kind. */
+export const EVENT_KINDS: readonly [EventKind, ...EventKind[]] = Object.freeze([
+  "auth",
+  "transaction",
+  "flow",
+  "click",
+  "log",
+  "metric",
+]) as unknown as readonly [EventKind, ...EventKind[]];
+
 /** Fields every validated event has, whatever its kind. */
 export interface EventBase {
   kind: EventKind;

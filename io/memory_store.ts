@@ -23,6 +23,8 @@ import {
   type ArchivedEvent,
   type ArchiveFilter,
   archiveMatches,
+  eventMatches,
+  type EventQuery,
   type IncidentQuery,
   type PendingNotification,
   type Store,
@@ -285,6 +287,13 @@ export class MemoryStore implements Store {
       if (archiveMatches(all[i]!, filter)) found.push(all[i]!);
     }
     return Promise.resolve(found);
+  }
+
+  findEvents(q: EventQuery): Promise<ArchivedEvent[]> {
+    const found: ArchivedEvent[] = [];
+    for (const e of this.#archive.values()) if (eventMatches(e, q)) found.push(e);
+    found.sort((a, b) => b.ts - a.ts || (a.event_id < b.event_id ? 1 : -1));
+    return Promise.resolve(found.slice(0, q.limit));
   }
 
   queueNotifications(items: readonly PendingNotification[]): Promise<void> {

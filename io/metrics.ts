@@ -15,6 +15,7 @@ import type { Alert, EventKind, VigilEvent } from "../events/types.ts";
 import type { DeadLetterReason } from "../actors/ports.ts";
 import type { ModelTelemetry } from "../models/service.ts";
 import { hash64 } from "../actors/hash.ts";
+import { KpiMetrics, moveGauge } from "./kpi_metrics.ts";
 
 /** Where the metrics read what is sampled at scrape time. */
 export interface MetricSources {
@@ -59,6 +60,8 @@ export function pageLabel(page: string): string {
 /** The metrics of one process. */
 export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry {
   readonly registry = new client.Registry();
+  /** Transaction amounts, decision times, HTTP requests, active users. */
+  readonly kpi = new KpiMetrics(this.registry);
   #ingested: client.Counter<"kind">;
   #invalid: client.Counter<"kind">;
   #misplaced: client.Counter<"topic">;
@@ -394,7 +397,12 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
       const raw = e.raw.status;
       const status = typeof raw === "string" && TX_STATUSES.has(raw) ? raw : "unknown";
       this.#child(this.#transactions, "tx", e.type, status).inc();
-    }
+      this.kpi.transaction(e.type, e.amount);
+    } else if (e.kind === "log") this.kpi.log(e.raw.level);
+  }
+
+  decided(kind: EventKind, ts: Float64Array, n: number, now_ms: number): void {
+    this.kpi.decided(kind, ts, n, now_ms, this.#liveFromMs);
   }
 
   /** A store write or a produce request ended. */
@@ -484,9 +492,8 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
   }
 
   gauge(name: string, delta: number): void {
-    if (name !== "active_sessions") return;
-    if (delta >= 0) this.#sessions.inc(delta);
-    else this.#sessions.dec(-delta);
+    if (name === "active_users") this.kpi.activeUsers(delta);
+    else if (name === "active_sessions") moveGauge(this.#sessions, delta);
   }
 
   checkpointWritten(chars: number, ms: number): void {

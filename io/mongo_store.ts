@@ -17,6 +17,9 @@ import {
   type AlertQuery,
   type ArchivedEvent,
   type ArchiveFilter,
+  EVENT_FILTERS,
+  type EventFilter,
+  type EventQuery,
   type IncidentQuery,
   type PendingNotification,
   type Store,
@@ -189,6 +192,13 @@ export class MongoStore implements Store {
       { archived_at: 1 },
       { expireAfterSeconds: o.archive_retention_s ?? 7 * 24 * 3600, name: "retention" },
     );
+    // The event queries: by time alone, by kind, and by each entity field.
+    await store.#archive.createIndex({ ts: -1, _id: -1 }, { name: "ts" });
+    await store.#archive.createIndex({ kind: 1, ts: -1 }, { name: "kind_ts" });
+    const fields = new Set(Object.values(EVENT_FILTERS).flat());
+    for (const f of fields) {
+      await store.#archive.createIndex({ [`raw.${f}`]: 1, ts: -1 }, { name: `${f}_ts` });
+    }
     return store;
   }
 
@@ -213,6 +223,29 @@ export class MongoStore implements Store {
     if (filter?.fields) query.$or = filter.fields.map((f) => ({ [`raw.${f}`]: filter.value }));
     const docs = await this.#archive.find(query).sort({ archived_at: -1, ts: -1 }).limit(limit)
       .toArray();
+    return docs.map((d) => ({ event_id: d._id, kind: d.kind, ts: d.ts, raw: d.raw }));
+  }
+
+  async findEvents(q: EventQuery): Promise<ArchivedEvent[]> {
+    const and: Filter<ArchiveDoc>[] = [];
+    if (q.kind !== undefined) and.push({ kind: q.kind });
+    if (q.from_ms !== undefined) and.push({ ts: { $gte: q.from_ms } });
+    if (q.to_ms !== undefined) and.push({ ts: { $lt: q.to_ms } });
+    for (const [name, value] of Object.entries(q.match ?? {})) {
+      const fields = EVENT_FILTERS[name as EventFilter];
+      and.push(
+        fields.length === 1
+          ? { [`raw.${fields[0]}`]: value }
+          : { $or: fields.map((f) => ({ [`raw.${f}`]: value })) },
+      );
+    }
+    if (q.after) {
+      and.push({
+        $or: [{ ts: { $lt: q.after.ts } }, { ts: q.after.ts, _id: { $lt: q.after.event_id } }],
+      });
+    }
+    const docs = await this.#archive.find(and.length > 0 ? { $and: and } : {})
+      .sort({ ts: -1, _id: -1 }).limit(q.limit).toArray();
     return docs.map((d) => ({ event_id: d._id, kind: d.kind, ts: d.ts, raw: d.raw }));
   }
 

@@ -77,6 +77,63 @@ export const ENTITY_FIELDS: Readonly<Record<string, readonly string[]>> = Object
   page: ["page"],
 });
 
+/**
+ * The filters of an event query and the raw fields each one matches (an address is any of
+ * a login's or a flow's addresses).
+ */
+export const EVENT_FILTERS = Object.freeze(
+  {
+    user_id: ["user_id"],
+    ip: ["ip", "src_ip", "dst_ip"],
+    account_id: ["account_id"],
+    service: ["service"],
+    page: ["page"],
+  } as const,
+);
+
+/** A filter of an event query. */
+export type EventFilter = keyof typeof EVENT_FILTERS;
+
+/** Where a page of archived events ended: the next page goes on after it. */
+export interface EventCursor {
+  ts: number;
+  event_id: string;
+}
+
+/**
+ * An event query (`GET /api/v1/events`): archived events of a kind, of an entity and of a
+ * time range, newest first (by event time, then id), a page at a time.
+ */
+export interface EventQuery {
+  kind?: string;
+  /** Each filter given: the event's raw fields of that filter (any of them) hold the value. */
+  match?: Partial<Record<EventFilter, string>>;
+  /** Event time at or after (ms). */
+  from_ms?: number;
+  /** Event time before (ms). */
+  to_ms?: number;
+  /** Only events after this one in the order above. */
+  after?: EventCursor;
+  limit: number;
+}
+
+/** Whether an archived event is one `q` asks for (all but its limit). */
+export function eventMatches(e: ArchivedEvent, q: EventQuery): boolean {
+  if (q.kind !== undefined && e.kind !== q.kind) return false;
+  if (q.from_ms !== undefined && e.ts < q.from_ms) return false;
+  if (q.to_ms !== undefined && e.ts >= q.to_ms) return false;
+  if (q.after && !afterCursor(q.after, e)) return false;
+  for (const [name, value] of Object.entries(q.match ?? {})) {
+    if (!EVENT_FILTERS[name as EventFilter].some((f) => e.raw[f] === value)) return false;
+  }
+  return true;
+}
+
+/** Whether `b` comes after `a` newest first (by event time, then id, both descending). */
+export function afterCursor(a: EventCursor, b: EventCursor): boolean {
+  return b.ts < a.ts || (b.ts === a.ts && b.event_id < a.event_id);
+}
+
 /** Whether an archived event is one `filter` asks for. */
 export function archiveMatches(e: ArchivedEvent, filter: ArchiveFilter): boolean {
   if (filter.event_ids && !filter.event_ids.includes(e.event_id)) return false;
@@ -126,6 +183,8 @@ export interface Store {
   archiveEvents(events: readonly ArchivedEvent[]): Promise<void>;
   /** The newest archived events (those `filter` asks for), newest first. */
   findArchived(limit: number, filter?: ArchiveFilter): Promise<ArchivedEvent[]>;
+  /** A page of archived events (`EventQuery`), newest first by event time, then id. */
+  findEvents(q: EventQuery): Promise<ArchivedEvent[]>;
   /**
    * Stores alerts, each once (unique on `alert_id`), and returns them as stored: an alert
    * raised again (after a crash or handover) comes back with the content first stored,

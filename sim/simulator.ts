@@ -115,7 +115,24 @@ export interface SimOptions {
    * random stream and ids: the auth and payment traffic is the same with or without it.
    */
   ops?: OpsOptions;
+  /**
+   * The bank's payment system failing now and then: from `first_ms`, every `every_ms`
+   * (0: once), for `length_ms`, three in four of the transactions that would have
+   * succeeded come back `failed`. No Vigil rule alerts on it (nothing is attacked); the
+   * transaction success-rate KPI alert (Prometheus) does.
+   */
+  payment_outages?: PaymentOutages;
 }
+
+/** When the simulated payment system fails (`SimOptions.payment_outages`). */
+export interface PaymentOutages {
+  first_ms: number;
+  every_ms: number;
+  length_ms: number;
+}
+
+/** During an outage, this many of each four transactions that would succeed fail. */
+const OUTAGE_FAILED_OF_4 = 3;
 
 /** How to simulate flows. */
 export interface FlowOptions {
@@ -222,6 +239,8 @@ export class Simulator {
   #nextFlowAttack = Infinity;
   #flowAttacks = 0;
   #ops: Ops | null = null;
+  /** Transactions met during outages (every fourth of them still succeeds). */
+  #outaged = 0;
   #nextOpsIncident = Infinity;
   #offices: string[];
   #nextSalary: number;
@@ -272,7 +291,11 @@ export class Simulator {
         this.#nextSalary,
         until_ms,
       );
-      while (this.#heap.size > 0 && this.#heap.peek()!.at < next) yield this.#heap.pop()!.event;
+      while (this.#heap.size > 0 && this.#heap.peek()!.at < next) {
+        const { at, event } = this.#heap.pop()!;
+        if (event.kind === "transaction" && this.#o.payment_outages) this.#outage(event, at);
+        yield event;
+      }
       if (next >= until_ms) return;
       if (this.#nextSalary === next) {
         this.#salaryDay(next);
@@ -839,6 +862,20 @@ export class Simulator {
       // the event's number, so the random stream, and every other event, stays as it was.
       status: this.#ids % 40 === 0 ? "declined" : "success",
     };
+  }
+
+  /** Whether the payment system is down at `t` (`SimOptions.payment_outages`). */
+  inOutage(t: number): boolean {
+    const o = this.#o.payment_outages;
+    if (!o || t < o.first_ms) return false;
+    const into = o.every_ms > 0 ? (t - o.first_ms) % o.every_ms : t - o.first_ms;
+    return into < o.length_ms;
+  }
+
+  /** A transaction at `t` fails if the payment system is down then (three in four). */
+  #outage(e: SimEvent, t: number): void {
+    if (e.status !== "success" || !this.inOutage(t)) return;
+    if (this.#outaged++ % 4 < OUTAGE_FAILED_OF_4) e.status = "failed";
   }
 
   #base(kind: string, ts: number): SimEvent {

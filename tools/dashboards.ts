@@ -27,6 +27,8 @@ interface Board {
   title: string;
   description: string;
   rows: Panel[][];
+  /** The time range it opens on (default the last hour). */
+  from?: string;
 }
 
 const R = "$__rate_interval";
@@ -438,6 +440,140 @@ const BOARDS: Board[] = [
       ],
     ],
   },
+  {
+    uid: "vigil-kpis",
+    title: "Vigil / KPIs",
+    description: "The bank's figures over days: logins and payments per hour, the success " +
+      "rate against its KPI alert, amounts, decision time, the API's requests.",
+    from: "now-7d",
+    rows: [
+      [
+        {
+          title: "Transaction success rate (5 min and its last hour)",
+          type: "timeseries",
+          unit: "percentunit",
+          description: "What VigilTransactionSuccessRateLow compares: it fires when the 5-minute " +
+            "rate is more than a fifth below the last hour's.",
+          targets: [
+            q(
+              `sum(${rate("vigil_transactions_total", 'status="success"')}) / sum(${
+                rate("vigil_transactions_total", 'status=~"success|failed|declined|reversed"')
+              })`,
+              "success",
+            ),
+            q(
+              `sum(rate(${m("vigil_transactions_total", 'status="success"')}[1h])) / sum(rate(${
+                m("vigil_transactions_total", 'status=~"success|failed|declined|reversed"')
+              }[1h]))`,
+              "success, last hour",
+            ),
+          ],
+        },
+        {
+          title: "Active users (with an open session)",
+          type: "stat",
+          unit: "short",
+          targets: [q(`sum(${m("vigil_active_users")})`, "users")],
+        },
+      ],
+      [
+        {
+          title: "Logins and logouts per hour",
+          type: "timeseries",
+          unit: "short",
+          targets: [q(`sum by (type) (increase(${m("vigil_auth_events_total")}[1h]))`, "{{type}}")],
+        },
+        {
+          title: "Transactions per hour by type and status",
+          type: "timeseries",
+          unit: "short",
+          targets: [
+            q(
+              `sum by (type, status) (increase(${m("vigil_transactions_total")}[1h]))`,
+              "{{type}} {{status}}",
+            ),
+          ],
+        },
+      ],
+      [
+        {
+          title: "Transactions per day by type",
+          type: "timeseries",
+          unit: "short",
+          targets: [
+            q(`sum by (type) (increase(${m("vigil_transactions_total")}[1d]))`, "{{type}}"),
+          ],
+        },
+        {
+          title: "Transaction amounts (p50 / p95 / p99, currency units)",
+          type: "timeseries",
+          unit: "short",
+          targets: quantiles("vigil_transaction_amount", "", ""),
+        },
+        {
+          title: "Amount distribution over the last hour",
+          type: "bargauge",
+          unit: "short",
+          description: "Transactions per amount bucket (up to the bucket's bound).",
+          targets: [
+            q(`sum by (le) (increase(${m("vigil_transaction_amount_bucket")}[1h]))`, "≤ {{le}}"),
+          ],
+        },
+      ],
+      [
+        {
+          title: "Event to decision (p99) by kind",
+          type: "timeseries",
+          unit: "s",
+          targets: [
+            q(
+              `histogram_quantile(0.99, sum by (le, kind) (${
+                rate("vigil_event_decision_seconds_bucket")
+              }))`,
+              "{{kind}}",
+            ),
+          ],
+        },
+        {
+          title: "Error and warning logs per minute",
+          type: "timeseries",
+          unit: "short",
+          targets: [
+            q(
+              `sum by (level) (${rate("vigil_log_events_total", 'level=~"error|warn"')}) * 60`,
+              "{{level}}",
+            ),
+          ],
+        },
+      ],
+      [
+        {
+          title: "API requests per second by route and status",
+          type: "timeseries",
+          unit: "ops",
+          targets: [
+            q(
+              `sum by (route, status) (${rate("vigil_http_requests_total")})`,
+              "{{route}} {{status}}",
+            ),
+          ],
+        },
+        {
+          title: "API response time (p99) by route",
+          type: "timeseries",
+          unit: "s",
+          targets: [
+            q(
+              `histogram_quantile(0.99, sum by (le, route) (${
+                rate("vigil_http_request_duration_seconds_bucket")
+              }))`,
+              "{{route}}",
+            ),
+          ],
+        },
+      ],
+    ],
+  },
 ];
 
 const DATASOURCE = { type: "prometheus", uid: "prometheus" };
@@ -479,7 +615,7 @@ function toJson(b: Board): Record<string, unknown> {
     version: 1,
     editable: true,
     refresh: "30s",
-    time: { from: "now-1h", to: "now" },
+    time: { from: b.from ?? "now-1h", to: "now" },
     templating: {
       list: [{
         name: "instance",

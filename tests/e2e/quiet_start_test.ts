@@ -11,7 +11,9 @@
  * (default 420 s: more than two rotations, and every 5-minute rate window filled with live
  * traffic). A rule fires only after its condition has held for its `for` (5-30 min), so
  * none can fire in 15 minutes either. Set `VIGIL_TEST_QUIET_S=900` for the issue's own
- * 15 minutes. Needs --allow-all.
+ * 15 minutes. Near the end of the watch the simulator's payment system starts failing
+ * (`VIGIL_SIMULATOR_PAYMENT_OUTAGE_AFTER_S`): the transaction success-rate KPI alert may go
+ * pending from then on, and must be firing within minutes. Needs --allow-all.
  *
  * @module
  */
@@ -25,6 +27,15 @@ const WATCH_S = Number(Deno.env.get("VIGIL_TEST_QUIET_S") ?? "420");
 const SETTLE_S = 60;
 /** How often the test asks Prometheus for its alerts. */
 const POLL_MS = 2_000;
+/**
+ * The simulator's payment system starts failing this long after the process starts (near
+ * the end of the watch), and the KPI alert must follow it, and only it.
+ */
+const OUTAGE_AFTER_S = WATCH_S;
+/** The KPI alert a payment outage raises. */
+const OUTAGE_ALERT = "VigilTransactionSuccessRateLow";
+/** How long after the outage begins its alert must be firing (5-minute windows, `for: 2m`). */
+const OUTAGE_FIRES_WITHIN_S = 420;
 
 /**
  * What the test knows still goes wrong and is being fixed elsewhere: alert name and the
@@ -57,11 +68,18 @@ const name = (a: PromAlert) =>
 
 Deno.test({
   name:
-    "deno task start under a real Prometheus with the shipped rules: after the backfill no rule fires or goes pending, every model feature's PSI < 0.1, user alerts within 1 s at p99",
+    "deno task start under a real Prometheus with the shipped rules: after the backfill no rule fires or goes pending, every model feature's PSI < 0.1, user alerts within 1 s at p99; when the payments start failing, the KPI alert fires",
   sanitizeOps: false,
   sanitizeResources: false,
 }, async () => {
-  const vigil = startProcess({ ADMIN_TOKEN: "e2e-token-quiet-0123456789" });
+  const started = Date.now();
+  const vigil = startProcess({
+    ADMIN_TOKEN: "e2e-token-quiet-0123456789",
+    VIGIL_SIMULATOR_PAYMENT_OUTAGE_AFTER_S: String(OUTAGE_AFTER_S),
+    VIGIL_SIMULATOR_PAYMENT_OUTAGE_EVERY_S: "0",
+  });
+  // The process's clock reads this or later when its simulator starts.
+  const outageAt = started + OUTAGE_AFTER_S * 1000;
   const dir = await Deno.makeTempDir();
   let prometheus: Prometheus | null = null;
   try {
@@ -75,7 +93,6 @@ Deno.test({
       return j!.data.result;
     };
     const gone = () => prom.exited() || vigil.exited();
-    const started = Date.now();
     // The backfill (45 min of traffic at full speed) is played when the log's unread
     // records are few again.
     await waitFor(
@@ -111,10 +128,33 @@ Deno.test({
         s.value = a.value;
         seen.set(id, s);
         const settling = at_s < SETTLE_S && a.state === "pending";
-        if (!settling && !known(a) && !bad.includes(id)) bad.push(id);
+        const outage = a.labels.alertname === OUTAGE_ALERT && Date.now() >= outageAt;
+        if (!settling && !outage && !known(a) && !bad.includes(id)) bad.push(id);
       }
       await new Promise((res) => setTimeout(res, POLL_MS));
     }
+    // The payments start failing: the KPI alert fires.
+    const firing = await waitFor(
+      `${OUTAGE_ALERT} firing after the payment outage`,
+      Math.max(0, outageAt - Date.now()) + OUTAGE_FIRES_WITHIN_S * 1000,
+      async () => {
+        const r = await get(`${api}/alerts`);
+        const alerts: PromAlert[] = r ? JSON.parse(r.text).data.alerts : [];
+        return alerts.find((a) => a.labels.alertname === OUTAGE_ALERT && a.state === "firing");
+      },
+      gone,
+      () => vigil.stderr().slice(-2_000),
+    );
+    const fired_s = Math.round((Date.now() - outageAt) / 1000);
+    const [failed] = await query('sum(vigil_transactions_total{job="vigil",status="failed"})');
+    console.log(
+      `  ${OUTAGE_ALERT} firing ${fired_s} s after the payment outage began (value ${firing.value}; ${
+        failed?.value[1]
+      } failed transactions)`,
+    );
+    assert.equal(firing.labels.severity, "critical");
+    assert.ok(Number(firing.value) < 0.5, `success ratio ${firing.value} during the outage`);
+
     const report = [...seen].map(([id, s]) =>
       `${id} ${s.state} from ${s.first_s} s to ${s.last_s} s after the backfill (value ${s.value})`
     );

@@ -26,6 +26,7 @@ Deno.test("every dashboard panel has a query, each on the chosen workers, none l
     "vigil-detections",
     "vigil-inference",
     "vigil-kafka",
+    "vigil-kpis",
     "vigil-overview",
     "vigil-runtime",
   ]);

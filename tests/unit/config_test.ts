@@ -120,6 +120,8 @@ Deno.test("settings() lists one VIGIL_ variable for every leaf of the defaults",
 
 /** Settings that only go with others: what each needs beside it to be accepted. */
 const COMPANIONS: Record<string, Record<string, string>> = {
+  // With MongoDB the raw archive is on unless set.
+  VIGIL_IO_MONGODB_URI: { VIGIL_IO_ARCHIVE_RAW_EVENTS: "false" },
   VIGIL_IO_KAFKA_TLS_CERT_FILE: { VIGIL_IO_KAFKA_TLS_KEY_FILE: "key.pem" },
   VIGIL_IO_KAFKA_TLS_KEY_FILE: { VIGIL_IO_KAFKA_TLS_CERT_FILE: "cert.pem" },
   VIGIL_IO_KAFKA_SASL_MECHANISM: {
@@ -274,4 +276,24 @@ Deno.test("loadConfig() refuses Kafka SASL and TLS settings that cannot work", (
     throwsConfigError(() => loadConfig(env), message);
     assert.throws(() => loadConfig(env), (err: Error) => !err.message.includes("\n"), "one line");
   }
+});
+
+Deno.test("loadConfig() refuses a simulated payment outage longer than its interval or negative", () => {
+  throwsConfigError(
+    () =>
+      loadConfig({
+        VIGIL_SIMULATOR_PAYMENT_OUTAGE_S: "4000",
+        VIGIL_SIMULATOR_PAYMENT_OUTAGE_EVERY_S: "3600",
+      }),
+    /VIGIL_SIMULATOR_PAYMENT_OUTAGE_S=4000: an outage cannot last longer than VIGIL_SIMULATOR_PAYMENT_OUTAGE_EVERY_S \(3600\)/,
+  );
+  throwsConfigError(
+    () => loadConfig({ VIGIL_SIMULATOR_PAYMENT_OUTAGE_AFTER_S: "-5" }),
+    /VIGIL_SIMULATOR_PAYMENT_OUTAGE_AFTER_S=-5: it must be 0 or more seconds/,
+  );
+  const once = loadConfig({
+    VIGIL_SIMULATOR_PAYMENT_OUTAGE_S: "4000",
+    VIGIL_SIMULATOR_PAYMENT_OUTAGE_EVERY_S: "0",
+  });
+  assert.equal(once.simulator.payment_outage_s, 4000);
 });

@@ -53,3 +53,34 @@ Deno.test("ops incidents are found by their rules in a replay, with no false ale
     assert.equal(rule(name).false_alerts, 0, name);
   }
 });
+
+Deno.test("a payment outage fails three in four transactions that would succeed, only within its windows, and changes nothing else", () => {
+  const outages = { first_ms: START + 20 * 60_000, every_ms: 60 * 60_000, length_ms: 10 * 60_000 };
+  const until = START + 3 * 3_600_000;
+  const plain = [...new Simulator(options).until(until)];
+  const failing = new Simulator({ ...options, payment_outages: outages });
+  const events = [...failing.until(until)];
+  assert.equal(events.length, plain.length);
+  const inWindow = (t: number) =>
+    t >= outages.first_ms && (t - outages.first_ms) % outages.every_ms < outages.length_ms;
+  let changed = 0, kept = 0;
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!, p = plain[i]!;
+    const t = Date.parse(e.timestamp);
+    assert.equal(failing.inOutage(t), inWindow(t));
+    if (e.status === p.status) {
+      assert.deepEqual(e, p);
+      if (e.kind === "transaction" && e.status === "success" && inWindow(t)) kept++;
+      continue;
+    }
+    // Only a success within an outage becomes a failure.
+    assert.equal(p.status, "success");
+    assert.equal(e.status, "failed");
+    assert.ok(inWindow(t), e.timestamp);
+    assert.deepEqual({ ...e, status: "success" }, p);
+    changed++;
+  }
+  // Three outages in three hours, a few hundred payments each at 5 events a second.
+  assert.ok(changed > 100, `${changed} failed`);
+  assert.equal(Math.round(changed / (changed + kept) * 4), 3, `${changed} failed, ${kept} kept`);
+});

@@ -439,6 +439,21 @@ Deno.test("userBehaviour() closes the named session on logout and moves active_s
   assert.deepEqual(gauges(steps[0]!.effects), [-1]);
 });
 
+Deno.test("userBehaviour() moves active_users by +1 at a user's first open session and -1 when its last closes", () => {
+  const b = user();
+  const users = (effects: readonly Effect[]) =>
+    effects.flatMap((e) => e.kind === "gauge" && e.name === "active_users" ? [e.delta] : []);
+  const { steps } = feed(b, [
+    login("e1", T0, { session_id: "s1" }),
+    login("e2", T0 + MIN, { session_id: "s2" }),
+    logout("e3", T0 + 2 * MIN, "s1"),
+    logout("e4", T0 + 3 * MIN, "s2"),
+    logout("e5", T0 + 4 * MIN, "s2"),
+    login("e6", T0 + 5 * MIN, { session_id: "s3" }),
+  ]);
+  assert.deepEqual(steps.map((s) => users(s.effects)), [[1], [], [], [-1], [], [1]]);
+});
+
 Deno.test("userBehaviour() closes the oldest session on a logout without session id", () => {
   const b = user();
   const open = feed(b, [
@@ -527,7 +542,10 @@ Deno.test("userBehaviour() closes every session when session_idle comes past the
   const step = b.receive(open.state, { kind: "session_idle" }, ctx(T0 + 31 * MIN));
   assert.deepEqual(step.state.sessions, []);
   assert.equal(step.state.idle_timer_ms, null);
-  assert.deepEqual(step.effects, [{ kind: "gauge", name: "active_sessions", delta: -3 }]);
+  assert.deepEqual(step.effects, [
+    { kind: "gauge", name: "active_sessions", delta: -3 },
+    { kind: "gauge", name: "active_users", delta: -1 },
+  ]);
 });
 
 Deno.test("userBehaviour() closes idle sessions when the watermark is exactly at the due time", () => {
