@@ -28,6 +28,7 @@ import {
   fileProblem,
   UsageError,
 } from "./engine/args.ts";
+import { rollupRange } from "./engine/rollup_job.ts";
 import { log } from "./engine/logger.ts";
 import { linesOfFile, type LineSource, replayManifest } from "./engine/replay.ts";
 import { replayThreaded as replayLines } from "./engine/replay_parallel.ts";
@@ -64,6 +65,10 @@ Commands:
   add-user --name NAME --role viewer|analyst|admin --file users.json [--replace]
                                 a principal for the API and console: prints its token once,
                                 keeps only its scrypt hash (the file of VIGIL_API_USERS_FILE)
+  aggregate --from TIME --to TIME
+                                roll up the raw archive and the alerts of MongoDB
+                                (MONGODB_URI) per hour and per day over a range (ISO-8601
+                                or epoch ms), as the scheduled job does: a back-fill
   config                        list every configuration variable with its value (the
                                 environment's, else the default; secrets as ***)
 `;
@@ -88,6 +93,8 @@ async function main(argv: string[]): Promise<number> {
       return await importFlows(args);
     case "add-user":
       return await addUserCommand(args);
+    case "aggregate":
+      return await aggregate(args);
     case "config":
       args.checkAllUsed();
       for (const s of settings(loadConfig(Deno.env.toObject()))) {
@@ -112,6 +119,7 @@ const COMMANDS = [
   "simulate",
   "import-flows",
   "add-user",
+  "aggregate",
   "config",
   "help",
 ];
@@ -445,6 +453,40 @@ async function readSuppressions(path: string): Promise<Suppression[]> {
     } as Suppression);
   });
   return out;
+}
+
+/** `aggregate --from --to`: the roll-up job by hand, over a range, on MongoDB. */
+async function aggregate(args: Args): Promise<number> {
+  const time = (name: string) => {
+    const text = args.string(name);
+    if (text === undefined) {
+      throw new UsageError(`aggregate needs --${name} (ISO-8601 or epoch ms)`);
+    }
+    const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+    if (!Number.isFinite(ms)) {
+      throw new UsageError(`--${name} must be ISO-8601 or epoch milliseconds, not "${text}"`);
+    }
+    return ms;
+  };
+  const from = time("from"), to = time("to");
+  args.checkAllUsed();
+  if (!(from < to)) throw new UsageError("--from must be before --to");
+  const config = loadConfig(Deno.env.toObject());
+  if (config.io.mongodb_uri === "") {
+    throw new UsageError("aggregate rolls up MongoDB's archive: set MONGODB_URI");
+  }
+  const { store } = await connectIo({ ...config, io: { ...config.io, kafka_brokers: "" } });
+  if (!store) throw new CommandError("MongoDB could not be opened");
+  try {
+    const run = await rollupRange(store, from, to, `aggregate:${Deno.pid}`);
+    const line =
+      `${run.outcome}: ${run.from} to ${run.to}, ${run.rows} rows in ${run.duration_ms} ms`;
+    if (run.outcome === "failed") throw new CommandError(`${line}: ${run.error}`);
+    console.log(line);
+    return 0;
+  } finally {
+    await store.close();
+  }
 }
 
 async function replay(args: Args): Promise<number> {

@@ -12,6 +12,10 @@ import { matchedRoutes } from "hono/route";
 import { UNMATCHED_ROUTE } from "../io/kpi_metrics.ts";
 import { cursorOf, parseCursor } from "./event_cursor.ts";
 import { PAGE, type PageView } from "../actors/page.ts";
+import type { RollupQuery } from "../io/rollups.ts";
+import { AMOUNT_BUCKETS } from "../io/kpi_metrics.ts";
+import { ROLLUP_JOB } from "../engine/rollup_job.ts";
+import { totalsOf } from "./stats.ts";
 import type { ApiLimits } from "../config/defaults.ts";
 import type { RuntimeStats } from "../actors/runtime.ts";
 import { RuleError, type RuleInfo } from "../engine/rules.ts";
@@ -167,6 +171,8 @@ export interface ApiDeps {
    * method, status and seconds until its response began (the HTTP metrics).
    */
   requests?: (route: string, method: string, status: number, seconds: number) => void;
+  /** Roll-up rows one statistics request reads (`VIGIL_AGGREGATE_MAX_ROWS`). */
+  maxRollupRows?: number;
   /** The page actors' window length (`VIGIL_PAGE_WINDOW_MS`; default 1 min). */
   pageWindowMs?: number;
   /** The clock of the ingest rate limit (ms; default `Date.now`). */
@@ -573,6 +579,40 @@ export function createApp(deps: ApiDeps): ApiApp {
     }
     const events = await deps.store.findArchived(q.limit!, filter);
     return c.json({ count: events.length, events }, 200);
+  });
+
+  app.openapi(r.stats, async (c) => {
+    const q = c.req.valid("query");
+    const to = q.to ?? Date.now();
+    const from = q.from ?? to - 7 * 86_400_000;
+    if (!(from < to)) throw new BadRequest("from must be before to");
+    const period = q.period ?? "hour";
+    const max = deps.maxRollupRows ?? 50_000;
+    const query: RollupQuery = { period, from_ms: from, to_ms: to };
+    if (q.kind !== undefined) query.kind = q.kind;
+    const rows = await queried(() => deps.store.findRollups(query, max + 1));
+    const [last] = await queried(() => deps.store.findJobRuns(ROLLUP_JOB, 1));
+    const kept = rows.slice(0, max);
+    return c.json({
+      period,
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      amount_bounds: [...AMOUNT_BUCKETS],
+      last_run: last
+        ? {
+          outcome: last.outcome,
+          from: last.from,
+          to: last.to,
+          started_at: last.started_at,
+          duration_ms: last.duration_ms,
+          rows: last.rows,
+          ...(last.error !== undefined ? { error: last.error } : {}),
+        }
+        : null,
+      totals: totalsOf(kept),
+      rows: kept,
+      truncated: rows.length > max,
+    }, 200);
   });
 
   app.openapi(r.pageCounts, async (c) => {

@@ -30,6 +30,7 @@ export const ROUTE_ROLES: Readonly<Record<string, Role>> = {
   "GET /api/v1/actors/:type/:key": "viewer",
   "GET /api/v1/archive": "viewer",
   "GET /api/v1/events": "viewer",
+  "GET /api/v1/stats": "viewer",
   "GET /api/v1/pages/:page/counts": "viewer",
   "GET /api/v1/dead-letters": "viewer",
   "GET /api/v1/models": "viewer",

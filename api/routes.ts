@@ -35,6 +35,7 @@ import {
   RuleChange,
   SessionBody,
   SignIn,
+  Stats,
   Suppression,
   SuppressionList,
   SuppressionRequest,
@@ -403,6 +404,27 @@ export function routesOf(limits: ApiLimits) {
         ),
         ...bad,
       },
+    }),
+    stats: createRoute({
+      method: "get",
+      path: "/api/v1/stats",
+      summary: "Counts over a range from the hourly or daily roll-ups: events per kind, alerts " +
+        "per rule and severity, transactions per type and status with amount percentiles, " +
+        "and every row",
+      description: "The roll-ups cover what their job has rolled up (`last_run`: every " +
+        "VIGIL_AGGREGATE_INTERVAL_MS, or `deno task aggregate --from --to`). Default range: " +
+        "the last 7 days; `period` hour (default) or day; a row's start in [from, to).",
+      request: {
+        query: z.object({
+          period: z.enum(["hour", "day"]).optional().openapi({ description: "hour or day" }),
+          kind: z.enum([...EVENT_KINDS, "alert"]).optional().openapi({
+            description: "Only this kind's rows (alert: the alerts')",
+          }),
+          from: timeQuery("from"),
+          to: timeQuery("to"),
+        }),
+      },
+      responses: { 200: json(Stats, "The totals and rows"), ...bad },
     }),
     pageCounts: createRoute({
       method: "get",

@@ -310,6 +310,53 @@ export const PageCounts = z.object({
   })),
 }).openapi("PageCounts");
 
+/** One roll-up row (`io/rollups.ts`). */
+export const RollupRow = z.object({
+  period: z.enum(["hour", "day"]),
+  start_ms: z.number(),
+  kind: z.string(),
+  type: z.string(),
+  status: z.string(),
+  count: z.number().int(),
+  amount_sum: z.number(),
+  amount_buckets: z.array(z.number().int()),
+}).openapi("RollupRow");
+
+const counts = z.record(z.string(), z.number().int());
+
+/** `GET /api/v1/stats`. */
+export const Stats = z.object({
+  period: z.enum(["hour", "day"]),
+  from: z.string(),
+  to: z.string(),
+  amount_bounds: z.array(z.number()),
+  last_run: z.object({
+    outcome: z.enum(["ok", "failed"]),
+    from: z.string(),
+    to: z.string(),
+    started_at: z.string(),
+    duration_ms: z.number(),
+    rows: z.number().int(),
+    error: z.string().optional(),
+  }).nullable(),
+  totals: z.object({
+    events: counts,
+    alerts_by_rule: counts,
+    alerts_by_severity: counts,
+    amounts: z.array(z.object({
+      type: z.string(),
+      status: z.string(),
+      count: z.number().int(),
+      sum: z.number(),
+      p50: z.number().nullable(),
+      p95: z.number().nullable(),
+      p99: z.number().nullable(),
+    })),
+  }),
+  rows: z.array(RollupRow),
+  truncated: z.boolean(),
+}).openapi("Stats");
+
 /** A page of archived events (`GET /api/v1/events`). */
 export const EventPage = page("events", ArchivedEvent).openapi("EventPage");
 

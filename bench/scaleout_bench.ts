@@ -88,6 +88,9 @@ async function run(
         VIGIL_IO_MONGODB_DATABASE: database,
         VIGIL_IO_KAFKA_GROUP: `${prefix}workers`,
         VIGIL_RUNTIME_PARTITIONS: String(PARTITIONS),
+        // The pipeline's figure, as before the archive was on by default with MongoDB
+        // (mongo-java-server: about 130 µs an archived event).
+        VIGIL_IO_ARCHIVE_RAW_EVENTS: "false",
       },
       stdout: "null",
       stderr: "null",

@@ -701,6 +701,27 @@ export interface Config {
   /** Write every alert as a JSON line on stdout. */
   alerts_stdout: boolean;
   rules: RuleSettings;
+  aggregate: AggregateSettings;
+}
+
+/** The roll-up job (`io/rollups.ts`, `engine/rollup_job.ts`). */
+export interface AggregateSettings {
+  /** Whether the process runs the scheduled roll-ups (one process at a time, by a lease). */
+  enabled: boolean;
+  /** How often the roll-ups run … */
+  interval_ms: number;
+  /** … give or take this share of it, at random (so workers do not run in step). */
+  jitter: number;
+  /** The first run, this long after the start. */
+  first_run_delay_ms: number;
+  /** Each run re-computes the hours back this far before the last run's end (late events). */
+  lookback_ms: number;
+  /** The first run (no run recorded) covers this far back. */
+  first_lookback_ms: number;
+  /** The lease one process holds while it runs the job; another takes over once it runs out. */
+  lease_ms: number;
+  /** Roll-up rows one statistics request reads, at most. */
+  max_rows: number;
 }
 
 /** How the rules run. */
@@ -995,5 +1016,15 @@ export const defaults: Readonly<Config> = Object.freeze({
     precision_window_days: 7,
     feedback_refresh_ms: 5_000,
     max_labelled_cases: 50_000,
+  },
+  aggregate: {
+    enabled: true,
+    interval_ms: 5 * MINUTE,
+    jitter: 0.1,
+    first_run_delay_ms: 5_000,
+    lookback_ms: 2 * 3_600_000,
+    first_lookback_ms: 2 * 86_400_000,
+    lease_ms: 10 * MINUTE,
+    max_rows: 50_000,
   },
 });

@@ -153,6 +153,11 @@ export function checkConfig(c: Config): void {
     ["VIGIL_CONSOLE_VOLUME_BUCKET_S", c.console.volume_bucket_s],
     ["VIGIL_CONSOLE_VOLUME_BUCKETS", c.console.volume_buckets],
     ["VIGIL_CONSOLE_VOLUME_MAX_RULES", c.console.volume_max_rules],
+    ["VIGIL_AGGREGATE_INTERVAL_MS", c.aggregate.interval_ms],
+    ["VIGIL_AGGREGATE_LOOKBACK_MS", c.aggregate.lookback_ms],
+    ["VIGIL_AGGREGATE_FIRST_LOOKBACK_MS", c.aggregate.first_lookback_ms],
+    ["VIGIL_AGGREGATE_LEASE_MS", c.aggregate.lease_ms],
+    ["VIGIL_AGGREGATE_MAX_ROWS", c.aggregate.max_rows],
   ];
   for (const [name, v] of positive) {
     if (!(v >= 1) || !Number.isInteger(v)) {
@@ -260,6 +265,16 @@ export function checkConfig(c: Config): void {
         }: it must be 0 or more seconds`,
       );
     }
+  }
+  if (!(c.aggregate.jitter >= 0 && c.aggregate.jitter < 1)) {
+    throw new ConfigError(
+      `Cannot use VIGIL_AGGREGATE_JITTER=${c.aggregate.jitter}: it must be at least 0 and below 1`,
+    );
+  }
+  if (!(c.aggregate.first_run_delay_ms >= 0)) {
+    throw new ConfigError(
+      `Cannot use VIGIL_AGGREGATE_FIRST_RUN_DELAY_MS=${c.aggregate.first_run_delay_ms}: it must be 0 or more`,
+    );
   }
   if (sim.payment_outage_every_s > 0 && sim.payment_outage_s > sim.payment_outage_every_s) {
     throw new ConfigError(

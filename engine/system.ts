@@ -45,6 +45,7 @@ import type { Triage, TriageKind } from "./triage.ts";
 import { Notifier } from "../io/notify.ts";
 import { Intake, rekeyStream } from "./intake.ts";
 import { itemVerdict, judgeItems } from "./ingest_verdicts.ts";
+import { RollupJob } from "./rollup_job.ts";
 import { WatermarkHolds } from "../actors/holds.ts";
 import { Outbox } from "./outbox.ts";
 import { AlertVolume } from "./alert_volume.ts";
@@ -115,6 +116,8 @@ export class VigilSystem {
   readonly suppressions: Suppressions;
   #stopping = false;
   #simulator: Simulator | null = null;
+  /** The scheduled roll-ups (`VIGIL_AGGREGATE_ENABLED`). */
+  #rollups: RollupJob | null = null;
   #assigned: number[] | null = null;
   #durable = true;
   /** The last flush of what timers raised after traffic stopped failed (tried again). */
@@ -328,6 +331,7 @@ export class VigilSystem {
       ingest: (items) => this.ingest(items),
       requests: (route, method, status, s) => this.metrics.kpi.request(route, method, status, s),
       pageWindowMs: c.page.window_ms,
+      maxRollupRows: c.aggregate.max_rows,
       console: { hub: this.stream, volume: this.volume },
       suppressions: {
         limits: c.alerts,
@@ -563,6 +567,13 @@ export class VigilSystem {
       })
     );
     this.#every(c.rules.feedback_refresh_ms, () => this.#readFeedback());
+    if (c.aggregate.enabled) {
+      this.#rollups = new RollupJob(this.store, c.aggregate, {
+        owner: processName(),
+        telemetry: this.metrics,
+      });
+      this.#rollups.start();
+    }
     if (!(await this.#ensureTopics()) || this.#stopping) return;
     const consume: ConsumeOptions = {
       group: c.io.kafka_group,
@@ -799,6 +810,7 @@ export class VigilSystem {
     this.stream.close();
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
+    await this.#rollups?.stop();
     await this.#consumer?.stop();
     this.#reportMisplaced();
     await this.runtime.whenIdle();
@@ -912,4 +924,15 @@ export class VigilSystem {
       }
     }, ms));
   }
+}
+
+/** This process, for a lease and a job run: host (when it may be read), pid and a nonce. */
+function processName(): string {
+  let host = "host";
+  try {
+    host = Deno.hostname();
+  } catch {
+    // No --allow-sys: the pid and nonce still tell processes apart.
+  }
+  return `${host}:${Deno.pid}:${crypto.randomUUID().slice(0, 8)}`;
 }

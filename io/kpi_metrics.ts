@@ -82,6 +82,10 @@ export class KpiMetrics {
   #requestSeconds: client.Histogram<"route" | "method">;
   #activeUsers: client.Gauge;
   #logs: client.Counter<"level">;
+  #rollupRuns: client.Counter<"outcome">;
+  #rollupSeconds: client.Histogram;
+  #rollupLastOk: client.Gauge;
+  #rollupRows: client.Gauge;
   #amountBound = new Map<string, client.Histogram.Internal<"type">>();
   #decisionBound = new Map<string, client.Histogram.Internal<"kind">>();
 
@@ -124,6 +128,30 @@ export class KpiMetrics {
       registers,
     });
     for (const level of ["error", "warn", "info"]) this.#logs.inc({ level }, 0);
+    this.#rollupRuns = new client.Counter({
+      name: "vigil_rollup_runs_total",
+      help: "Roll-up job runs this process made, by outcome (ok, failed).",
+      labelNames: ["outcome"],
+      registers,
+    });
+    for (const outcome of ["ok", "failed"]) this.#rollupRuns.inc({ outcome }, 0);
+    this.#rollupSeconds = new client.Histogram({
+      name: "vigil_rollup_run_seconds",
+      help: "Duration of each roll-up run.",
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900],
+      registers,
+    });
+    this.#rollupLastOk = new client.Gauge({
+      name: "vigil_rollup_last_success_timestamp_seconds",
+      help: "When this process's last successful roll-up run ended (Unix seconds); absent " +
+        "before its first (the process holding the job's lease runs it).",
+      registers,
+    });
+    this.#rollupRows = new client.Gauge({
+      name: "vigil_rollup_rows_written",
+      help: "Rows the last successful roll-up run wrote.",
+      registers,
+    });
     this.#activeUsers = new client.Gauge({
       name: "vigil_active_users",
       help: "Users with at least one open session.",
@@ -161,6 +189,19 @@ export class KpiMetrics {
   /** A service log event of this `level` (as it came) was taken in. */
   log(level: unknown): void {
     this.#logs.inc({ level: logLevel(level) });
+  }
+
+  /** A roll-up run ended at `finished_ms`. */
+  rollupRan(
+    run: { outcome: "ok" | "failed"; duration_ms: number; rows: number },
+    finished_ms: number,
+  ) {
+    this.#rollupRuns.inc({ outcome: run.outcome });
+    this.#rollupSeconds.observe(run.duration_ms / 1000);
+    if (run.outcome === "ok") {
+      this.#rollupLastOk.set(finished_ms / 1000);
+      this.#rollupRows.set(run.rows);
+    }
   }
 
   /** Users with an open session moved by `delta`. */

@@ -26,14 +26,31 @@ import {
   eventMatches,
   type EventQuery,
   type IncidentQuery,
+  type JobRun,
   type PendingNotification,
   type Store,
   type StoredCheckpoint,
   StoreQueryError,
   type TriagedCase,
 } from "./store.ts";
+import {
+  DAY_MS,
+  daysOf,
+  finishRows,
+  HOUR_MS,
+  periodStart,
+  rollupEvents,
+  type RollupQuery,
+  type RollupRow,
+  rowId,
+} from "./rollups.ts";
 
 /** An in-memory store. */
+/** Roll-up rows the in-memory store keeps (a few hundred an hour), at most. */
+const MAX_ROLLUP_ROWS = 200_000;
+/** Job runs it keeps, at most. */
+const MAX_JOB_RUNS = 1_000;
+
 export class MemoryStore implements Store {
   #alerts = new Map<string, { alert: Alert; ts: number }>();
   #dead: DeadLetter[] = [];
@@ -45,6 +62,11 @@ export class MemoryStore implements Store {
   #suppressions = new Map<string, Suppression>();
   /** Oldest first; the newest `#maxAudit` kept. */
   #audit: AuditEntry[] = [];
+  /** Roll-up rows by `rowId`, oldest written first (the newest `MAX_ROLLUP_ROWS` kept). */
+  #rollups = new Map<string, RollupRow>();
+  #leases = new Map<string, { owner: string; until: number }>();
+  /** Job runs, oldest first (the newest `MAX_JOB_RUNS` kept). */
+  #runs: JobRun[] = [];
   #maxAudit: number;
   #maxAlerts: number;
   #maxDead: number;
@@ -287,6 +309,58 @@ export class MemoryStore implements Store {
       if (archiveMatches(all[i]!, filter)) found.push(all[i]!);
     }
     return Promise.resolve(found);
+  }
+
+  rollup(from_ms: number, to_ms: number): Promise<number> {
+    const from = periodStart(from_ms, "hour");
+    const to = periodStart(to_ms - 1, "hour") + HOUR_MS;
+    const hours = rollupEvents(
+      this.#archive.values(),
+      [...this.#alerts.values()].map((a) => a.alert),
+      { from_ms: from, to_ms: to },
+    );
+    for (const [id, r] of this.#rollups) {
+      if (r.period === "hour" && r.start_ms >= from && r.start_ms < to) this.#rollups.delete(id);
+    }
+    const dayFrom = periodStart(from, "day"), dayTo = periodStart(to - 1, "day") + DAY_MS;
+    const kept = [...this.#rollups.values()].filter((r) =>
+      r.period === "hour" && r.start_ms >= dayFrom && r.start_ms < dayTo
+    );
+    const days = daysOf([...kept, ...hours]);
+    for (const r of [...hours, ...days]) {
+      const id = rowId(r);
+      this.#rollups.delete(id);
+      this.#rollups.set(id, r);
+    }
+    while (this.#rollups.size > MAX_ROLLUP_ROWS) {
+      this.#rollups.delete(this.#rollups.keys().next().value!);
+    }
+    return Promise.resolve(hours.length + days.length);
+  }
+
+  findRollups(q: RollupQuery, limit: number): Promise<RollupRow[]> {
+    const rows = [...this.#rollups.values()].filter((r) =>
+      r.period === q.period && r.start_ms >= q.from_ms && r.start_ms < q.to_ms &&
+      (q.kind === undefined || r.kind === q.kind)
+    );
+    return Promise.resolve(structuredClone(finishRows(rows).slice(0, limit)));
+  }
+
+  takeLease(name: string, owner: string, now_ms: number, lease_ms: number): Promise<boolean> {
+    const held = this.#leases.get(name);
+    if (held && held.owner !== owner && held.until > now_ms) return Promise.resolve(false);
+    this.#leases.set(name, { owner, until: now_ms + lease_ms });
+    return Promise.resolve(true);
+  }
+
+  saveJobRun(run: JobRun): Promise<void> {
+    this.#runs.push({ ...run });
+    if (this.#runs.length > MAX_JOB_RUNS) this.#runs.splice(0, this.#runs.length - MAX_JOB_RUNS);
+    return Promise.resolve();
+  }
+
+  findJobRuns(job: string, limit: number): Promise<JobRun[]> {
+    return Promise.resolve(this.#runs.filter((r) => r.job === job).reverse().slice(0, limit));
   }
 
   findEvents(q: EventQuery): Promise<ArchivedEvent[]> {

@@ -16,6 +16,7 @@ import type { DeadLetterReason } from "../actors/ports.ts";
 import type { ModelTelemetry } from "../models/service.ts";
 import { hash64 } from "../actors/hash.ts";
 import { KpiMetrics, moveGauge } from "./kpi_metrics.ts";
+import type { JobRun } from "./store.ts";
 
 /** Where the metrics read what is sampled at scrape time. */
 export interface MetricSources {
@@ -399,6 +400,10 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
       this.#child(this.#transactions, "tx", e.type, status).inc();
       this.kpi.transaction(e.type, e.amount);
     } else if (e.kind === "log") this.kpi.log(e.raw.level);
+  }
+
+  rollupRan(run: JobRun, finished_ms: number): void {
+    this.kpi.rollupRan(run, finished_ms);
   }
 
   decided(kind: EventKind, ts: Float64Array, n: number, now_ms: number): void {

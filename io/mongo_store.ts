@@ -21,12 +21,15 @@ import {
   type EventFilter,
   type EventQuery,
   type IncidentQuery,
+  type JobRun,
   type PendingNotification,
   type Store,
   type StoredCheckpoint,
   StoreQueryError,
   type TriagedCase,
 } from "./store.ts";
+import { MongoRollups } from "./mongo_rollups.ts";
+import type { RollupQuery, RollupRow } from "./rollups.ts";
 import { triagedCase } from "./memory_store.ts";
 
 /** How to reach MongoDB. */
@@ -137,8 +140,15 @@ export class MongoStore implements Store {
   #maxIncidentMembers = defaults.alerts.max_incident_members;
   #chunkChars: number;
   #raised = 0;
+  /** The hourly and daily roll-ups of the archive and the alerts. */
+  readonly rollups: MongoRollups;
+  #leases: Collection<{ _id: string; owner: string; until: number }>;
+  #runs: Collection<JobRun & { at: Date }>;
 
   private constructor(client: MongoClient, db: Db, chunkChars: number) {
+    this.rollups = new MongoRollups(db);
+    this.#leases = db.collection("leases");
+    this.#runs = db.collection("job_runs");
     this.#chunkChars = chunkChars;
     this.#checkpoints = db.collection<CheckpointDoc>("checkpoints");
     this.#chunks = db.collection<ChunkDoc>("checkpoint_chunks");
@@ -192,6 +202,11 @@ export class MongoStore implements Store {
       { archived_at: 1 },
       { expireAfterSeconds: o.archive_retention_s ?? 7 * 24 * 3600, name: "retention" },
     );
+    await store.#runs.createIndex({ job: 1, started_at: -1 }, { name: "job_started" });
+    await store.#runs.createIndex({ at: 1 }, {
+      expireAfterSeconds: 90 * 86_400,
+      name: "retention",
+    });
     // The event queries: by time alone, by kind, and by each entity field.
     await store.#archive.createIndex({ ts: -1, _id: -1 }, { name: "ts" });
     await store.#archive.createIndex({ kind: 1, ts: -1 }, { name: "kind_ts" });
@@ -224,6 +239,39 @@ export class MongoStore implements Store {
     const docs = await this.#archive.find(query).sort({ archived_at: -1, ts: -1 }).limit(limit)
       .toArray();
     return docs.map((d) => ({ event_id: d._id, kind: d.kind, ts: d.ts, raw: d.raw }));
+  }
+
+  rollup(from_ms: number, to_ms: number): Promise<number> {
+    return this.rollups.rollup(from_ms, to_ms);
+  }
+
+  findRollups(q: RollupQuery, limit: number): Promise<RollupRow[]> {
+    return this.rollups.find(q, limit);
+  }
+
+  async takeLease(name: string, owner: string, now_ms: number, lease_ms: number): Promise<boolean> {
+    try {
+      // Matches when free, run out or its own; otherwise the upsert's insert of the same
+      // _id is refused: another process holds it.
+      await this.#leases.updateOne(
+        { _id: name, $or: [{ until: { $lt: now_ms } }, { owner }] },
+        { $set: { owner, until: now_ms + lease_ms } },
+        { upsert: true },
+      );
+      return true;
+    } catch (err) {
+      if ((err as { code?: number }).code === 11000) return false;
+      throw err;
+    }
+  }
+
+  async saveJobRun(run: JobRun): Promise<void> {
+    await this.#runs.insertOne({ ...run, at: new Date(run.started_at) });
+  }
+
+  async findJobRuns(job: string, limit: number): Promise<JobRun[]> {
+    const docs = await this.#runs.find({ job }).sort({ started_at: -1 }).limit(limit).toArray();
+    return docs.map(({ _id: _, at: __, ...run }) => run as JobRun);
   }
 
   async findEvents(q: EventQuery): Promise<ArchivedEvent[]> {

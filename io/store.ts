@@ -9,6 +9,7 @@ import type { AuditEntry, AuditQuery } from "../engine/audit.ts";
 import type { Alert, DeadLetter, Incident, Severity } from "../events/types.ts";
 import type { Triage, TriageKind, TriageLabel } from "../engine/triage.ts";
 import type { Suppression } from "../engine/suppressions.ts";
+import type { RollupQuery, RollupRow } from "./rollups.ts";
 
 /** Filters of an alert query (CONTRACT.md §4). */
 export interface AlertQuery {
@@ -177,8 +178,42 @@ export interface PendingNotification {
   alert: Alert;
 }
 
+/** One run of a scheduled job (a roll-up): what it covered, how long, how it ended. */
+export interface JobRun {
+  job: string;
+  /** The range it covered (ISO-8601). */
+  from: string;
+  to: string;
+  started_at: string;
+  duration_ms: number;
+  /** Rows it wrote. */
+  rows: number;
+  outcome: "ok" | "failed";
+  error?: string;
+  /** The process that ran it. */
+  by: string;
+}
+
 /** Durable storage. */
 export interface Store {
+  /**
+   * Rolls up the hours holding [from_ms, to_ms) and the days holding them
+   * (`io/rollups.ts`): each hour's rows recomputed from what the store holds of it.
+   * Returns the rows written.
+   */
+  rollup(from_ms: number, to_ms: number): Promise<number>;
+  /** Roll-up rows of a period whose start is in the query's range, oldest first, at most `limit`. */
+  findRollups(q: RollupQuery, limit: number): Promise<RollupRow[]>;
+  /**
+   * Takes (or renews) the lease `name` for `owner` until `now_ms + lease_ms`: true when
+   * it is now this owner's (it was free, ran out, or was its own), false while another
+   * holds it. One run of a job at a time across a cluster.
+   */
+  takeLease(name: string, owner: string, now_ms: number, lease_ms: number): Promise<boolean>;
+  /** Records a job run. */
+  saveJobRun(run: JobRun): Promise<void>;
+  /** A job's runs, the newest first, at most `limit`. */
+  findJobRuns(job: string, limit: number): Promise<JobRun[]>;
   /** Keeps events as they arrived (idempotent on `event_id`). */
   archiveEvents(events: readonly ArchivedEvent[]): Promise<void>;
   /** The newest archived events (those `filter` asks for), newest first. */

@@ -1371,6 +1371,7 @@ Deno.test("every 4xx the OpenAPI document lists for a route is one that route gi
     ["GET", "/api/v1/actors/{type}/{key}", "404", "/api/v1/actors/nope/x", undefined],
     ["GET", "/api/v1/archive", "400", "/api/v1/archive?limit=x", undefined],
     ["GET", "/api/v1/events", "400", "/api/v1/events?after=nope", undefined],
+    ["GET", "/api/v1/stats", "400", "/api/v1/stats?period=week", undefined],
     ["GET", "/api/v1/pages/{page}/counts", "400", "/api/v1/pages/x/counts?to=x", undefined],
     ["GET", "/api/v1/pages/{page}/counts", "404", "/api/v1/pages/nothing/counts", undefined],
     ["GET", "/api/v1/alert-volume", "400", "/api/v1/alert-volume?buckets=x", undefined],

@@ -9,6 +9,7 @@
 
 import assert from "node:assert/strict";
 import { post, request, waitFor, withSystem } from "./system.ts";
+import { rollupRange } from "../../engine/rollup_job.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -171,5 +172,49 @@ Deno.test("GET /api/v1/pages/{page}/counts: a page's views per minute in a range
     assert.match(JSON.parse(none.text).error, /No views of page "\/never"/);
     const bad = await request(system, "/api/v1/pages/%2Fcards/counts?from=soon");
     assert.equal(bad.status, 400, bad.text);
+  });
+});
+
+Deno.test("GET /api/v1/stats: the roll-ups of a range, with the last run; a bad range is a 400", async () => {
+  await withSystem(async (system) => {
+    const before = await request(system, "/api/v1/stats");
+    assert.equal(before.status, 200, before.text);
+    assert.equal(JSON.parse(before.text).last_run, null, "no run yet");
+    const now = Date.now();
+    const events = [1, 2, 3].map((i) => ({
+      kind: "transaction",
+      event_id: `s${i}`,
+      user_id: "su",
+      account_id: "acc",
+      type: "payment",
+      amount: 10 * i,
+      currency: "EUR",
+      status: i === 3 ? "declined" : "success",
+      timestamp: iso(now - i * 60_000),
+    }));
+    assert.equal((await post(system, "/api/v1/events", JSON.stringify(events))).status, 202);
+    await waitFor(
+      "the payments archived",
+      async () => (await system.store.findEvents({ limit: 10 })).length === 3 || undefined,
+    );
+    await rollupRange(system.store, now - 3_600_000, now, "test");
+    const res = await request(system, `/api/v1/stats?period=day&kind=transaction`);
+    assert.equal(res.status, 200, res.text);
+    const stats = JSON.parse(res.text);
+    assert.equal(stats.last_run.outcome, "ok");
+    assert.deepEqual(stats.totals.events, { transaction: 3 });
+    assert.deepEqual(
+      stats.totals.amounts.map((
+        a: { status: string; count: number; sum: number },
+      ) => [a.status, a.count, a.sum]),
+      [["success", 2, 30], ["declined", 1, 30]],
+    );
+    for (const query of ["from=2026-12-02&to=2026-12-01", "period=week", "kind=trade"]) {
+      const bad = await request(system, `/api/v1/stats?${query}`);
+      assert.equal(bad.status, 400, `${query}: ${bad.text}`);
+    }
+  }, (config) => {
+    config.io.archive_raw_events = true;
+    config.aggregate.enabled = false;
   });
 });
