@@ -48,24 +48,23 @@ export interface IntakeTelemetry extends RuntimeTelemetry {
 
 /** The event times of one live batch's events, by kind, until the batch is handled. */
 class DecisionLog {
-  #ts = new Map<EventKind, Float64Array>();
-  #n = new Map<EventKind, number>();
+  /** Per kind (a batch is mostly one): the times, and how many of them are set. */
+  #kinds = new Map<EventKind, { ts: Float64Array; n: number }>();
 
   push(kind: EventKind, ts: number): void {
-    const n = this.#n.get(kind) ?? 0;
-    let a = this.#ts.get(kind);
-    if (!a || n === a.length) {
-      const grown = new Float64Array(Math.max(64, n * 2));
-      if (a) grown.set(a);
-      this.#ts.set(kind, a = grown);
+    let k = this.#kinds.get(kind);
+    if (!k) this.#kinds.set(kind, k = { ts: new Float64Array(64), n: 0 });
+    if (k.n === k.ts.length) {
+      const grown = new Float64Array(k.n * 2);
+      grown.set(k.ts);
+      k.ts = grown;
     }
-    a[n] = ts;
-    this.#n.set(kind, n + 1);
+    k.ts[k.n++] = ts;
   }
 
   /** Tells `telemetry` of every event logged, decided at `now_ms`. */
   report(telemetry: IntakeTelemetry, now_ms: number): void {
-    for (const [kind, n] of this.#n) telemetry.decided!(kind, this.#ts.get(kind)!, n, now_ms);
+    for (const [kind, k] of this.#kinds) telemetry.decided!(kind, k.ts, k.n, now_ms);
   }
 }
 

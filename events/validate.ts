@@ -14,7 +14,14 @@ import { defaults, type InputLimits } from "../config/defaults.ts";
 import { clip, preview, shapeProblem } from "./bounds.ts";
 import { checkedFlowFeatures, type FlowRow } from "./flow_features.ts";
 import { parseIso } from "./time.ts";
-import type { AuthEvent, EventKind, OtherEvent, TransactionEvent, VigilEvent } from "./types.ts";
+import {
+  type AuthEvent,
+  EVENT_KINDS,
+  type EventKind,
+  type OtherEvent,
+  type TransactionEvent,
+  type VigilEvent,
+} from "./types.ts";
 
 export { parseIso };
 
@@ -31,7 +38,7 @@ export const TOPIC_OF_KIND: Readonly<Record<EventKind, string>> = Object.freeze(
   metric: "service-metrics",
 });
 
-const KINDS = new Set<string>(Object.keys(TOPIC_OF_KIND));
+const KINDS = new Set<string>(EVENT_KINDS);
 const AUTH_TYPES = new Set(["login_success", "login_failure", "logout"]);
 const TX_TYPES = new Set(["transfer", "payment", "withdrawal", "deposit"]);
 const LEVELS = new Set(["DEBUG", "INFO", "WARN", "ERROR", "FATAL"]);

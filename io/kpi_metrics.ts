@@ -88,6 +88,7 @@ export class KpiMetrics {
   #rollupRows: client.Gauge;
   #amountBound = new Map<string, client.Histogram.Internal<"type">>();
   #decisionBound = new Map<string, client.Histogram.Internal<"kind">>();
+  #logBound = new Map<string, client.Counter.Internal>();
 
   constructor(registry: client.Registry) {
     const registers = [registry];
@@ -188,7 +189,10 @@ export class KpiMetrics {
 
   /** A service log event of this `level` (as it came) was taken in. */
   log(level: unknown): void {
-    this.#logs.inc({ level: logLevel(level) });
+    const l = logLevel(level);
+    let c = this.#logBound.get(l);
+    if (!c) this.#logBound.set(l, c = this.#logs.labels(l));
+    c.inc();
   }
 
   /** A roll-up run ended at `finished_ms`. */
