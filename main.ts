@@ -183,6 +183,12 @@ async function start(worker: boolean): Promise<number> {
     // The one-process demo on the embedded log and store.
     config.runtime.max_resident_actors = config.simulator.max_resident_actors;
   }
+  if (
+    !worker && config.io.mongodb_uri === "" && env.VIGIL_IO_ARCHIVE_RAW_EVENTS === undefined
+  ) {
+    // The embedded store counts every event in its roll-ups and keeps the newest raw.
+    config.io.archive_raw_events = true;
+  }
   // The principals, then the port: either wrong stops the command before anything started.
   const access = await accessOf(env, config);
   let serve: (req: Request) => Response | Promise<Response> = () =>

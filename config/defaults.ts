@@ -580,6 +580,13 @@ export interface SimulatorDefaults {
   payment_outage_every_s: number;
   /** How long each outage lasts. */
   payment_outage_s: number;
+  /**
+   * In `start` on the embedded store, the simulator also makes its traffic from the start
+   * of the day (UTC) this many days back up to where the backfill begins, for the roll-ups
+   * only: counted in the hourly and daily rows (yesterday's and today's trends), neither
+   * detected nor kept, on a thread of its own (`sim/history_worker.ts`). 0: none.
+   */
+  history_days: number;
 }
 
 /** Where the log and the store are. Empty means the embedded ones. */
@@ -698,6 +705,11 @@ export interface Config {
   max_event_bytes: number;
   /** Dead letters kept by the in-memory store. */
   memory_store_max_dead_letters: number;
+  /**
+   * Raw events the in-memory archive keeps, newest (every archived event is counted in the
+   * roll-ups all the same, whether kept or not).
+   */
+  memory_store_max_archived_events: number;
   /** Write every alert as a JSON line on stdout. */
   alerts_stdout: boolean;
   rules: RuleSettings;
@@ -984,6 +996,7 @@ export const defaults: Readonly<Config> = Object.freeze({
     payment_outage_after_s: 1_200,
     payment_outage_every_s: 3_600,
     payment_outage_s: 600,
+    history_days: 1,
   },
   models: {
     dir: "models",
@@ -1007,6 +1020,7 @@ export const defaults: Readonly<Config> = Object.freeze({
   },
   max_event_bytes: 1_048_576,
   memory_store_max_dead_letters: 100_000,
+  memory_store_max_archived_events: 20_000,
   alerts_stdout: false,
   rules: {
     shadow: "",

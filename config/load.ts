@@ -114,6 +114,9 @@ function parseValue(variable: string, text: string, like: unknown): unknown {
 /** The most addresses the IP database's cache may keep (about 200 bytes each). */
 const MAX_GEO_CACHE_ENTRIES = 1_000_000;
 
+/** The most days of simulated history `start` makes (each is ~17 million events at 200 a second). */
+const MAX_HISTORY_DAYS = 7;
+
 /** The furthest a `Date` reaches either side of the epoch (ms). */
 const MAX_DATE_MS = 8.64e15;
 
@@ -177,6 +180,16 @@ export function checkConfig(c: Config): void {
       `Cannot use VIGIL_GEO_CACHE_ENTRIES=${cache}: it must be a whole number from 0 to ` +
         `${MAX_GEO_CACHE_ENTRIES}`,
     );
+  }
+  for (
+    const [name, v, max] of [
+      ["VIGIL_SIMULATOR_HISTORY_DAYS", c.simulator.history_days, MAX_HISTORY_DAYS],
+      ["VIGIL_MEMORY_STORE_MAX_ARCHIVED_EVENTS", c.memory_store_max_archived_events, 10_000_000],
+    ] as const
+  ) {
+    if (!(Number.isInteger(v) && v >= 0 && v <= max)) {
+      throw new ConfigError(`Cannot use ${name}=${v}: it must be a whole number from 0 to ${max}`);
+    }
   }
   for (
     const [name, v] of [

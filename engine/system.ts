@@ -24,6 +24,7 @@ import { MemoryStore } from "../io/memory_store.ts";
 import { Metrics } from "../io/metrics.ts";
 import type { Store } from "../io/store.ts";
 import { type FlowOptions, flowsOf, Simulator } from "../sim/simulator.ts";
+import type { HistoryRequest, HistoryResult } from "../sim/history_worker.ts";
 import {
   type ApiApp,
   createApp,
@@ -45,7 +46,8 @@ import type { Triage, TriageKind } from "./triage.ts";
 import { Notifier } from "../io/notify.ts";
 import { Intake, rekeyStream } from "./intake.ts";
 import { itemVerdict, judgeItems } from "./ingest_verdicts.ts";
-import { RollupJob } from "./rollup_job.ts";
+import { RollupJob, rollupRange } from "./rollup_job.ts";
+import { DAY_MS, periodStart } from "../io/rollups.ts";
 import { WatermarkHolds } from "../actors/holds.ts";
 import { Outbox } from "./outbox.ts";
 import { AlertVolume } from "./alert_volume.ts";
@@ -118,6 +120,8 @@ export class VigilSystem {
   #simulator: Simulator | null = null;
   /** The scheduled roll-ups (`VIGIL_AGGREGATE_ENABLED`). */
   #rollups: RollupJob | null = null;
+  /** Ends the simulated history's thread while it runs. */
+  #history: (() => void) | null = null;
   #assigned: number[] | null = null;
   #durable = true;
   /** The last flush of what timers raised after traffic stopped failed (tried again). */
@@ -154,6 +158,7 @@ export class VigilSystem {
       new MemoryStore({
         max_alerts: c.alerts.memory_store_max_alerts,
         max_dead_letters: c.memory_store_max_dead_letters,
+        max_archived_events: c.memory_store_max_archived_events,
         max_incidents: c.alerts.memory_store_max_incidents,
         max_incident_members: c.alerts.max_incident_members,
       });
@@ -810,6 +815,7 @@ export class VigilSystem {
     this.stream.close();
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
+    this.#history?.();
     await this.#rollups?.stop();
     await this.#consumer?.stop();
     this.#reportMisplaced();
@@ -863,6 +869,7 @@ export class VigilSystem {
         }
         : {}),
     });
+    this.#countHistory(now);
     this.#every(SIM_TICK_MS, async () => {
       const byTopic = new Map<string, ProduceMessage[]>();
       let n = 0;
@@ -875,6 +882,63 @@ export class VigilSystem {
       }
       for (const [topic, messages] of byTopic) await this.log.produce(topic, messages);
     });
+  }
+
+  /**
+   * Counts the simulated history before the backfill (`simulator.history_days`) in the
+   * embedded store's roll-ups, on a thread of its own (`sim/history_worker.ts`), and rolls
+   * up its range once it is counted.
+   */
+  #countHistory(now: number): void {
+    const s = this.config.simulator;
+    const store = this.store;
+    if (s.history_days <= 0 || !(store instanceof MemoryStore)) return;
+    const from = periodStart(now, "day") - s.history_days * DAY_MS;
+    const to = now - s.backfill_s * 1000;
+    if (to <= from) return;
+    const worker = new Worker(new URL("../sim/history_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    const ended = () => {
+      worker.terminate();
+      this.#history = null;
+    };
+    this.#history = ended;
+    worker.onmessage = async (e: MessageEvent<HistoryResult>) => {
+      ended();
+      if (this.#stopping) return;
+      const m = e.data;
+      if (m.t === "error") {
+        log("error", "The simulated history failed", { error: m.message });
+        return;
+      }
+      store.countRows(m.rows);
+      const run = await rollupRange(store, from, this.#clock.now(), "simulated history");
+      log("info", "Simulated history counted in the roll-ups", {
+        from: new Date(from).toISOString(),
+        to: new Date(to).toISOString(),
+        events: m.events,
+        rows: run.rows,
+      });
+    };
+    worker.onerror = (e) => {
+      e.preventDefault();
+      ended();
+      log("error", "The simulated history failed", { error: e.message });
+    };
+    const request: HistoryRequest = {
+      options: {
+        seed: s.seed,
+        users: s.users,
+        start_ms: from,
+        events_per_second: s.events_per_second,
+        attack_interval_s: s.attack_interval_s,
+        ...this.#simulatedFlows(),
+        ...(s.clicks_per_second > 0 ? { ops: { clicks_per_second: s.clicks_per_second } } : {}),
+      },
+      to_ms: to,
+    };
+    worker.postMessage(request);
   }
 
   /** The simulator's flows: from the flow model's class prototypes, when one is loaded. */

@@ -38,6 +38,7 @@ import {
   daysOf,
   finishRows,
   HOUR_MS,
+  HourCounter,
   periodStart,
   rollupEvents,
   type RollupQuery,
@@ -64,12 +65,18 @@ export class MemoryStore implements Store {
   #audit: AuditEntry[] = [];
   /** Roll-up rows by `rowId`, oldest written first (the newest `MAX_ROLLUP_ROWS` kept). */
   #rollups = new Map<string, RollupRow>();
+  /**
+   * Every archived event counted in its hour as it came (the roll-ups' source here: the raw
+   * archive keeps only the newest `#maxArchived`).
+   */
+  #counted = new HourCounter();
   #leases = new Map<string, { owner: string; until: number }>();
   /** Job runs, oldest first (the newest `MAX_JOB_RUNS` kept). */
   #runs: JobRun[] = [];
   #maxAudit: number;
   #maxAlerts: number;
   #maxDead: number;
+  #maxArchived: number;
   #maxIncidents: number;
   #incidentLimits: IncidentLimits;
 
@@ -79,10 +86,13 @@ export class MemoryStore implements Store {
     max_incidents?: number;
     max_incident_members?: number;
     max_audit?: number;
+    /** Raw archived events kept (all are counted in the roll-ups); the default: `max_dead_letters`. */
+    max_archived_events?: number;
   }) {
     this.#maxAudit = limits.max_audit ?? defaults.api.memory_store_max_audit;
     this.#maxAlerts = limits.max_alerts;
     this.#maxDead = limits.max_dead_letters;
+    this.#maxArchived = limits.max_archived_events ?? limits.max_dead_letters;
     this.#maxIncidents = limits.max_incidents ?? defaults.alerts.memory_store_max_incidents;
     this.#incidentLimits = {
       max_incident_members: limits.max_incident_members ??
@@ -286,12 +296,33 @@ export class MemoryStore implements Store {
   archiveEvents(events: readonly ArchivedEvent[]): Promise<void> {
     for (const e of events) {
       if (this.#archive.has(e.event_id)) continue;
+      this.#count(e);
+      if (this.#maxArchived === 0) continue;
       this.#archive.set(e.event_id, e);
-      if (this.#archive.size > this.#maxDead) {
+      if (this.#archive.size > this.#maxArchived) {
         this.#archive.delete(this.#archive.keys().next().value!);
       }
     }
     return Promise.resolve();
+  }
+
+  /**
+   * Adds hourly rows counted elsewhere (the simulated history of `deno task start`) to the
+   * counts: the next `rollup` over their hours shows them.
+   */
+  countRows(rows: Iterable<RollupRow>): void {
+    this.#counted.add(rows);
+    this.#bound();
+  }
+
+  #count(e: ArchivedEvent): void {
+    this.#counted.event(e);
+    this.#bound();
+  }
+
+  #bound(): void {
+    const rows = this.#counted.rows;
+    while (rows.size > MAX_ROLLUP_ROWS) rows.delete(rows.keys().next().value!);
   }
 
   findArchived(limit: number, filter?: ArchiveFilter): Promise<ArchivedEvent[]> {
@@ -314,11 +345,13 @@ export class MemoryStore implements Store {
   rollup(from_ms: number, to_ms: number): Promise<number> {
     const from = periodStart(from_ms, "hour");
     const to = periodStart(to_ms - 1, "hour") + HOUR_MS;
-    const hours = rollupEvents(
-      this.#archive.values(),
-      [...this.#alerts.values()].map((a) => a.alert),
-      { from_ms: from, to_ms: to },
-    );
+    const hours = finishRows([
+      ...this.#counted.within(from, to),
+      ...rollupEvents([], [...this.#alerts.values()].map((a) => a.alert), {
+        from_ms: from,
+        to_ms: to,
+      }),
+    ]);
     for (const [id, r] of this.#rollups) {
       if (r.period === "hour" && r.start_ms >= from && r.start_ms < to) this.#rollups.delete(id);
     }

@@ -92,6 +92,15 @@ export function rowId(r: Pick<RollupRow, "period" | "start_ms" | "kind" | "type"
   return `${r.period}|${r.start_ms}|${r.kind}|${r.type}|${r.status}`;
 }
 
+/** Adds a row's count, sum and buckets to another's. */
+function sumInto(into: RollupRow, r: RollupRow): void {
+  into.count += r.count;
+  into.amount_sum += r.amount_sum;
+  for (let i = 0; i < into.amount_buckets.length; i++) {
+    into.amount_buckets[i]! += r.amount_buckets[i] ?? 0;
+  }
+}
+
 /** An empty row. */
 function row(period: Period, start_ms: number, kind: string, type: string, status: string) {
   return {
@@ -107,6 +116,61 @@ function row(period: Period, start_ms: number, kind: string, type: string, statu
 }
 
 /**
+ * Hourly rows counted as events and alerts come: what `rollupEvents` gives at once, kept
+ * up to date one event at a time (the in-memory store counts its archive this way, so its
+ * roll-ups outlive the bounded raw archive).
+ */
+export class HourCounter {
+  readonly rows = new Map<string, RollupRow>();
+
+  #row(kind: string, ts: number, type: string, status: string): RollupRow {
+    const start = periodStart(ts, "hour");
+    const id = rowId({ period: "hour", start_ms: start, kind, type, status });
+    let r = this.rows.get(id);
+    if (!r) this.rows.set(id, r = row("hour", start, kind, type, status));
+    r.count++;
+    return r;
+  }
+
+  /** Counts an archived event in its hour. */
+  event(e: ArchivedEvent): void {
+    const [type, status] = rowKeys(e.kind, e.raw);
+    const r = this.#row(e.kind, e.ts, type, status);
+    const amount = e.raw.amount;
+    if (e.kind === "transaction" && typeof amount === "number") {
+      r.amount_sum += amount;
+      r.amount_buckets[amountBucket(amount)]!++;
+    }
+  }
+
+  /** Counts an alert in its hour (its rule and severity). */
+  alert(a: Alert): void {
+    this.#row("alert", Date.parse(a.timestamp), a.rule, a.severity);
+  }
+
+  /** Adds hourly rows (counted elsewhere by the same rule) to these. */
+  add(rows: Iterable<RollupRow>): void {
+    for (const h of rows) {
+      const id = rowId(h);
+      let r = this.rows.get(id);
+      if (!r) this.rows.set(id, r = row("hour", h.start_ms, h.kind, h.type, h.status));
+      sumInto(r, h);
+    }
+  }
+
+  /** Copies of the rows starting in [from_ms, to_ms). */
+  within(from_ms: number, to_ms: number): RollupRow[] {
+    const out: RollupRow[] = [];
+    for (const r of this.rows.values()) {
+      if (r.start_ms >= from_ms && r.start_ms < to_ms) {
+        out.push({ ...r, amount_buckets: [...r.amount_buckets] });
+      }
+    }
+    return out;
+  }
+}
+
+/**
  * The hourly rows of these events and alerts, in a stable order (by start, kind, type,
  * status): what the MongoDB pipelines compute, by the same rule.
  */
@@ -115,31 +179,15 @@ export function rollupEvents(
   alerts: Iterable<Alert>,
   range: { from_ms: number; to_ms: number },
 ): RollupRow[] {
-  const rows = new Map<string, RollupRow>();
-  const add = (kind: string, ts: number, type: string, status: string): RollupRow => {
-    const start = periodStart(ts, "hour");
-    const id = rowId({ period: "hour", start_ms: start, kind, type, status });
-    let r = rows.get(id);
-    if (!r) rows.set(id, r = row("hour", start, kind, type, status));
-    r.count++;
-    return r;
-  };
+  const counter = new HourCounter();
   for (const e of events) {
-    if (e.ts < range.from_ms || e.ts >= range.to_ms) continue;
-    const [type, status] = rowKeys(e.kind, e.raw);
-    const r = add(e.kind, e.ts, type, status);
-    const amount = e.raw.amount;
-    if (e.kind === "transaction" && typeof amount === "number") {
-      r.amount_sum += amount;
-      r.amount_buckets[amountBucket(amount)]!++;
-    }
+    if (e.ts >= range.from_ms && e.ts < range.to_ms) counter.event(e);
   }
   for (const a of alerts) {
     const ts = Date.parse(a.timestamp);
-    if (ts < range.from_ms || ts >= range.to_ms) continue;
-    add("alert", ts, a.rule, a.severity);
+    if (ts >= range.from_ms && ts < range.to_ms) counter.alert(a);
   }
-  return finishRows([...rows.values()]);
+  return finishRows([...counter.rows.values()]);
 }
 
 /** The daily rows of hourly rows (their sums per day). */
@@ -150,11 +198,7 @@ export function daysOf(hours: Iterable<RollupRow>): RollupRow[] {
     const id = rowId({ ...h, period: "day", start_ms: start });
     let d = rows.get(id);
     if (!d) rows.set(id, d = row("day", start, h.kind, h.type, h.status));
-    d.count += h.count;
-    d.amount_sum += h.amount_sum;
-    for (let i = 0; i < d.amount_buckets.length; i++) {
-      d.amount_buckets[i]! += h.amount_buckets[i] ?? 0;
-    }
+    sumInto(d, h);
   }
   return finishRows([...rows.values()]);
 }
