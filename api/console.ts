@@ -28,6 +28,7 @@ import entityJs from "../console/entity.js" with { type: "text" };
 import rulesJs from "../console/rules.js" with { type: "text" };
 import modelsJs from "../console/models.js" with { type: "text" };
 import systemJs from "../console/system.js" with { type: "text" };
+import trendsJs from "../console/trends.js" with { type: "text" };
 import styleCss from "../console/style.css" with { type: "text" };
 
 /** What the console's routes need. */
@@ -56,6 +57,7 @@ const ASSETS: Readonly<Record<string, { type: string; text: string }>> = Object.
   "rules.js": { type: JS, text: rulesJs },
   "models.js": { type: JS, text: modelsJs },
   "system.js": { type: JS, text: systemJs },
+  "trends.js": { type: JS, text: trendsJs },
   "style.css": { type: CSS, text: styleCss },
 });
 

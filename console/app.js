@@ -1,7 +1,8 @@
 /**
  * The console's entry: sign-in, the frame (navigation, who is signed in, whether the live
  * stream is connected) and the screens by the address's fragment:
- * `#/queue`, `#/incident/ID`, `#/entity/TYPE/KEY`, `#/rules`, `#/models`, `#/system`.
+ * `#/queue`, `#/incident/ID`, `#/entity/TYPE/KEY`, `#/rules`, `#/models`, `#/trends`,
+ * `#/system`.
  *
  * @module
  */
@@ -16,6 +17,7 @@ import { EntityView } from "./entity.js";
 import { Rules } from "./rules.js";
 import { Models } from "./models.js";
 import { System } from "./system.js";
+import { Trends } from "./trends.js";
 
 /** The screen an address fragment names. @param {string} hash */
 function route(hash) {
@@ -27,6 +29,7 @@ function route(hash) {
       return { screen: "entity", type: parts[1] ?? "", key: parts.slice(2).join("/") };
     case "rules":
     case "models":
+    case "trends":
     case "system":
       return { screen: parts[0] };
     default:
@@ -79,6 +82,7 @@ const NAV = [
   ["queue", "Queue"],
   ["rules", "Rules"],
   ["models", "Models"],
+  ["trends", "Trends"],
   ["system", "System"],
 ];
 
@@ -104,6 +108,7 @@ function Shell({ onOut }) {
     screen = html`<${EntityView} type=${where.type} entityKey=${where.key} />`;
   } else if (where.screen === "rules") screen = html`<${Rules} />`;
   else if (where.screen === "models") screen = html`<${Models} />`;
+  else if (where.screen === "trends") screen = html`<${Trends} />`;
   else if (where.screen === "system") screen = html`<${System} />`;
   else screen = html`<${Queue} />`;
   return html`

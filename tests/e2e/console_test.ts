@@ -4,7 +4,7 @@
  * An analyst signs in, sees the queue fill from the live stream, opens a brute-force
  * incident, resolves it as a false positive and sees the rule's precision change; a viewer
  * sees no change buttons and the API refuses a change; the admin signs in with the token
- * printed at start. axe-core finds no serious or critical violation on any screen, and a
+ * printed at start and sees today's trends. axe-core finds no serious or critical violation on any screen, and a
  * screenshot of each is kept in .cache/test-output/console/. Needs --allow-all.
  *
  * @module
@@ -90,6 +90,8 @@ Deno.test({
     VIGIL_SIMULATOR_BACKFILL_S: "0",
     VIGIL_SIMULATOR_ATTACK_INTERVAL_S: "10",
     VIGIL_IO_ARCHIVE_RAW_EVENTS: "true",
+    // Today's counts only (the history of a default start takes minutes of a core).
+    VIGIL_SIMULATOR_HISTORY_DAYS: "0",
   });
   const { child, base, status, exited } = started;
   const tail = () => started.stderr().slice(-3_000);
@@ -223,6 +225,21 @@ Deno.test({
     await page.goto(`${base}/#/system`);
     await page.waitForSelector("button:has-text('Re-drive')");
     await screen(page, "system");
+
+    // Trends: today's logins per day and per hour, from the roll-up job's first run.
+    await page.goto(`${base}/#/trends`);
+    const today = page.locator("table[aria-label='Per day'] tbody tr", {
+      hasText: new Date().toISOString().slice(0, 10),
+    });
+    await today.waitFor();
+    const logins = Number((await today.locator("td").first().textContent())!.replaceAll(",", ""));
+    assert.ok(logins > 0, `today's logins shown: ${logins}`);
+    assert.ok(await page.locator("figure .uplot canvas").count() === 1, "the hourly chart");
+    assert.match(
+      await page.locator("table.fields", { hasText: "roll-up job" }).textContent() ?? "",
+      /outcome\s*ok/,
+    );
+    await screen(page, "trends");
     assert.deepEqual(errors, [], "no script error on the page");
   } finally {
     await browser.close();
