@@ -43,7 +43,8 @@ import { flowsOf, ROTATION, type Scenario, SCENARIOS, Simulator } from "./sim/si
 import { formatQuality, quality } from "./sim/quality.ts";
 import { type HttpFront, serveWithTimeouts } from "./io/http_server.ts";
 
-const HELP = `Vigil: real-time behaviour and intrusion detection.
+/** What `main.ts help` prints: every command and its flags. */
+export const HELP = `Vigil: real-time behaviour and intrusion detection.
 
 Commands:
   start                         run everything in one process (embedded log and store, simulator, API)

@@ -18,8 +18,8 @@ export class ConfigError extends Error {
   }
 }
 
-/** Short names kept for the contract (CONTRACT.md §3), and the usual names of Kafka's security. */
-const ALIASES: Record<string, string> = {
+/** Short names kept for the contract (`PORT`, `KAFKA_BROKERS`, …), and the usual names of Kafka's security. */
+export const ALIASES: Readonly<Record<string, string>> = {
   HOST: "VIGIL_API_HOST",
   PORT: "VIGIL_API_PORT",
   KAFKA_BROKERS: "VIGIL_IO_KAFKA_BROKERS",
