@@ -1,7 +1,7 @@
 /**
  * The per-page actor (key `page`: click events, the clickstream seed): page views counted
  * in tumbling windows of event time (1 min), the closed ones kept for the API, and
- * `click.traffic_spike` when a window is far above the page's own baseline (DETECTIONS.md).
+ * `click.traffic_spike` when a window is far above the page's own baseline (docs/detections.md).
  *
  * A window closes when the partition's watermark passes its end (an event-time timer),
  * so late views within the allowed lateness still count, and a replay closes it at the

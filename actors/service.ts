@@ -1,7 +1,7 @@
 /**
  * The per-service actor (key `service`: log and metric events, the event platform's
  * seed): `svc.error_burst`, `svc.high_cpu`, `svc.high_latency` and `svc.metric_anomaly`
- * (DETECTIONS.md). One alert per rule (per metric, for anomalies) and episode, with the
+ * (docs/detections.md). One alert per rule (per metric, for anomalies) and episode, with the
  * cool-down.
  *
  * @module

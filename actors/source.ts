@@ -1,7 +1,7 @@
 /**
  * The per-source actor (key `src_ip`): it scores each of its flows with the CICIDS2017
  * flow classifier and raises `flow.<class>` when a flow falls in an attack class with a
- * probability at or above that class's threshold (DETECTIONS.md: 0.9).
+ * probability at or above that class's threshold (docs/detections.md: 0.9).
  *
  * Scoring is an `infer` effect: the runtime batches rows across actors, and this actor's
  * turn resumes with the reply. A flow's score is asked for as the flow is admitted

@@ -187,7 +187,8 @@ export function routesOf(limits: ApiLimits) {
       method: "post",
       path: "/api/v1/events",
       summary: "Ingest events: one JSON object, an array, or NDJSON",
-      description: "Each item is judged on its own (CONTRACT.md §1): an invalid one is " +
+      description:
+        "Each item is judged on its own (docs/events-and-alerts.md): an invalid one is " +
         "dead-lettered with its reason and the others go in. The body is read as JSON, or as " +
         "NDJSON (one object a line) when it says so or does not parse as one value.",
       request: {

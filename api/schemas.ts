@@ -86,7 +86,7 @@ export const Triage = z.object({
   updated_by: z.string().nullable(),
 }).openapi("Triage");
 
-/** An alert as it leaves Vigil (CONTRACT.md §2), with its triage. */
+/** An alert as it leaves Vigil (docs/events-and-alerts.md), with its triage. */
 export const Alert = z.object({
   alert_id: z.string(),
   rule: z.string(),

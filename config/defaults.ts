@@ -115,7 +115,7 @@ export interface SupervisionLimits {
   root_window_ms: number;
 }
 
-/** Parameters of the per-user auth detections (DETECTIONS.md). */
+/** Parameters of the per-user auth detections (docs/detections.md). */
 export interface AuthRules {
   /** `auth.brute_force`: failures in the window that fire the rule. */
   brute_force_failures: number;
@@ -149,7 +149,7 @@ export interface AuthRules {
   new_device_min_logins: number;
 }
 
-/** Rules that chain a user's logins, payments and the alerts about them (DETECTIONS.md). */
+/** Rules that chain a user's logins, payments and the alerts about them (docs/detections.md). */
 export interface UserChainRules {
   /** `user.account_takeover`: a suspicious login, then a transfer to a new payee within this … */
   account_takeover_window_ms: number;
@@ -186,7 +186,7 @@ export interface UserChainRules {
   max_known_networks: number;
 }
 
-/** Per-user transaction rules (DETECTIONS.md). */
+/** Per-user transaction rules (docs/detections.md). */
 export interface TxRules {
   /** `tx.large_amount`: an amount above the user's mean + this many standard deviations … */
   large_amount_sigma: number;
@@ -204,7 +204,7 @@ export interface TxRules {
   rapid_transfers_window_ms: number;
 }
 
-/** Per-service rules (DETECTIONS.md), over log and metric events. */
+/** Per-service rules (docs/detections.md), over log and metric events. */
 export interface ServiceRules {
   /** `svc.error_burst`: more ERROR/FATAL logs than this within the window. */
   error_burst_max: number;
@@ -250,7 +250,7 @@ export interface NotifySettings {
   timeout_ms: number;
 }
 
-/** Per-network-source rules over flow events (DETECTIONS.md, after Zeek's scan policy). */
+/** Per-network-source rules over flow events (docs/detections.md, after Zeek's scan policy). */
 export interface NetRules {
   /** `net.port_scan`: distinct ports of one host probed by a source within the window. */
   port_scan_ports: number;
@@ -278,7 +278,7 @@ export interface NetRules {
   max_flood_destinations: number;
 }
 
-/** Per-page counts and rules (DETECTIONS.md, the clickstream seed). */
+/** Per-page counts and rules (docs/detections.md, the clickstream seed). */
 export interface PageRules {
   /** Page views are counted in tumbling windows of this length (event time). */
   window_ms: number;
@@ -300,7 +300,7 @@ export interface PageRules {
   spike_p_value: number;
 }
 
-/** Per-IP rules (DETECTIONS.md), over failed logins re-keyed by source IP. */
+/** Per-IP rules (docs/detections.md), over failed logins re-keyed by source IP. */
 export interface IpRules {
   /** `ip.password_spray`: users tried several times each from one IP (rounds of passwords). */
   spray_min_users: number;
@@ -762,7 +762,7 @@ export interface RuleSettings {
 
 const MINUTE = 60_000;
 
-/** The defaults. Sources of each detection number are in DETECTIONS.md. */
+/** The defaults. Sources of each detection number are in docs/detections.md. */
 export const defaults: Readonly<Config> = Object.freeze({
   cluster: {
     workers: 3,

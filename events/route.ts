@@ -39,7 +39,7 @@ export const TYPE_OF_KIND: Readonly<Record<EventKind, string>> = Object.freeze({
   metric: SERVICE,
 });
 
-/** The message-key field of each kind (CONTRACT.md §1). */
+/** The message-key field of each kind (docs/events-and-alerts.md). */
 export const KEY_FIELD: Readonly<Record<EventKind, string>> = Object.freeze({
   auth: "user_id",
   transaction: "user_id",

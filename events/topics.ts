@@ -1,5 +1,5 @@
 /**
- * The topic names of a deployment: the contract's names (CONTRACT.md §1), behind an
+ * The topic names of a deployment: the contract's names (docs/events-and-alerts.md), behind an
  * optional prefix (`VIGIL_IO_TOPIC_PREFIX`) so several deployments can share a cluster.
  *
  * @module

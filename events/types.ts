@@ -1,5 +1,5 @@
 /**
- * Events in and alerts out, as CONTRACT.md §1 and §2 define them.
+ * Events in and alerts out, as docs/events-and-alerts.md defines them.
  *
  * @module
  */
@@ -89,7 +89,7 @@ export interface Entity {
   key: string;
 }
 
-/** An alert as it leaves Vigil (CONTRACT.md §2). */
+/** An alert as it leaves Vigil (docs/events-and-alerts.md). */
 export interface Alert {
   alert_id: string;
   rule: string;

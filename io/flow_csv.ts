@@ -1,5 +1,5 @@
 /**
- * Raw CICFlowMeter CSV → flow events (CONTRACT §1: `kind: "flow"`, `src_ip`, `dst_ip`, ports,
+ * Raw CICFlowMeter CSV → flow events (docs/events-and-alerts.md: `kind: "flow"`, `src_ip`, `dst_ip`, ports,
  * protocol, `flow_id`, and `features` keyed by the 52 CICIDS2017 names).
  *
  * Reads both layouts of CICIDS2017: MachineLearningCVE (78 features + ` Label`, names with

@@ -11,7 +11,7 @@ import type { Triage, TriageKind, TriageLabel } from "../engine/triage.ts";
 import type { Suppression } from "../engine/suppressions.ts";
 import type { RollupQuery, RollupRow } from "./rollups.ts";
 
-/** Filters of an alert query (CONTRACT.md §4). */
+/** Filters of an alert query (docs/api.md). */
 export interface AlertQuery {
   rule?: string;
   entity_type?: string;
@@ -67,7 +67,7 @@ export interface ArchiveFilter {
 
 /**
  * The raw fields that name an entity of each type, for finding its archived events
- * (CONTRACT.md §1: a user's events carry `user_id`, an address is any of a login's or a
+ * (docs/events-and-alerts.md: a user's events carry `user_id`, an address is any of a login's or a
  * flow's addresses, a source is a flow's `src_ip`).
  */
 export const ENTITY_FIELDS: Readonly<Record<string, readonly string[]>> = Object.freeze({

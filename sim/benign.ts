@@ -80,7 +80,7 @@ export function benignOptions(o: Partial<BenignOptions> = {}): BenignOptions {
 }
 
 /**
- * The benign events of `options`, in event-time order, in the CONTRACT.md §1 shapes.
+ * The benign events of `options`, in event-time order, in docs/events-and-alerts.md shapes.
  *
  * @example
  * ```ts

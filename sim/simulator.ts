@@ -186,7 +186,7 @@ export interface Truth {
   risky_logins?: { user_id: string; event_id: string }[];
 }
 
-/** A simulated event: a JSON-ready object in the CONTRACT.md §1 format. */
+/** A simulated event: a JSON-ready object in docs/events-and-alerts.md format. */
 export type SimEvent = Record<string, unknown> & { kind: string; timestamp: string };
 
 interface User {

@@ -1,5 +1,5 @@
 /**
- * `auth.brute_force` and `auth.success_after_failures` (DETECTIONS.md), as pure
+ * `auth.brute_force` and `auth.success_after_failures` (docs/detections.md), as pure
  * functions over a user's recent failed logins.
  *
  * Brute force follows Keycloak: each failure at or past the threshold is one

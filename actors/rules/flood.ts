@@ -1,5 +1,5 @@
 /**
- * `net.flood` (DETECTIONS.md, after Suricata's rate filters): the flows per minute from a
+ * `net.flood` (docs/detections.md, after Suricata's rate filters): the flows per minute from a
  * source to one destination far above that pair's own baseline. Minutes of event time are
  * counted per destination; when a destination's minute is over (a flow of a later minute
  * arrives), its count is judged against an exponential average of the earlier minutes

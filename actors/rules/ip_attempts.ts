@@ -1,5 +1,5 @@
 /**
- * `ip.password_spray` and `ip.credential_stuffing` (DETECTIONS.md), as pure functions
+ * `ip.password_spray` and `ip.credential_stuffing` (docs/detections.md), as pure functions
  * over the failed logins seen from one IP, whoever the users.
  *
  * Stuffing tries leaked credential pairs, so many users about once each (Okta's and
@@ -20,7 +20,7 @@ import type { AuthEvent } from "../../events/types.ts";
 import type { AlertDraft, IncidentHint } from "../types.ts";
 import { addRecent, EMPTY_RECENT, type Recent } from "../window.ts";
 
-/** The entity type of per-IP alerts (DETECTIONS.md), the same as the actor type. */
+/** The entity type of per-IP alerts (docs/detections.md), the same as the actor type. */
 const IP_ENTITY = "ip";
 
 /** What the rules remember about one IP. */

@@ -1,5 +1,5 @@
 /**
- * `ip.throttle` (DETECTIONS.md, after Auth0's suspicious-IP throttling): each IP has a
+ * `ip.throttle` (docs/detections.md, after Auth0's suspicious-IP throttling): each IP has a
  * token bucket of failed logins, 100 to start with and refilled by one every 14.4 min
  * (100 a day); a failure that finds the bucket empty fires the rule, once per episode
  * (cool-down). Pure functions in event time.

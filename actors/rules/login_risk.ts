@@ -1,5 +1,5 @@
 /**
- * `auth.risky_login` (DETECTIONS.md): the features of a successful login, computed by
+ * `auth.risky_login` (docs/detections.md): the features of a successful login, computed by
  * its user's actor from what it remembers of the user, which the login-risk ONNX model
  * scores; and the alert its risk gives, at the levels low / medium / high (0.5 / 0.8 /
  * 0.95 → allow / step-up / block, as Cognito's adaptive authentication).
@@ -189,7 +189,7 @@ export function distanceKm(lat1: number, lon1: number, lat2: number, lon2: numbe
   return 2 * EARTH_KM * Math.asin(Math.min(1, Math.sqrt(s)));
 }
 
-/** The risk levels of DETECTIONS.md and what each tells the login service to do. */
+/** The risk levels of docs/detections.md and what each tells the login service to do. */
 export interface RiskLevels {
   risky_login_low: number;
   risky_login_medium: number;

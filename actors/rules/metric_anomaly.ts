@@ -1,5 +1,5 @@
 /**
- * `svc.metric_anomaly` (DETECTIONS.md, the seed's methods): a metric of a service departs
+ * `svc.metric_anomaly` (docs/detections.md, the seed's methods): a metric of a service departs
  * from its own baseline. Four methods, each with its own view of "normal":
  *
  * - `zscore`: |x − mean| / σ of an exponential average over about the last 100 samples;

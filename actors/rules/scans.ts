@@ -1,5 +1,5 @@
 /**
- * `net.port_scan` and `net.address_scan` (DETECTIONS.md, after Zeek's scan policy): one
+ * `net.port_scan` and `net.address_scan` (docs/detections.md, after Zeek's scan policy): one
  * source probing many ports of one host, or many hosts on one port, within a window of
  * event time. A probe is a flow with few forward packets and no answer carrying data (a
  * refused, unanswered or bare connection attempt): a served request is no probe.

@@ -1,5 +1,5 @@
 /**
- * The per-user rules of DETECTIONS.md besides the failure rules: `auth.impossible_travel`
+ * The per-user rules of docs/detections.md besides the failure rules: `auth.impossible_travel`
  * and `auth.new_device_location` on a successful login, `tx.large_amount` and
  * `tx.rapid_transfers` on a transaction. Pure functions over what the user actor keeps.
  *

@@ -1,5 +1,5 @@
 /**
- * The HTTP API (CONTRACT.md §4), in memory: a real `VigilSystem` (embedded log and
+ * The HTTP API (docs/api.md), in memory: a real `VigilSystem` (embedded log and
  * store, actor runtime, intake) behind Hono's `app.request`, no socket. Runs with no
  * permission at all.
  *
@@ -543,7 +543,7 @@ Deno.test("failed logins end to end: brute force, success after failures, actor 
       return list.length > 0 ? list : undefined;
     });
 
-    await t.step("one auth.brute_force alert with the fields of CONTRACT §2", () => {
+    await t.step("one auth.brute_force alert with the fields of the alert contract", () => {
       assert.equal(brute.length, 1, "the cool-down keeps it to one alert");
       const a = brute[0]!;
       assert.equal(typeof a.alert_id, "string");

@@ -1,5 +1,5 @@
 /**
- * `deno task start` end to end (CONTRACT.md §3, §4): the real process on a free port,
+ * `deno task start` end to end (docs/commands.md and docs/api.md): the real process on a free port,
  * with its built-in simulator injecting attacks every 10 s; the API answers, the
  * simulator's brute-force attacks come out as alerts, and SIGTERM stops it cleanly
  * with exit code 0. Needs --allow-all.

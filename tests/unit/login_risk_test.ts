@@ -175,7 +175,7 @@ function scored(risk: number): ScoredLogin {
   };
 }
 
-Deno.test("riskyLogin() maps the risk to the levels of DETECTIONS.md and their actions", () => {
+Deno.test("riskyLogin() maps the risk to the levels of docs/detections.md and their actions", () => {
   const levels = defaults.auth;
   assert.equal(riskyLogin("u1", scored(0.4999), levels, "login_risk@1"), null);
   const cases: [number, string, string][] = [
