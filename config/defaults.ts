@@ -59,6 +59,12 @@ export interface RuntimeLimits {
    */
   log_keep_consumed_records: number;
   /**
+   * The embedded log's readers and the simulator's backfill work this long (ms) per turn
+   * of the event loop at most, then let it poll sockets: under a backlog the API,
+   * /metrics and Kafka still answer within a few turns (each wait costs 1 to 4 ms).
+   */
+  turn_ms: number;
+  /**
    * A partition with no event for this long (processing time) lets its event time go on
    * with the clock, so timers (idle sessions) fire when traffic stops.
    */
@@ -817,6 +823,7 @@ export const defaults: Readonly<Config> = Object.freeze({
     partitions: 12,
     log_retention_records: 50_000,
     log_keep_consumed_records: 1_000,
+    turn_ms: 20,
     idle_watermark_delay_ms: 5 * MINUTE,
     repartition_progress_ms: 1_000,
     repartition_wait_ms: 30_000,

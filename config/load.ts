@@ -124,6 +124,7 @@ const MAX_DATE_MS = 8.64e15;
 export function checkConfig(c: Config): void {
   const positive: [string, number][] = [
     ["VIGIL_RUNTIME_PARTITIONS", c.runtime.partitions],
+    ["VIGIL_RUNTIME_TURN_MS", c.runtime.turn_ms],
     ["VIGIL_RULES_PRECISION_WINDOW_DAYS", c.rules.precision_window_days],
     ["VIGIL_RULES_FEEDBACK_REFRESH_MS", c.rules.feedback_refresh_ms],
     ["VIGIL_RULES_MAX_LABELLED_CASES", c.rules.max_labelled_cases],

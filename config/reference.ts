@@ -98,6 +98,8 @@ export const MEANINGS: Readonly<Record<string, string>> = {
     "records the embedded log keeps per partition at most (the oldest dropped first, read or not)",
   VIGIL_RUNTIME_LOG_KEEP_CONSUMED_RECORDS:
     "of a topic the embedded log's readers read, records kept per partition past what all of them committed",
+  VIGIL_RUNTIME_TURN_MS:
+    "the embedded log's readers and the simulator's backfill work this long per turn of the event loop at most, so the API and /metrics answer under a backlog (each wait costs 1-4 ms)",
   VIGIL_RUNTIME_IDLE_WATERMARK_DELAY_MS:
     "a partition with no event for this long lets its event time go on with the clock (timers fire when traffic stops)",
   VIGIL_RUNTIME_REPARTITION_PROGRESS_MS:
@@ -319,7 +321,7 @@ export const MEANINGS: Readonly<Record<string, string>> = {
   VIGIL_SIMULATOR_CLICKS_PER_SECOND:
     "operations traffic in `start` (services' metrics and logs, page views and their incidents): page views per second; 0: none",
   VIGIL_SIMULATOR_BACKFILL_S:
-    "in `start`, the simulated traffic begins this long before now and is played at full speed first (at most 50,000 events/s), so baselines exist and every rule has fired within a few minutes; 0: from now",
+    "in `start`, the simulated traffic begins this long before now and is played first as fast as it is read (never more than 50,000 records unread), so baselines exist and every rule has fired within a few minutes; 0: from now",
   VIGIL_SIMULATOR_MAX_RESIDENT_ACTORS:
     "in `start` with the simulator on the embedded log, the resident actors at most unless `VIGIL_RUNTIME_MAX_RESIDENT_ACTORS` is set (the rest passivated, encoded off the heap): it keeps the one process under 400 MB",
   VIGIL_SIMULATOR_PAYMENT_OUTAGE_AFTER_S:

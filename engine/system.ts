@@ -20,6 +20,7 @@ import { Topics } from "../events/topics.ts";
 import type { EventKind, VigilEvent } from "../events/types.ts";
 import type { ConsumeOptions, Consumer, Log, Pending, ProduceMessage } from "../io/log.ts";
 import { MemoryLog } from "../io/memory_log.ts";
+import { Turns } from "../io/turns.ts";
 import { MemoryStore } from "../io/memory_store.ts";
 import { Metrics } from "../io/metrics.ts";
 import type { Store } from "../io/store.ts";
@@ -78,8 +79,8 @@ export interface SystemOptions {
 /** The period of the event-loop lag probe (ms). */
 const LOOP_TICK_MS = 500;
 const SIM_TICK_MS = 100;
-/** Simulated events produced per tick at most (50,000 a second while it backfills). */
-const SIM_MAX_PER_TICK = 5_000;
+/** A backfill waits while its log holds this many records not yet read. */
+const SIM_MAX_UNREAD = 50_000;
 const MAX_REPORTED_ERRORS = 20;
 /** How often misplaced records are looked at, and logged about at most (see `Intake`). */
 const MISPLACED_CHECK_MS = 5_000;
@@ -144,14 +145,18 @@ export class VigilSystem {
   #heldSaidAt = -Infinity;
   /** The live ingest's holds on watermarks (`actors/holds.ts`). */
   #holds: WatermarkHolds;
+  /** The work per turn of the event loop of the embedded log's readers and the backfill. */
+  #turns: Turns;
 
   constructor(options: SystemOptions) {
     const c = this.config = options.config;
     this.#clock = options.clock ?? systemClock;
+    this.#turns = new Turns(c.runtime.turn_ms);
     this.log = options.log ??
       new MemoryLog({
         retention_records: c.runtime.log_retention_records,
         keep_consumed_records: c.runtime.log_keep_consumed_records,
+        turns: this.#turns,
         now: () => this.#clock.now(),
       });
     this.store = options.store ??
@@ -706,6 +711,19 @@ export class VigilSystem {
     }
   }
 
+  /**
+   * Resolves when what the log holds for this system is handled: nothing unread, no
+   * message queued or being handled by an actor (the embedded log's readers take a turn
+   * of the event loop to start on what was just produced; `io/turns.ts`).
+   */
+  async whenIdle(): Promise<void> {
+    for (;;) {
+      await this.runtime.whenIdle();
+      if (unread(this.#consumer?.lag() ?? {}) === 0) return await this.runtime.whenIdle();
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  }
+
   /** Ready: consuming, not stopping, and the store answers. */
   async ready(): Promise<{ ready: boolean; reasons: string[] }> {
     const reasons: string[] = [];
@@ -871,16 +889,28 @@ export class VigilSystem {
     });
     this.#countHistory(now);
     this.#every(SIM_TICK_MS, async () => {
-      const byTopic = new Map<string, ProduceMessage[]>();
-      let n = 0;
-      for (const e of sim.until(this.#clock.now())) {
-        const topic = this.topics.of(e.kind as VigilEvent["kind"]);
-        let list = byTopic.get(topic);
-        if (!list) byTopic.set(topic, list = []);
-        list.push(this.#placed(String(e[KEY_FIELD[e.kind as EventKind]]), JSON.stringify(e)));
-        if (++n >= SIM_MAX_PER_TICK) break; // a backfill: the rest next tick
+      // A backfill is produced a turn's budget at a time (`io/turns.ts`), shared with the
+      // embedded log's readers, and only while they keep up: the API answers, and the log
+      // holds no more than SIM_MAX_UNREAD records not yet read.
+      for (;;) {
+        if (this.#stopping || unread(this.#consumer?.lag() ?? {}) >= SIM_MAX_UNREAD) return;
+        await this.#turns.wait();
+        const byTopic = new Map<string, ProduceMessage[]>();
+        let n = 0;
+        let behind = false;
+        for (const e of sim.until(this.#clock.now())) {
+          const topic = this.topics.of(e.kind as VigilEvent["kind"]);
+          let list = byTopic.get(topic);
+          if (!list) byTopic.set(topic, list = []);
+          list.push(this.#placed(String(e[KEY_FIELD[e.kind as EventKind]]), JSON.stringify(e)));
+          if (++n % 64 === 0 && this.#turns.spent()) {
+            behind = true; // the rest in a later turn
+            break;
+          }
+        }
+        for (const [topic, messages] of byTopic) await this.log.produce(topic, messages);
+        if (!behind) return;
       }
-      for (const [topic, messages] of byTopic) await this.log.produce(topic, messages);
     });
   }
 
@@ -988,6 +1018,13 @@ export class VigilSystem {
       }
     }, ms));
   }
+}
+
+/** Records not yet read, over every topic partition of a consumer's lag. */
+function unread(lag: Record<string, number>): number {
+  let n = 0;
+  for (const v of Object.values(lag)) n += v;
+  return n;
 }
 
 /** This process, for a lease and a job run: host (when it may be read), pid and a nonce. */

@@ -6,10 +6,18 @@
  * `keep_consumed_records` of its partition (the embedded log is read as it is written, so
  * its memory is what is not yet read, not the last hour of traffic).
  *
+ * Reading it is no I/O: a reader's loop goes from one batch to the next in microtasks,
+ * and a backlog (`start`'s backfill) would keep the event loop from polling sockets for
+ * seconds (the API, /metrics and Kafka would not answer). So the readers take their
+ * handling from a budget per turn of the event loop (`io/turns.ts`), and batches are
+ * sized to what fits in one turn (the time a record took lately), never more than
+ * `max_batch`.
+ *
  * @module
  */
 
 import { partitionOf } from "../actors/murmur2.ts";
+import { Turns } from "./turns.ts";
 import type {
   Batch,
   ConsumeOptions,
@@ -38,14 +46,34 @@ export class MemoryLog implements Log {
   #readers = new Map<string, Set<string>>();
   #roundRobin = 0;
   #now: () => number;
+  #turns: Turns;
+  /** Recent handling time of a record (ms), a moving average. */
+  #msPerRecord = 0;
 
   constructor(
-    options: { retention_records?: number; keep_consumed_records?: number; now?: () => number } =
-      {},
+    options: {
+      retention_records?: number;
+      keep_consumed_records?: number;
+      now?: () => number;
+      /** The budget of handling per turn of the event loop; default 20 ms, its own. */
+      turns?: Turns;
+    } = {},
   ) {
     this.#retention = options.retention_records ?? 1_000_000;
     this.#keepConsumed = options.keep_consumed_records ?? this.#retention;
     this.#now = options.now ?? Date.now;
+    this.#turns = options.turns ?? new Turns(20);
+  }
+
+  /** Records to take: what fits in a turn lately, 1 to `max` (a few until it is known). */
+  #batchSize(max: number): number {
+    if (this.#msPerRecord <= 0) return Math.min(max, 16);
+    return Math.max(1, Math.min(max, Math.floor(this.#turns.budget_ms / this.#msPerRecord)));
+  }
+
+  #took(records: number, ms: number): void {
+    const each = ms / records;
+    this.#msPerRecord = this.#msPerRecord === 0 ? each : 0.8 * this.#msPerRecord + 0.2 * each;
   }
 
   /** Drops what every reader of the topic has committed, past the newest kept. */
@@ -141,15 +169,20 @@ export class MemoryLog implements Log {
         positions.set(`${topic}/${p}`, this.#committed.get(key) ?? 0);
         loops.push((async () => {
           while (running) {
+            await this.#turns.wait();
+            if (!running) break;
             let pos = Math.max(positions.get(`${topic}/${p}`)!, part.base);
             const start = pos - part.base;
             if (start >= part.records.length) {
               await new Promise<void>((resolve) => part.wake.push(resolve));
               continue;
             }
-            const records = part.records.slice(start, start + options.max_batch);
+            const size = this.#batchSize(options.max_batch);
+            const records = part.records.slice(start, start + size);
             const batch: Batch = { topic, partition: p, records };
+            const began = performance.now();
             const pending = await options.handler(batch);
+            this.#took(records.length, performance.now() - began);
             if (pending) await pending.durable;
             pos = records[records.length - 1]!.offset + 1;
             positions.set(`${topic}/${p}`, pos);

@@ -580,7 +580,7 @@ Deno.test("failed logins end to end: brute force, success after failures, actor 
         return r.status === 200 && r.json.state.recent_failures === 4 ? r.json.state : undefined;
       });
       assert.equal(state.failures_since_reset, 4);
-      await h.system.runtime.whenIdle();
+      await h.system.whenIdle();
       await h.system.outbox.flush();
       const r = await h.call("/api/v1/alerts?entity_key=bob");
       assert.equal(r.status, 200);
@@ -655,7 +655,7 @@ Deno.test("failures spread wider than the window raise no brute-force alert", as
       const r = await h.call("/api/v1/actors/user/slow");
       return r.status === 200 && r.json.state.failures_since_reset === 5 ? true : undefined;
     });
-    await h.system.runtime.whenIdle();
+    await h.system.whenIdle();
     await h.system.outbox.flush();
     const r = await h.call("/api/v1/alerts");
     assert.deepEqual(r.json, { count: 0, alerts: [], next: null });
@@ -665,7 +665,7 @@ Deno.test("failures spread wider than the window raise no brute-force alert", as
       const r = await h.call("/api/v1/actors/user/slow");
       return r.json.state.failures_since_reset === 6 ? true : undefined;
     });
-    await h.system.runtime.whenIdle();
+    await h.system.whenIdle();
     await h.system.outbox.flush();
     assert.equal((await h.call("/api/v1/alerts")).json.count, 0);
     // Two more at t0+101 s and t0+102 s: five within [42 s, 102 s].
@@ -1213,7 +1213,7 @@ Deno.test("an IP's spray alert reaches the users it targeted through the signals
     );
     // Users the spray did not try are not told.
     await ingestAll(h, [auth("login_success", "bystander", t0 + 2 * MINUTE)]);
-    await h.system.runtime.whenIdle();
+    await h.system.whenIdle();
     await h.system.outbox.flush();
     assert.deepEqual(await alertsFor(h, "bystander", "user.compromise_after_attack"), []);
   }, (c) => {
@@ -1272,7 +1272,7 @@ Deno.test("POST /api/v1/events is rate limited: past the bucket a request gets 4
     const later = await h.call("/api/v1/events", { method: "POST", body: batch(5, "c") });
     assert.equal(later.status, 202);
     assert.equal(later.json.accepted, 5);
-    await h.system.runtime.whenIdle();
+    await h.system.whenIdle();
     const metrics = await h.call("/metrics", { token: null });
     assert.equal(metricSum(metrics.text, "vigil_events_ingested_total", 'kind="auth"'), 25);
   }, (c) => {

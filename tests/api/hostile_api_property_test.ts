@@ -176,7 +176,7 @@ Deno.test("The API answers hostile requests with a 2xx or a 4xx, never a 5xx; re
       return metricSum(metrics, "vigil_events_ingested_total") >= accepted || undefined;
     }, 10_000);
     assert.ok(accepted > 100, `${accepted} events reached the actors`);
-    await system.runtime.whenIdle();
+    await system.whenIdle();
     await system.outbox.flush();
     const letters = await system.store.findDeadLetters(100_000);
     const failed = letters.filter((d) => !REFUSED.has(d.category!));

@@ -146,7 +146,7 @@ Deno.test("Hostile records on every topic a worker consumes are consumed and com
           await log.produce(topic, [{ key: null, value: written, partition }]);
         }
         await allCommitted(system, log);
-        await system.runtime.whenIdle();
+        await system.whenIdle();
         await system.outbox.flush();
         const letters = await system.store.takeDeadLetters(Infinity);
         for (const d of letters) {

@@ -109,6 +109,9 @@ Deno.test({
     );
     const live = Date.now();
     const backfill_s = Math.round((live - started) / 1000);
+    // The API answered while the backfill was played: the scrapes (1 s timeout) succeeded.
+    const [up] = await query(`avg_over_time(up{job="vigil"}[${backfill_s}s])`);
+    const scraped = Number(up?.value[1] ?? 0);
     const seen = new Map<
       string,
       { first_s: number; last_s: number; state: string; value: string }
@@ -158,7 +161,11 @@ Deno.test({
     const report = [...seen].map(([id, s]) =>
       `${id} ${s.state} from ${s.first_s} s to ${s.last_s} s after the backfill (value ${s.value})`
     );
-    console.log(`backfill played in ${backfill_s} s; watched ${WATCH_S} s after it`);
+    console.log(
+      `backfill played in ${backfill_s} s (${
+        (100 * scraped).toFixed(1)
+      } % of its scrapes answered within 1 s); watched ${WATCH_S} s after it`,
+    );
     for (const line of report) console.log(`  ${line}`);
 
     // Every model feature stays like its training data.
@@ -216,6 +223,7 @@ Deno.test({
     }
 
     assert.deepEqual(bad, [], `alerts pending or firing after the backfill:\n${report.join("\n")}`);
+    assert.ok(scraped >= 0.9, `${(100 * scraped).toFixed(1)} % of the backfill's scrapes answered`);
     assert.deepEqual(
       drifting.map((s) => `${s.metric.model}/${s.metric.feature} ${s.value[1]}`),
       [],

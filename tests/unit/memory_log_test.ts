@@ -4,6 +4,7 @@ import type { Alert, DeadLetter } from "../../events/types.ts";
 import type { Batch, Consumer } from "../../io/log.ts";
 import { MemoryLog } from "../../io/memory_log.ts";
 import { MemoryStore } from "../../io/memory_store.ts";
+import { Turns } from "../../io/turns.ts";
 import { ALERTS_TOPIC, DEAD_LETTER_TOPIC, INCIDENTS_TOPIC, Outbox } from "../../engine/outbox.ts";
 
 const T0 = Date.UTC(2024, 0, 1);
@@ -123,6 +124,43 @@ Deno.test("MemoryLog consume() hands batches in offset order, at most max_batch 
   await settle();
   assert.deepEqual(r.seen(), ["v0", "v1", "v2", "v3", "v4", "v5"]);
   await stop(r.consumer);
+});
+
+Deno.test("MemoryLog consume() under a backlog lets the event loop turn: timers run while 12 partitions are read", async () => {
+  const log = new MemoryLog({ now: () => T0, turns: new Turns(10) });
+  await log.ensureTopics(["t"], 12);
+  for (let p = 0; p < 12; p++) {
+    await log.produce(
+      "t",
+      Array.from({ length: 200 }, (_, i) => ({ key: `k${p}`, value: `v${i}` })),
+    );
+  }
+  let handled = 0;
+  const consumer = log.consume({
+    group: "g",
+    topics: ["t"],
+    max_batch: 1_000,
+    handler: (b) => {
+      const end = performance.now() + 0.2 * b.records.length; // 0.2 ms a record: 480 ms in all
+      while (performance.now() < end) { /* busy */ }
+      handled += b.records.length;
+      return Promise.resolve();
+    },
+  });
+  // A timer chain: its longest gap is the longest turn.
+  let last = performance.now();
+  let longest = 0;
+  let ticks = 0;
+  while (handled < 2_400) {
+    await new Promise<void>((r) => setTimeout(r, 0));
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+    ticks++;
+  }
+  await stop(consumer);
+  assert.ok(ticks >= 10, `the timer ran ${ticks} times while 2,400 records were handled`);
+  assert.ok(longest < 240, `the longest turn took ${longest.toFixed(0)} ms (all the work: 480 ms)`);
 });
 
 Deno.test("MemoryLog consume() commits a batch only after its handler resolves", async () => {
