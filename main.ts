@@ -42,6 +42,7 @@ import { flowCsvReader, type FlowRow } from "./io/flow_csv.ts";
 import { flowsOf, ROTATION, type Scenario, SCENARIOS, Simulator } from "./sim/simulator.ts";
 import { formatQuality, quality } from "./sim/quality.ts";
 import { type HttpFront, serveWithTimeouts } from "./io/http_server.ts";
+import { appOf } from "./api/system_app.ts";
 
 /** What `main.ts help` prints: every command and its flags. */
 export const HELP = `Vigil: real-time behaviour and intrusion detection.
@@ -207,7 +208,7 @@ async function start(worker: boolean): Promise<number> {
     });
   }
   // Served before the system starts, so /ready says why while Kafka cannot be reached.
-  serve = system.app.fetch;
+  serve = appOf(system).fetch;
   log("info", "Vigil is running", {
     api: `http://${server.addr.hostname}:${server.addr.port}`,
     simulator: config.simulator.enabled,

@@ -13,7 +13,7 @@
  */
 
 import type { AlertIncident } from "../events/types.ts";
-import { hash64 } from "./hash.ts";
+import { hash64 } from "../events/hash.ts";
 import type { AlertDraft } from "./types.ts";
 
 /** The incident of an alert draft, with windows of `window_ms` for those with no hint. */

@@ -12,15 +12,9 @@
 
 import { crc32PartitionOf } from "./crc32.ts";
 import { partitionOf } from "./murmur2.ts";
+import { type PartitionerName, PARTITIONERS } from "../config/defaults.ts";
 
-/** The key partitioners Vigil can follow. */
-export const PARTITIONERS = ["murmur2", "crc32"] as const;
-
-/**
- * `murmur2`: Kafka's Java client, kafkajs, librdkafka's `murmur2_random`.
- * `crc32`: librdkafka's default (`consistent_random`) and `consistent`.
- */
-export type PartitionerName = (typeof PARTITIONERS)[number];
+export { type PartitionerName, PARTITIONERS };
 
 /** A key's partition among `partitions`. */
 export type Placement = (key: string, partitions: number) => number;

@@ -16,9 +16,9 @@ import type { Alert, DeadLetter, Entity } from "../events/types.ts";
 import { isLate } from "../events/timeliness.ts";
 import { PartitionSupervisor } from "../supervisors/partition.ts";
 import { RootSupervisor } from "../supervisors/root.ts";
-import type { Strategy } from "../supervisors/strategy.ts";
+import { exponentialDelay, type Strategy } from "../supervisors/strategy.ts";
 import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
-import { hash64 } from "./hash.ts";
+import { hash64 } from "../events/hash.ts";
 import { incidentOf } from "./incident.ts";
 import { partitionOf } from "./murmur2.ts";
 import type { Placement } from "./placement.ts";
@@ -830,7 +830,7 @@ export class ActorRuntime {
     }, (err) => {
       this.#telemetry.restarted(cell.type);
       const s = this.#o.supervision;
-      const delay = Math.min(s.backoff_max_ms, s.backoff_min_ms * 2 ** Math.min(attempt, 20));
+      const delay = exponentialDelay(s.backoff_min_ms, s.backoff_max_ms, attempt + 1);
       this.#o.onSnapshotError?.(cell.id, err, attempt + 1);
       this.#clock.setTimeout(() => this.#restore(cell, attempt + 1), delay);
     });
@@ -1021,10 +1021,11 @@ export class ActorRuntime {
       case "alert":
         if (ticket?.replay !== true) this.#raise(effect.alert, at);
         return null;
+      case "processing_timer":
+        this.#processingTimer(cell, effect.name, effect.after_ms, effect.message);
+        return null;
       case "timer":
-        if ("after_ms" in effect) {
-          this.#processingTimer(cell, effect.name, effect.after_ms, effect.message);
-        } else if (effect.watermark !== true) {
+        if (effect.watermark !== true) {
           this.#lane(cell.partition, cell.type).timers.set(
             cell.type,
             cell.key,

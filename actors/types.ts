@@ -69,7 +69,7 @@ export type Effect =
    * Deliver `message` to this actor after `after_ms` of processing time, on the runtime's
    * injected clock. A timer of the same name replaces the previous one.
    */
-  | { kind: "timer"; name: string; after_ms: number; message: unknown }
+  | { kind: "processing_timer"; name: string; after_ms: number; message: unknown }
   /** Drop this actor's event-time timer `name`, if one is pending: it will not fire. */
   | { kind: "cancel_timer"; name: string }
   /** Raise an alert. */

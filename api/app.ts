@@ -18,8 +18,7 @@ import { ROLLUP_JOB } from "../engine/rollup_job.ts";
 import { totalsOf } from "./stats.ts";
 import type { ApiLimits } from "../config/defaults.ts";
 import type { RuntimeStats } from "../actors/runtime.ts";
-import { RuleError, type RuleInfo } from "../engine/rules.ts";
-import type { RuleStanding } from "../engine/feedback_tracker.ts";
+import { RuleError } from "../engine/rules.ts";
 import {
   type ArchiveFilter,
   ENTITY_FIELDS,
@@ -65,34 +64,11 @@ import {
   refuseInvalid,
 } from "./validation.ts";
 import { type ConsoleDeps, mountConsole } from "./console.ts";
-import type { ItemVerdict } from "../engine/ingest_verdicts.ts";
-
-/** The outcome of an ingest request. */
-export interface IngestResult {
-  /** Events taken in (accepted here, or forwarded to the worker that owns their partition). */
-  accepted: number;
-  /** Events refused: invalid, oversized, late or future (each dead-lettered with its reason). */
-  rejected: number;
-  /** The first few rejections: item index and reason. */
-  errors: { index: number; reason: string }[];
-  /** Of the accepted, those whose partition another worker owns (not judged late here). */
-  forwarded: number;
-  /** Every item's verdict, in order (`engine/ingest_verdicts.ts`). */
-  items: ItemVerdict[];
-}
-
-/** A model as the API lists it. */
-export interface ModelInfo {
-  name: string;
-  /** The version serving, or null. */
-  active: string | null;
-  /** A candidate scored beside the active version, with their agreement so far. */
-  shadow: { version: string; agree: number; disagree: number; error: number } | null;
-  /** The versions present in the models folder. */
-  versions: string[];
-  /** A summary of the active version's manifest. */
-  manifest: Record<string, unknown> | null;
-}
+import type { IngestResult } from "../engine/ingest_verdicts.ts";
+import type { ModelInfo } from "../engine/served_models.ts";
+import type { RuleView } from "../engine/rules.ts";
+import { NotFound, Unavailable } from "../engine/errors.ts";
+export { type IngestResult, type ModelInfo, NotFound, type RuleView, Unavailable };
 
 /** What the API can do with the models. */
 export interface ModelsDeps {
@@ -106,9 +82,6 @@ export interface ModelsDeps {
   /** Stops shadow scoring; false when there was none. */
   unshadow(name: string): Promise<boolean>;
 }
-
-/** A rule as the API shows it: as it runs, with its precision and budget. */
-export type RuleView = RuleInfo & RuleStanding;
 
 /** What the API can do with the rules (`engine/rules.ts`). */
 export interface RulesDeps {
@@ -125,17 +98,6 @@ type Ctx = Context<{ Variables: AuthVariables }>;
 /** The ETag of a triage: its revision. */
 function etagOf(t: Triage): string {
   return `"${t.revision}"`;
-}
-
-/** Something asked for that is not there (404). */
-export class NotFound extends Error {}
-
-/** Something that cannot be done now, but may be in `retry_after_s` (503 with `Retry-After`). */
-export class Unavailable extends Error {
-  constructor(message: string, readonly retry_after_s: number) {
-    super(message);
-    this.name = "Unavailable";
-  }
 }
 
 /** What the API needs from the running system. */

@@ -15,6 +15,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import { matchedRoutes } from "hono/route";
 import { allows, type Role, roleFor, ROLES } from "./roles.ts";
+import type { UserEntry } from "../engine/roles.ts";
 
 /** Someone the API knows. */
 export interface Principal {
@@ -28,12 +29,7 @@ export interface Caller extends Principal {
 }
 
 /** One user of a users file: the token only as its scrypt hash. */
-export interface UserEntry {
-  name: string;
-  role: Role;
-  /** `scrypt$<N>$<r>$<p>$<salt, base64>$<key, base64>` (`hashToken`). */
-  token_hash: string;
-}
+export type { UserEntry } from "../engine/roles.ts";
 
 /** A users file or a token that cannot be used. */
 export class AuthConfigError extends Error {

@@ -12,7 +12,7 @@ import type { Context, Env } from "hono";
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { createHash } from "node:crypto";
 import type { AlertVolume } from "../engine/alert_volume.ts";
-import type { StreamHub } from "./stream.ts";
+import type { StreamHub } from "../engine/stream.ts";
 import preact from "preact" with { type: "text" };
 import preactHooks from "preact/hooks" with { type: "text" };
 import htm from "htm" with { type: "text" };

@@ -1,20 +1,14 @@
 /**
- * Who may do what (issue 15, roles): three roles, each with what the one below may do, and
- * the role every `/api/v1` route needs. The API's middleware refuses a route missing from
- * the table (deny by default), the OpenAPI document states each route's role from it, and
- * a test walks every route with every role.
+ * Who may do what (issue 15, roles): the role every `/api/v1` route needs, of the three
+ * (`engine/roles.ts`). The API's middleware refuses a route missing from the table (deny
+ * by default), the OpenAPI document states each route's role from it, and a test walks
+ * every route with every role.
  *
  * @module
  */
 
-/** The roles, from the least to the most allowed. */
-export const ROLES = ["viewer", "analyst", "admin"] as const;
-export type Role = typeof ROLES[number];
-
-/** Whether `role` may do what `needed` may. */
-export function allows(role: Role, needed: Role): boolean {
-  return ROLES.indexOf(role) >= ROLES.indexOf(needed);
-}
+import type { Role } from "../engine/roles.ts";
+export { allows, type Role, ROLES } from "../engine/roles.ts";
 
 /**
  * The role each `/api/v1` route needs, by `METHOD path` as the app declares it (Hono's

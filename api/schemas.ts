@@ -15,6 +15,7 @@
 import { z } from "@hono/zod-openapi";
 import { TRIAGE_LABELS, TRIAGE_STATUSES } from "../engine/triage.ts";
 import { AUDIT_ACTIONS } from "../engine/audit.ts";
+import { INGEST_VERDICTS } from "../engine/ingest_verdicts.ts";
 import { ROLES } from "./roles.ts";
 
 /** Every error answer. */
@@ -359,16 +360,6 @@ export const Stats = z.object({
 
 /** A page of archived events (`GET /api/v1/events`). */
 export const EventPage = page("events", ArchivedEvent).openapi("EventPage");
-
-/** What each item of an ingest request became (`engine/ingest_verdicts.ts`). */
-export const INGEST_VERDICTS = [
-  "accepted",
-  "invalid",
-  "oversized",
-  "late",
-  "future",
-  "forwarded",
-] as const;
 
 /** The answer to `POST /api/v1/events`. */
 export const IngestResult = z.object({

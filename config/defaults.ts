@@ -465,7 +465,7 @@ export interface GeoSettings {
   cache_entries: number;
 }
 
-/** The analyst console at `/` and its live stream (`api/console.ts`, `api/stream.ts`). */
+/** The analyst console at `/` and its live stream (`api/console.ts`, `engine/stream.ts`). */
 export interface ConsoleLimits {
   /** Clients of `GET /api/v1/stream` at once; one more gets 503 with `Retry-After`. */
   stream_max_clients: number;
@@ -767,6 +767,15 @@ export interface RuleSettings {
 }
 
 const MINUTE = 60_000;
+
+/** The key partitioners Vigil can follow (`io.kafka_producer_partitioner`). */
+export const PARTITIONERS = ["murmur2", "crc32"] as const;
+
+/**
+ * `murmur2`: Kafka's Java client, kafkajs, librdkafka's `murmur2_random`.
+ * `crc32`: librdkafka's default (`consistent_random`) and `consistent`.
+ */
+export type PartitionerName = (typeof PARTITIONERS)[number];
 
 /** The defaults. Sources of each detection number are in docs/detections.md. */
 export const defaults: Readonly<Config> = Object.freeze({

@@ -6,8 +6,7 @@
  * @module
  */
 
-import { type Config, defaults, MIN_SIMULATED_USERS } from "./defaults.ts";
-import { PARTITIONERS } from "../actors/placement.ts";
+import { type Config, defaults, MIN_SIMULATED_USERS, PARTITIONERS } from "./defaults.ts";
 import { outOfRange, PARAM_RANGES } from "./ranges.ts";
 
 /** A configuration value that cannot be used. */

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Role } from "../api/roles.ts";
+import type { Role } from "./roles.ts";
 
 /** What was changed. */
 export const AUDIT_ACTIONS = [

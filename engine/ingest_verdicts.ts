@@ -12,14 +12,23 @@
 import { IP, isIpAttempt } from "../actors/ip.ts";
 import type { Address } from "../actors/types.ts";
 import type { InputLimits } from "../config/defaults.ts";
-import type { INGEST_VERDICTS } from "../api/schemas.ts";
-import { routeOf } from "../events/route.ts";
+import { routeOf } from "../actors/route.ts";
 import { futureReason, lateReason, timeliness } from "../events/timeliness.ts";
 import type { VigilEvent } from "../events/types.ts";
 import { parseEvent } from "../events/validate.ts";
 import { oversize } from "./intake.ts";
 
 /** The verdict on one item of an ingest request (as the OpenAPI document lists them). */
+/** What each item of an ingest request became (`engine/ingest_verdicts.ts`). */
+export const INGEST_VERDICTS = [
+  "accepted",
+  "invalid",
+  "oversized",
+  "late",
+  "future",
+  "forwarded",
+] as const;
+
 export type Verdict = typeof INGEST_VERDICTS[number];
 
 /** One item's verdict, as the answer lists it. */
@@ -188,4 +197,18 @@ export function itemVerdict(item: JudgedItem, max_chars: number): ItemVerdict {
 export function withId(event: VigilEvent, text: string): string {
   if (event.raw.event_id !== undefined) return text;
   return JSON.stringify({ ...event.raw, event_id: event.event_id });
+}
+
+/** The outcome of an ingest request. */
+export interface IngestResult {
+  /** Events taken in (accepted here, or forwarded to the worker that owns their partition). */
+  accepted: number;
+  /** Events refused: invalid, oversized, late or future (each dead-lettered with its reason). */
+  rejected: number;
+  /** The first few rejections: item index and reason. */
+  errors: { index: number; reason: string }[];
+  /** Of the accepted, those whose partition another worker owns (not judged late here). */
+  forwarded: number;
+  /** Every item's verdict, in order (`engine/ingest_verdicts.ts`). */
+  items: ItemVerdict[];
 }

@@ -23,7 +23,8 @@ import { needsPlace, withPlace } from "../geo/enrich.ts";
 import type { Batch, Pending } from "../io/log.ts";
 import type { Outbox } from "./outbox.ts";
 import type { PartitionerName } from "../actors/placement.ts";
-import { KEY_FIELD, routeOf, TYPE_OF_KIND } from "../events/route.ts";
+import { KEY_FIELD, routeOf, TYPE_OF_KIND } from "../actors/route.ts";
+import { exponentialDelay } from "../supervisors/strategy.ts";
 import {
   MisplacementReport,
   readRepartitioned,
@@ -313,10 +314,7 @@ export class Intake {
         return;
       } catch (err) {
         this.#health.durable(false, err);
-        const delay = Math.min(
-          this.#backoff.max_ms,
-          this.#backoff.min_ms * 2 ** Math.min(attempt, 16),
-        );
+        const delay = exponentialDelay(this.#backoff.min_ms, this.#backoff.max_ms, attempt + 1);
         await new Promise((r) => setTimeout(r, delay));
         await batch.heartbeat?.().catch(() => {});
       }

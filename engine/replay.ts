@@ -355,11 +355,12 @@ export class Run {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { replay } from "./replay.ts";
- * import { defaults, type Config } from "../config/defaults.ts";
- * const r = await replay(() => ['{"kind":"auth","type":"logout","user_id":"u1","timestamp":0}'],
- *   structuredClone(defaults) as Config);
- * r.events; // 1
+ * import { type Config, defaults } from "../config/defaults.ts";
+ * const line = '{"kind":"auth","type":"logout","user_id":"u1","timestamp":"2026-01-05T10:00:00Z"}';
+ * const r = await replay(() => [[line]], structuredClone(defaults) as Config);
+ * assert.equal(r.events, 1);
  * ```
  */
 export async function replay(

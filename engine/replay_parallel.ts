@@ -28,29 +28,8 @@ import {
   type ReplayResult,
 } from "./replay.ts";
 import { roomFor, wholeLines } from "./line_reader.ts";
-import type { FromWorker, ToWorker } from "./replay_worker.ts";
-
-/**
- * The group of actor types each kind of event goes to: 0 users and IPs, 1 network
- * sources, 2 services and pages. With three threads or more, each group has its own; with
- * two, the users and IPs (the most work in a mixed file) have one, the rest the other.
- */
-export const GROUP_OF_KIND: Readonly<Record<EventKind, number>> = Object.freeze({
-  auth: 0,
-  transaction: 0,
-  flow: 1,
-  click: 2,
-  log: 2,
-  metric: 2,
-});
-
-const GROUPS = 3;
-
-/** The thread a group runs on, of `threads`. */
-export function threadOf(group: number, threads: number): number {
-  if (threads >= GROUPS) return group;
-  return threads === 2 ? Math.min(group, 1) : 0;
-}
+import { type FromWorker, GROUPS, threadOf, type ToWorker } from "./replay_protocol.ts";
+import { GROUP_OF_KIND } from "../actors/route.ts";
 
 const OPENING = '{"kind":"';
 

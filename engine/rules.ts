@@ -11,6 +11,7 @@
 import type { Config } from "../config/defaults.ts";
 import { checkConfig, ConfigError } from "../config/load.ts";
 import { outOfRange, PARAM_RANGES } from "../config/ranges.ts";
+import type { RuleStanding } from "./feedback_tracker.ts";
 
 /** Whether a rule's alerts count (enforce) or are only for evaluation (shadow). */
 export type Mode = "enforce" | "shadow";
@@ -288,3 +289,6 @@ export class Rules {
     return { rule, entity, mode: this.modeOf(rule), params };
   }
 }
+
+/** A rule as the API shows it: as it runs, with its precision and budget. */
+export type RuleView = RuleInfo & RuleStanding;

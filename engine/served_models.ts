@@ -79,3 +79,16 @@ export function loginModelView(models: ModelService): () => RiskModelView | null
     return { version: m.version, risky_index: m.classes.findIndex((c) => c !== benign) };
   });
 }
+
+/** A model as the API lists it. */
+export interface ModelInfo {
+  name: string;
+  /** The version serving, or null. */
+  active: string | null;
+  /** A candidate scored beside the active version, with their agreement so far. */
+  shadow: { version: string; agree: number; disagree: number; error: number } | null;
+  /** The versions present in the models folder. */
+  versions: string[];
+  /** A summary of the active version's manifest. */
+  manifest: Record<string, unknown> | null;
+}

@@ -8,14 +8,14 @@
 import { type Clock, systemClock } from "../actors/clock.ts";
 import { ActorRuntime, type Escalation } from "../actors/runtime.ts";
 import { IP, ipBehaviour } from "../actors/ip.ts";
-import { USER, userBehaviour } from "../actors/user.ts";
-import { FLOW_MODEL, flowRule, SOURCE, sourceBehaviour } from "../actors/source.ts";
-import { SERVICE, serviceBehaviour } from "../actors/service.ts";
-import { PAGE, pageBehaviour } from "../actors/page.ts";
+import { userBehaviour } from "../actors/user.ts";
+import { FLOW_MODEL, flowRule, sourceBehaviour } from "../actors/source.ts";
+import { serviceBehaviour } from "../actors/service.ts";
+import { pageBehaviour } from "../actors/page.ts";
 import { ModelService, versionsOf } from "../models/service.ts";
 import { flowModelView, loadModels, loginModelView, SERVED_MODELS } from "./served_models.ts";
 import type { Config } from "../config/defaults.ts";
-import { KEY_FIELD, messageKey } from "../events/route.ts";
+import { ACTOR_TYPES, KEY_FIELD, kindsOf, messageKey } from "../actors/route.ts";
 import { Topics } from "../events/topics.ts";
 import type { EventKind, VigilEvent } from "../events/types.ts";
 import type { ConsumeOptions, Consumer, Log, Pending, ProduceMessage } from "../io/log.ts";
@@ -26,16 +26,11 @@ import { Metrics } from "../io/metrics.ts";
 import type { Store } from "../io/store.ts";
 import { type FlowOptions, flowsOf, Simulator } from "../sim/simulator.ts";
 import type { HistoryRequest, HistoryResult } from "../sim/history_worker.ts";
-import {
-  type ApiApp,
-  createApp,
-  type IngestResult,
-  type ModelInfo,
-  NotFound,
-  type RuleView,
-  Unavailable,
-} from "../api/app.ts";
-import { Authenticator, Sessions, type UserEntry } from "../api/auth.ts";
+import { type IngestResult } from "./ingest_verdicts.ts";
+import { type ModelInfo } from "./served_models.ts";
+import { type RuleView } from "./rules.ts";
+import { NotFound, Unavailable } from "./errors.ts";
+import type { UserEntry } from "./roles.ts";
 import { Checkpointer } from "./checkpoints.ts";
 import { type RuleInfo, RULES, Rules } from "./rules.ts";
 import { type BudgetPlan, budgetPlanOf, type RuleBudget } from "./feedback.ts";
@@ -52,12 +47,13 @@ import { DAY_MS, periodStart } from "../io/rollups.ts";
 import { WatermarkHolds } from "../actors/holds.ts";
 import { Outbox } from "./outbox.ts";
 import { AlertVolume } from "./alert_volume.ts";
-import { StreamHub } from "../api/stream.ts";
+import { StreamHub } from "./stream.ts";
 import { type Suppression, Suppressions } from "./suppressions.ts";
 import { log } from "./logger.ts";
 import { loggedGeoLocator } from "./geo_locator.ts";
 import { REPARTITION_STREAM_PREFIX, repartitionStream } from "./repartition.ts";
 import { type PartitionerName, type Placement, placementOf } from "../actors/placement.ts";
+import { exponentialDelay } from "../supervisors/strategy.ts";
 
 /** How to build a system. */
 export interface SystemOptions {
@@ -81,6 +77,8 @@ const LOOP_TICK_MS = 500;
 const SIM_TICK_MS = 100;
 /** A backfill waits while its log holds this many records not yet read. */
 const SIM_MAX_UNREAD = 50_000;
+/** A backfill is played once the simulator is at the clock and this few records are unread. */
+const SIM_LIVE_UNREAD = 1_000;
 const MAX_REPORTED_ERRORS = 20;
 /** How often misplaced records are looked at, and logged about at most (see `Intake`). */
 const MISPLACED_CHECK_MS = 5_000;
@@ -102,7 +100,12 @@ export class VigilSystem {
   readonly rules: Rules;
   /** Sends stored alerts to the configured targets (Slack, webhook, Alertmanager). */
   readonly notifier: Notifier;
-  readonly app: ApiApp;
+  /** The principals the API lets in: the admin token, the other roles' tokens, the users file's. */
+  readonly access: {
+    token: string;
+    tokens: { analyst?: string; viewer?: string };
+    users: readonly UserEntry[];
+  };
   /** The console's live stream of alerts and incidents. */
   readonly stream: StreamHub;
   /** Alerts per rule over event time, for the console's charts. */
@@ -193,7 +196,7 @@ export class VigilSystem {
       notificationsQueued: () => this.notifier.queued(),
       drift: () => this.models.drift(),
     });
-    this.metrics.actorTypes([USER, IP, SOURCE, SERVICE, PAGE]);
+    this.metrics.actorTypes(ACTOR_TYPES);
     this.outbox.timed = (target, seconds, ok) => this.metrics.io(target, seconds, ok);
     const models = this.models = new ModelService(c.models, this.metrics);
     const rules = this.rules = new Rules(c, () => {
@@ -268,131 +271,83 @@ export class VigilSystem {
         progress_ms: this.log.shared ? c.runtime.repartition_progress_ms : 0,
         placement: partitioner,
       },
-      health: {
-        durable: (ok, err) => {
-          // Said when it starts, when it ends, and when the reason changes meanwhile (a
-          // store outage can end in another error that keeps the flush failing).
-          const error = ok ? "" : String(err);
-          const now = this.#clock.now();
-          if (ok === this.#durable && error === this.#durableError) {
-            // The same failure again: said once a minute, so a log shows the retries go on.
-            if (ok || now - this.#durableSaidAt < 60_000) return;
-            this.#durableSaidAt = now;
-            log("warn", "Still cannot store or produce alerts; retrying", { error });
-            return;
-          }
-          this.#durableSaidAt = now;
-          const started = this.#durable && !ok;
-          this.#durable = ok;
-          this.#durableError = error;
-          if (ok) log("info", "Alerts are being stored again; resuming");
-          else {
-            log(
-              "warn",
-              started
-                ? "Cannot store or produce alerts; pausing and retrying"
-                : "Still cannot store or produce alerts, for another reason; retrying",
-              { error },
-            );
-          }
-        },
-      },
+      health: { durable: (ok, err) => this.#durableChanged(ok, err) },
     });
     if (this.log.shared && c.io.checkpoint_interval_ms > 0) {
-      this.#checkpoints = new Checkpointer(this.runtime, this.store, {
-        // Actors placed by another partitioner are on other partitions: checkpoints
-        // taken with one are not the other's (murmur2's keep their old names).
-        group: partitioner === "murmur2" ? c.io.kafka_group : `${c.io.kafka_group}/${partitioner}`,
-        interval_ms: c.io.checkpoint_interval_ms,
-        restore_attempts: c.io.checkpoint_restore_attempts,
-        now: () => this.#clock.now(),
-        events: {
-          written: (_partition, _actors, chars, ms) => this.metrics.checkpointWritten(chars, ms),
-          restored: (partition, actors, offsets, age_ms) => {
-            this.metrics.checkpointRestored();
-            log("info", "Partition restored from its checkpoint", {
-              partition,
-              actors,
-              offsets,
-              age_ms,
-            });
-          },
-          failed: (partition, what, err) => {
-            this.metrics.checkpointFailed(what);
-            log("warn", `Checkpoint ${what} failed`, { partition, error: String(err) });
-          },
-        },
-      });
+      this.#checkpoints = this.#checkpointer(partitioner);
     }
-    this.app = createApp({
-      auth: new Authenticator({
-        tokens: { admin: options.token, ...options.tokens },
-        users: options.users ?? [],
-        cache_entries: c.api.auth_cache_entries,
-      }),
-      sessions: new Sessions({ ttl_ms: c.api.session_ttl_ms, max: c.api.max_sessions }),
-      limits: c.api,
-      store: this.store,
-      ready: () => this.ready(),
-      metrics: async () => ({
-        text: await this.metrics.text(),
-        contentType: this.metrics.contentType,
-      }),
-      ingest: (items) => this.ingest(items),
-      requests: (route, method, status, s) => this.metrics.kpi.request(route, method, status, s),
-      pageWindowMs: c.page.window_ms,
-      maxRollupRows: c.aggregate.max_rows,
-      console: { hub: this.stream, volume: this.volume },
-      suppressions: {
-        limits: c.alerts,
-        list: () => this.suppressions.list,
-        save: (s) => this.suppress(s),
+    this.access = {
+      token: options.token,
+      tokens: options.tokens ?? {},
+      users: options.users ?? [],
+    };
+  }
+
+  /** The intake's flushes are durable again, or not (`ok`): said when it changes, and once a minute. */
+  #durableChanged(ok: boolean, err?: unknown): void {
+    // Said when it starts, when it ends, and when the reason changes meanwhile (a
+    // store outage can end in another error that keeps the flush failing).
+    const error = ok ? "" : String(err);
+    const now = this.#clock.now();
+    if (ok === this.#durable && error === this.#durableError) {
+      // The same failure again: said once a minute, so a log shows the retries go on.
+      if (ok || now - this.#durableSaidAt < 60_000) return;
+      this.#durableSaidAt = now;
+      log("warn", "Still cannot store or produce alerts; retrying", { error });
+      return;
+    }
+    this.#durableSaidAt = now;
+    const started = this.#durable && !ok;
+    this.#durable = ok;
+    this.#durableError = error;
+    if (ok) log("info", "Alerts are being stored again; resuming");
+    else {
+      log(
+        "warn",
+        started
+          ? "Cannot store or produce alerts; pausing and retrying"
+          : "Still cannot store or produce alerts, for another reason; retrying",
+        { error },
+      );
+    }
+  }
+
+  /** The partitions' checkpoints in the store, by the group of consumers and the partitioner. */
+  #checkpointer(partitioner: PartitionerName): Checkpointer {
+    const c = this.config;
+    return new Checkpointer(this.runtime, this.store, {
+      // Actors placed by another partitioner are on other partitions: checkpoints
+      // taken with one are not the other's (murmur2's keep their old names).
+      group: partitioner === "murmur2" ? c.io.kafka_group : `${c.io.kafka_group}/${partitioner}`,
+      interval_ms: c.io.checkpoint_interval_ms,
+      restore_attempts: c.io.checkpoint_restore_attempts,
+      now: () => this.#clock.now(),
+      events: {
+        written: (_partition, _actors, chars, ms) => this.metrics.checkpointWritten(chars, ms),
+        restored: (partition, actors, offsets, age_ms) => {
+          this.metrics.checkpointRestored();
+          log("info", "Partition restored from its checkpoint", {
+            partition,
+            actors,
+            offsets,
+            age_ms,
+          });
+        },
+        failed: (partition, what, err) => {
+          this.metrics.checkpointFailed(what);
+          log("warn", `Checkpoint ${what} failed`, { partition, error: String(err) });
+        },
       },
-      actors: this.runtime,
-      partitions: () => this.#assigned,
-      models: {
-        known: SERVED_MODELS,
-        list: () => this.#listModels(),
-        activate: async (name, version) => {
-          if (!(await versionsOf(c.models.dir, name)).includes(version)) {
-            throw new NotFound(`No model ${name} v${version} in ${c.models.dir}`);
-          }
-          const previous = this.models.manifest(name)?.version ?? null;
-          const m = await this.models.activate(name, version);
-          log("info", "Model activated", { model: name, version, previous });
-          return { version: m.version, previous };
-        },
-        shadow: async (name, version) => {
-          if (!(await versionsOf(c.models.dir, name)).includes(version)) {
-            throw new NotFound(`No model ${name} v${version} in ${c.models.dir}`);
-          }
-          await this.models.shadow(name, version);
-          log("info", "Model shadowed", { model: name, version });
-        },
-        unshadow: (name) => this.models.unshadow(name),
-      },
-      rules: {
-        list: () => rules.list().map((r) => this.#ruleView(r)),
-        get: (rule) => {
-          const r = rules.get(rule);
-          return r && this.#ruleView(r);
-        },
-        change: (rule, change) => {
-          const r = this.#changeRule(rule, change);
-          return r && this.#ruleView(r);
-        },
-      },
-      triaged: (kind, id, triage) => this.#triaged(kind, id, triage),
     });
   }
 
   /** A rule with its feedback and budget. */
-  #ruleView(r: RuleInfo): RuleView {
+  ruleView(r: RuleInfo): RuleView {
     return { ...r, ...this.feedback.standing(r.rule) };
   }
 
   /** Changes a rule (the API's and the budget's one path), and logs it. */
-  #changeRule(
+  changeRule(
     rule: string,
     change: { mode?: unknown; params?: unknown },
     by?: "system",
@@ -403,7 +358,7 @@ export class VigilSystem {
   }
 
   /** A triage changed here: its label counts at once (other processes read it soon). */
-  async #triaged(kind: TriageKind, id: string, triage: Triage): Promise<void> {
+  async triaged(kind: TriageKind, id: string, triage: Triage): Promise<void> {
     try {
       await this.feedback.noted(triagedCase(kind, id, triage));
     } catch (err) {
@@ -446,7 +401,7 @@ export class VigilSystem {
    * principal "system" (`rule.auto_shadow`, the rule before and after with its budget).
    */
   async #autoShadow(before: RuleInfo, budget: RuleBudget): Promise<void> {
-    const after = this.#changeRule(before.rule, { mode: "shadow" }, "system")!;
+    const after = this.changeRule(before.rule, { mode: "shadow" }, "system")!;
     log("warn", "Rule moved to shadow mode: over its alert budget", {
       rule: before.rule,
       last_hour: budget.last_hour,
@@ -456,8 +411,8 @@ export class VigilSystem {
       { name: "system", role: "system" },
       "rule.auto_shadow",
       { kind: "rule", id: before.rule },
-      this.#ruleView(before),
-      this.#ruleView(after),
+      this.ruleView(before),
+      this.ruleView(after),
       this.#clock.now(),
     );
     try {
@@ -481,12 +436,9 @@ export class VigilSystem {
     const t = this.topics;
     const partitions = this.config.runtime.partitions;
     const rekeyed = Array.from({ length: partitions }, (_, p) => rekeyStream(p));
-    const direct: Record<string, string[]> = {
-      [USER]: [t.of("auth"), t.of("transaction")],
-      [SOURCE]: [t.of("flow")],
-      [SERVICE]: [t.of("log"), t.of("metric")],
-      [PAGE]: [t.of("click")],
-    };
+    const direct = Object.fromEntries(
+      ACTOR_TYPES.map((type) => [type, kindsOf(type).map((k) => t.of(k))]),
+    );
     const cache = new Map<string, readonly string[]>();
     const shared = this.log.shared;
     return (type, partition) => {
@@ -535,7 +487,7 @@ export class VigilSystem {
   }
 
   /** The models in the models folder, with the version each serves. */
-  async #listModels(): Promise<ModelInfo[]> {
+  async listModels(): Promise<ModelInfo[]> {
     const dir = this.config.models.dir;
     const out: ModelInfo[] = [];
     for (const name of [...SERVED_MODELS].sort()) {
@@ -558,6 +510,32 @@ export class VigilSystem {
       });
     }
     return out;
+  }
+
+  async #hasVersion(name: string, version: string): Promise<void> {
+    const dir = this.config.models.dir;
+    if (!(await versionsOf(dir, name)).includes(version)) {
+      throw new NotFound(`No model ${name} v${version} in ${dir}`);
+    }
+  }
+
+  /** Serves `version` of a model of the folder (NotFound: no such version). */
+  async activateModel(
+    name: string,
+    version: string,
+  ): Promise<{ version: string; previous: string | null }> {
+    await this.#hasVersion(name, version);
+    const previous = this.models.manifest(name)?.version ?? null;
+    const m = await this.models.activate(name, version);
+    log("info", "Model activated", { model: name, version, previous });
+    return { version: m.version, previous };
+  }
+
+  /** Scores `version` of a model beside the one served (NotFound: no such version). */
+  async shadowModel(name: string, version: string): Promise<void> {
+    await this.#hasVersion(name, version);
+    await this.models.shadow(name, version);
+    log("info", "Model shadowed", { model: name, version });
   }
 
   /** Creates the topics, starts consuming, the periodic sweeps and the simulator. */
@@ -675,9 +653,13 @@ export class VigilSystem {
    */
   async #ensureTopics(): Promise<boolean> {
     const io = this.config.io;
-    let delay = io.kafka_connect_backoff_min_ms;
     let saidAt = -Infinity;
     for (let attempt = 1;; attempt++) {
+      const delay = exponentialDelay(
+        io.kafka_connect_backoff_min_ms,
+        io.kafka_connect_backoff_max_ms,
+        attempt,
+      );
       try {
         await this.log.ensureTopics(this.topics.all, this.config.runtime.partitions);
         if (attempt > 1) log("info", "Kafka can be reached now; starting", { attempts: attempt });
@@ -706,7 +688,6 @@ export class VigilSystem {
         });
         this.#wake = null;
         if (this.#stopping) return false;
-        delay = Math.min(io.kafka_connect_backoff_max_ms, delay * 2);
       }
     }
   }
@@ -867,8 +848,12 @@ export class VigilSystem {
   #startSimulator(): void {
     const s = this.config.simulator;
     const now = this.#clock.now();
-    // The backfill is history: its alerts' latency is its age, not the pipeline's.
-    if (s.backfill_s > 0) this.metrics.latencyFrom(now);
+    // The backfill is history: its alerts' latency is its age, not the pipeline's; and so
+    // is that of the events made while it plays, which wait behind it. Latency is observed
+    // from when it has been read (`#backfilled`).
+    let backfilling = s.backfill_s > 0;
+    if (backfilling) this.metrics.latencyFrom(now);
+    const started = performance.now();
     const sim = this.#simulator = new Simulator({
       seed: s.seed,
       users: s.users,
@@ -909,7 +894,17 @@ export class VigilSystem {
           }
         }
         for (const [topic, messages] of byTopic) await this.log.produce(topic, messages);
-        if (!behind) return;
+        if (!behind) {
+          if (backfilling && unread(this.#consumer?.lag() ?? {}) < SIM_LIVE_UNREAD) {
+            backfilling = false;
+            this.metrics.latencyFrom(this.#clock.now());
+            log("info", "Simulated backfill played", {
+              backfill_s: s.backfill_s,
+              took_s: Math.round((performance.now() - started) / 1000),
+            });
+          }
+          return;
+        }
       }
     });
   }

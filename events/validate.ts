@@ -9,7 +9,7 @@
  * @module
  */
 
-import { hash64 } from "../actors/hash.ts";
+import { hash64 } from "./hash.ts";
 import { defaults, type InputLimits } from "../config/defaults.ts";
 import { clip, preview, shapeProblem } from "./bounds.ts";
 import { checkedFlowFeatures, type FlowRow } from "./flow_features.ts";

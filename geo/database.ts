@@ -158,7 +158,7 @@ export function geoLocatorOf(settings: GeoSettings, said: GeoEvents = {}): GeoLo
  * @example
  * ```ts
  * import { GeoLocator } from "./database.ts";
- * const geo = new GeoLocator({ enabled: true, cache_entries: 1000 });
+ * const geo = new GeoLocator({ cache_entries: 1000 });
  * await geo.prepare("8.8.8.8");
  * geo.locate("8.8.8.8")?.asn; // 15169
  * ```

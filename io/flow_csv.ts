@@ -12,61 +12,9 @@
  * @module
  */
 
-/** The 52 features of the flow classifier, in its order (`../shared/data/README.md`). */
-export const FLOW_FEATURES: readonly string[] = Object.freeze([
-  "Destination Port",
-  "Flow Duration",
-  "Total Fwd Packets",
-  "Total Length of Fwd Packets",
-  "Fwd Packet Length Max",
-  "Fwd Packet Length Min",
-  "Fwd Packet Length Mean",
-  "Fwd Packet Length Std",
-  "Bwd Packet Length Max",
-  "Bwd Packet Length Min",
-  "Bwd Packet Length Mean",
-  "Bwd Packet Length Std",
-  "Flow Bytes/s",
-  "Flow Packets/s",
-  "Flow IAT Mean",
-  "Flow IAT Std",
-  "Flow IAT Max",
-  "Flow IAT Min",
-  "Fwd IAT Total",
-  "Fwd IAT Mean",
-  "Fwd IAT Std",
-  "Fwd IAT Max",
-  "Fwd IAT Min",
-  "Bwd IAT Total",
-  "Bwd IAT Mean",
-  "Bwd IAT Std",
-  "Bwd IAT Max",
-  "Bwd IAT Min",
-  "Fwd Header Length",
-  "Bwd Header Length",
-  "Fwd Packets/s",
-  "Bwd Packets/s",
-  "Min Packet Length",
-  "Max Packet Length",
-  "Packet Length Mean",
-  "Packet Length Std",
-  "Packet Length Variance",
-  "FIN Flag Count",
-  "PSH Flag Count",
-  "ACK Flag Count",
-  "Average Packet Size",
-  "Subflow Fwd Bytes",
-  "Init_Win_bytes_forward",
-  "Init_Win_bytes_backward",
-  "act_data_pkt_fwd",
-  "min_seg_size_forward",
-  "Active Mean",
-  "Active Max",
-  "Active Min",
-  "Idle Mean",
-  "Idle Max",
-  "Idle Min",
-]); // deno-fmt-ignore
+import { FLOW_FEATURES } from "../events/flow_features.ts";
+
+export { FLOW_FEATURES };
 
 /** Where rows without addresses or times (MachineLearningCVE) get them from. */
 export interface FlowCsvOptions {

@@ -14,7 +14,7 @@ import type { NotifyTelemetry } from "./notify.ts";
 import type { Alert, EventKind, VigilEvent } from "../events/types.ts";
 import type { DeadLetterReason } from "../actors/ports.ts";
 import type { ModelTelemetry } from "../models/service.ts";
-import { hash64 } from "../actors/hash.ts";
+import { hash64 } from "../events/hash.ts";
 import { KpiMetrics, moveGauge } from "./kpi_metrics.ts";
 import type { JobRun } from "./store.ts";
 

@@ -15,6 +15,7 @@ import type { NotifySettings } from "../config/defaults.ts";
 import { type Alert, SEVERITY_RANK } from "../events/types.ts";
 import type { Store } from "./store.ts";
 import { type Target, targetsOf } from "./notify_targets.ts";
+import { exponentialDelay } from "../supervisors/strategy.ts";
 
 export { hmac, summary, type Target, targetsOf } from "./notify_targets.ts";
 
@@ -150,7 +151,7 @@ class Lane {
           break;
         }
         this.telemetry.notified(this.target.name, "retried", batch.length);
-        const delay = Math.min(this.s.backoff_max_ms, this.s.backoff_min_ms * 2 ** (attempt - 1));
+        const delay = exponentialDelay(this.s.backoff_min_ms, this.s.backoff_max_ms, attempt);
         await this.#sleep(delay);
       }
       if (!finished) return;

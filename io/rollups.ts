@@ -22,7 +22,6 @@
 
 import { AMOUNT_BUCKETS } from "./kpi_metrics.ts";
 import type { Alert } from "../events/types.ts";
-import type { ArchivedEvent } from "./store.ts";
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;
@@ -115,6 +114,13 @@ function row(period: Period, start_ms: number, kind: string, type: string, statu
   };
 }
 
+/** What the roll-ups read of an archived event (`ArchivedEvent` in `store.ts`). */
+export interface CountedEvent {
+  kind: string;
+  ts: number;
+  raw: Record<string, unknown>;
+}
+
 /**
  * Hourly rows counted as events and alerts come: what `rollupEvents` gives at once, kept
  * up to date one event at a time (the in-memory store counts its archive this way, so its
@@ -133,7 +139,7 @@ export class HourCounter {
   }
 
   /** Counts an archived event in its hour. */
-  event(e: ArchivedEvent): void {
+  event(e: CountedEvent): void {
     const [type, status] = rowKeys(e.kind, e.raw);
     const r = this.#row(e.kind, e.ts, type, status);
     const amount = e.raw.amount;
@@ -175,7 +181,7 @@ export class HourCounter {
  * status): what the MongoDB pipelines compute, by the same rule.
  */
 export function rollupEvents(
-  events: Iterable<ArchivedEvent>,
+  events: Iterable<CountedEvent>,
   alerts: Iterable<Alert>,
   range: { from_ms: number; to_ms: number },
 ): RollupRow[] {

@@ -18,7 +18,7 @@
  * @module
  */
 
-import { FLOW_FEATURES } from "../io/flow_csv.ts";
+import { FLOW_FEATURES } from "../events/flow_features.ts";
 import { activity, DAY_MS, type Draw, HOUR_MS, isWeekend, type Sink } from "./benign_base.ts";
 
 /** A packet: time (µs from the flow's start), forward or not, payload bytes, flags. */

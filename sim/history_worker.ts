@@ -31,7 +31,6 @@ self.onmessage = (e: MessageEvent<HistoryRequest>) => {
     for (const event of new Simulator(e.data.options).until(e.data.to_ms)) {
       n++;
       counter.event({
-        event_id: String(event.event_id),
         kind: event.kind,
         ts: Date.parse(event.timestamp),
         raw: event,

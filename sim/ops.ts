@@ -10,7 +10,8 @@
  */
 
 import { seededRandom } from "../actors/random.ts";
-import type { SimEvent, Truth } from "./simulator.ts";
+import { OPS_SCENARIOS, type OpsScenario, type SimEvent, type Truth } from "./truth.ts";
+export { OPS_SCENARIOS, type OpsScenario };
 
 /** How to simulate operations traffic. */
 export interface OpsOptions {
@@ -22,18 +23,6 @@ export interface OpsOptions {
    */
   spike_after_ms?: number;
 }
-
-/** The incidents, in rotation. */
-export const OPS_SCENARIOS = [
-  "error_burst",
-  "cpu_saturation",
-  "latency_spike",
-  "rapid_transfers",
-  "large_transfer",
-  "traffic_spike",
-  "deploy",
-] as const;
-export type OpsScenario = (typeof OPS_SCENARIOS)[number];
 
 const RULES: Readonly<Record<Exclude<OpsScenario, "deploy">, string>> = {
   error_burst: "svc.error_burst",

@@ -10,24 +10,20 @@
 
 import { TimeHeap } from "../actors/heap.ts";
 import { seededRandom } from "../actors/random.ts";
-import { Ops, type OpsOptions, type OpsScenario } from "./ops.ts";
+import { Ops, type OpsOptions } from "./ops.ts";
+import {
+  NET_SCENARIOS,
+  type NetScenario,
+  type Scenario,
+  type SimEvent,
+  type Truth,
+} from "./truth.ts";
+// The scenarios and the truth, for those who import them from the simulator.
+export * from "./truth.ts";
 import { distanceKm } from "../actors/rules/login_risk.ts";
 import { defaults, MIN_SIMULATED_USERS } from "../config/defaults.ts";
 import type { ModelManifest } from "../models/service.ts";
 import { ATTACK_AGENTS, ATTACKER_CITIES, type City, HOME_CITIES, USER_AGENTS } from "./geo.ts";
-
-/** Attack scenarios the simulator can inject. */
-export const SCENARIOS = [
-  "brute_force",
-  "guess_then_success",
-  "password_spray",
-  "credential_stuffing",
-  "account_takeover",
-  "impossible_travel",
-  "slow_attack",
-] as const;
-/** One attack scenario. */
-export type Scenario = (typeof SCENARIOS)[number];
 
 /**
  * The scenarios in the order they are injected by default: every one of them, attempts
@@ -61,15 +57,6 @@ export const EXPECTED_RULES: Readonly<Record<Scenario, readonly string[]>> = {
   impossible_travel: ["auth.risky_login", "auth.impossible_travel"],
   slow_attack: ["ip.throttle"],
 };
-
-/**
- * Network scenarios besides the flow model's attack classes, in the flows' rotation: a
- * port scan of one host, an address scan of one port, and a flood from a source that
- * talked to its target normally before.
- */
-export const NET_SCENARIOS = ["port_scan", "address_scan", "flood"] as const;
-/** One network scenario. */
-export type NetScenario = (typeof NET_SCENARIOS)[number];
 
 const NET_RULES: Readonly<Record<NetScenario, string>> = {
   port_scan: "net.port_scan",
@@ -169,25 +156,6 @@ export function flowsOf(m: ModelManifest | null, per_second: number): FlowOption
     per_second,
   };
 }
-
-/** The ground truth of one injected attack. */
-export interface Truth {
-  scenario: Scenario | "flow_attack" | NetScenario | OpsScenario;
-  rules: readonly string[];
-  /** The user attacked, the attacking IP for attacks across many users, or a flow source. */
-  entity: { type: "user" | "ip" | "src" | "service" | "page"; key: string };
-  attacker_ip: string;
-  start: string;
-  end: string;
-  /** The event at which the attack becomes detectable (the last one of it). */
-  decisive_event_id: string;
-  event_ids: string[];
-  /** The attacker's successful logins (the ones `auth.risky_login` should find), if any. */
-  risky_logins?: { user_id: string; event_id: string }[];
-}
-
-/** A simulated event: a JSON-ready object in docs/events-and-alerts.md format. */
-export type SimEvent = Record<string, unknown> & { kind: string; timestamp: string };
 
 interface User {
   id: string;

@@ -2,8 +2,10 @@
  * Supervision strategies as data, and the one pure function that decides what
  * happens when an actor fails.
  *
- * The default, as in Pekko, is to stop. Restarts resume from the last good state:
- * behaviours never mutate their state, so the state before the failed turn is intact.
+ * The runtime's default is `backoff`, with the limits of `supervision` in the
+ * configuration (`actors/runtime.ts`); a type may be given another. Every strategy but
+ * `stop` keeps the last good state: behaviours never mutate their state, so the state
+ * before the failed turn is intact, and a restart, a resume and a skip all go on from it.
  *
  * @module
  */
@@ -13,7 +15,7 @@ export interface Stop {
   kind: "stop";
 }
 
-/** Keep the state, skip the failed message (dead-lettered). */
+/** Keep the state and dead-letter the failed message at once, without retrying it. */
 export interface Resume {
   kind: "resume";
 }
@@ -60,7 +62,10 @@ export type Directive =
   | { action: "resume" }
   /** Restart from the last good state and run the message again after `delay_ms`. */
   | { action: "retry"; delay_ms: number }
-  /** Restart from the last good state; the message has had its retries and is dead-lettered. */
+  /**
+   * The message has had its retries: it is dead-lettered and the actor goes on from its
+   * last good state (what `resume` does at the first failure).
+   */
   | { action: "skip" }
   /** The key failed too often: dead-letter this and later messages for a while. */
   | { action: "quarantine" };
@@ -95,9 +100,26 @@ export function decide(strategy: Strategy, failure: Failure, random: () => numbe
   }
 }
 
+/**
+ * The wait before try number `attempt` (1-based) of anything retried with exponential
+ * backoff: `min_ms · 2^(attempt-1)`, at most `max_ms`. Actors' retries (with jitter, in
+ * `backoffDelay`), snapshot loads, the intake's flushes, notifications and connecting to
+ * Kafka all wait by it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { exponentialDelay } from "./strategy.ts";
+ * assert.deepEqual([1, 2, 3, 9].map((a) => exponentialDelay(100, 1_000, a)), [100, 200, 400, 1_000]);
+ * ```
+ */
+export function exponentialDelay(min_ms: number, max_ms: number, attempt: number): number {
+  return Math.min(max_ms, min_ms * 2 ** Math.min(Math.max(0, attempt - 1), 40));
+}
+
 /** The delay before retry number `attempt` (1-based) under a backoff strategy. */
 export function backoffDelay(strategy: Backoff, attempt: number, random: () => number): number {
-  const base = Math.min(strategy.max_ms, strategy.min_ms * 2 ** Math.max(0, attempt - 1));
+  const base = exponentialDelay(strategy.min_ms, strategy.max_ms, attempt);
   return Math.round(base * (1 + strategy.jitter * random()));
 }
 

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { loadConfig } from "../../config/load.ts";
 import { VigilSystem } from "../../engine/system.ts";
 import { MemoryLog } from "../../io/memory_log.ts";
+import { appOf } from "../../api/system_app.ts";
 
 const TOKEN = "test-token";
 const REFUSED = 'Kafka refused the SCRAM-SHA-256 login of user "vigil": check the password';
@@ -28,7 +29,7 @@ class RefusingLog extends MemoryLog {
 }
 
 async function ready(system: VigilSystem): Promise<{ status: number; reasons: string[] }> {
-  const res = await system.app.request("/ready");
+  const res = await appOf(system).request("/ready");
   return { status: res.status, reasons: (await res.json()).reasons };
 }
 
@@ -108,7 +109,9 @@ Deno.test("no API answer holds a configured secret", async () => {
       "/api/v1/rules/auth.brute_force",
     ];
     for (const path of paths) {
-      const res = await system.app.request(path, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const res = await appOf(system).request(path, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
       const text = await res.text();
       assert.ok(res.status < 500, `${path}: ${res.status}`);
       for (const s of secrets) assert.ok(!text.includes(s), `${path} shows ${s}`);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { post, request, TOKEN, waitFor, withSystem } from "./system.ts";
+import { appOf } from "../../api/system_app.ts";
 
 /** Five failed logins of `user` within a minute, ending now: a brute force. */
 function bruteForce(user: string): string {
@@ -17,7 +18,7 @@ function bruteForce(user: string): string {
 
 Deno.test("GET / and /console/*: the page and its files from this process, with no token", async () => {
   await withSystem(async (system) => {
-    const page = await system.app.request("/");
+    const page = await appOf(system).request("/");
     assert.equal(page.status, 200);
     const csp = page.headers.get("content-security-policy") ?? "";
     assert.match(csp, /default-src 'self'/);
@@ -32,18 +33,18 @@ Deno.test("GET / and /console/*: the page and its files from this process, with 
     assert.ok(named.length >= 7, named.join(" "));
     assert.doesNotMatch(html, /https?:\/\//);
     for (const path of named) {
-      const res = await system.app.request(path);
+      const res = await appOf(system).request(path);
       assert.equal(res.status, 200, path);
       assert.match(res.headers.get("content-type")!, /^text\/(javascript|css)/);
       const etag = res.headers.get("etag")!;
       const text = await res.text();
       assert.ok(text.length > 500, `${path} has its content`);
-      const again = await system.app.request(path, { headers: { "if-none-match": etag } });
+      const again = await appOf(system).request(path, { headers: { "if-none-match": etag } });
       assert.equal(again.status, 304);
     }
-    const preact = await (await system.app.request("/console/vendor/preact.mjs")).text();
+    const preact = await (await appOf(system).request("/console/vendor/preact.mjs")).text();
     assert.match(preact, /export\s*\{/, "Preact's ES module");
-    const missing = await system.app.request("/console/nothing.js");
+    const missing = await appOf(system).request("/console/nothing.js");
     assert.equal(missing.status, 404);
     assert.match((await missing.json()).error, /No console file nothing.js/);
   });
@@ -51,8 +52,8 @@ Deno.test("GET / and /console/*: the page and its files from this process, with 
 
 Deno.test("GET /api/v1/stream: needs the token; streams new alerts, their incidents and triage changes", async () => {
   await withSystem(async (system) => {
-    assert.equal((await system.app.request("/api/v1/stream")).status, 401);
-    const res = await system.app.request("/api/v1/stream", {
+    assert.equal((await appOf(system).request("/api/v1/stream")).status, 401);
+    const res = await appOf(system).request("/api/v1/stream", {
       headers: { authorization: `Bearer ${TOKEN}` },
     });
     assert.equal(res.status, 200);
@@ -74,7 +75,7 @@ Deno.test("GET /api/v1/stream: needs the token; streams new alerts, their incide
     await until(/event: alert\n[^\n]*\ndata: \{[^\n]*"rule":"auth.brute_force"/);
     await until(/event: incident\n[^\n]*\ndata: \{[^\n]*"incident_id"/);
     const incident = JSON.parse(/event: incident\n[^\n]*\ndata: (.*)\n/.exec(text)![1]!);
-    const changed = await system.app.request(`/api/v1/incidents/${incident.incident_id}`, {
+    const changed = await appOf(system).request(`/api/v1/incidents/${incident.incident_id}`, {
       method: "PATCH",
       headers: {
         authorization: `Bearer ${TOKEN}`,
@@ -96,7 +97,7 @@ Deno.test("GET /api/v1/stream: needs the token; streams new alerts, their incide
 Deno.test("GET /api/v1/stream: one client past VIGIL_CONSOLE_STREAM_MAX_CLIENTS gets 503", async () => {
   await withSystem(async (system) => {
     const open = () =>
-      system.app.request("/api/v1/stream", { headers: { authorization: `Bearer ${TOKEN}` } });
+      appOf(system).request("/api/v1/stream", { headers: { authorization: `Bearer ${TOKEN}` } });
     const first = await open();
     assert.equal(first.status, 200);
     const second = await open();

@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { post, request, waitFor, withSystem } from "./system.ts";
 import { rollupRange } from "../../engine/rollup_job.ts";
+import { appOf } from "../../api/system_app.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -122,7 +123,7 @@ Deno.test("GET /api/v1/events: filters, time range and paging over the archive",
       assert.equal(res.status, 400, `${query}: ${res.text}`);
       assert.match(JSON.parse(res.text).error, why, query);
     }
-    const anon = await system.app.request("/api/v1/events");
+    const anon = await appOf(system).request("/api/v1/events");
     await anon.text();
     assert.equal(anon.status, 401);
   }, (config) => {
@@ -149,6 +150,7 @@ Deno.test("GET /api/v1/pages/{page}/counts: a page's views per minute in a range
     ];
     const r = await post(system, "/api/v1/events", JSON.stringify(clicks));
     assert.equal(r.status, 202, r.text);
+    await system.whenIdle();
     const counts = async (query = "") => {
       const res = await request(system, `/api/v1/pages/%2Fcards/counts${query}`);
       assert.equal(res.status, 200, res.text);

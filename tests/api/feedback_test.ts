@@ -3,6 +3,7 @@ import type { Alert } from "../../events/types.ts";
 import type { VigilSystem } from "../../engine/system.ts";
 import { applyTriage, UNTOUCHED } from "../../engine/triage.ts";
 import { sendJson, waitFor, withSystem } from "./system.ts";
+import { appOf } from "../../api/system_app.ts";
 
 const send = sendJson;
 
@@ -76,7 +77,7 @@ Deno.test("resolving with a label changes the rule's precision in GET /api/v1/ru
     assert.equal(reopened.status, 200);
     assert.equal((await feedbackOf(system, "ip.password_spray")).precision, null);
     // The gauge: present for a rule with a precision, absent for one without.
-    const metrics = await (await system.app.request("/metrics")).text();
+    const metrics = await (await appOf(system).request("/metrics")).text();
     assert.match(metrics, /^vigil_rule_precision\{rule="ip.throttle"\} 1$/m);
     assert.doesNotMatch(metrics, /^vigil_rule_precision\{rule="ip.password_spray"\}/m);
     assert.doesNotMatch(metrics, /^vigil_rule_precision\{rule="auth.brute_force"\}/m);
@@ -153,7 +154,7 @@ Deno.test("a rule over its alert budget is flagged; one configured for it goes t
       over: true,
       auto_shadow: true,
     });
-    const metrics = await (await system.app.request("/metrics")).text();
+    const metrics = await (await appOf(system).request("/metrics")).text();
     assert.match(metrics, /^vigil_rule_over_budget\{rule="ip.throttle"\} 1$/m);
     assert.match(metrics, /^vigil_rule_over_budget\{rule="ip.password_spray"\} 1$/m);
     assert.match(metrics, /^vigil_rule_over_budget\{rule="auth.brute_force"\} 0$/m);

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { pageLabel } from "../../io/metrics.ts";
 import { assertAllAccepted, countsOf, post, TOKEN, waitFor, withSystem } from "./system.ts";
 import { PROTOTYPE_NAMES } from "../unit/hostile.ts";
+import { appOf } from "../../api/system_app.ts";
 
 const MINUTE = 60_000;
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -74,7 +75,7 @@ Deno.test("Metric fields named after Object.prototype properties are followed by
     const r = await post(system, "/api/v1/events", events.join("\n"), "application/x-ndjson");
     assertAllAccepted(r.json, 640);
     const view = await waitFor("the proto service's 40 metric events", async () => {
-      const got = await system.app.request("/api/v1/actors/service/proto", {
+      const got = await appOf(system).request("/api/v1/actors/service/proto", {
         headers: { authorization: `Bearer ${TOKEN}` },
       });
       const body = await got.json();
@@ -106,10 +107,10 @@ Deno.test("A 900 KB page name is refused and /metrics stays small; a long page's
     ];
     assert.equal((await post(system, "/api/v1/events", `[${warm.join(",")}]`)).json.accepted, 2);
     await waitFor("the warm-up page's window to show", async () => {
-      const t = await (await system.app.request("/metrics")).text();
+      const t = await (await appOf(system).request("/metrics")).text();
       return t.includes('vigil_page_views_last_window{page="/warm"}') ? t : undefined;
     });
-    const before = (await (await system.app.request("/metrics")).text()).length;
+    const before = (await (await appOf(system).request("/metrics")).text()).length;
     const huge = "/" + "p".repeat(900_000);
     const r = await post(system, "/api/v1/events", click(huge, minute));
     assert.match(r.json.errors[0].reason, /field "page" is 900001 characters long/);
@@ -123,7 +124,7 @@ Deno.test("A 900 KB page name is refused and /metrics stays small; a long page's
     assert.equal(ok.json.accepted, 3);
     const label = `vigil_page_views_last_window{page="${pageLabel(long)}"}`;
     const text = await waitFor("the long page's window to show under its cut label", async () => {
-      const t = await (await system.app.request("/metrics")).text();
+      const t = await (await appOf(system).request("/metrics")).text();
       return t.includes(label) ? t : undefined;
     });
     assert.ok(text.length < before + 2_000, `/metrics grew from ${before} to ${text.length}`);

@@ -13,9 +13,10 @@ import { VirtualClock } from "../../actors/clock.ts";
 import { USER } from "../../actors/user.ts";
 import type { Config } from "../../config/defaults.ts";
 import { loadConfig } from "../../config/load.ts";
-import { INGEST_VERDICTS } from "../../api/schemas.ts";
+import { INGEST_VERDICTS } from "../../engine/ingest_verdicts.ts";
 import { VigilSystem } from "../../engine/system.ts";
 import { post, TOKEN, waitFor, withSystem } from "./system.ts";
+import { appOf } from "../../api/system_app.ts";
 
 const MINUTE = 60_000;
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -185,7 +186,7 @@ Deno.test("POST /api/v1/events is a 503 with Retry-After when the hold table is 
       "accepted",
     ]);
     clock.advance(10_000);
-    const full = await system.app.request("/api/v1/events", {
+    const full = await appOf(system).request("/api/v1/events", {
       method: "POST",
       headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
       body: login("c", t),
@@ -209,7 +210,7 @@ Deno.test("POST /api/v1/events is a 503 with Retry-After when the hold table is 
 
 Deno.test("GET /openapi.json describes the ingest answer's items, their verdicts and the 503", async () => {
   await withSystem(async (system) => {
-    const doc = await (await system.app.request("/openapi.json")).json();
+    const doc = await (await appOf(system).request("/openapi.json")).json();
     const responses = doc.paths["/api/v1/events"].post.responses;
     const ref = responses["202"].content["application/json"].schema.$ref as string;
     const schema = doc.components.schemas[ref.replace("#/components/schemas/", "")];

@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { post, request, TOKEN, waitFor, withSystem } from "./system.ts";
 import type { VigilSystem } from "../../engine/system.ts";
+import { appOf } from "../../api/system_app.ts";
 
 /** The value of one sample of the exposition text (NaN when absent). */
 function sample(text: string, name: string, labels: string): number {
@@ -17,7 +18,7 @@ function sample(text: string, name: string, labels: string): number {
 }
 
 async function metricsText(system: VigilSystem): Promise<string> {
-  const res = await system.app.request("/metrics");
+  const res = await appOf(system).request("/metrics");
   assert.equal(res.status, 200);
   return await res.text();
 }
@@ -119,11 +120,13 @@ Deno.test("KPI metrics: HTTP requests by route pattern, method and status, unmat
   await withSystem(async (system) => {
     assert.equal((await request(system, "/api/v1/alerts?limit=5")).status, 200);
     assert.equal((await request(system, "/api/v1/alerts/no-such-alert")).status, 404);
-    const anon = await system.app.request("/api/v1/alerts");
+    const anon = await appOf(system).request("/api/v1/alerts");
     await anon.text();
     assert.equal(anon.status, 401);
     for (const path of ["/nope-1", "/nope-2/x"]) {
-      const res = await system.app.request(path, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const res = await appOf(system).request(path, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
       await res.text();
       assert.equal(res.status, 404);
     }

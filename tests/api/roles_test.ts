@@ -13,6 +13,7 @@ import { openapiPath, type Role, ROLES, ROUTE_ROLES } from "../../api/roles.ts";
 import { AuthConfigError, Authenticator, hashToken, parseUsers, Sessions } from "../../api/auth.ts";
 import type { AuditEntry } from "../../engine/audit.ts";
 import { waitFor } from "./system.ts";
+import { appOf } from "../../api/system_app.ts";
 
 const TOKENS: Record<Role, string> = {
   admin: "roles-admin-token",
@@ -46,7 +47,7 @@ async function call(
 ) {
   const headers: Record<string, string> = { "content-type": "application/json", ...o.headers };
   if (o.token !== undefined) headers.authorization = `Bearer ${o.token}`;
-  const res = await system.app.request(path, {
+  const res = await appOf(system).request(path, {
     method,
     headers,
     ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
@@ -81,7 +82,7 @@ const concrete = (path: string) => path.replace(/\{(\w+)\}/g, (_, p: string) => 
 async function documented(
   system: VigilSystem,
 ): Promise<{ method: string; path: string; role: Role; responses: string[] }[]> {
-  const openapi = await (await system.app.request("/openapi.json")).json();
+  const openapi = await (await appOf(system).request("/openapi.json")).json();
   const out = [];
   for (const [path, ops] of Object.entries(openapi.paths)) {
     if (!path.startsWith("/api/v1/")) continue;
@@ -100,7 +101,7 @@ async function documented(
 Deno.test("Every /api/v1 route the app serves has one role, the same in ROUTE_ROLES and the OpenAPI document, and the document names no route the app lacks", async () => {
   await withRoles(async (system) => {
     const served = new Set(
-      system.app.routes
+      appOf(system).routes
         .filter((r) => r.method !== "ALL" && r.path.startsWith("/api/v1/"))
         .map((r) => `${r.method} ${r.path}`),
     );
@@ -275,7 +276,7 @@ Deno.test("Console sessions: a token signs in to an HttpOnly, SameSite=Strict co
       401,
     );
     assert.equal((await call(system, "POST", "/auth/session", { body: { tok: "x" } })).status, 400);
-    const res = await system.app.request("/auth/session", {
+    const res = await appOf(system).request("/auth/session", {
       method: "POST",
       body: JSON.stringify({ token: TOKENS.analyst }),
     });
@@ -321,7 +322,7 @@ Deno.test("Console sessions: a token signs in to an HttpOnly, SameSite=Strict co
       body: { mode: "shadow" },
     });
     assert.equal(admin.status, 403, "a session has its principal's role");
-    const out = await system.app.request("/auth/session", {
+    const out = await appOf(system).request("/auth/session", {
       method: "DELETE",
       headers: { cookie },
     });

@@ -4,6 +4,7 @@ import { loadConfig } from "../../config/load.ts";
 import { linesOf, replay } from "../../engine/replay.ts";
 import type { VigilSystem } from "../../engine/system.ts";
 import { metricSum, TOKEN, waitFor, withSystem } from "./system.ts";
+import { appOf } from "../../api/system_app.ts";
 
 const MINUTE = 60_000;
 
@@ -12,7 +13,7 @@ async function send(
   path: string,
   o: { method?: string; body?: unknown } = {},
 ) {
-  const res = await system.app.request(path, {
+  const res = await appOf(system).request(path, {
     method: o.method ?? "GET",
     headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
     ...(o.body !== undefined ? { body: JSON.stringify(o.body) } : {}),
@@ -63,7 +64,7 @@ Deno.test("Suppressions: a suppressed alert is kept and counted as suppressed, n
     assert.equal(byUser.get("alice")!.mode, "suppressed");
     assert.equal(byUser.get("alice")!.suppressed_by, made.json.id);
     assert.equal(byUser.get("bob")!.mode, "enforce");
-    const metrics = (await system.app.request("/metrics")).text();
+    const metrics = (await appOf(system).request("/metrics")).text();
     assert.equal(metricSum(await metrics, "vigil_alerts_total", 'mode="suppressed"'), 1);
     // Suppressed alerts join no incident: bob's hour is the only one.
     const incidents = await send(system, "/api/v1/incidents");

@@ -25,7 +25,7 @@ import { partitionOf } from "../../actors/murmur2.ts";
 import { crc32PartitionOf } from "../../actors/crc32.ts";
 import { type Placement, placementOf } from "../../actors/placement.ts";
 import { FLOW_MODEL } from "../../actors/source.ts";
-import { KEY_FIELD } from "../../events/route.ts";
+import { KEY_FIELD } from "../../actors/route.ts";
 import { Topics } from "../../events/topics.ts";
 import type { EventKind } from "../../events/types.ts";
 

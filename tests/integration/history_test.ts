@@ -16,6 +16,7 @@ import { VigilSystem } from "../../engine/system.ts";
 import { DAY_MS } from "../../io/rollups.ts";
 import { type SimEvent, Simulator } from "../../sim/simulator.ts";
 import { TOKEN, waitFor } from "../api/system.ts";
+import { appOf } from "../../api/system_app.ts";
 
 Deno.test({
   name:
@@ -73,7 +74,7 @@ Deno.test({
     const run = await rollupRange(system.store, from, now, "test", clock.now);
     assert.equal(run.outcome, "ok");
 
-    const res = await system.app.request(`/api/v1/stats?period=day&from=${from}&to=${now + 1}`, {
+    const res = await appOf(system).request(`/api/v1/stats?period=day&from=${from}&to=${now + 1}`, {
       headers: { authorization: `Bearer ${TOKEN}` },
     });
     assert.equal(res.status, 200);

@@ -14,6 +14,7 @@ import { VigilSystem } from "../../engine/system.ts";
 import { MongoStore } from "../../io/mongo_store.ts";
 import { mongoUri, unique } from "./servers.ts";
 import { assertTrends, simulatedDays } from "./trend_checks.ts";
+import { appOf } from "../../api/system_app.ts";
 
 const TOKEN = "trends-token";
 
@@ -39,7 +40,7 @@ Deno.test({
     const system = new VigilSystem({ config, token: TOKEN, store });
     await system.start({ simulate: false });
     const call = async (path: string, init: RequestInit = {}) => {
-      const res = await system.app.request(path, {
+      const res = await appOf(system).request(path, {
         ...init,
         headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
       });

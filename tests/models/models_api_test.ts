@@ -2,12 +2,13 @@ import assert from "node:assert/strict";
 import { loadConfig } from "../../config/load.ts";
 import { VigilSystem } from "../../engine/system.ts";
 import { scratch, variant } from "./scratch.ts";
+import { appOf } from "../../api/system_app.ts";
 
 const TOKEN = "models-token";
 const FLOW = "flow_classifier";
 
 async function call(system: VigilSystem, path: string, body?: unknown, token = TOKEN) {
-  const res = await system.app.request(path, {
+  const res = await appOf(system).request(path, {
     method: body === undefined ? "GET" : "POST",
     headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
     ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
@@ -63,7 +64,7 @@ Deno.test("Hot reload through the API: start serves the newest version, a good o
     assert.deepEqual(r.json.models[0].shadow, { version: "2", agree: 1, disagree: 0, error: 0 });
     r = await call(system, `/api/v1/models/${FLOW}/shadow`, { version: "3" });
     assert.equal(r.status, 422, "a broken candidate is refused");
-    const res = await system.app.request(`/api/v1/models/${FLOW}/shadow`, {
+    const res = await appOf(system).request(`/api/v1/models/${FLOW}/shadow`, {
       method: "DELETE",
       headers: { authorization: `Bearer ${TOKEN}` },
     });

@@ -3,12 +3,8 @@ import { FLOW_MODEL } from "../../actors/source.ts";
 import { LOGIN_MODEL } from "../../actors/rules/login_risk.ts";
 import { type Config, defaults } from "../../config/defaults.ts";
 import { linesOf, linesOfFile, replay, type ReplayResult } from "../../engine/replay.ts";
-import {
-  groupOfBytes,
-  groupOfLine,
-  replayThreaded,
-  threadOf,
-} from "../../engine/replay_parallel.ts";
+import { groupOfBytes, groupOfLine, replayThreaded } from "../../engine/replay_parallel.ts";
+import { threadOf } from "../../engine/replay_protocol.ts";
 import { ModelService } from "../../models/service.ts";
 import { flowsOf, Simulator } from "../../sim/simulator.ts";
 

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type Config, defaults, type InputLimits } from "../../config/defaults.ts";
 import { linesOf, replay, Run } from "../../engine/replay.ts";
-import { routeOf } from "../../events/route.ts";
+import { routeOf } from "../../actors/route.ts";
 import type { VigilEvent } from "../../events/types.ts";
 import { parseEvent, TOPIC_OF_KIND } from "../../events/validate.ts";
 import { checkReplay, hostileLine, hostileLines, hostileValue, KINDS, REFUSED } from "./hostile.ts";

@@ -60,7 +60,12 @@ const recorder: Behaviour<S, Msg | { fired: string }> = {
       });
     }
     if (m.after !== undefined) {
-      effects.push({ kind: "timer", name: "p", after_ms: m.after, message: { fired: "p" } });
+      effects.push({
+        kind: "processing_timer",
+        name: "p",
+        after_ms: m.after,
+        message: { fired: "p" },
+      });
     }
     if (m.timer !== undefined) {
       effects.push({ kind: "timer", name: "t", at_ms: m.timer, message: { fired: "t" } });

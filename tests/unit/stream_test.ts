@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { StreamHub } from "../../api/stream.ts";
+import { StreamHub } from "../../engine/stream.ts";
 
 const LIMITS = {
   stream_max_clients: 2,
