@@ -43,6 +43,7 @@ import { flowsOf, ROTATION, type Scenario, SCENARIOS, Simulator } from "./sim/si
 import { formatQuality, quality } from "./sim/quality.ts";
 import { type HttpFront, serveWithTimeouts } from "./io/http_server.ts";
 import { appOf } from "./api/system_app.ts";
+import { Progress } from "./engine/progress.ts";
 
 /** What `main.ts help` prints: every command and its flags. */
 export const HELP = `Vigil: real-time behaviour and intrusion detection.
@@ -485,8 +486,14 @@ async function aggregate(args: Args): Promise<number> {
   }
   const { store } = await connectIo({ ...config, io: { ...config.io, kafka_brokers: "" } });
   if (!store) throw new CommandError("MongoDB could not be opened");
+  const progress = new Progress("aggregate", { unit: "days" });
+  progress.stage(
+    `rolling up ${new Date(from).toISOString()} to ${new Date(to).toISOString()}`,
+    (to - from) / 86_400_000,
+  );
   try {
     const run = await rollupRange(store, from, to, `aggregate:${Deno.pid}`);
+    progress.done(`${run.rows} rows`);
     const line =
       `${run.outcome}: ${run.from} to ${run.to}, ${run.rows} rows in ${run.duration_ms} ms`;
     if (run.outcome === "failed") throw new CommandError(`${line}: ${run.error}`);
@@ -516,9 +523,14 @@ async function replay(args: Args): Promise<number> {
   // Flows and logins are scored as a live worker scores them, by the newest models.
   const models = new ModelService(config.models);
   await loadModels(models, config.models.dir);
-  const lines = linesOfFile(input, undefined, config.max_event_bytes);
+  const progress = new Progress("replay", { unit: "bytes" });
+  progress.stage("reading", (await Deno.stat(input)).size);
+  const lines = linesOfFile(input, undefined, config.max_event_bytes, (n) => progress.advance(n));
   const manifest = replayManifest(config, models, SERVED_MODELS);
   const r = await replayLines(lines, config, models, suppressions).finally(() => models.close());
+  progress.done(
+    `${r.events.toLocaleString("en-US")} events, ${r.alerts.length.toLocaleString("en-US")} alerts`,
+  );
   if (manifestOut) await Deno.writeTextFile(manifestOut, JSON.stringify(manifest, null, 2) + "\n");
   const text = r.alerts.map((a) => JSON.stringify(a) + "\n").join("");
   if (output) await Deno.writeTextFile(output, text);
@@ -702,6 +714,8 @@ async function simulate(args: Args): Promise<number> {
   let sent = 0;
   let last_ms = -Infinity;
   const chunk = realtime ? Math.max(1, Math.round(rate / 10)) : 5_000;
+  const progress = new Progress("simulate", { unit: "events" });
+  progress.stage(to ? `posting to ${to}` : "writing", count);
   while (sent < count) {
     const until = realtime ? Date.now() : Infinity;
     const events = sim.take(Math.min(chunk, count - sent), until);
@@ -710,6 +724,7 @@ async function simulate(args: Args): Promise<number> {
       if (file) await file.write(encoder.encode(body));
       if (to) await post(to, token, body);
       sent += events.length;
+      progress.advance(events.length);
       last_ms = Date.parse(events[events.length - 1]!.timestamp);
     }
     if (realtime) await new Promise((r) => setTimeout(r, 100));
@@ -725,6 +740,7 @@ async function simulate(args: Args): Promise<number> {
         .join(""),
     );
   }
+  progress.done(`${sent.toLocaleString("en-US")} events, ${sim.truths.length} attacks`);
   log("info", "Simulated", { events: sent, attacks: sim.truths.length });
   return 0;
 }

@@ -844,7 +844,18 @@ export function createApp(deps: ApiDeps): ApiApp {
     return c.json({ count: entries.length, entries, next }, 200);
   });
 
-  app.notFound((c) => c.json({ error: `No route ${c.req.method} ${c.req.path}` }, 404));
+  const allowed = allowedMethods(app);
+  app.notFound((c) => {
+    // A path the API serves, asked with a method it does not: 405 with what it allows.
+    const methods = allowed(c.req.path);
+    if (methods.length > 0) {
+      c.header("Allow", methods.join(", "));
+      return c.json({
+        error: `${c.req.method} is not allowed on ${c.req.path}: only ${methods.join(", ")}`,
+      }, 405);
+    }
+    return c.json({ error: `No route ${c.req.method} ${c.req.path}` }, 404);
+  });
   app.onError((err, c) => {
     if (err instanceof BadRequest) return c.json({ error: err.message }, 400);
     if (err instanceof NotFound) return c.json({ error: err.message }, 404);
@@ -856,6 +867,29 @@ export function createApp(deps: ApiDeps): ApiApp {
     return c.json({ error: `Internal error: ${err.message}` }, 500);
   });
   return app;
+}
+
+/**
+ * The methods the app serves a path with (its routes' patterns, `:param` segments matching
+ * one segment), HEAD with GET; read from the routes when first asked, once they are all in.
+ */
+function allowedMethods(app: ApiApp): (path: string) => string[] {
+  let table: { pattern: RegExp; method: string }[] | null = null;
+  return (path) => {
+    table ??= app.routes.filter((r) => r.method !== "ALL" && !r.path.includes("*")).map((r) => ({
+      method: r.method,
+      pattern: new RegExp(
+        "^" +
+          r.path.split("/").map((seg) =>
+            seg.startsWith(":") ? "[^/]+" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+          ).join("/") + "/?$",
+      ),
+    }));
+    const methods = new Set<string>();
+    for (const r of table) if (r.pattern.test(path)) methods.add(r.method);
+    if (methods.has("GET")) methods.add("HEAD");
+    return [...methods].sort();
+  };
 }
 
 /** Splits a body into one JSON text per event: an object, an array, or NDJSON. */

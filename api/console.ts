@@ -92,6 +92,14 @@ const CSP = [
   "form-action 'self'",
 ].join("; ");
 
+/** One server-sent event as a client parses it (the hello, alerts, incidents, triage, dropped). */
+const StreamEvent = z.object({
+  event: z.enum(["hello", "alert", "incident", "triage", "dropped"]),
+  data: z.string().openapi({ description: "The event's JSON document" }),
+  id: z.string().optional(),
+  retry: z.number().int().optional(),
+}).openapi("StreamEvent");
+
 /** The page: an empty shell the app renders into. */
 export const CONSOLE_PAGE = `<!doctype html>
 <html lang="en">
@@ -158,7 +166,10 @@ const routes = {
       "through the API, `dropped` with a count when this client read too slowly and lost " +
       "the oldest (reload then), and a heartbeat comment on a quiet stream",
     responses: {
-      200: { description: "The stream", content: { "text/event-stream": { schema: z.string() } } },
+      200: {
+        description: "The stream: each event's `data` is one JSON document",
+        content: { "text/event-stream": { schema: StreamEvent } },
+      },
       503: {
         description: "VIGIL_CONSOLE_STREAM_MAX_CLIENTS clients are connected (Retry-After)",
         content: { "application/json": { schema: ErrorBody } },
@@ -188,7 +199,12 @@ function volumeRoute(most: number) {
             return z.NEVER;
           }
           return n;
-        }).openapi({ type: "integer", description: `Bars, 1 to ${most} (default 60)` }),
+        }).openapi({
+          type: "integer",
+          minimum: 1,
+          maximum: most,
+          description: `Bars, 1 to ${most} (default 60)`,
+        }),
         rule: z.string().max(200).optional().openapi({ description: "Only this rule's" }),
       }),
     },

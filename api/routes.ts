@@ -11,6 +11,9 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { ApiLimits } from "../config/defaults.ts";
 import { ENTITY_FIELDS } from "../io/store.ts";
 import { EVENT_KINDS } from "../events/types.ts";
+
+/** A model's name in a path: one plain segment. */
+const modelName = pathText("The model").openapi({ pattern: "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$" });
 import {
   Alert,
   AlertPage,
@@ -193,9 +196,16 @@ export function routesOf(limits: ApiLimits) {
         "NDJSON (one object a line) when it says so or does not parse as one value.",
       request: {
         body: {
+          required: true,
           content: {
-            // Not validated here: each item is judged and dead-lettered by the intake.
-            "application/json": { schema: { type: "object" } },
+            // Not validated here: each item is judged and dead-lettered by the intake, so any
+            // JSON value is taken (an item that is not an event object gets its verdict).
+            "application/json": {
+              schema: {
+                description: "An event object, an array of them, or any JSON value: each item " +
+                  "that is not an event is refused with its reason in `items`",
+              },
+            },
             "application/x-ndjson": { schema: { type: "string" } },
           },
         },
@@ -241,7 +251,8 @@ export function routesOf(limits: ApiLimits) {
         "comes with `next`: pass it as `before` for the next page.",
       request: {
         query: z.object({
-          severity: textQuery("The lowest severity listed: info, low, medium, high, critical"),
+          severity: textQuery("The lowest severity listed: info, low, medium, high, critical")
+            .openapi({ enum: ["", "info", "low", "medium", "high", "critical"] }),
           ...listing,
         }),
       },
@@ -511,7 +522,7 @@ export function routesOf(limits: ApiLimits) {
       method: "post",
       path: "/api/v1/models/{name}/activate",
       summary: 'Hot reload: load, check and swap in a version (body {"version": "2"})',
-      request: { params: z.object({ name: pathText("The model") }), ...jsonBody(VersionBody) },
+      request: { params: z.object({ name: modelName }), ...jsonBody(VersionBody) },
       responses: {
         200: json(
           z.object({ name: z.string(), version: z.string(), previous: z.string().nullable() }),
@@ -532,7 +543,7 @@ export function routesOf(limits: ApiLimits) {
       path: "/api/v1/models/{name}/shadow",
       summary:
         'Shadow scoring: score a candidate version beside the active one (body {"version": "3"})',
-      request: { params: z.object({ name: pathText("The model") }), ...jsonBody(VersionBody) },
+      request: { params: z.object({ name: modelName }), ...jsonBody(VersionBody) },
       responses: {
         200: json(z.object({ name: z.string(), shadow: z.string() }), "The shadow version"),
         ...bad,
@@ -546,7 +557,7 @@ export function routesOf(limits: ApiLimits) {
       method: "delete",
       path: "/api/v1/models/{name}/shadow",
       summary: "Stop shadow scoring",
-      request: { params: z.object({ name: pathText("The model") }) },
+      request: { params: z.object({ name: modelName }) },
       responses: {
         200: json(z.object({ name: z.string(), shadow: z.null() }), "No shadow"),
         ...bad,

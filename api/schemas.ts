@@ -13,6 +13,7 @@
  */
 
 import { z } from "@hono/zod-openapi";
+import { defaults } from "../config/defaults.ts";
 import { TRIAGE_LABELS, TRIAGE_STATUSES } from "../engine/triage.ts";
 import { AUDIT_ACTIONS } from "../engine/audit.ts";
 import { INGEST_VERDICTS } from "../engine/ingest_verdicts.ts";
@@ -46,7 +47,8 @@ export const intQuery = (name: string, min: number, max: number, fallback?: numb
 export const timeQuery = (name: string) =>
   z.string().optional().transform((text, ctx) => {
     if (text === undefined || text === "") return undefined;
-    const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
+    // Only what the document says: `Date.parse` alone also reads "0.5" (as May 2000).
+    const ms = /^\d+$/.test(text) ? Number(text) : TIME_RE.test(text) ? Date.parse(text) : NaN;
     if (!Number.isFinite(ms)) {
       ctx.addIssue({
         code: "custom",
@@ -55,7 +57,16 @@ export const timeQuery = (name: string) =>
       return z.NEVER;
     }
     return ms;
-  }).openapi({ type: "string", description: "ISO-8601, or epoch milliseconds" });
+  }).openapi({
+    type: "string",
+    description: "ISO-8601, or epoch milliseconds",
+    pattern: TIME_PATTERN,
+  });
+
+/** What a time parameter is documented to be (the parser takes more: what `Date.parse` reads). */
+const TIME_PATTERN = "^(\\d{1,15}|\\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\\d|3[01])" +
+  "(T([01]\\d|2[0-3]):[0-5]\\d(:[0-5]\\d(\\.\\d{1,3})?)?(Z|[+-]([01]\\d|2[0-3]):[0-5]\\d)?)?)?$";
+const TIME_RE = new RegExp(TIME_PATTERN);
 
 /** A text query parameter (empty: absent). */
 export const textQuery = (description: string) =>
@@ -170,10 +181,14 @@ export const SuppressionRequest = z.strictObject({
   entity_type: z.string().nullable().optional(),
   entity_key: z.string().nullable().optional(),
   cidr: z.string().nullable().optional().openapi({ example: "203.0.113.0/24" }),
-  reason: z.string({ error: "reason must say why (some text)" }),
+  reason: z.string({ error: "reason must say why (some text)" }).openapi({
+    minLength: 1,
+    pattern: "\\S",
+    description: "Why: some text",
+  }),
   starts_at: when.optional(),
   expires_at: when.optional(),
-  duration_s: z.number().optional(),
+  duration_s: z.number().optional().openapi({ exclusiveMinimum: 0 }),
 }).openapi("SuppressionRequest");
 
 /** What a suppression made from an incident takes: the incident names its entity. */
@@ -397,7 +412,12 @@ export const RedriveBody = z.strictObject({
   category: z.enum(DEAD_LETTER_CATEGORIES, {
     error: `"category" must be one of ${DEAD_LETTER_CATEGORIES.join(", ")}`,
   }).optional(),
-  limit: z.number({ error: '"limit" must be a whole number' }).optional(),
+  limit: z.number({ error: '"limit" must be a whole number' }).optional().openapi({
+    type: "integer",
+    minimum: 1,
+    maximum: defaults.api.max_events_per_request,
+    description: "At most VIGIL_API_MAX_EVENTS_PER_REQUEST; default 100",
+  }),
 }, {
   error: (issue) =>
     issue.code === "invalid_type"

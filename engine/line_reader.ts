@@ -87,6 +87,8 @@ export async function* wholeLines(
   path: string,
   chunk_bytes: number,
   max_line_bytes: number,
+  /** Told of the bytes of each read (progress). */
+  onRead?: (bytes: number) => void,
 ): AsyncGenerator<Uint8Array> {
   using file = await Deno.open(path, { read: true });
   const longest = max_line_bytes + LINE_SLACK_BYTES;
@@ -98,6 +100,7 @@ export async function* wholeLines(
     buf = roomFor(buf, filled, filled + 1);
     const n = await file.read(buf.subarray(filled));
     if (n === null) break;
+    onRead?.(n);
     const end = filled + n;
     let start = 0;
     if (skipped) {

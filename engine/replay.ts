@@ -98,6 +98,8 @@ export type FileLines = LineSource & {
   readonly chunk_bytes: number;
   /** Longer lines are not held whole (see `wholeLines`). */
   readonly max_line_bytes: number;
+  /** Told of the bytes of each read (progress). */
+  readonly onRead?: (bytes: number) => void;
 };
 
 /** A replay's telemetry: plain counters. */
@@ -449,11 +451,12 @@ export function linesOfFile(
   path: string,
   chunk_bytes = 1 << 20,
   max_line_bytes: number = defaults.max_event_bytes,
+  onRead?: (bytes: number) => void,
 ): FileLines {
   return Object.assign(async function* () {
     const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
     let first = true;
-    for await (const chunk of wholeLines(path, chunk_bytes, max_line_bytes)) {
+    for await (const chunk of wholeLines(path, chunk_bytes, max_line_bytes, onRead)) {
       const whole = chunk[chunk.length - 1] === 10;
       let text = decoder.decode(whole ? chunk.subarray(0, chunk.length - 1) : chunk);
       if (first) {
@@ -477,5 +480,5 @@ export function linesOfFile(
       lines.push(text.slice(start).trim());
       yield lines;
     }
-  }, { path, chunk_bytes, max_line_bytes });
+  }, { path, chunk_bytes, max_line_bytes, ...(onRead ? { onRead } : {}) });
 }

@@ -374,7 +374,8 @@ async function dealFile(
   const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
   let line = 0;
   let first = true;
-  for await (const buf of wholeLines(source.path, source.chunk_bytes, source.max_line_bytes)) {
+  const lines = wholeLines(source.path, source.chunk_bytes, source.max_line_bytes, source.onRead);
+  for await (const buf of lines) {
     const end = buf.length;
     let start = 0;
     if (first) {

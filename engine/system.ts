@@ -852,7 +852,7 @@ export class VigilSystem {
     // is that of the events made while it plays, which wait behind it. Latency is observed
     // from when it has been read (`#backfilled`).
     let backfilling = s.backfill_s > 0;
-    if (backfilling) this.metrics.latencyFrom(now);
+    if (backfilling) this.metrics.latencyFrom(Infinity); // none observed while it plays
     const started = performance.now();
     const sim = this.#simulator = new Simulator({
       seed: s.seed,

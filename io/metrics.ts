@@ -481,6 +481,7 @@ export class Metrics implements IntakeTelemetry, ModelTelemetry, NotifyTelemetry
    * latency is not observed: the simulator's backfill plays the last minutes of traffic
    * back at start, and an alert on that history is late by the history's age, not by
    * anything the pipeline did. (Records a consumer finds late, in Kafka, are observed.)
+   * `Infinity`: none observed (while the backfill plays, the live events wait behind it).
    */
   latencyFrom(ms: number): void {
     this.#liveFromMs = ms;

@@ -54,8 +54,9 @@ const SUITES: Suite[] = [
 /**
  * What a set-up script prints: Prometheus, promtool, Alertmanager and amtool from Debian
  * (scripts/ensure-prometheus.sh), kcat with librdkafka (scripts/ensure-kcat.sh),
- * confluent-kafka-python (scripts/ensure-confluent-kafka.sh), and headless Chromium for the
- * console's browser test (scripts/ensure-chromium.sh).
+ * confluent-kafka-python (scripts/ensure-confluent-kafka.sh), headless Chromium for the
+ * console's browser test (scripts/ensure-chromium.sh), and schemathesis, which fuzzes the
+ * OpenAPI document (scripts/ensure-schemathesis.sh).
  */
 async function ensure(script: string): Promise<string> {
   const out = await new Deno.Command("bash", {
@@ -79,7 +80,7 @@ for (const suite of SUITES) {
   const env: Record<string, string> = {};
   if (suite.servers) {
     console.log(
-      "Starting Kafka and the MongoDB wire-protocol server, and fetching Prometheus, kcat, confluent-kafka-python and Chromium, for the integration tests",
+      "Starting Kafka and the MongoDB wire-protocol server, and fetching Prometheus, kcat, confluent-kafka-python, Chromium and schemathesis, for the integration tests",
     );
     try {
       const [kafka, mongo] = await Promise.all([
@@ -93,6 +94,7 @@ for (const suite of SUITES) {
       env.VIGIL_TEST_KCAT = await ensure("scripts/ensure-kcat.sh");
       env.VIGIL_TEST_CONFLUENT_PYTHON = await ensure("scripts/ensure-confluent-kafka.sh");
       env.VIGIL_TEST_CHROMIUM = await ensure("scripts/ensure-chromium.sh");
+      env.VIGIL_TEST_SCHEMATHESIS = await ensure("scripts/ensure-schemathesis.sh");
     } catch (err) {
       console.error(`Cannot start the test servers: ${(err as Error).message}`);
       broken = true;

@@ -13,25 +13,12 @@
 import assert from "node:assert/strict";
 import { chromium, type Page } from "playwright-core";
 import axeSource from "axe-core/axe.min.js" with { type: "text" };
-import { get, startProcess, waitFor } from "./workers.ts";
+import { get, startProcess, toolPath, waitFor } from "./workers.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const OUT = new URL(".cache/test-output/console/", ROOT);
 const ANALYST = "console-analyst-token-0123";
 const VIEWER = "console-viewer-token-0123";
-
-/** The browser: the runner's (VIGIL_TEST_CHROMIUM), else the one the script unpacks. */
-async function chromiumPath(): Promise<string> {
-  const given = Deno.env.get("VIGIL_TEST_CHROMIUM");
-  if (given) return given;
-  const out = await new Deno.Command("bash", {
-    args: [new URL("scripts/ensure-chromium.sh", ROOT).pathname],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  assert.ok(out.success, "scripts/ensure-chromium.sh failed");
-  return new TextDecoder().decode(out.stdout).trim();
-}
 
 /** The serious and critical accessibility violations axe-core finds on the page. */
 async function axeProblems(page: Page): Promise<string[]> {
@@ -96,7 +83,7 @@ Deno.test({
   const { child, base, status, exited } = started;
   const tail = () => started.stderr().slice(-3_000);
   const browser = await chromium.launch({
-    executablePath: await chromiumPath(),
+    executablePath: await toolPath("VIGIL_TEST_CHROMIUM", "ensure-chromium.sh"),
     args: ["--no-sandbox", "--disable-dev-shm-usage"],
   });
   try {

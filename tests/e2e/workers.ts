@@ -115,6 +115,19 @@ async function get(
   }
 }
 
+/** A tool's path: the test runner's (in `variable`), else what its `scripts/` script prints. */
+export async function toolPath(variable: string, script: string): Promise<string> {
+  const given = Deno.env.get(variable);
+  if (given) return given;
+  const out = await new Deno.Command("bash", {
+    args: [new URL(`scripts/${script}`, ROOT).pathname],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert.ok(out.success, `scripts/${script} failed`);
+  return new TextDecoder().decode(out.stdout).trim();
+}
+
 /** Resolves after `ms`. */
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

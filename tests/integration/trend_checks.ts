@@ -15,9 +15,14 @@ export const DAY = 86_400_000;
 // deno-lint-ignore no-explicit-any
 export type Call = (path: string) => Promise<{ status: number; json: any }>;
 
-/** Yesterday's start (UTC) and the simulated events from its noon (at most 36 h back) to a minute ago. */
+/**
+ * The first of the two days checked (UTC) and the simulated events from its noon (at most
+ * 36 h back) to a minute ago. The two days are yesterday and today, or, in the first 6
+ * hours of a day, when today holds too few events to check, the day before and yesterday.
+ */
 export function simulatedDays(now: number): { yesterday: number; events: SimEvent[] } {
-  const yesterday = Math.floor(now / DAY) * DAY - DAY;
+  const today = Math.floor(now / DAY) * DAY;
+  const yesterday = now - today < 6 * 3_600_000 ? today - 2 * DAY : today - DAY;
   const start = Math.max(yesterday + 12 * 3_600_000, now - 36 * 3_600_000);
   const sim = new Simulator({
     seed: 17,
